@@ -1,0 +1,114 @@
+"""Extractive answers: pledge and status passages quoted from the report, best sentences marked, cited by line."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from corpus.model import Passage, Pledge, Report, Span
+from index.units import Unit
+
+MAX_HIGHLIGHTS = 3
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """A sentence of a passage (``text`` == passage text[start:end]) that matches the question best."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class QuotedPassage:
+    """Report text quoted as-is (page breaks repaired), with its highlighted sentences."""
+
+    kind: str  # "pledge" | "status"
+    text: str
+    highlights: list[Highlight]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a quote comes from; ``text`` is exactly the source file's lines start_line..end_line."""
+
+    kind: str
+    source: str
+    start_line: int
+    end_line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PledgeAnswer:
+    """One matching pledge as the assistant shows it."""
+
+    pledge_id: str
+    title: str
+    status_label: str
+    status_evidence: str
+    score: float
+    passages: list[QuotedPassage]
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A pledge offered when the question is not covered."""
+
+    pledge_id: str
+    title: str
+    status_label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The assistant's whole reply to one question (see ``to_json`` for the CLI/API shape)."""
+
+    question: str
+    language: str
+    reply_language: str
+    abstained: bool
+    message: str
+    answers: list[PledgeAnswer]
+    suggestions: list[Suggestion] = field(default_factory=list)
+    truncated: bool = False
+    notices: list[str] = field(default_factory=list)
+    retriever: str = "hybrid"
+    margin: float = 0.0
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready dict with the fields ``ask --json`` documents."""
+        return asdict(self)
+
+
+def cite(report: Report, kind: str, span: Span) -> Citation:
+    """A citation whose text is read from the report's own lines, so it always equals the source."""
+    return Citation(kind, span.source, span.start_line, span.end_line, report.source_text(span))
+
+
+def highlights_for(passage: Passage, pledge_id: str, units: list[Unit], unit_scores: np.ndarray,
+                   best: float, window: float) -> list[Highlight]:
+    """Sentences of ``passage`` scoring within ``window`` of the pledge's best sentence, best first."""
+    picked = [(float(unit_scores[i]), u) for i, u in enumerate(units)
+              if u.kind == "sentence" and u.pledge_id == pledge_id and u.passage == passage.kind
+              and np.isfinite(unit_scores[i]) and unit_scores[i] >= best - window]
+    picked.sort(key=lambda su: -su[0])
+    return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked[:MAX_HIGHLIGHTS]]
+
+
+def pledge_answer(report: Report, pledge: Pledge, score: float, units: list[Unit], unit_scores: np.ndarray,
+                  window: float) -> PledgeAnswer:
+    """Quote, highlight and cite one pledge."""
+    sentence_scores = [float(unit_scores[i]) for i, u in enumerate(units)
+                       if u.kind == "sentence" and u.pledge_id == pledge.id and np.isfinite(unit_scores[i])]
+    best = max(sentence_scores, default=float("inf"))
+    passages = [QuotedPassage(p.kind, p.text, highlights_for(p, pledge.id, units, unit_scores, best, window))
+                for p in (pledge.pledge, pledge.status)]
+    citations = [cite(report, "title", pledge.title_passage.span), cite(report, "pledge", pledge.pledge.span),
+                 cite(report, "status", pledge.status.span)]
+    return PledgeAnswer(pledge.id, pledge.title, pledge.status_label.label, pledge.status_label.evidence,
+                        round(score, 4), passages, citations)

@@ -1,0 +1,100 @@
+"""The assistant: load once, then ``ask`` is cheap.
+
+    >>> from assistant import Assistant
+    >>> a = Assistant.load()                                    # doctest: +SKIP
+    >>> ans = a.ask("is there free mammography?")               # doctest: +SKIP
+    >>> ans.answers[0].title                                    # doctest: +SKIP
+    'Zapewnimy kobietom w każdym wieku dostęp do programów profilaktycznych ...'
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.answer import Answer, Suggestion, pledge_answer
+from assistant.language import detect_language
+from assistant.messages import reply_language, t
+from assistant.retriever import Retrieval, Retriever
+from corpus import parse_report
+from corpus.model import Report
+from index.encoder import Encoder, load_encoder
+from index.store import SearchIndex, open_index
+from settings import Settings
+
+log = logging.getLogger("assistant")
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as given (e.g. empty); the message says what to type instead."""
+
+
+def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
+    """Drop control characters, collapse whitespace and cut to ``max_chars``; report whether it was cut."""
+    if not isinstance(question, str):
+        raise QuestionError(f"question must be text, not {type(question).__name__}")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise QuestionError("the question is empty; type a question, e.g. \"is there free mammography?\"")
+    if len(text) > max_chars:
+        return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
+    return text, False
+
+
+@dataclass
+class Assistant:
+    """Question → language → retrieval → extractive, cited answer (or "not in the report")."""
+
+    settings: Settings
+    report: Report
+    index: SearchIndex
+    encoder: Encoder
+    retriever: Retriever
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None, strategy: str = "hybrid",
+             progress: bool = False, log_fn: Callable[[str], None] | None = None) -> Assistant:
+        """Parse the report, load the model (or use ``encoder``) and open the index, rebuilding it if stale."""
+        settings = settings or Settings.from_env()
+        report = parse_report(settings.report)
+        encoder = encoder or load_encoder(settings)
+        index = open_index(settings, report, encoder, progress=progress, log=log_fn or log.warning)
+        return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
+
+    def with_strategy(self, strategy: str) -> Assistant:
+        """The same loaded assistant ranking with another strategy (shares model and index)."""
+        return Assistant(self.settings, self.report, self.index, self.encoder,
+                         Retriever(self.index, self.encoder, self.settings, strategy))
+
+    def retrieve(self, question: str) -> Retrieval:
+        """Ranking and abstention evidence for an already cleaned question."""
+        return self.retriever.retrieve(question)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report."""
+        top_k = self.settings.top_k if top_k is None else top_k
+        n = len(self.report.pledges)
+        if not 1 <= top_k <= n:
+            raise QuestionError(f"top_k of {top_k} is outside 1..{n} (the number of pledges); pass a top_k in range")
+        text, truncated = clean_question(question, self.settings.max_question_chars)
+        if self.settings.log_questions:
+            log.info("question: %s", text)
+        lang = detect_language(text)
+        reply = reply_language(lang)
+        result = self.retrieve(text)
+        notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
+        abstained = self.retriever.abstains(result)
+        top = result.ranked[:top_k]
+        if abstained:
+            suggestions = [Suggestion(r.pledge_id, self.report.by_id(r.pledge_id).title,
+                                      self.report.by_id(r.pledge_id).status_label.label, round(r.score, 4))
+                           for r in top]
+            return Answer(text, lang, reply, True, t(reply, "not_in_report"), [], suggestions, truncated, notices,
+                          self.retriever.strategy, round(result.margin, 4))
+        answers = [pledge_answer(self.report, self.report.by_id(r.pledge_id), r.score, self.index.units,
+                                 result.unit_scores, self.settings.highlight_window) for r in top]
+        return Answer(text, lang, reply, False, "", answers, [], truncated, notices, self.retriever.strategy,
+                      round(result.margin, 4))

@@ -1,0 +1,42 @@
+"""The assistant's own words (labels, notices) in Polish, English and Ukrainian; quotes stay in Polish."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "status": "Status", "source": "Source", "pledge": "Pledge", "progress": "Progress (Stopień realizacji zadania)",
+        "score": "score", "lines": "lines", "report": "Report",
+        "not_in_report": "This is not in the report. The report covers these pledges; the closest are:",
+        "truncated": "Your question was long; only its first {n} characters were used.",
+        "done": "done", "in_progress": "in progress", "planned": "planned", "unclear": "unclear",
+        "empty": "Please type a question.",
+    },
+    "pl": {
+        "status": "Status", "source": "Źródło", "pledge": "Zobowiązanie", "progress": "Stopień realizacji zadania",
+        "score": "trafność", "lines": "wiersze", "report": "Raport",
+        "not_in_report": "Tego nie ma w raporcie. Najbliższe tematycznie zobowiązania to:",
+        "truncated": "Pytanie było długie; użyto tylko pierwszych {n} znaków.",
+        "done": "zrealizowane", "in_progress": "w trakcie realizacji", "planned": "zaplanowane",
+        "unclear": "niejasny", "empty": "Proszę wpisać pytanie.",
+    },
+    "uk": {
+        "status": "Статус", "source": "Джерело", "pledge": "Зобов'язання",
+        "progress": "Стан виконання (Stopień realizacji zadania)", "score": "релевантність", "lines": "рядки",
+        "report": "Звіт",
+        "not_in_report": "Цього немає у звіті. Найближчі за темою зобов'язання:",
+        "truncated": "Запитання було задовгим; використано лише перші {n} символів.",
+        "done": "виконано", "in_progress": "виконується", "planned": "заплановано", "unclear": "незрозуміло",
+        "empty": "Будь ласка, введіть запитання.",
+    },
+}
+DEFAULT_REPLY_LANGUAGE = "en"
+
+
+def reply_language(lang: str) -> str:
+    """The language the assistant answers in: the question's when supported, else English."""
+    return lang if lang in MESSAGES else DEFAULT_REPLY_LANGUAGE
+
+
+def t(lang: str, key: str, **kwargs: object) -> str:
+    """Message ``key`` in ``lang`` (or English), formatted with ``kwargs``."""
+    return MESSAGES[reply_language(lang)][key].format(**kwargs)

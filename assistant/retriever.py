@@ -1,0 +1,104 @@
+"""Question → ranked pledges (dense, lexical or both) plus the evidence used to decide whether to abstain.
+
+Strategies: ``dense`` (e5 units, max-pooled per pledge), ``lexical`` (Polish BM25 per pledge) and ``hybrid``
+(dense plus BM25 weighted by how many of the question's terms BM25 knows, so an English question that shares
+no Polish term gets no lexical push, while a Polish one — with or without diacritics — does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.encoder import Encoder
+from index.store import SearchIndex
+from settings import Settings
+
+STRATEGIES = ("hybrid", "dense", "lexical")
+MAX_DENSE_CANDIDATES = 2000  # units fetched from FAISS before pooling; all of them for the report
+
+
+class RetrievalError(ValueError):
+    """Bad retrieval arguments; the message names the value and the fix."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One pledge's scores for a question."""
+
+    pledge_id: str
+    score: float  # what the ranking uses
+    dense: float  # best unit cosine (max pooling)
+    lexical: float  # BM25 divided by the best BM25 of this question (0..1)
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """A ranking of all pledges and what abstention looks at."""
+
+    ranked: tuple[Ranked, ...]
+    unit_scores: np.ndarray  # dense cosine per index unit (-inf where not fetched)
+    background: float  # best cosine to a background (general city topic) passage
+    coverage: float  # share of the question's terms BM25 knows
+    margin: float  # best pledge's dense score minus ``background``: < threshold → not in the report
+
+
+class Retriever:
+    """Ranks pledges for questions with one strategy over one loaded index."""
+
+    def __init__(self, index: SearchIndex, encoder: Encoder, settings: Settings, strategy: str = "hybrid") -> None:
+        if strategy not in STRATEGIES:
+            raise RetrievalError(f"retriever {strategy!r} is unknown; pass one of {', '.join(STRATEGIES)}")
+        kinds = {k.strip() for k in settings.unit_kinds.split(",") if k.strip()}
+        known = {u.kind for u in index.units}
+        if not kinds or not kinds <= known:
+            raise RetrievalError(f"unit_kinds {settings.unit_kinds!r} must name some of {', '.join(sorted(known))}")
+        self.index, self.encoder, self.settings, self.strategy = index, encoder, settings, strategy
+        self._pledge_row = {pid: i for i, pid in enumerate(index.pledge_ids)}
+        self._unit_pledge = np.array([self._pledge_row[u.pledge_id] for u in index.units])
+        self._unit_used = np.array([u.kind in kinds for u in index.units])
+
+    def embed(self, question: str) -> np.ndarray:
+        """The question's vector (query prompt)."""
+        return self.encoder.encode_queries([question])[0]
+
+    def _unit_scores(self, qvec: np.ndarray) -> np.ndarray:
+        k = min(self.index.dense.size, MAX_DENSE_CANDIDATES)
+        scores, ids = self.index.dense.search(qvec[None, :], k)
+        out = np.full(self.index.dense.size, -np.inf, dtype=np.float32)
+        valid = ids[0] >= 0
+        out[ids[0][valid]] = scores[0][valid]
+        return out
+
+    def retrieve(self, question: str, qvec: np.ndarray | None = None) -> Retrieval:
+        """Score every pledge for ``question``; ``qvec`` skips embedding when the caller has it."""
+        n = len(self.index.pledge_ids)
+        lexical = self.index.lexical.scores(question)
+        top_lex = float(lexical.max()) if lexical.size else 0.0
+        lex_norm = lexical / top_lex if top_lex > 0 else np.zeros(n, dtype=np.float32)
+        coverage = self.index.lexical.coverage(question)
+        if self.strategy == "lexical":
+            unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)
+            dense = np.zeros(n, dtype=np.float32)
+            background, margin = 0.0, 1.0 if top_lex > 0 else -1.0
+            fused = lex_norm
+        else:
+            qvec = self.embed(question) if qvec is None else qvec
+            unit_scores = self._unit_scores(qvec)
+            pooled = np.where(self._unit_used, unit_scores, -np.inf)
+            dense = np.full(n, -np.inf, dtype=np.float32)
+            np.maximum.at(dense, self._unit_pledge, pooled)
+            dense = np.where(np.isfinite(dense), dense, 0.0).astype(np.float32)
+            background = float((self.index.background @ qvec).max()) if len(self.index.background) else 0.0
+            margin = float(dense.max()) - background
+            fused = dense + (self.settings.lexical_weight * coverage * lex_norm if self.strategy == "hybrid" else 0)
+        order = np.argsort(-fused, kind="stable")
+        ranked = tuple(Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i]))
+                       for i in order)
+        return Retrieval(ranked, unit_scores, background, coverage, margin)
+
+    def abstains(self, retrieval: Retrieval, threshold: float | None = None) -> bool:
+        """True when the question is closer to general city topics than to any pledge (by the margin setting)."""
+        threshold = self.settings.abstain_margin if threshold is None else threshold
+        return retrieval.margin < threshold

@@ -1,0 +1,279 @@
+"""Report text → pledges, with page breaks repaired and every piece traced to its source lines.
+
+The format: an introduction; then per pledge a heading (1–3 lines), the pledge text, a line
+"Stopień realizacji zadania" and the status text; last, a closing paragraph for the whole section.
+Blank and space-only lines separate paragraphs but also fall mid-sentence at page breaks.
+
+    >>> from corpus import load_report
+    >>> report = load_report()
+    >>> [p.title for p in report.pledges][:1]
+    ['Powołamy program przeciwdziałania przemocy i mobbingowi w miejscu pracy']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.model import Passage, Pledge, Report, Sentence, Span
+from corpus.status import label_status
+
+PARSER_VERSION = 1
+MARKER = "stopień realizacji zadania"
+MAX_BYTES = 2_000_000  # the real report is ~12 kB; far bigger means the wrong file was given
+MAX_HEADING_LINES = 3
+MAX_HEADING_CHARS = 250
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_CONTINUATION_START = re.compile(r"^[a-ząćęłńóśźż0-9(„\"–—-]")
+# Abbreviations after which a period does not end a Polish sentence (general Polish usage).
+_ABBREVIATIONS = frozenset(
+    "ds tzw nt np m.in r ul art pkt ok godz tj itp itd dr prof inż mgr św al pl ust poz nr tys mln mld zł".split())
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s+(?=[A-ZĄĆĘŁŃÓŚŹŻ0-9„\"(])")
+
+
+class ReportFormatError(ValueError):
+    """The report does not follow the expected format; the message names the file and line."""
+
+    def __init__(self, source: str, line: int | None, problem: str, expected: str) -> None:
+        where = f"{source}, line {line}" if line else source
+        super().__init__(f"{where}: {problem}; expected {expected}")
+        self.source, self.line = source, line
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    """Consecutive non-blank lines, possibly joined across a page break; ``lines`` are 1-based numbers."""
+
+    lines: tuple[int, ...]
+    texts: tuple[str, ...]
+
+    @property
+    def first(self) -> int:
+        return self.lines[0]
+
+    @property
+    def last(self) -> int:
+        return self.lines[-1]
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(t.split()) for t in self.texts)
+
+    def looks_like_heading(self) -> bool:
+        """Short, starts with a capital and does not end a sentence: how the report sets headings."""
+        text = self.text
+        return (len(self.lines) <= MAX_HEADING_LINES and len(text) <= MAX_HEADING_CHARS
+                and text[:1].isupper() and not _TERMINAL.search(text))
+
+
+def _is_marker(line: str) -> bool:
+    return " ".join(line.split()).rstrip(":").lower() == MARKER
+
+
+def relative_source(path: Path) -> str:
+    """``path`` relative to the repository when inside it (as citations show it), else as given."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def decode_report(data: bytes, source: str, max_bytes: int = MAX_BYTES) -> list[str]:
+    """Bytes → lines, rejecting empty, oversized, binary and non-UTF-8 input with the line named."""
+    if len(data) > max_bytes:
+        raise ReportFormatError(source, None, f"file is {len(data):,} bytes, over the limit of {max_bytes:,}",
+                                "the report's plain text (is this the right file?)")
+    if b"\x00" in data:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise ReportFormatError(source, line, "contains a NUL byte (binary data)", "a plain UTF-8 text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ReportFormatError(source, line, f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
+                                "UTF-8 text (re-save the file as UTF-8)") from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ReportFormatError(source, None, "file is empty", "the report text with pledges")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _paragraphs(lines: list[str]) -> list[_Paragraph | int]:
+    """Group lines into paragraphs; a marker line stands alone as its 1-based line number."""
+    items: list[_Paragraph | int] = []
+    nums: list[int] = []
+
+    def flush() -> None:
+        if nums:
+            items.append(_Paragraph(tuple(nums), tuple(lines[n - 1] for n in nums)))
+            nums.clear()
+
+    for i, line in enumerate(lines, start=1):
+        if _is_marker(line):
+            flush()
+            items.append(i)
+        elif line.strip():
+            nums.append(i)
+        else:
+            flush()
+    flush()
+    return _join_page_breaks(items)
+
+
+def _join_page_breaks(items: list[_Paragraph | int]) -> list[_Paragraph | int]:
+    """Join a paragraph cut mid-sentence by a page break to its continuation (which starts lowercase)."""
+    out: list[_Paragraph | int] = []
+    for item in items:
+        prev = out[-1] if out else None
+        if (isinstance(item, _Paragraph) and isinstance(prev, _Paragraph)
+                and not _TERMINAL.search(prev.text) and _CONTINUATION_START.match(item.text)):
+            out[-1] = _Paragraph(prev.lines + item.lines, prev.texts + item.texts)
+        else:
+            out.append(item)
+    return out
+
+
+def slugify(title: str) -> str:
+    """Stable ASCII id from a title: 'Wesprzemy mniejszości narodowe' → 'wesprzemy-mniejszosci-narodowe'."""
+    folded = unicodedata.normalize("NFKD", title.replace("ł", "l").replace("Ł", "L"))
+    ascii_text = folded.encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence offsets in ``text``; paragraph breaks always end a sentence, abbreviations never do."""
+    bounds: list[tuple[int, int]] = []
+    for para in re.finditer(r"[^\n]+", text):
+        start = para.start()
+        for m in _SENTENCE_END.finditer(para.group()):
+            word = re.search(r"(\S+)$", para.group()[:m.start()])
+            if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+                continue
+            end = para.start() + m.start() + len(m.group().rstrip())
+            bounds.append((start, end))
+            start = para.start() + m.end()
+        if start < para.end():
+            bounds.append((start, para.end()))
+    return bounds
+
+
+def _passage(kind: str, paras: list[_Paragraph], source: str) -> Passage:
+    """Join paragraphs into one passage text, keeping which line each character came from."""
+    parts: list[str] = []
+    line_at: list[tuple[int, int]] = []  # (offset in text, source line)
+    offset = 0
+    for i, para in enumerate(paras):
+        if i:
+            parts.append("\n\n")
+            offset += 2
+        for j, (num, raw) in enumerate(zip(para.lines, para.texts)):
+            piece = " ".join(raw.split())
+            if j:
+                parts.append(" ")
+                offset += 1
+            line_at.append((offset, num))
+            parts.append(piece)
+            offset += len(piece)
+    text = "".join(parts)
+
+    def line_of(pos: int) -> int:
+        return max((n for off, n in line_at if off <= pos), default=paras[0].first)
+
+    sentences = tuple(Sentence(text[s:e], s, e, Span(source, line_of(s), line_of(e - 1)))
+                      for s, e in split_sentences(text))
+    return Passage(kind, text, Span(source, paras[0].first, paras[-1].last), sentences)
+
+
+def _check_no_orphan_heading(paras: list[_Paragraph], source: str) -> None:
+    """A heading followed by text inside a status means a pledge lost its status line."""
+    for para, nxt in zip(paras, paras[1:]):
+        if para.looks_like_heading():
+            raise ReportFormatError(
+                source, para.first, f"heading-like line {para.text[:60]!r} is followed by text "
+                f"(line {nxt.first}) but not by 'Stopień realizacji zadania'",
+                "every pledge to have its status line (or, if this is status text, end it with a period)")
+
+
+def parse_report_text(lines: list[str], source: str) -> Report:
+    """Parse decoded lines of a report; ``source`` names the file in errors and citations."""
+    items = _paragraphs(lines)
+    markers = [i for i, item in enumerate(items) if isinstance(item, int)]
+    if not markers:
+        raise ReportFormatError(source, len(lines), "no line reads 'Stopień realizacji zadania'",
+                                "each pledge heading and text to be followed by that line and the status")
+    bounds = [-1, *markers, len(items)]
+    segments = [[p for p in items[a + 1:b] if isinstance(p, _Paragraph)] for a, b in zip(bounds, bounds[1:])]
+    intro: Passage | None = None
+    closing: Passage | None = None
+    heads: list[tuple[_Paragraph, list[_Paragraph]]] = []
+    statuses: list[list[_Paragraph]] = []
+    for k, marker_idx in enumerate(markers):
+        marker_line = items[marker_idx]
+        seg = segments[k]
+        if not seg:
+            raise ReportFormatError(source, marker_line, "'Stopień realizacji zadania' has no pledge before it",
+                                    "a heading and the pledge text above this line")
+        head_at = next((i for i in range(len(seg) - 2, -1, -1) if seg[i].looks_like_heading()), None)
+        if head_at is None:
+            what = "no pledge text" if seg[-1].looks_like_heading() else "no heading"
+            raise ReportFormatError(source, marker_line, f"'Stopień realizacji zadania' has {what} above it",
+                                    "a heading (1–3 lines, no final period), a blank line, the pledge text, "
+                                    "then this line")
+        before = seg[:head_at]
+        if k == 0:
+            intro = _passage("intro", before, source) if before else None
+        else:
+            if not before:
+                raise ReportFormatError(source, items[markers[k - 1]], "status text is empty",
+                                        "text after 'Stopień realizacji zadania' before the next heading")
+            _check_no_orphan_heading(before, source)
+            statuses.append(before)
+        heads.append((seg[head_at], seg[head_at + 1:]))
+    last = segments[-1]
+    if not last:
+        raise ReportFormatError(source, items[markers[-1]], "status text is empty",
+                                "text after 'Stopień realizacji zadania'")
+    _check_no_orphan_heading(last, source)
+    # The section ends with a closing paragraph that speaks for all pledges; a final status of one
+    # paragraph is all status, anything after its first paragraph is the section's closing.
+    if len(last) > 1:
+        closing = _passage("closing", last[-1:], source)
+        last = last[:-1]
+    statuses.append(last)
+
+    pledges: list[Pledge] = []
+    seen: dict[str, int] = {}
+    for (head, text), status in zip(heads, statuses):
+        title = head.text
+        pid = slugify(title)
+        if pid in seen:
+            raise ReportFormatError(source, head.first, f"heading {title!r} repeats the heading at line "
+                                    f"{seen[pid]}", "each pledge heading to be unique")
+        seen[pid] = head.first
+        status_passage = _passage("status", status, source)
+        pledges.append(Pledge(id=pid, title=title, title_passage=_passage("title", [head], source),
+                              pledge=_passage("pledge", text, source), status=status_passage,
+                              status_label=label_status(status_passage)))
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return Report(source, digest, tuple(lines), intro, tuple(pledges), closing)
+
+
+def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Report:
+    """Read and parse a report file; errors name the file and line (see ReportFormatError)."""
+    path = Path(path)
+    source = relative_source(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ReportFormatError(source, None, "file not found", "a path to the report text") from None
+    except IsADirectoryError:
+        raise ReportFormatError(source, None, "is a directory", "a path to the report text file") from None
+    return parse_report_text(decode_report(data, source, max_bytes), source)

@@ -1,0 +1,96 @@
+"""Text → unit vectors. sentence-transformers is the model interface; the default model is built offline.
+
+    >>> enc = load_encoder(Settings())                                   # doctest: +SKIP
+    >>> enc.encode_queries(["is there free mammography?"]).shape         # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from settings import DEFAULT_MODEL, Settings
+
+
+class EncoderError(RuntimeError):
+    """The embedding model could not be loaded; the message names the model and the fix."""
+
+
+class Encoder(Protocol):
+    """What the index needs from a model: a name, a dimension and the two prompt-specific encoders."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model with explicit query/passage prompts and normalised output."""
+
+    def __init__(self, model: object, name: str, query_prompt: str | None, passage_prompt: str | None) -> None:
+        self.model = model
+        self.name = name
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.dim = int(model.get_embedding_dimension())  # type: ignore[attr-defined]
+
+    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,  # type: ignore
+                                 convert_to_numpy=True, show_progress_bar=False, batch_size=32)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed questions with the query prompt."""
+        return self._encode(texts, self.query_prompt)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed report passages with the passage prompt."""
+        return self._encode(texts, self.passage_prompt)
+
+
+def model_location(settings: Settings) -> str:
+    """The path or name sentence-transformers loads: the materialised folder for the default model."""
+    if settings.model == DEFAULT_MODEL:
+        from index.materialize import materialize_e5
+
+        return str(materialize_e5(settings.model_dir))
+    return settings.model
+
+
+def _prompts(model: object, settings: Settings) -> tuple[str | None, str | None]:
+    """Configured prompts win; otherwise the model's own "query" and "passage"/"document" prompts."""
+    own: dict[str, str] = getattr(model, "prompts", {}) or {}
+    query = settings.query_prompt if settings.query_prompt is not None else own.get("query")
+    passage = settings.passage_prompt if settings.passage_prompt is not None else (
+        own.get("passage") or own.get("document"))
+    return query, passage
+
+
+def load_encoder(settings: Settings) -> SentenceTransformerEncoder:
+    """Load the configured model on CPU without touching the network."""
+    # No model hub here: a name that is not on disk must fail fast, not hang on a download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    location = model_location(settings)
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(max(1, settings.threads))
+    try:
+        model = SentenceTransformer(location, device=settings.device, local_files_only=True)
+    except Exception as exc:  # sentence-transformers raises many types for a missing or broken model
+        hint = ("rebuild it with `make model`" if Path(location).exists() and settings.model == DEFAULT_MODEL
+                else "give a local sentence-transformers folder or a model already in the Hugging Face cache "
+                     "(KQA_MODEL); this machine cannot download models")
+        raise EncoderError(f"cannot load embedding model {settings.model!r} from {location}: "
+                           f"{type(exc).__name__}: {exc}; {hint}") from exc
+    model.eval()
+    query, passage = _prompts(model, settings)
+    return SentenceTransformerEncoder(model, settings.model, query, passage)

@@ -1,0 +1,84 @@
+"""Every setting with its default in one place; environment variables override them (``Settings.from_env``).
+
+    >>> s = Settings.from_env({"KQA_TOP_K": "5"})
+    >>> s.top_k
+    5
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the whole pipeline. Env var for each field: ``KQA_`` + upper-case name."""
+
+    # corpus
+    report: Path = ROOT / "corpus" / "krakow-miasto-rownych-szans.txt"
+    # model: a sentence-transformers name or path; the default is materialised from installed packages
+    model: str = DEFAULT_MODEL
+    model_dir: Path = ROOT / "models" / "multilingual-e5-small"
+    query_prompt: str | None = None  # None: the model's own "query" prompt, if it has one
+    passage_prompt: str | None = None  # None: the model's own "passage"/"document" prompt
+    device: str = "cpu"
+    threads: int = 2
+    # index
+    index_dir: Path = ROOT / "data" / "index"
+    lexical_prefix: int = 6  # BM25 terms: lemma, diacritics folded, cut to this many letters (0 = whole)
+    ann_threshold: int = 50_000  # from this many units on, an HNSW index replaces the exact flat one
+    # retrieval
+    top_k: int = 3
+    unit_kinds: str = "whole,pledge,status,sentence"  # units pooled per pledge (max)
+    lexical_weight: float = 0.15  # weight of the BM25 score, times the share of query terms BM25 knows
+    # abstention: refuse when the best pledge does not beat the best background passage by this margin
+    abstain_margin: float = 0.0
+    highlight_window: float = 0.03  # sentences within this cosine of the best one are highlighted
+    max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
+    # operations
+    log_questions: bool = False  # write question text to logs only when the operator opts in
+    data_dir: Path = ROOT / "data"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ``KQA_*`` variables from ``env`` (default ``os.environ``), then ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get("KQA_" + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        return replace(cls(**values), **overrides)  # type: ignore[arg-type]
+
+
+def _convert(name: str, type_name: object, raw: str) -> object:
+    """Turn an environment string into the field's type, or say which variable is wrong."""
+    kind = str(type_name)
+    var = "KQA_" + name.upper()
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a valid {kind}; set it to a {kind} or unset it") from None
+    return raw or None if "None" in kind else raw

@@ -12,7 +12,9 @@ import re
 from functools import lru_cache
 
 # Languages Kraków residents are likely to write in; Polish first: it wins ties (the report's language).
-CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt", "be")
+CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
+# Latin-script languages the word-list fallback weighs (each costs a dictionary in memory).
+LEXICON_CANDIDATES = ("pl", "en", "de", "fr", "es", "it")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
@@ -32,9 +34,9 @@ def _lexicon_guess(text: str) -> str:
     """simplemma's word-list detector over the candidates; ties go to the earlier candidate (Polish)."""
     import simplemma
 
-    scores = dict(simplemma.langdetect(text, lang=CANDIDATES))
+    scores = dict(simplemma.langdetect(text, lang=LEXICON_CANDIDATES))
     best = max(scores.values(), default=0.0)
-    return next((c for c in CANDIDATES if scores.get(c, 0.0) == best), "pl") if best > 0 else "pl"
+    return next((c for c in LEXICON_CANDIDATES if scores.get(c, 0.0) == best), "pl") if best > 0 else "pl"
 
 
 def detect_language(text: str) -> str:

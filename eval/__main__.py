@@ -1,0 +1,64 @@
+"""``python -m eval --queries PATH [--retriever NAME|all] [--json OUT] [--report DIR]``
+
+Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10 and abstention per retriever and language.
+Exit code 0 unless the query file or the settings are broken (then 2, with the line named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from eval.queries import QueryFileError, load_queries
+from eval.report import text_table, write_report
+from eval.runner import RETRIEVERS, run_queries
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--queries", required=True, type=Path, help="JSONL query file (see eval/README in README.md)")
+    ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")
+    ap.add_argument("--json", type=Path, help="write the metrics (and failures) of the (last) retriever here; "
+                    "with --retriever all, a list of all")
+    ap.add_argument("--report", type=Path, help="write report.md, results.json and plots into this folder")
+    ap.add_argument("--fake-encoder", action="store_true", help="use the deterministic fake encoder (tests)")
+    args = ap.parse_args(argv)
+
+    from assistant.core import Assistant
+    from corpus import ReportFormatError, parse_report
+    from settings import Settings, SettingsError
+
+    names = list(RETRIEVERS) if args.retriever == "all" else [args.retriever]
+    if any(n not in RETRIEVERS for n in names):
+        print(f"error: retriever {args.retriever!r} is unknown; pass one of {', '.join(RETRIEVERS)} or all",
+              file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+        report = parse_report(settings.report)
+        queries = load_queries(args.queries, {p.title: p.id for p in report.pledges})
+    except (QueryFileError, ReportFormatError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    encoder = None
+    if args.fake_encoder:
+        from index.fake import FakeEncoder
+
+        encoder = FakeEncoder()
+    assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
+    results = [run_queries(assistant, queries, name) for name in names]
+    print(text_table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        doc = results[0] if len(results) == 1 else results
+        args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
+    if args.report:
+        print(f"report: {write_report(results, args.report, str(args.queries))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Query files: JSONL, one ``{"id", "query", "lang", "expected": [pledge titles]}`` per line; ``[]`` = not covered."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QueryFileError(ValueError):
+    """A query file is broken; the message names the file, the line and the fix."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One evaluation question; ``expected`` holds pledge ids (mapped from titles)."""
+
+    id: str
+    query: str
+    lang: str
+    expected: tuple[str, ...]
+    line: int
+
+    @property
+    def in_scope(self) -> bool:
+        """True when the report answers it."""
+        return bool(self.expected)
+
+
+def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
+    """Read and check a query file; titles are matched with whitespace collapsed."""
+    path = Path(path)
+    try:
+        raw_lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise QueryFileError(f"{path}: file not found; pass --queries with a JSONL file") from None
+    except UnicodeDecodeError as exc:
+        raise QueryFileError(f"{path}: not UTF-8 ({exc.reason}); save the file as UTF-8") from None
+    titles = {" ".join(t.split()): pid for t, pid in title_to_id.items()}
+    queries: list[Query] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(raw_lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise QueryFileError(f"{where}: bad JSON ({exc.msg} at column {exc.colno}); fix the line") from None
+        if not isinstance(row, dict):
+            raise QueryFileError(f"{where}: expected a JSON object with id, query, lang, expected")
+        missing = [k for k in ("id", "query", "lang", "expected") if k not in row]
+        if missing:
+            raise QueryFileError(f"{where}: missing {', '.join(missing)}; every line needs id, query, lang, expected")
+        qid, text, lang, expected = row["id"], row["query"], row["lang"], row["expected"]
+        if not isinstance(qid, str) or not qid:
+            raise QueryFileError(f"{where}: id {qid!r} must be a non-empty string")
+        if qid in seen:
+            raise QueryFileError(f"{where}: id {qid!r} already used on line {seen[qid]}; give each question its own id")
+        if not isinstance(text, str) or not text.strip():
+            raise QueryFileError(f"{where}: query {text!r} must be a non-empty string")
+        if not isinstance(lang, str) or not lang:
+            raise QueryFileError(f"{where}: lang {lang!r} must be a language code such as \"pl\"")
+        if not isinstance(expected, list) or not all(isinstance(t, str) for t in expected):
+            raise QueryFileError(f"{where}: expected must be a list of pledge titles ([] if not covered)")
+        ids = []
+        for title in expected:
+            key = " ".join(title.split())
+            if key not in titles:
+                raise QueryFileError(f"{where}: unknown pledge title {title!r}; use a report heading exactly "
+                                     f"(known: {'; '.join(sorted(titles))})")
+            ids.append(titles[key])
+        seen[qid] = n
+        queries.append(Query(qid, text, lang, tuple(ids), n))
+    if not queries:
+        raise QueryFileError(f"{path}: no questions found; add one JSON object per line")
+    return queries

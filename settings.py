@@ -43,7 +43,7 @@ class Settings:
     lexical_weight: float = 0.15  # weight of the BM25 score, times the share of query terms BM25 knows
     # abstention: refuse when the best pledge does not beat the best background passage by this margin
     abstain_margin: float = 0.0
-    highlight_window: float = 0.03  # sentences within this cosine of the best one are highlighted
+    highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in

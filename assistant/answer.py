@@ -9,7 +9,7 @@ import numpy as np
 from corpus.model import Passage, Pledge, Report, Span
 from index.units import Unit
 
-MAX_HIGHLIGHTS = 3
+MAX_HIGHLIGHTS = 2  # per passage: more would mark everything in short passages
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ def load_encoder(settings: Settings) -> SentenceTransformerEncoder:
     # No model hub here: a name that is not on disk must fail fast, not hang on a download.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     location = model_location(settings)
     import torch
     from sentence_transformers import SentenceTransformer

@@ -224,3 +224,12 @@ def materialize_e5(path: Path, *, force: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+if __name__ == "__main__":  # `python -m index.materialize [PATH]`: build the default model folder
+    import sys
+
+    from settings import Settings
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Settings.from_env().model_dir
+    print(f"model folder: {materialize_e5(target)}")

@@ -1,0 +1,37 @@
+# make run  — set everything up (venv, pinned installs, model, index) and start the assistant
+# make test — set up, then run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS := $(VENV)/.deps-installed
+
+.PHONY: setup model index run test test-fast eval bench clean
+
+setup: $(DEPS)
+
+$(DEPS): requirements.txt requirements-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
+	touch $@
+
+model: setup
+	$(PY) -m index.materialize
+
+index: model
+	$(PY) -m assistant build
+
+run: index
+	$(PY) -m assistant chat
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not model and not browser"
+
+eval: index
+	$(PY) -m eval --queries eval/dev.jsonl --retriever all --report eval/out/dev
+
+clean:
+	rm -rf data models eval/out test-artifacts

@@ -1,0 +1,113 @@
+"""Command line: ``python -m assistant ask "QUESTION" [--json] [--top-k N]``, ``build``, ``chat``.
+
+A thin layer: it calls the library and turns its exceptions into messages and exit codes
+(0 ok, 2 bad input or settings, 3 report, model or index problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from assistant.answer import Answer
+from assistant.messages import t
+
+
+def format_answer(ans: Answer) -> str:
+    """Readable plain-text rendering: titles, status, quoted passages with **highlights**, citations."""
+    lang = ans.reply_language
+    out = [f"? {ans.question}  [{ans.language}]"]
+    out += [f"! {n}" for n in ans.notices]
+    if ans.abstained:
+        out.append(ans.message)
+        out += [f"  - {s.title}  ({t(lang, 'status')}: {t(lang, s.status_label)})" for s in ans.suggestions]
+        return "\n".join(out)
+    for i, a in enumerate(ans.answers, 1):
+        out.append(f"\n{i}. {a.title}")
+        out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
+        for p in a.passages:
+            text = p.text
+            for h in sorted(p.highlights, key=lambda h: -h.start):
+                text = text[:h.start] + "**" + text[h.start:h.end] + "**" + text[h.end:]
+            label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
+            out.append(f"   {label}:")
+            out += textwrap.wrap(f"„{text}”", width=100, initial_indent="     ", subsequent_indent="     ")
+        cites = "; ".join(f"{c.source} {t(lang, 'lines')} {c.start_line}–{c.end_line} ({c.kind})" for c in a.citations)
+        out.append(f"   {t(lang, 'source')}: {cites}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    ap = argparse.ArgumentParser(prog="python -m assistant", description="Ask Kraków's equal-opportunity report.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--top-k", type=int, default=None, help="number of pledges to show (default 3)")
+    sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
+    chat = sub.add_parser("chat", help="ask questions at a prompt until an empty line or Ctrl-D")
+    chat.add_argument("--top-k", type=int, default=None)
+    args = ap.parse_args(argv)
+
+    from assistant.core import Assistant, QuestionError
+    from corpus import ReportFormatError
+    from index.encoder import EncoderError
+    from index.materialize import MaterializeError
+    from index.store import IndexLoadError
+    from settings import Settings, SettingsError
+
+    if args.cmd == "ask" and not args.question.strip():
+        print("error: the question is empty; pass a question, e.g. python -m assistant ask \"is there free "
+              "mammography?\"", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+        if args.cmd == "build":
+            return _build(settings)
+        assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
+        if args.cmd == "ask":
+            ans = assistant.ask(args.question, top_k=args.top_k)
+            print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) if args.json else format_answer(ans))
+            return 0
+        return _chat(assistant, args.top_k)
+    except (QuestionError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ReportFormatError, EncoderError, MaterializeError, IndexLoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+
+
+def _build(settings: object) -> int:
+    from corpus import parse_report
+    from index.encoder import load_encoder
+    from index.store import build_index, save_index
+
+    report = parse_report(settings.report)  # type: ignore[attr-defined]
+    print(f"report: {report.source}, {len(report.pledges)} pledges", file=sys.stderr)
+    encoder = load_encoder(settings)  # type: ignore[arg-type]
+    print(f"model: {encoder.name} (dim {encoder.dim})", file=sys.stderr)
+    idx = build_index(report, encoder, settings, progress=True)  # type: ignore[arg-type]
+    path = save_index(idx, settings.index_dir)  # type: ignore[attr-defined]
+    print(f"index: {len(idx.units)} units, {len(idx.background)} background passages → {path}", file=sys.stderr)
+    return 0
+
+
+def _chat(assistant: object, top_k: int | None) -> int:
+    from assistant.core import QuestionError
+
+    print("Ask about the report (empty line to quit).", file=sys.stderr)
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            print(format_answer(assistant.ask(question, top_k=top_k)))  # type: ignore[attr-defined]
+        except QuestionError as exc:
+            print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,125 @@
+"""FAISS search against brute-force numpy; saved index: round trip, staleness, damage, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.dense import DenseIndex
+from index.fake import FakeEncoder
+from index.lexical import LexicalIndex, analyze, fold
+from index.store import IndexLoadError, build_index, load_index, open_index, save_index
+from settings import Settings
+
+
+def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_flat_search_equals_bruteforce() -> None:
+    docs, queries = _unit_rows(500, 32, 1), _unit_rows(20, 32, 2)
+    scores, ids = DenseIndex.build(docs).search(queries, k=10)
+    brute = queries @ docs.T
+    expected = np.argsort(-brute, axis=1)[:, :10]
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_allclose(scores, np.take_along_axis(brute, expected, axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_hnsw_above_threshold_has_high_recall() -> None:
+    docs, queries = _unit_rows(3000, 32, 3), _unit_rows(50, 32, 4)
+    idx = DenseIndex.build(docs, ann_threshold=1000)
+    assert idx.kind == "hnsw"
+    _, ids = idx.search(queries, k=10)
+    truth = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    assert recall >= 0.95
+
+
+def test_search_rejects_bad_k_and_dimension() -> None:
+    idx = DenseIndex.build(_unit_rows(9, 8, 5))
+    with pytest.raises(ValueError, match=r"k of 12 is outside 1..9"):
+        idx.search(_unit_rows(1, 8, 6), k=12)
+    with pytest.raises(ValueError, match=r"query dimension 4 differs from the index's 8"):
+        idx.search(_unit_rows(1, 4, 6), k=1)
+
+
+def test_lexical_analyzer_lemmatises_and_folds() -> None:
+    assert fold("Zażółć gęślą") == "Zazolc gesla"
+    assert analyze("przemocy w rodzinie", prefix=0) == analyze("przemoc rodzina", prefix=0)
+    assert "czy" not in " ".join(analyze("czy jest pomoc", prefix=0))
+    lex = LexicalIndex.build(["Bezpłatne badania mammograficzne", "Kursy języka polskiego"], prefix=6)
+    assert lex.coverage("tram ticket prices") == 0.0
+    assert lex.coverage("free mammography screening") == pytest.approx(1 / 3)  # a shared stem, not a Polish word
+    assert lex.coverage("darmowa mammografia") == 0.5
+    assert int(np.argmax(lex.scores("kurs polskiego"))) == 1
+    assert not lex.scores("tram ticket").any()
+
+
+def test_index_round_trip(tmp_path: Path, report, fake_settings: Settings) -> None:
+    idx = build_index(report, FakeEncoder(), fake_settings)
+    save_index(idx, fake_settings.index_dir)
+    loaded = load_index(fake_settings.index_dir)
+    assert loaded.manifest == idx.manifest and loaded.units == idx.units
+    np.testing.assert_array_equal(loaded.vectors, idx.vectors)
+    q = FakeEncoder().encode_queries(["opieka wytchnieniowa"])
+    assert loaded.dense.search(q, 5)[1].tolist() == idx.dense.search(q, 5)[1].tolist()
+    assert json.loads((fake_settings.index_dir / "current" / "lexical" / "params.index.json").read_text())
+
+
+def test_open_index_rebuilds_when_stale(report, fake_settings: Settings) -> None:
+    messages: list[str] = []
+    open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    assert "no index" in messages[0]
+    messages.clear()
+    open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    assert messages == []  # fresh: loaded, not rebuilt
+    other = replace(fake_settings, lexical_prefix=7)
+    open_index(other, report, FakeEncoder(), log=messages.append)
+    assert "stale (lexical_prefix was 6, now 7)" in messages[0]
+    messages.clear()
+    open_index(other, report, FakeEncoder(dim=32, name="another-model"), log=messages.append)
+    assert "model was 'fake-sha256', now 'another-model'" in messages[0] and "dim was 64, now 32" in messages[0]
+
+
+@pytest.mark.parametrize("damage", ["truncate_faiss", "garbage_manifest", "drop_units", "manifest_list"])
+def test_damaged_index_is_detected_and_rebuilt(report, fake_settings: Settings, damage: str) -> None:
+    open_index(fake_settings, report, FakeEncoder(), log=lambda m: None)
+    build = fake_settings.index_dir / "current"
+    if damage == "truncate_faiss":
+        data = (build / "dense.faiss").read_bytes()
+        (build / "dense.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage_manifest":
+        (build / "manifest.json").write_text("{not json")
+    elif damage == "manifest_list":
+        (build / "manifest.json").write_text("[1, 2]")
+    else:
+        lines = (build / "units.jsonl").read_text().splitlines()
+        (build / "units.jsonl").write_text("\n".join(lines[:-3]) + "\n")
+    with pytest.raises(IndexLoadError, match="rebuild it"):
+        load_index(fake_settings.index_dir)
+    messages: list[str] = []
+    idx = open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    assert "rebuilding" in messages[0] and len(idx.units) == idx.dense.size
+
+
+def test_crash_during_save_keeps_the_last_good_index(report, fake_settings: Settings,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    good = open_index(fake_settings, report, FakeEncoder(), log=lambda m: None)
+    before = os.readlink(fake_settings.index_dir / "current")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_index(good, fake_settings.index_dir)
+    monkeypatch.undo()
+    assert os.readlink(fake_settings.index_dir / "current") == before
+    assert [p.name for p in (fake_settings.index_dir / "builds").iterdir()] == [Path(before).name]
+    assert load_index(fake_settings.index_dir).manifest == good.manifest

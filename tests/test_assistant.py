@@ -1,0 +1,95 @@
+"""The assistant through its real interface with the fake encoder: answer shape, citations, bad input."""
+
+from __future__ import annotations
+
+import json
+
+from dataclasses import replace
+
+import pytest
+
+from assistant import Assistant, QuestionError, clean_question
+from assistant.cli import format_answer
+
+
+def _with_margin(a: Assistant, margin: float) -> Assistant:
+    """The same pipeline with abstention forced off (margin -10) or on (+10)."""
+    return Assistant.load(replace(a.settings, abstain_margin=margin), encoder=a.encoder, log_fn=lambda m: None)
+
+
+def test_answer_has_documented_json_shape(fake_assistant: Assistant) -> None:
+    ans = _with_margin(fake_assistant, -10).ask("opieka wytchnieniowa dla osób z niepełnosprawnościami", top_k=2)
+    doc = json.loads(json.dumps(ans.to_json(), ensure_ascii=False))
+    assert {"question", "language", "abstained", "answers"} <= set(doc)
+    assert doc["language"] == "pl" and not doc["abstained"] and len(doc["answers"]) == 2
+    assert doc["answers"][0]["pledge_id"] == "rozwiniemy-system-opieki-wyreczeniowej"
+    for a in doc["answers"]:
+        assert {"pledge_id", "title", "status_label", "score", "passages", "citations"} <= set(a)
+        assert [p["kind"] for p in a["passages"]] == ["pledge", "status"]
+        for c in a["citations"]:
+            assert {"source", "start_line", "end_line", "text"} <= set(c)
+            assert c["source"] == "corpus/krakow-miasto-rownych-szans.txt"
+
+
+def test_citations_equal_source_lines_for_every_pledge(fake_assistant: Assistant, report) -> None:
+    lines = (fake_assistant.settings.report).read_text(encoding="utf-8").split("\n")
+    seen = set()
+    for p in report.pledges:
+        ans = fake_assistant.ask(p.title, top_k=len(report.pledges))
+        for a in ans.answers + []:
+            for c in a.citations:
+                assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+            for passage in a.passages:
+                for h in passage.highlights:
+                    assert passage.text[h.start:h.end] == h.text
+            seen.add(a.pledge_id)
+    assert seen == {p.id for p in report.pledges}
+
+
+def test_quoted_passages_are_report_text(fake_assistant: Assistant, report) -> None:
+    ans = fake_assistant.ask("Przedsiębiorcze Krakowianki", top_k=9)
+    by_id = {a.pledge_id: a for a in ans.answers}
+    for p in report.pledges:
+        assert [q.text for q in by_id[p.id].passages] == [p.pledge.text, p.status.text]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01\n\t"])
+def test_empty_question_is_refused_with_a_hint(fake_assistant: Assistant, question: str) -> None:
+    with pytest.raises(QuestionError, match="the question is empty; type a question"):
+        fake_assistant.ask(question)
+
+
+def test_top_k_out_of_range(fake_assistant: Assistant) -> None:
+    with pytest.raises(QuestionError, match=r"top_k of 12 is outside 1..9"):
+        fake_assistant.ask("pomoc", top_k=12)
+
+
+def test_long_question_is_cut_and_says_so(fake_assistant: Assistant) -> None:
+    ans = fake_assistant.ask("przemoc " * 2000)
+    assert ans.truncated and len(ans.question) <= fake_assistant.settings.max_question_chars
+    assert "1000" in ans.notices[0]
+
+
+def test_control_characters_are_dropped() -> None:
+    assert clean_question("a\x00b\tc\n", 100) == ("a b c", False)
+
+
+def test_text_rendering_marks_highlights_and_cites(fake_assistant: Assistant) -> None:
+    text = format_answer(_with_margin(fake_assistant, -10).ask("Is there help for domestic violence?", top_k=1))
+    assert "Source: corpus/krakow-miasto-rownych-szans.txt lines" in text and "**" in text and "Status:" in text
+
+
+def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) -> None:
+    refusing = _with_margin(fake_assistant, 10)
+    pl, uk = refusing.ask("ile kosztuje bilet tramwajowy?"), refusing.ask("скільки коштує квиток на трамвай?")
+    assert pl.abstained and pl.answers == [] and len(pl.suggestions) == 3
+    assert pl.message.startswith("Tego nie ma w raporcie") and uk.message.startswith("Цього немає у звіті")
+    assert "Tego nie ma w raporcie" in format_answer(pl)
+
+
+def test_strategies_share_the_loaded_index(fake_assistant: Assistant) -> None:
+    lexical = fake_assistant.with_strategy("lexical")
+    assert lexical.index is fake_assistant.index
+    assert lexical.retrieve("opieka wytchnieniowa").ranked[0].pledge_id == "rozwiniemy-system-opieki-wyreczeniowej"
+    with pytest.raises(ValueError, match="retriever 'bm42' is unknown"):
+        fake_assistant.with_strategy("bm42")

@@ -1,0 +1,32 @@
+"""CLI input errors, without loading a model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_empty_question_exits_2_with_a_message() -> None:
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "   "], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2
+    assert "the question is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
+    env = {"KQA_TOP_K": "three", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "pomoc"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 2 and "KQA_TOP_K='three' is not a valid int" in out.stderr
+
+
+def test_broken_report_exits_3_naming_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Tytuł\n\nTreść.\n", encoding="utf-8")
+    env = {"KQA_REPORT": str(bad), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "pomoc"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 3 and "bad.txt, line 3: no line reads" in out.stderr

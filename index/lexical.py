@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,22 +56,45 @@ def analyze(text: str, prefix: int = 6) -> list[str]:
     return terms
 
 
+K1, B = 1.2, 0.75
+
+
 class LexicalIndex:
     """BM25 over one document per pledge; knows its vocabulary so callers can tell how much of a query it covers."""
 
-    def __init__(self, retriever: object, prefix: int) -> None:
+    def __init__(self, retriever: object, prefix: int, df: dict[str, int], n_docs: int) -> None:
         self.retriever = retriever
         self.prefix = prefix
-        self.vocab: frozenset[str] = frozenset(retriever.vocab_dict)  # type: ignore[attr-defined]
+        self.df = df
+        self.n_docs = n_docs
+        self.vocab: frozenset[str] = frozenset(df)
 
     @classmethod
     def build(cls, documents: list[str], prefix: int = 6) -> LexicalIndex:
         """Index ``documents`` (one per pledge)."""
         import bm25s
 
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index([analyze(d, prefix) or ["<empty>"] for d in documents], show_progress=False)
-        return cls(retriever, prefix)
+        tokens = [analyze(d, prefix) or ["<empty>"] for d in documents]
+        retriever = bm25s.BM25(k1=K1, b=B)
+        retriever.index(tokens, show_progress=False)
+        df = Counter(t for doc in tokens for t in set(doc))
+        return cls(retriever, prefix, dict(df), len(documents))
+
+    def _idf(self, term: str) -> float:
+        df = self.df.get(term, 0)
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))  # bm25s' "lucene" idf
+
+    def normalized_scores(self, query: str) -> np.ndarray:
+        """BM25 divided by its upper bound for this query, (k1+1)·Σ idf of its known terms: 0..1, absolute.
+
+        Unlike dividing by the best document's score, a document that matches one common word of the
+        question gets a small value, not 1.0, so a weak lexical match cannot overrule the dense ranking.
+        """
+        terms = [t for t in analyze(query, self.prefix) if t in self.vocab]
+        if not terms:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        bound = (K1 + 1) * sum(self._idf(t) for t in terms)
+        return self.scores(query) / np.float32(bound)
 
     def coverage(self, query: str) -> float:
         """Share of the query's terms that occur in the indexed documents (0 for an English question)."""
@@ -79,16 +104,16 @@ class LexicalIndex:
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no term matches)."""
         terms = [t for t in analyze(query, self.prefix) if t in self.vocab]
-        n = int(self.retriever.scores["num_docs"])  # type: ignore[attr-defined]
         if not terms:
-            return np.zeros(n, dtype=np.float32)
+            return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)  # type: ignore[attr-defined]
 
     def save(self, path: Path) -> None:
         """Write the bm25s files (with their ``params.index.json``) plus the analyzer's settings."""
         self.retriever.save(str(path), show_progress=False)  # type: ignore[attr-defined]
-        (path / "analyzer.json").write_text(json.dumps({"prefix": self.prefix, "lemmatizer": "simplemma",
-                                                        "stopwords": "stopwordsiso:pl", "fold": True}))
+        (path / "analyzer.json").write_text(json.dumps({
+            "prefix": self.prefix, "lemmatizer": "simplemma", "stopwords": "stopwordsiso:pl", "fold": True,
+            "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -96,4 +121,5 @@ class LexicalIndex:
         import bm25s
 
         analyzer = json.loads((path / "analyzer.json").read_text())
-        return cls(bm25s.BM25.load(str(path), show_progress=False), int(analyzer["prefix"]))
+        return cls(bm25s.BM25.load(str(path), show_progress=False), int(analyzer["prefix"]),
+                   {str(k): int(v) for k, v in analyzer["df"].items()}, int(analyzer["n_docs"]))

@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 from assistant.answer import Answer
-from assistant.messages import t
+from assistant.messages import cite_line, t
 
 
 def format_answer(ans: Answer) -> str:
@@ -34,8 +34,8 @@ def format_answer(ans: Answer) -> str:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")
             out += textwrap.wrap(f"„{text}”", width=100, initial_indent="     ", subsequent_indent="     ")
-        cites = "; ".join(f"{c.source} {t(lang, 'lines')} {c.start_line}–{c.end_line} ({c.kind})" for c in a.citations)
-        out.append(f"   {t(lang, 'source')}: {cites}")
+        spans = [(c.kind, c.start_line, c.end_line) for c in a.citations]
+        out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.citations[0].source, spans)}")
     return "\n".join(out)
 
 

@@ -76,7 +76,7 @@ def test_control_characters_are_dropped() -> None:
 
 def test_text_rendering_marks_highlights_and_cites(fake_assistant: Assistant) -> None:
     text = format_answer(_with_margin(fake_assistant, -10).ask("Is there help for domestic violence?", top_k=1))
-    assert "Source: corpus/krakow-miasto-rownych-szans.txt lines" in text and "**" in text and "Status:" in text
+    assert "Source: corpus/krakow-miasto-rownych-szans.txt, lines " in text and "**" in text and "Status:" in text
 
 
 def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) -> None:

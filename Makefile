@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 
-.PHONY: setup model index run test test-fast eval bench clean
+.PHONY: setup model index run chat test test-fast eval bench clean
 
 setup: $(DEPS)
 
@@ -22,6 +22,9 @@ index: model
 	$(PY) -m assistant build
 
 run: index
+	$(PY) app.py
+
+chat: index
 	$(PY) -m assistant chat
 
 test: setup

@@ -50,7 +50,10 @@ class Settings:
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
-    data_dir: Path = ROOT / "data"
+    feedback_file: Path = ROOT / "data" / "feedback.json"  # counts per pledge and outcome
+    feedback_questions: bool = False  # also keep the question text with feedback (operator opt-in)
+    host: str = "127.0.0.1"  # the web app binds here; another address exposes residents' questions
+    port: int = 7860
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -39,6 +39,9 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     text = " ".join(text.split())
     if not text:
         raise QuestionError("the question is empty; type a question, e.g. \"is there free mammography?\"")
+    if not any(ch.isalpha() for ch in text):
+        raise QuestionError(f"the question {text[:40]!r} has no words; type a question in words, "
+                            "e.g. \"is there free mammography?\"")
     if len(text) > max_chars:
         return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
     return text, False

@@ -10,6 +10,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "Your question was long; only its first {n} characters were used.",
         "done": "done", "in_progress": "in progress", "planned": "planned", "unclear": "unclear",
         "empty": "Please type a question.", "title": "title", "status_text": "status",
+        "more": "Other matching pledges",
     },
     "pl": {
         "status": "Status", "source": "Źródło", "pledge": "Zobowiązanie", "pledge_text": "zobowiązanie", "progress": "Stopień realizacji zadania",
@@ -18,6 +19,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "Pytanie było długie; użyto tylko pierwszych {n} znaków.",
         "done": "zrealizowane", "in_progress": "w trakcie realizacji", "planned": "zaplanowane",
         "unclear": "niejasny", "empty": "Proszę wpisać pytanie.", "title": "tytuł", "status_text": "stan realizacji",
+        "more": "Inne pasujące zobowiązania",
     },
     "uk": {
         "status": "Статус", "source": "Джерело", "pledge": "Зобов'язання", "pledge_text": "зобов'язання",
@@ -27,6 +29,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "Запитання було задовгим; використано лише перші {n} символів.",
         "done": "виконано", "in_progress": "виконується", "planned": "заплановано", "unclear": "незрозуміло",
         "empty": "Будь ласка, введіть запитання.", "title": "назва", "status_text": "стан виконання",
+        "more": "Інші відповідні зобов'язання",
     },
 }
 DEFAULT_REPLY_LANGUAGE = "en"

@@ -84,6 +84,9 @@ def load_encoder(settings: Settings) -> SentenceTransformerEncoder:
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
     torch.set_num_threads(max(1, settings.threads))
     try:
         model = SentenceTransformer(location, device=settings.device, local_files_only=True)

@@ -18,10 +18,11 @@ from assistant.answer import Answer, Suggestion, pledge_answer
 from assistant.language import detect_language
 from assistant.messages import reply_language, t
 from assistant.retriever import Retrieval, Retriever
-from corpus import parse_report
+from corpus import ReportFormatError, parse_report
 from corpus.model import Report
+from corpus.parser import parse_report_text
 from index.encoder import Encoder, load_encoder
-from index.store import SearchIndex, open_index
+from index.store import IndexLoadError, SearchIndex, load_index, open_index
 from settings import Settings
 
 log = logging.getLogger("assistant")
@@ -47,6 +48,24 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     return text, False
 
 
+def last_good_index(settings: Settings, encoder: Encoder, error: ReportFormatError,
+                    say: Callable[[str], None]) -> SearchIndex:
+    """The saved index and its report snapshot, when the report file is broken; else re-raise ``error``.
+
+    An operator who replaces the report with a broken file gets the parse error in the log, and residents
+    keep getting answers from the last report that parsed — never answers from a half-read one.
+    """
+    try:
+        index = load_index(settings.index_dir)
+    except IndexLoadError:
+        raise error from None
+    if (index.manifest.get("model"), index.manifest.get("dim")) != (encoder.name, encoder.dim):
+        raise error from None  # built for another model: its vectors cannot answer this one's questions
+    say(f"ERROR: {error}. Serving the last good index (report {index.manifest['corpus_source']}, "
+        f"built {index.manifest.get('built_at')}) until the report is fixed.")
+    return index
+
+
 @dataclass
 class Assistant:
     """Question → language → retrieval → extractive, cited answer (or "not in the report")."""
@@ -62,9 +81,15 @@ class Assistant:
              progress: bool = False, log_fn: Callable[[str], None] | None = None) -> Assistant:
         """Parse the report, load the model (or use ``encoder``) and open the index, rebuilding it if stale."""
         settings = settings or Settings.from_env()
-        report = parse_report(settings.report)
+        say = log_fn or log.warning
         encoder = encoder or load_encoder(settings)
-        index = open_index(settings, report, encoder, progress=progress, log=log_fn or log.warning)
+        try:
+            report = parse_report(settings.report)
+        except ReportFormatError as exc:
+            index = last_good_index(settings, encoder, exc, say)
+            report = parse_report_text(index.report_text.split("\n")[:-1], index.manifest["corpus_source"])
+            return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
+        index = open_index(settings, report, encoder, progress=progress, log=say)
         return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
 
     def with_strategy(self, strategy: str) -> Assistant:

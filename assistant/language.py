@@ -13,14 +13,14 @@ from functools import lru_cache
 
 # Languages Kraków residents are likely to write in; Polish first: it wins ties (the report's language).
 CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
-# Latin-script languages the word-list fallback weighs (each costs a dictionary in memory).
+# Latin-script languages the word-frequency fallback weighs (each costs a few MB in memory).
 LEXICON_CANDIDATES = ("pl", "en", "de", "fr", "es", "it")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UKRAINIAN_LETTERS = re.compile(r"[іїєґІЇЄҐ]")
 _RUSSIAN_LETTERS = re.compile(r"[ыэъёЫЭЪЁ]")
-SHORT_WORDS = 2  # up to this many words, langdetect is unreliable; a lexicon decides instead
+SHORT_WORDS = 3  # up to this many words, langdetect is unreliable; word frequencies decide instead
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +30,16 @@ def _factory() -> None:
     DetectorFactory.seed = 0  # langdetect is random unless seeded
 
 
-def _lexicon_guess(text: str) -> str:
-    """simplemma's word-list detector over the candidates; ties go to the earlier candidate (Polish)."""
-    import simplemma
+def _lexicon_guess(text: str) -> str | None:
+    """Word frequencies (wordfreq's small lists, ~40 MB for six languages) decide short Latin-script text:
+    the language in which its words are most common; ties go to the earlier candidate (Polish first);
+    None when no word is known in any of them."""
+    from wordfreq import zipf_frequency
 
-    scores = dict(simplemma.langdetect(text, lang=LEXICON_CANDIDATES))
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    scores = {lang: sum(zipf_frequency(w, lang, wordlist="small") for w in words) for lang in LEXICON_CANDIDATES}
     best = max(scores.values(), default=0.0)
-    return next((c for c in LEXICON_CANDIDATES if scores.get(c, 0.0) == best), "pl") if best > 0 else "pl"
+    return next(c for c in LEXICON_CANDIDATES if scores[c] == best) if best > 0 else None
 
 
 def detect_language(text: str) -> str:
@@ -53,7 +56,9 @@ def detect_language(text: str) -> str:
     elif lat and _POLISH_LETTERS.search(text):
         return "pl"
     if lat and len(re.findall(r"\w+", text)) <= SHORT_WORDS:
-        return _lexicon_guess(text)
+        guess = _lexicon_guess(text)
+        if guess:
+            return guess
     _factory()
     from langdetect import LangDetectException, detect_langs
 
@@ -61,9 +66,13 @@ def detect_language(text: str) -> str:
         ranked = detect_langs(text)
     except LangDetectException:
         return "pl"
+    if lat and len(re.findall(r"\w+", text)) <= SHORT_WORDS:
+        # Words no frequency list knows (e.g. "mammografia"): trust langdetect only for English, the other
+        # language such words are typed in here; otherwise Polish, the report's and most residents' language.
+        return "en" if ranked and ranked[0].lang == "en" else "pl"
     for guess in ranked:
         if guess.lang in CANDIDATES:
             return guess.lang
     if ranked and ranked[0].prob > 0.9:  # confidently another language (e.g. Japanese): say so
         return ranked[0].lang
-    return _lexicon_guess(text) if lat else ("uk" if cyr else ranked[0].lang if ranked else "pl")
+    return ("uk" if cyr else "pl") if not lat else (_lexicon_guess(text) or "pl")

@@ -1,4 +1,8 @@
-"""FAISS inner-product search over normalised vectors: exact (flat) for small corpora, HNSW for large ones.
+"""FAISS inner-product search over normalised vectors: exact (flat) for small corpora, IVF for large ones.
+
+Measured (eval/bench.py, 100k clustered 384-d vectors, 2 cores): flat 16 ms/query (exact); IVF with
+4·√n lists and √n/2 probes 1.1 ms at recall@10 0.99; HNSW (M 32, efSearch 256) 1 ms but recall 0.84 and
+a 20–60 s build — so IVF is the approximate index.
 
     >>> import numpy as np
     >>> x = np.eye(3, dtype=np.float32)
@@ -12,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+def ivf_lists(n: int) -> int:
+    """Number of IVF lists for ``n`` vectors (4·√n), probed 1 in 8 at search time."""
+    return max(8, int(4 * n ** 0.5))
 
 
 class DenseIndex:
-    """A FAISS index plus the name of its kind ("flat" or "hnsw")."""
+    """A FAISS index plus the name of its kind ("flat" or "ivf")."""
 
     def __init__(self, index: object, kind: str) -> None:
         self.index = index
@@ -35,8 +39,8 @@ class DenseIndex:
         return int(self.index.d)  # type: ignore[attr-defined]
 
     @classmethod
-    def build(cls, vectors: np.ndarray, ann_threshold: int = 50_000) -> DenseIndex:
-        """Index ``vectors`` (rows, L2-normalised): flat below ``ann_threshold`` rows, HNSW from there on."""
+    def build(cls, vectors: np.ndarray, ann_threshold: int = 150_000) -> DenseIndex:
+        """Index ``vectors`` (rows, L2-normalised): flat below ``ann_threshold`` rows, IVF from there on."""
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -44,10 +48,12 @@ class DenseIndex:
             raise ValueError(f"vectors of shape {vectors.shape} cannot be indexed; pass a non-empty (n, dim) array")
         dim = vectors.shape[1]
         if len(vectors) >= ann_threshold:
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = HNSW_EF_SEARCH
-            kind = "hnsw"
+            lists = ivf_lists(len(vectors))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+            sample = np.random.default_rng(0).permutation(len(vectors))[:min(len(vectors), 64 * lists)]
+            index.train(vectors[np.sort(sample)])
+            index.nprobe = max(1, lists // 8)
+            kind = "ivf"
         else:
             index = faiss.IndexFlatIP(dim)
             kind = "flat"
@@ -73,7 +79,10 @@ class DenseIndex:
 
     @classmethod
     def load(cls, path: Path, kind: str) -> DenseIndex:
-        """Read a FAISS file written by ``save``."""
+        """Read a FAISS file written by ``save`` (nprobe is not stored in it, so it is set again)."""
         import faiss
 
-        return cls(faiss.read_index(str(path)), kind)
+        index = faiss.read_index(str(path))
+        if kind == "ivf":
+            faiss.extract_index_ivf(index).nprobe = max(1, index.nlist // 8)
+        return cls(index, kind)

@@ -19,6 +19,8 @@ import numpy as np
 class FakeEncoder:
     """Bag-of-words random projection; same text, same vector, on every machine."""
 
+    backend = "fake"
+
     def __init__(self, dim: int = 64, name: str = "fake-sha256") -> None:
         self.dim = dim
         self.name = name

@@ -1,5 +1,10 @@
 """Polish lexical index: bm25s over lemmatised (simplemma), diacritic-folded, stopword-free terms.
 
+Documents are lemmatised with simplemma when the index is built. Questions are not: loading simplemma's
+Polish dictionary costs ~380 MB. Instead the build keeps, from that dictionary, every inflected form whose
+lemma is a term of the index (``query_map``, a few thousand entries); a question word is looked up there,
+folded, and otherwise cut to its prefix — the same term simplemma would give for every word that can match.
+
     >>> lex = LexicalIndex.build(["Bezpłatne badania mammograficzne"], prefix=6)
     >>> lex.scores("darmowa mammografia").round(2).tolist() > [0.0]
     True
@@ -34,26 +39,62 @@ def _stopwords() -> frozenset[str]:
     return frozenset(words) | frozenset(fold(w) for w in words)
 
 
+@lru_cache(maxsize=1)
+def _polish() -> tuple[object, dict[bytes, bytes]]:
+    """simplemma's lemmatizer and its Polish dictionary, loaded once (~3 s, ~380 MB: build time only)."""
+    from simplemma import Lemmatizer
+    from simplemma.strategies import DefaultStrategy
+    from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
+
+    factory = DefaultDictionaryFactory()
+    lemmatizer = Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
+    return lemmatizer, factory.get_dictionary("pl")._dict  # noqa: SLF001 — bytes → bytes, ~4M forms
+
+
 @lru_cache(maxsize=65536)
 def _term(word: str, prefix: int) -> str:
-    import simplemma
-
-    lemma = simplemma.lemmatize(word, lang="pl").lower()
+    lemma = _polish()[0].lemmatize(word, lang="pl").lower()  # type: ignore[attr-defined]
     term = fold(lemma)
     # Cutting to a prefix is light stemming: it joins derived forms (mammografia / mammograficzne)
     # and forms the lemmatiser does not know (no diacritics, typos at the end of a word).
     return term[:prefix] if prefix else term
 
 
-def analyze(text: str, prefix: int = 6) -> list[str]:
-    """Text → BM25 terms: words, minus Polish stopwords, lemmatised, folded, cut to ``prefix`` letters."""
+def _words(text: str) -> list[str]:
+    """Lower-cased words minus Polish stopwords and single letters."""
     stop = _stopwords()
-    terms = []
-    for word in _WORD.findall(text.lower()):
-        if word in stop or (len(word) < 2 and not word.isdigit()):
-            continue
-        terms.append(_term(word, prefix))
-    return terms
+    return [w for w in _WORD.findall(text.lower()) if w not in stop and (len(w) > 1 or w.isdigit())]
+
+
+def analyze(text: str, prefix: int = 6) -> list[str]:
+    """Document text → BM25 terms: words, minus stopwords, lemmatised (simplemma), folded, cut to ``prefix``."""
+    return [_term(word, prefix) for word in _words(text)]
+
+
+def build_query_map(vocab: set[str], document_words: set[str], prefix: int) -> dict[str, str]:
+    """Folded inflected form → index term, for forms whose own prefix would not reach their lemma's term."""
+    def cut(text: str) -> str:
+        return text[:prefix] if prefix else text
+
+    table: dict[str, str] = {}
+    dictionary = _polish()[1]
+    # Decide per distinct lemma first (far fewer than forms), then decode only the forms of useful ones.
+    useful: dict[bytes, str] = {}
+    for raw_lemma in set(dictionary.values()):
+        term = cut(fold(raw_lemma.decode().lower()))
+        if term in vocab:
+            useful[raw_lemma] = term
+    for raw_form, raw_lemma in dictionary.items():
+        term = useful.get(raw_lemma)
+        if term is not None:
+            form = fold(raw_form.decode().lower())
+            if cut(form) != term:
+                table.setdefault(form, term)
+    for word in document_words:  # forms simplemma resolved by rules rather than its dictionary
+        form, term = fold(word), _term(word, prefix)
+        if cut(form) != term:
+            table.setdefault(form, term)
+    return table
 
 
 K1, B = 1.2, 0.75
@@ -62,11 +103,13 @@ K1, B = 1.2, 0.75
 class LexicalIndex:
     """BM25 over one document per pledge; knows its vocabulary so callers can tell how much of a query it covers."""
 
-    def __init__(self, retriever: object, prefix: int, df: dict[str, int], n_docs: int) -> None:
+    def __init__(self, retriever: object, prefix: int, df: dict[str, int], n_docs: int,
+                 query_map: dict[str, str]) -> None:
         self.retriever = retriever
         self.prefix = prefix
         self.df = df
         self.n_docs = n_docs
+        self.query_map = query_map
         self.vocab: frozenset[str] = frozenset(df)
 
     @classmethod
@@ -78,7 +121,16 @@ class LexicalIndex:
         retriever = bm25s.BM25(k1=K1, b=B)
         retriever.index(tokens, show_progress=False)
         df = Counter(t for doc in tokens for t in set(doc))
-        return cls(retriever, prefix, dict(df), len(documents))
+        words = {w for d in documents for w in _words(d)}
+        return cls(retriever, prefix, dict(df), len(documents), build_query_map(set(df), words, prefix))
+
+    def query_terms(self, query: str) -> list[str]:
+        """Question → terms, via ``query_map`` (no dictionary in memory); unknown words are cut to the prefix."""
+        terms = []
+        for word in _words(query):
+            form = fold(word)
+            terms.append(self.query_map.get(form) or (form[:self.prefix] if self.prefix else form))
+        return terms
 
     def _idf(self, term: str) -> float:
         df = self.df.get(term, 0)
@@ -90,7 +142,7 @@ class LexicalIndex:
         Unlike dividing by the best document's score, a document that matches one common word of the
         question gets a small value, not 1.0, so a weak lexical match cannot overrule the dense ranking.
         """
-        terms = [t for t in analyze(query, self.prefix) if t in self.vocab]
+        terms = [t for t in self.query_terms(query) if t in self.vocab]
         if not terms:
             return np.zeros(self.n_docs, dtype=np.float32)
         bound = (K1 + 1) * sum(self._idf(t) for t in terms)
@@ -98,12 +150,12 @@ class LexicalIndex:
 
     def coverage(self, query: str) -> float:
         """Share of the query's terms that occur in the indexed documents (0 for an English question)."""
-        terms = analyze(query, self.prefix)
+        terms = self.query_terms(query)
         return sum(t in self.vocab for t in terms) / len(terms) if terms else 0.0
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no term matches)."""
-        terms = [t for t in analyze(query, self.prefix) if t in self.vocab]
+        terms = [t for t in self.query_terms(query) if t in self.vocab]
         if not terms:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)  # type: ignore[attr-defined]
@@ -113,7 +165,8 @@ class LexicalIndex:
         self.retriever.save(str(path), show_progress=False)  # type: ignore[attr-defined]
         (path / "analyzer.json").write_text(json.dumps({
             "prefix": self.prefix, "lemmatizer": "simplemma", "stopwords": "stopwordsiso:pl", "fold": True,
-            "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df}, ensure_ascii=False))
+            "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df, "query_map": self.query_map},
+            ensure_ascii=False))
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -122,4 +175,5 @@ class LexicalIndex:
 
         analyzer = json.loads((path / "analyzer.json").read_text())
         return cls(bm25s.BM25.load(str(path), show_progress=False), int(analyzer["prefix"]),
-                   {str(k): int(v) for k, v in analyzer["df"].items()}, int(analyzer["n_docs"]))
+                   {str(k): int(v) for k, v in analyzer["df"].items()}, int(analyzer["n_docs"]),
+                   {str(k): str(v) for k, v in analyzer["query_map"].items()})

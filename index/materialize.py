@@ -226,10 +226,11 @@ def materialize_e5(path: Path, *, force: bool = False) -> Path:
     return path
 
 
-if __name__ == "__main__":  # `python -m index.materialize [PATH]`: build the default model folder
+if __name__ == "__main__":  # `python -m index.materialize [PATH]`: build the default model folder + ONNX export
     import sys
 
+    from index.onnx_export import export_onnx
     from settings import Settings
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Settings.from_env().model_dir
-    print(f"model folder: {materialize_e5(target)}")
+    print(f"model folder: {materialize_e5(target)}; onnx: {export_onnx(target)}")

@@ -29,8 +29,9 @@ from index.lexical import LexicalIndex
 from index.units import BACKGROUND_FILE, Unit, build_units, load_background
 from settings import Settings
 
-INDEX_VERSION = 2
-_FILES = ("manifest.json", "units.jsonl", "dense.faiss", "vectors.npy", "background.npy", "lexical/analyzer.json")
+INDEX_VERSION = 4
+_FILES = ("manifest.json", "units.jsonl", "dense.faiss", "vectors.npy", "background.npy", "lexical/analyzer.json",
+          "pledges.json", "report.txt")
 
 
 class IndexLoadError(RuntimeError):
@@ -39,7 +40,7 @@ class IndexLoadError(RuntimeError):
 
 @dataclass
 class SearchIndex:
-    """Everything retrieval needs, in memory."""
+    """Everything retrieval needs, in memory; ``report_text`` is the report it was built from."""
 
     manifest: dict
     units: list[Unit]
@@ -48,6 +49,7 @@ class SearchIndex:
     background: np.ndarray  # background passage vectors (general city topics)
     lexical: LexicalIndex  # one document per pledge, in ``pledge_ids`` order
     pledge_ids: list[str]
+    report_text: str = ""  # snapshot: lets the last good index keep serving if the report file breaks
 
 
 def _version(package: str) -> str:
@@ -67,6 +69,7 @@ def expected_manifest(report: Report, encoder: Encoder, settings: Settings) -> d
         "corpus_sha256": report.sha256,
         "background_sha256": hashlib.sha256(background).hexdigest(),
         "model": encoder.name,
+        "encoder_backend": getattr(encoder, "backend", "unknown"),
         "dim": encoder.dim,
         "query_prompt": getattr(encoder, "query_prompt", None),
         "passage_prompt": getattr(encoder, "passage_prompt", None),
@@ -77,24 +80,30 @@ def expected_manifest(report: Report, encoder: Encoder, settings: Settings) -> d
 
 def build_index(report: Report, encoder: Encoder, settings: Settings, progress: bool = False) -> SearchIndex:
     """Embed every unit and background passage; build FAISS and BM25."""
-    units = build_units(report)
-    texts = [u.text for u in units]
-    batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
-    if progress:
-        from tqdm import tqdm
+    from concurrent.futures import ThreadPoolExecutor
 
-        batches = tqdm(batches, desc="embedding report units", unit="batch")
-    vectors = np.concatenate([encoder.encode_passages(b) for b in batches]).astype(np.float32)
-    background = encoder.encode_passages(load_background()).astype(np.float32)
+    units = build_units(report)
     pledge_ids = [p.id for p in report.pledges]
     whole = {u.pledge_id: u.text for u in units if u.kind == "whole"}
-    lexical = LexicalIndex.build([whole[pid] for pid in pledge_ids], prefix=settings.lexical_prefix)
+    # BM25 (mostly loading simplemma's dictionary) runs beside the embedding, which leaves the GIL to ONNX.
+    with ThreadPoolExecutor(1) as pool:
+        lexical_job = pool.submit(LexicalIndex.build, [whole[pid] for pid in pledge_ids], settings.lexical_prefix)
+        texts = [u.text for u in units]
+        batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="embedding report units", unit="batch")
+        vectors = np.concatenate([encoder.encode_passages(b) for b in batches]).astype(np.float32)
+        background = encoder.encode_passages(load_background()).astype(np.float32)
+        lexical = lexical_job.result()
     dense = DenseIndex.build(vectors, settings.ann_threshold)
     manifest = {**expected_manifest(report, encoder, settings), "n_units": len(units), "dense_kind": dense.kind,
                 "n_background": len(background), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "versions": {p: _version(p) for p in ("faiss-cpu", "bm25s", "simplemma", "sentence-transformers",
                                                       "stopwordsiso")}}
-    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids)
+    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids,
+                       "\n".join(report.lines) + "\n")
 
 
 def save_index(idx: SearchIndex, index_dir: Path) -> Path:
@@ -112,6 +121,7 @@ def save_index(idx: SearchIndex, index_dir: Path) -> Path:
         (tmp / "lexical").mkdir()
         idx.lexical.save(tmp / "lexical")
         (tmp / "pledges.json").write_text(json.dumps(idx.pledge_ids))
+        (tmp / "report.txt").write_text(idx.report_text, encoding="utf-8")
         # The manifest goes last: a folder without one is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(idx.manifest, indent=2, ensure_ascii=False))
         final = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{tmp.name[-6:]}"
@@ -149,13 +159,14 @@ def load_index(index_dir: Path) -> SearchIndex:
         dense = DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat")))
         lexical = LexicalIndex.load(build / "lexical")
         pledge_ids = json.loads((build / "pledges.json").read_text())
+        report_text = (build / "report.txt").read_text(encoding="utf-8")
     except Exception as exc:  # any damaged file: json, numpy, faiss and bm25s each raise their own types
         raise IndexLoadError(f"index at {build.resolve()} is damaged ({type(exc).__name__}: {exc}); rebuild it") from exc
     n = manifest.get("n_units")
     if not (n == len(units) == len(vectors) == dense.size) or vectors.shape[1:] != (manifest.get("dim"),):
         raise IndexLoadError(f"index at {build.resolve()} is inconsistent (manifest says {n} units, files hold "
                           f"{len(units)} units, {len(vectors)} vectors, {dense.size} in FAISS); rebuild it")
-    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids)
+    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids, report_text)
 
 
 def stale_reasons(saved: dict, expected: dict) -> list[str]:

@@ -26,13 +26,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+GUARD = """
+import socket, ipaddress, os
+_connect = socket.socket.connect
+def _guarded(self, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and host != "localhost":
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            with open(os.environ["KQA_TEST_OUTBOUND_LOG"], "a") as f:
+                f.write(repr(address) + "\\n")
+            raise OSError("outbound network blocked by the test")
+    return _connect(self, address)
+socket.socket.connect = _guarded
+open(os.environ["KQA_TEST_OUTBOUND_LOG"] + ".armed", "w").close()
+"""
+QUESTIONS_ASKED: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
-    """`python app.py` on a free loopback port, sharing the session's index; stopped after the module."""
+    """`python app.py` on a free loopback port, sharing the session's index; stopped after the module.
+
+    The app runs with outbound connections refused and recorded (a sitecustomize guard), and with its home,
+    temp and data folders inside a test folder, so the privacy test can search everything it wrote.
+    """
     port = _free_port()
     data = tmp_path_factory.mktemp("app-data")
+    guard = data / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD)
+    for sub in ("home", "tmp", "gradio"):
+        (data / sub).mkdir()
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
-           "KQA_FEEDBACK_FILE": str(data / "feedback.json")}
+           "KQA_FEEDBACK_FILE": str(data / "feedback.json"), "PYTHONPATH": str(guard),
+           "KQA_TEST_OUTBOUND_LOG": str(data / "outbound.log"), "HOME": str(data / "home"),
+           "TMPDIR": str(data / "tmp"), "GRADIO_TEMP_DIR": str(data / "gradio")}
     log = open(data / "app.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
@@ -49,7 +81,8 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     else:
         proc.kill()
         pytest.fail("app did not start within 240 s")
-    yield {"url": url, "port": port, "data": data, "proc": proc}
+    yield {"url": url, "port": port, "data": data, "proc": proc,
+           "index_dir": str(real_assistant.settings.index_dir)}
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
@@ -71,6 +104,7 @@ def client(server):
      "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
 ])
 def test_api_answers_with_citations(client, question: str, lang: str, pledge_id: str) -> None:
+    QUESTIONS_ASKED.append(question)
     doc = client.predict(question, 3, api_name="/ask")
     assert doc["language"] == lang and doc["abstained"] is False
     assert doc["answers"][0]["pledge_id"] == pledge_id
@@ -117,6 +151,7 @@ def test_browser_chat_browse_and_injection(server) -> None:
         box = page.locator("#question textarea")
         box.wait_for(timeout=60_000)
 
+        QUESTIONS_ASKED.append("Czy jest bezpłatna mammografia?")
         box.fill("Czy jest bezpłatna mammografia?")
         page.locator("#send").click()
         chat = page.locator("#chat")
@@ -154,3 +189,23 @@ def test_browser_chat_browse_and_injection(server) -> None:
         page.screenshot(path=str(ARTIFACTS / "browse-375px.png"), full_page=True)
         browser.close()
     assert outside == [], f"the page fetched from outside this machine: {outside}"
+
+
+def test_nothing_leaves_the_machine_and_no_question_is_written(server, client) -> None:
+    """Run last in this module: every file the app wrote (home, temp, data, its log) lacks the questions."""
+    secret = "Mój mąż mnie bije, gdzie szukać pomocy? kod-7f3a"
+    client.predict(secret, 3, api_name="/ask")
+    QUESTIONS_ASKED.append(secret)
+    time.sleep(1)
+    assert (server["data"] / "outbound.log.armed").exists()  # the guard was loaded in the app process
+    assert not (server["data"] / "outbound.log").exists(), (server["data"] / "outbound.log").read_text()
+    roots = [server["data"], Path(server["index_dir"])]
+    scanned = 0
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file():
+                scanned += 1
+                blob = path.read_bytes()
+                for q in QUESTIONS_ASKED:
+                    assert q.encode() not in blob, f"{q!r} written to {path}"
+    assert scanned >= 3  # the log, the feedback file and the index at least

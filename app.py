@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     detect_language("rozgrzewka")  # load langdetect's profiles now, not on the first resident's question
     print(f"serving on http://{args.host}:{args.port}", file=sys.stderr)
     demo.launch(server_name=args.host, server_port=args.port, share=False, theme=THEME, css=CSS,
-                footer_links=["api"], ssr_mode=False, pwa=False, mcp_server=False, show_error=True, quiet=True)
+                footer_links=["api"], ssr_mode=False, pwa=False, mcp_server=False, show_error=True, quiet=True,
+                # No run history: it would keep residents' questions in the browser (a shared helpline PC).
+                run_history=False)
     return 0
 
 

@@ -90,23 +90,32 @@ def cite(report: Report, kind: str, span: Span) -> Citation:
     return Citation(kind, span.source, span.start_line, span.end_line, report.source_text(span))
 
 
-def highlights_for(passage: Passage, pledge_id: str, units: list[Unit], unit_scores: np.ndarray,
-                   best: float, window: float) -> list[Highlight]:
+SentenceIndex = dict[str, list[tuple[int, Unit]]]
+
+
+def sentence_index(units: list[Unit]) -> SentenceIndex:
+    """Sentence units (with their row in the index) per pledge, computed once per loaded index."""
+    out: SentenceIndex = {}
+    for i, u in enumerate(units):
+        if u.kind == "sentence":
+            out.setdefault(u.pledge_id, []).append((i, u))
+    return out
+
+
+def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: float,
+                   window: float) -> list[Highlight]:
     """Sentences of ``passage`` scoring within ``window`` of the pledge's best sentence, best first."""
-    picked = [(float(unit_scores[i]), u) for i, u in enumerate(units)
-              if u.kind == "sentence" and u.pledge_id == pledge_id and u.passage == passage.kind
-              and np.isfinite(unit_scores[i]) and unit_scores[i] >= best - window]
+    picked = [(score, u) for score, u in sentences if u.passage == passage.kind and score >= best - window]
     picked.sort(key=lambda su: -su[0])
     return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked[:MAX_HIGHLIGHTS]]
 
 
-def pledge_answer(report: Report, pledge: Pledge, score: float, units: list[Unit], unit_scores: np.ndarray,
+def pledge_answer(report: Report, pledge: Pledge, score: float, sentences: SentenceIndex, unit_scores: np.ndarray,
                   window: float) -> PledgeAnswer:
     """Quote, highlight and cite one pledge."""
-    sentence_scores = [float(unit_scores[i]) for i, u in enumerate(units)
-                       if u.kind == "sentence" and u.pledge_id == pledge.id and np.isfinite(unit_scores[i])]
-    best = max(sentence_scores, default=float("inf"))
-    passages = [QuotedPassage(p.kind, p.text, highlights_for(p, pledge.id, units, unit_scores, best, window))
+    scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
+    best = max((sc for sc, _ in scored), default=float("inf"))
+    passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]
     citations = [cite(report, "title", pledge.title_passage.span), cite(report, "pledge", pledge.pledge.span),
                  cite(report, "status", pledge.status.span)]

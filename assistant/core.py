@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from assistant.answer import Answer, Suggestion, pledge_answer
+from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
 from assistant.language import detect_language
 from assistant.messages import reply_language, t
 from assistant.retriever import Retrieval, Retriever
@@ -75,6 +75,10 @@ class Assistant:
     index: SearchIndex
     encoder: Encoder
     retriever: Retriever
+    sentences: SentenceIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sentences = sentence_index(self.index.units)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None, strategy: str = "hybrid",
@@ -122,7 +126,7 @@ class Assistant:
                            for r in top]
             return Answer(text, lang, reply, True, t(reply, "not_in_report"), [], suggestions, truncated, notices,
                           self.retriever.strategy, round(result.margin, 4))
-        answers = [pledge_answer(self.report, self.report.by_id(r.pledge_id), r.score, self.index.units,
+        answers = [pledge_answer(self.report, self.report.by_id(r.pledge_id), r.score, self.sentences,
                                  result.unit_scores, self.settings.highlight_window) for r in top]
         return Answer(text, lang, reply, False, "", answers, [], truncated, notices, self.retriever.strategy,
                       round(result.margin, 4))

@@ -2,8 +2,8 @@
 
 Documents are lemmatised with simplemma when the index is built. Questions are not: loading simplemma's
 Polish dictionary costs ~380 MB. Instead the build keeps, from that dictionary, every inflected form whose
-lemma is a term of the index (``query_map``, a few thousand entries); a question word is looked up there,
-folded, and otherwise cut to its prefix — the same term simplemma would give for every word that can match.
+lemma is a term of the index (``query_map``, ~2,000 entries); a question word is looked up there, and
+otherwise folded and cut to its prefix — the term simplemma would give for every word that can match.
 
     >>> lex = LexicalIndex.build(["Bezpłatne badania mammograficzne"], prefix=6)
     >>> lex.scores("darmowa mammografia").round(2).tolist() > [0.0]
@@ -72,7 +72,7 @@ def analyze(text: str, prefix: int = 6) -> list[str]:
 
 
 def build_query_map(vocab: set[str], document_words: set[str], prefix: int) -> dict[str, str]:
-    """Folded inflected form → index term, for forms whose own prefix would not reach their lemma's term."""
+    """Inflected form (lower case) → index term, for forms whose own cut would not reach their lemma's term."""
     def cut(text: str) -> str:
         return text[:prefix] if prefix else text
 
@@ -87,13 +87,15 @@ def build_query_map(vocab: set[str], document_words: set[str], prefix: int) -> d
     for raw_form, raw_lemma in dictionary.items():
         term = useful.get(raw_lemma)
         if term is not None:
-            form = fold(raw_form.decode().lower())
-            if cut(form) != term:
+            # Keyed by the form as written (lower case, diacritics kept), as simplemma looks words up: an
+            # unaccented question word falls back to its cut, exactly as with simplemma in memory.
+            form = raw_form.decode().lower()
+            if cut(fold(form)) != term:
                 table.setdefault(form, term)
     for word in document_words:  # forms simplemma resolved by rules rather than its dictionary
-        form, term = fold(word), _term(word, prefix)
-        if cut(form) != term:
-            table.setdefault(form, term)
+        term = _term(word, prefix)
+        if cut(fold(word)) != term:
+            table.setdefault(word, term)
     return table
 
 
@@ -129,7 +131,7 @@ class LexicalIndex:
         terms = []
         for word in _words(query):
             form = fold(word)
-            terms.append(self.query_map.get(form) or (form[:self.prefix] if self.prefix else form))
+            terms.append(self.query_map.get(word) or (form[:self.prefix] if self.prefix else form))
         return terms
 
     def _idf(self, term: str) -> float:

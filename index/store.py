@@ -29,7 +29,7 @@ from index.lexical import LexicalIndex
 from index.units import BACKGROUND_FILE, Unit, build_units, load_background
 from settings import Settings
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 _FILES = ("manifest.json", "units.jsonl", "dense.faiss", "vectors.npy", "background.npy", "lexical/analyzer.json",
           "pledges.json", "report.txt")
 

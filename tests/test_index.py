@@ -132,3 +132,16 @@ def test_crash_during_save_keeps_the_last_good_index(report, fake_settings: Sett
     assert os.readlink(fake_settings.index_dir / "current") == before
     assert [p.name for p in (fake_settings.index_dir / "builds").iterdir()] == [Path(before).name]
     assert load_index(fake_settings.index_dir).manifest == good.manifest
+
+
+def test_query_terms_match_simplemma_without_loading_it(report) -> None:
+    """The run-time query map gives, for every term the index knows, what simplemma itself would."""
+    docs = [f"{p.title}\n{p.pledge.text}\n{p.status.text}" for p in report.pledges]
+    lex = LexicalIndex.build(docs, prefix=6)
+    questions = ["Czy są bezpłatne badania mammograficzne dla kobiet?", "przemocy w rodzinie pomoc dzieciom",
+                 "opiekunów osób niesamodzielnych podwyżki", "kursy języka polskiego dla cudzoziemców",
+                 "szkoleń dla przedsiębiorczych kobiet", "mniejszościom narodowym festiwale",
+                 "bez diakrytykow: przemoc w rodzinie, opieka wytchnieniowa"]
+    for q in questions:
+        assert [t for t in lex.query_terms(q) if t in lex.vocab] == [t for t in analyze(q) if t in lex.vocab], q
+    assert 100 < len(lex.query_map) < 20_000

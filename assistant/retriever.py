@@ -41,7 +41,6 @@ class Retrieval:
     ranked: tuple[Ranked, ...]
     unit_scores: np.ndarray  # dense cosine per index unit (-inf where not fetched)
     background: float  # mean cosine to the closest background (general city topic) passages
-    coverage: float  # share of the question's terms BM25 knows
     margin: float  # best unit cosine minus ``background``: below the threshold → not in the report
 
 
@@ -84,7 +83,6 @@ class Retriever:
         n = len(self.index.pledge_ids)
         lex_norm = self.index.lexical.normalized_scores(question)
         top_lex = float(lex_norm.max()) if lex_norm.size else 0.0
-        coverage = self.index.lexical.coverage(question)
         if self.strategy == "lexical":
             unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)
             dense = np.zeros(n, dtype=np.float32)
@@ -106,7 +104,7 @@ class Retriever:
         order = np.argsort(-fused, kind="stable")
         ranked = tuple(Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i]))
                        for i in order)
-        return Retrieval(ranked, unit_scores, background, coverage, margin)
+        return Retrieval(ranked, unit_scores, background, margin)
 
     def abstains(self, retrieval: Retrieval, threshold: float | None = None) -> bool:
         """True when the question is closer to general city topics than to any pledge (by the margin setting)."""

@@ -150,11 +150,6 @@ class LexicalIndex:
         bound = (K1 + 1) * sum(self._idf(t) for t in terms)
         return self.scores(query) / np.float32(bound)
 
-    def coverage(self, query: str) -> float:
-        """Share of the query's terms that occur in the indexed documents (0 for an English question)."""
-        terms = self.query_terms(query)
-        return sum(t in self.vocab for t in terms) / len(terms) if terms else 0.0
-
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no term matches)."""
         terms = [t for t in self.query_terms(query) if t in self.vocab]

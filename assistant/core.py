@@ -89,11 +89,10 @@ class Assistant:
         encoder = encoder or load_encoder(settings)
         try:
             report = parse_report(settings.report)
+            index = open_index(settings, report, encoder, progress=progress, log=say)
         except ReportFormatError as exc:
             index = last_good_index(settings, encoder, exc, say)
             report = parse_report_text(index.report_text.split("\n")[:-1], index.manifest["corpus_source"])
-            return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
-        index = open_index(settings, report, encoder, progress=progress, log=say)
         return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
 
     def with_strategy(self, strategy: str) -> Assistant:

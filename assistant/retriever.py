@@ -81,7 +81,8 @@ class Retriever:
     def retrieve(self, question: str, qvec: np.ndarray | None = None) -> Retrieval:
         """Score every pledge for ``question``; ``qvec`` skips embedding when the caller has it."""
         n = len(self.index.pledge_ids)
-        lex_norm = self.index.lexical.normalized_scores(question)
+        lex_norm = (np.zeros(n, dtype=np.float32) if self.strategy == "dense"
+                    else self.index.lexical.normalized_scores(question))
         top_lex = float(lex_norm.max()) if lex_norm.size else 0.0
         if self.strategy == "lexical":
             unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from corpus.model import Passage, Pledge, Report, Sentence, Span, StatusLabel
@@ -17,6 +18,7 @@ def load_report(path: Path | str | None = None) -> Report:
     return parse_report(Path(path) if path else DEFAULT_REPORT)
 
 
+@lru_cache(maxsize=1)
 def report_manifest() -> dict:
     """Title, section, publisher and year of the bundled report."""
     return json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))

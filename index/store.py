@@ -29,8 +29,8 @@ from index.lexical import LexicalIndex
 from index.units import BACKGROUND_FILE, Unit, build_units, load_background
 from settings import Settings
 
-INDEX_VERSION = 5
-_FILES = ("manifest.json", "units.jsonl", "dense.faiss", "vectors.npy", "background.npy", "lexical/analyzer.json",
+INDEX_VERSION = 6
+_FILES = ("manifest.json", "units.jsonl", "dense.faiss", "background.npy", "lexical/analyzer.json",
           "pledges.json", "report.txt")
 
 
@@ -44,8 +44,7 @@ class SearchIndex:
 
     manifest: dict
     units: list[Unit]
-    vectors: np.ndarray  # unit vectors, row i ↔ units[i]
-    dense: DenseIndex
+    dense: DenseIndex  # unit vectors (row i ↔ units[i]); the only copy kept
     background: np.ndarray  # background passage vectors (general city topics)
     lexical: LexicalIndex  # one document per pledge, in ``pledge_ids`` order
     pledge_ids: list[str]
@@ -102,7 +101,7 @@ def build_index(report: Report, encoder: Encoder, settings: Settings, progress: 
                 "n_background": len(background), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "versions": {p: _version(p) for p in ("faiss-cpu", "bm25s", "simplemma", "sentence-transformers",
                                                       "stopwordsiso")}}
-    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids,
+    return SearchIndex(manifest, units, dense, background, lexical, pledge_ids,
                        "\n".join(report.lines) + "\n")
 
 
@@ -115,7 +114,6 @@ def save_index(idx: SearchIndex, index_dir: Path) -> Path:
         with open(tmp / "units.jsonl", "w", encoding="utf-8") as f:
             for u in idx.units:
                 f.write(json.dumps(u.to_json(), ensure_ascii=False) + "\n")
-        np.save(tmp / "vectors.npy", idx.vectors)
         np.save(tmp / "background.npy", idx.background)
         idx.dense.save(tmp / "dense.faiss")
         (tmp / "lexical").mkdir()
@@ -154,7 +152,6 @@ def load_index(index_dir: Path) -> SearchIndex:
             raise ValueError("manifest is not a JSON object")
         units = [Unit.from_json(json.loads(line)) for line in
                  (build / "units.jsonl").read_text(encoding="utf-8").splitlines()]
-        vectors = np.load(build / "vectors.npy")
         background = np.load(build / "background.npy")
         dense = DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat")))
         lexical = LexicalIndex.load(build / "lexical")
@@ -163,10 +160,11 @@ def load_index(index_dir: Path) -> SearchIndex:
     except Exception as exc:  # any damaged file: json, numpy, faiss and bm25s each raise their own types
         raise IndexLoadError(f"index at {build.resolve()} is damaged ({type(exc).__name__}: {exc}); rebuild it") from exc
     n = manifest.get("n_units")
-    if not (n == len(units) == len(vectors) == dense.size) or vectors.shape[1:] != (manifest.get("dim"),):
-        raise IndexLoadError(f"index at {build.resolve()} is inconsistent (manifest says {n} units, files hold "
-                          f"{len(units)} units, {len(vectors)} vectors, {dense.size} in FAISS); rebuild it")
-    return SearchIndex(manifest, units, vectors, dense, background, lexical, pledge_ids, report_text)
+    if not (n == len(units) == dense.size) or dense.dim != manifest.get("dim"):
+        raise IndexLoadError(f"index at {build.resolve()} is inconsistent (manifest says {n} units of dim "
+                             f"{manifest.get('dim')}, files hold {len(units)} units and {dense.size} of dim "
+                             f"{dense.dim} in FAISS); rebuild it")
+    return SearchIndex(manifest, units, dense, background, lexical, pledge_ids, report_text)
 
 
 def stale_reasons(saved: dict, expected: dict) -> list[str]:

@@ -15,6 +15,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 
+# Switches of third-party libraries that would otherwise phone home or download. onnxruntime's telemetry in
+# particular is native code (DNS look-ups to Microsoft and a local event database), so it must be off before
+# onnxruntime is imported; every entry point calls ``apply_privacy_env`` first. Forced, not defaulted: the
+# promise that nothing a resident types leaves the machine does not depend on the operator's environment.
+PRIVACY_ENV = {
+    "ORT_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def apply_privacy_env(env: dict[str, str] | None = None) -> None:
+    """Set ``PRIVACY_ENV`` in ``env`` (default ``os.environ``); call before importing onnxruntime or gradio."""
+    target = os.environ if env is None else env
+    for key, value in PRIVACY_ENV.items():
+        target[key] = value
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names it and the fix."""
@@ -55,10 +75,28 @@ class Settings:
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
-    feedback_file: Path = ROOT / "data" / "feedback.json"  # counts per pledge and outcome
+    # answers asked (no text), votes and stats: SQLite here unless database_url names another database
+    feedback_db: Path = ROOT / "data" / "feedback.sqlite3"
+    database_url: str | None = None  # e.g. postgresql+psycopg://user@host/db, shared by replicas
     feedback_questions: bool = False  # also keep the question text with feedback (operator opt-in)
+    admin_token: str | None = None  # opens /api/stats and the Stats tab; unset = closed
+    # the JSON API's own pool: engine calls run in ``api_threads`` threads; a request waits at most
+    # ``api_wait_s`` for one, then gets 503 with Retry-After instead of piling up
+    api_threads: int = 2
+    api_wait_s: float = 2.0
     host: str = "127.0.0.1"  # the web app binds here; another address exposes residents' questions
     port: int = 7860
+    # Host headers the server answers to (DNS-rebinding defence); add the public name behind a proxy, "*" = any
+    trusted_hosts: str = "127.0.0.1,localhost,::1"
+    cors_origins: str = ""  # origins allowed to call the API from a browser (comma-separated); none by default
+    # Any request body over this is refused with 413 before it is read: a question is at most a few kB, and
+    # the app takes no uploads, so 64 kB bounds the work and memory a single request can cause.
+    max_body_bytes: int = 65_536
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL of the feedback database."""
+        return self.database_url or f"sqlite:///{self.feedback_db}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

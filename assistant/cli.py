@@ -9,38 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 
-from assistant.answer import Answer
-from assistant.messages import cite_line, t
-
-
-def format_answer(ans: Answer) -> str:
-    """Readable plain-text rendering: titles, status, quoted passages with **highlights**, citations."""
-    lang = ans.reply_language
-    out = [f"? {ans.question}  [{ans.language}]"]
-    out += [f"! {n}" for n in ans.notices]
-    if ans.abstained:
-        out.append(ans.message)
-        out += [f"  - {s.title}  ({t(lang, 'status')}: {t(lang, s.status_label)})" for s in ans.suggestions]
-        return "\n".join(out)
-    for i, a in enumerate(ans.answers, 1):
-        out.append(f"\n{i}. {a.title}")
-        out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
-        for p in a.passages:
-            text = p.text
-            for h in sorted(p.highlights, key=lambda h: -h.start):
-                text = text[:h.start] + "**" + text[h.start:h.end] + "**" + text[h.end:]
-            label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
-            out.append(f"   {label}:")
-            out += textwrap.wrap(f"„{text}”", width=100, initial_indent="     ", subsequent_indent="     ")
-        spans = [(c.kind, c.start_line, c.end_line) for c in a.citations]
-        out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.citations[0].source, spans)}")
-    return "\n".join(out)
+from assistant.render import plain_answer
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
     ap = argparse.ArgumentParser(prog="python -m assistant", description="Ask Kraków's equal-opportunity report.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ask = sub.add_parser("ask", help="answer one question")
@@ -70,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
         if args.cmd == "ask":
             ans = assistant.ask(args.question, top_k=args.top_k)
-            print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) if args.json else format_answer(ans))
+            print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) if args.json else plain_answer(ans))
             return 0
         return _chat(assistant, args.top_k)
     except (QuestionError, SettingsError) as exc:
@@ -108,6 +85,6 @@ def _chat(assistant: object, top_k: int | None) -> int:
         if not question.strip():
             return 0
         try:
-            print(format_answer(assistant.ask(question, top_k=top_k)))  # type: ignore[attr-defined]
+            print(plain_answer(assistant.ask(question, top_k=top_k)))  # type: ignore[attr-defined]
         except QuestionError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -164,6 +164,9 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
 
 def main(argv: list[str] | None = None) -> int:
     """Run everything and print one JSON object."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
     ap = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="also write the JSON here")
     ap.add_argument("--quick", action="store_true", help="fewer questions and only the 10k scale run")

@@ -57,7 +57,7 @@ class RowFile:
 
 
 class OnnxEncoder:
-    """SentencePiece ids → embedding rows (mmap) → ONNX BERT + mean pooling + normalisation."""
+    """SentencePiece ids → embedding rows (read with pread) → ONNX BERT + mean pooling + normalisation."""
 
     backend = "onnx"
 
@@ -71,8 +71,13 @@ class OnnxEncoder:
     @classmethod
     def load(cls, model_dir: Path, threads: int = 2) -> OnnxEncoder:
         """Open an exported model folder (see ``index.onnx_export``)."""
+        from settings import apply_privacy_env
+
+        apply_privacy_env()  # onnxruntime's native telemetry is decided when it is imported
         import onnxruntime as ort
         import sentencepiece
+
+        ort.disable_telemetry_events()
 
         model_dir = Path(model_dir)
         opts = ort.SessionOptions()

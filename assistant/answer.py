@@ -64,10 +64,14 @@ class Suggestion:
     score: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
-    """The assistant's whole reply to one question (see ``to_json`` for the CLI/API shape)."""
+    """The assistant's whole reply to one question (see ``to_json`` for the CLI/API shape).
 
+    ``answer_id`` is random: feedback names the answer it is about without any text of the question.
+    """
+
+    answer_id: str
     question: str
     language: str
     reply_language: str
@@ -88,6 +92,12 @@ class Answer:
 def cite(report: Report, kind: str, span: Span) -> Citation:
     """A citation whose text is read from the report's own lines, so it always equals the source."""
     return Citation(kind, span.source, span.start_line, span.end_line, report.source_text(span))
+
+
+def pledge_citations(report: Report, pledge: Pledge) -> list[Citation]:
+    """Title, pledge and status citations of a pledge, each quoting the source lines exactly."""
+    return [cite(report, "title", pledge.title_passage.span), cite(report, "pledge", pledge.pledge.span),
+            cite(report, "status", pledge.status.span)]
 
 
 SentenceIndex = dict[str, list[tuple[int, Unit]]]
@@ -117,7 +127,5 @@ def pledge_answer(report: Report, pledge: Pledge, score: float, sentences: Sente
     best = max((sc for sc, _ in scored), default=float("inf"))
     passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]
-    citations = [cite(report, "title", pledge.title_passage.span), cite(report, "pledge", pledge.pledge.span),
-                 cite(report, "status", pledge.status.span)]
     return PledgeAnswer(pledge.id, pledge.title, pledge.status_label.label, pledge.status_label.evidence,
-                        round(score, 4), passages, citations)
+                        round(score, 4), passages, pledge_citations(report, pledge))

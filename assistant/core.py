@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
 from assistant.language import detect_language
-from assistant.messages import reply_language, t
+from assistant.messages import MESSAGES, reply_language, t
 from assistant.retriever import Retrieval, Retriever
 from corpus import ReportFormatError, parse_report
 from corpus.model import Report
@@ -29,23 +30,49 @@ log = logging.getLogger("assistant")
 
 
 class QuestionError(ValueError):
-    """The question cannot be answered as given (e.g. empty); the message says what to type instead."""
+    """The question cannot be answered as given (e.g. empty); the message says what to type instead.
+
+    ``code`` names the problem ("empty", "no_words", "top_k") so that interfaces can show it in the reader's
+    language from the message catalogue; ``str()`` is the English message for the CLI and the API.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# Work per question is bounded before anything else touches the text: only this many characters per allowed
+# character are even looked at (control characters and runs of spaces can shrink the text by that much).
+_RAW_FACTOR = 4
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
-    """Drop control characters, collapse whitespace and cut to ``max_chars``; report whether it was cut."""
+    """Drop control characters, collapse whitespace and cut to ``max_chars``; report whether it was cut.
+
+    The input is cut first (to ``4 × max_chars``), so a 50 MB paste costs no more than a long question.
+    """
     if not isinstance(question, str):
-        raise QuestionError(f"question must be text, not {type(question).__name__}")
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+        raise QuestionError("empty", f"question must be text, not {type(question).__name__}")
+    raw_cut = len(question) > _RAW_FACTOR * max_chars
+    raw = question[:_RAW_FACTOR * max_chars]
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in raw)
     text = " ".join(text.split())
     if not text:
-        raise QuestionError("the question is empty; type a question, e.g. \"is there free mammography?\"")
+        raise QuestionError("empty", "the question is empty; type a question, e.g. \"is there free mammography?\"")
     if not any(ch.isalpha() for ch in text):
-        raise QuestionError(f"the question {text[:40]!r} has no words; type a question in words, "
-                            "e.g. \"is there free mammography?\"")
+        raise QuestionError("no_words", "the question has no words (only digits, signs or emoji); type a question "
+                            "in words, e.g. \"is there free mammography?\"")
     if len(text) > max_chars:
         return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
-    return text, False
+    return text, raw_cut
+
+
+def check_top_k(top_k: object, n: int) -> int:
+    """``top_k`` as an int in 1..n; anything else (3.7, "3", True, NaN) is refused with a clear message."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= n:
+        raise QuestionError("top_k", f"top_k must be a whole number from 1 to {n} (the number of pledges), "
+                            f"not {top_k!r}; pass e.g. top_k=3")
+    return top_k
 
 
 def last_good_index(settings: Settings, encoder: Encoder, error: ReportFormatError,
@@ -95,26 +122,24 @@ class Assistant:
             report = parse_report_text(index.report_text.split("\n")[:-1], index.manifest["corpus_source"])
         return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
 
-    def with_strategy(self, strategy: str) -> Assistant:
-        """The same loaded assistant ranking with another strategy (shares model and index)."""
-        return Assistant(self.settings, self.report, self.index, self.encoder,
-                         Retriever(self.index, self.encoder, self.settings, strategy))
-
     def retrieve(self, question: str) -> Retrieval:
         """Ranking and abstention evidence for an already cleaned question."""
         return self.retriever.retrieve(question)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report."""
-        top_k = self.settings.top_k if top_k is None else top_k
+    def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None) -> Answer:
+        """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report.
+
+        ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's.
+        """
+        if lang is not None and lang not in MESSAGES:
+            raise QuestionError("lang", f"lang {lang!r} is not a reply language; use one of {', '.join(MESSAGES)}")
         n = len(self.report.pledges)
-        if not 1 <= top_k <= n:
-            raise QuestionError(f"top_k of {top_k} is outside 1..{n} (the number of pledges); pass a top_k in range")
+        top_k = min(self.settings.top_k, n) if top_k is None else check_top_k(top_k, n)
         text, truncated = clean_question(question, self.settings.max_question_chars)
         if self.settings.log_questions:
             log.info("question: %s", text)
-        lang = detect_language(text)
-        reply = reply_language(lang)
+        detected = detect_language(text)
+        reply = reply_language(detected) if lang is None else lang
         result = self.retrieve(text)
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         abstained = self.retriever.abstains(result)
@@ -123,9 +148,12 @@ class Assistant:
             suggestions = [Suggestion(r.pledge_id, self.report.by_id(r.pledge_id).title,
                                       self.report.by_id(r.pledge_id).status_label.label, round(r.score, 4))
                            for r in top]
-            return Answer(text, lang, reply, True, t(reply, "not_in_report"), [], suggestions, truncated, notices,
-                          self.retriever.strategy, round(result.margin, 4))
+            return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
+                          abstained=True, message=t(reply, "not_in_report"), answers=[], suggestions=suggestions,
+                          truncated=truncated, notices=notices, retriever=self.retriever.strategy,
+                          margin=round(result.margin, 4))
         answers = [pledge_answer(self.report, self.report.by_id(r.pledge_id), r.score, self.sentences,
                                  result.unit_scores, self.settings.highlight_window) for r in top]
-        return Answer(text, lang, reply, False, "", answers, [], truncated, notices, self.retriever.strategy,
-                      round(result.margin, 4))
+        return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
+                      abstained=False, message="", answers=answers, truncated=truncated, notices=notices,
+                      retriever=self.retriever.strategy, margin=round(result.margin, 4))

@@ -1,9 +1,18 @@
-"""The assistant's own words (labels, notices) in Polish, English and Ukrainian; quotes stay in Polish."""
+"""The one catalogue of the assistant's own words (answer labels, notices, interface, errors) in Polish, English
+and Ukrainian; quotes stay in Polish. Keys starting ``ui_`` are the app's labels, ``err_`` its error messages."""
 
 from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
+        "ui_chat": "Ask", "ui_browse": "Browse pledges", "ui_placeholder": "Ask about a pledge, e.g. free mammography",
+        "ui_send": "Ask", "ui_language": "Language", "ui_status_filter": "Status", "ui_text_filter": "Search text",
+        "ui_all": "all", "ui_open": "Open pledge", "ui_examples": "Examples",
+        "ui_intro": "Answers quote Kraków's report *Kraków — miasto równych szans* with line citations.",
+        "ui_col_title": "Pledge", "ui_col_status": "Status",
+        "err_empty": "The question is empty. Type a question, e.g. “is there free mammography?”",
+        "err_no_words": "The question has no words. Type a question in words, e.g. “is there free mammography?”",
+        "err_store": "Sorry, your vote could not be saved right now.",
         "status": "Status", "source": "Source", "pledge": "Pledge", "pledge_text": "pledge", "progress": "Progress (Stopień realizacji zadania)",
         "score": "score", "lines": "lines", "report": "Report",
         "not_in_report": "This is not in the report. The report covers these pledges; the closest are:",
@@ -13,6 +22,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Other matching pledges",
     },
     "pl": {
+        "ui_chat": "Zapytaj", "ui_browse": "Przeglądaj zobowiązania",
+        "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia", "ui_send": "Zapytaj",
+        "ui_language": "Język", "ui_status_filter": "Status", "ui_text_filter": "Szukaj w tekście", "ui_all": "wszystkie",
+        "ui_open": "Otwórz zobowiązanie", "ui_examples": "Przykłady",
+        "ui_intro": "Odpowiedzi cytują raport *Kraków — miasto równych szans* z numerami wierszy.",
+        "ui_col_title": "Zobowiązanie", "ui_col_status": "Status",
+        "err_empty": "Pytanie jest puste. Wpisz pytanie, np. „czy jest bezpłatna mammografia?”",
+        "err_no_words": "Pytanie nie zawiera słów. Wpisz pytanie słowami, np. „czy jest bezpłatna mammografia?”",
+        "err_store": "Przepraszamy, nie udało się teraz zapisać oceny.",
         "status": "Status", "source": "Źródło", "pledge": "Zobowiązanie", "pledge_text": "zobowiązanie", "progress": "Stopień realizacji zadania",
         "score": "trafność", "lines": "wiersze", "report": "Raport",
         "not_in_report": "Tego nie ma w raporcie. Najbliższe tematycznie zobowiązania to:",
@@ -22,6 +40,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Inne pasujące zobowiązania",
     },
     "uk": {
+        "ui_chat": "Запитати", "ui_browse": "Перегляд зобов'язань",
+        "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія", "ui_send": "Запитати",
+        "ui_language": "Мова", "ui_status_filter": "Статус", "ui_text_filter": "Пошук у тексті", "ui_all": "усі",
+        "ui_open": "Відкрити зобов'язання", "ui_examples": "Приклади",
+        "ui_intro": "Відповіді цитують звіт *Kraków — miasto równych szans* із номерами рядків.",
+        "ui_col_title": "Зобов'язання", "ui_col_status": "Статус",
+        "err_empty": "Запитання порожнє. Введіть запитання, напр. «чи є безкоштовна мамографія?»",
+        "err_no_words": "У запитанні немає слів. Напишіть запитання словами, напр. «чи є безкоштовна мамографія?»",
+        "err_store": "На жаль, зараз не вдалося зберегти оцінку.",
         "status": "Статус", "source": "Джерело", "pledge": "Зобов'язання", "pledge_text": "зобов'язання",
         "progress": "Стан виконання (Stopień realizacji zadania)", "score": "релевантність", "lines": "рядки",
         "report": "Звіт",
@@ -38,13 +65,6 @@ DEFAULT_REPLY_LANGUAGE = "en"
 def reply_language(lang: str) -> str:
     """The language the assistant answers in: the question's when supported, else English."""
     return lang if lang in MESSAGES else DEFAULT_REPLY_LANGUAGE
-
-
-def cite_line(lang: str, source: str, spans: list[tuple[str, int, int]]) -> str:
-    """'corpus/x.txt, lines 7 (title), 9–14 (pledge)' in the reply language."""
-    kinds = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
-    parts = [f"{a}{'' if a == b else f'–{b}'} ({t(lang, kinds.get(kind, kind))})" for kind, a, b in spans]
-    return f"{source}, {t(lang, 'lines')} " + ", ".join(parts)
 
 
 def t(lang: str, key: str, **kwargs: object) -> str:

@@ -78,8 +78,8 @@ class Retriever:
         out[ids[0][valid]] = scores[0][valid]
         return out
 
-    def retrieve(self, question: str, qvec: np.ndarray | None = None) -> Retrieval:
-        """Score every pledge for ``question``; ``qvec`` skips embedding when the caller has it."""
+    def retrieve(self, question: str) -> Retrieval:
+        """Score every pledge for ``question``."""
         n = len(self.index.pledge_ids)
         lex_norm = (np.zeros(n, dtype=np.float32) if self.strategy == "dense"
                     else self.index.lexical.normalized_scores(question))
@@ -90,7 +90,7 @@ class Retriever:
             background, margin = 0.0, 1.0 if top_lex > 0 else -1.0
             fused = lex_norm
         else:
-            qvec = self.embed(question) if qvec is None else qvec
+            qvec = self.embed(question)
             unit_scores = self._unit_scores(qvec)
             pooled = np.where(self._unit_used, unit_scores, -np.inf)
             dense = np.full(n, -np.inf, dtype=np.float32)

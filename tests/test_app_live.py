@@ -1,4 +1,4 @@
-"""The launched app: gradio_client against its /ask endpoint, and a real headless Chromium."""
+"""The launched app: its JSON API over HTTP, and a real headless Chromium (privacy: tests/test_privacy.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -26,44 +29,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-GUARD = """
-import socket, ipaddress, os
-_connect = socket.socket.connect
-def _guarded(self, address):
-    host = address[0] if isinstance(address, tuple) else None
-    if host is not None and host != "localhost":
-        try:
-            local = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            local = False
-        if not local:
-            with open(os.environ["KQA_TEST_OUTBOUND_LOG"], "a") as f:
-                f.write(repr(address) + "\\n")
-            raise OSError("outbound network blocked by the test")
-    return _connect(self, address)
-socket.socket.connect = _guarded
-open(os.environ["KQA_TEST_OUTBOUND_LOG"] + ".armed", "w").close()
-"""
-QUESTIONS_ASKED: list[str] = []
-
-
 @pytest.fixture(scope="module")
 def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     """`python app.py` on a free loopback port, sharing the session's index; stopped after the module.
 
-    The app runs with outbound connections refused and recorded (a sitecustomize guard), and with its home,
-    temp and data folders inside a test folder, so the privacy test can search everything it wrote.
+    Its home, temp and data folders are inside a test folder.
     """
     port = _free_port()
     data = tmp_path_factory.mktemp("app-data")
-    guard = data / "guard"
-    guard.mkdir()
-    (guard / "sitecustomize.py").write_text(GUARD)
     for sub in ("home", "tmp", "gradio"):
         (data / sub).mkdir()
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
-           "KQA_FEEDBACK_FILE": str(data / "feedback.json"), "PYTHONPATH": str(guard),
-           "KQA_TEST_OUTBOUND_LOG": str(data / "outbound.log"), "HOME": str(data / "home"),
+           "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3"), "HOME": str(data / "home"),
            "TMPDIR": str(data / "tmp"), "GRADIO_TEMP_DIR": str(data / "gradio")}
     log = open(data / "app.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
@@ -88,11 +65,14 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     log.close()
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server["url"], verbose=False)
+def ask(server: dict, question: str, **params: object) -> tuple[int, dict]:
+    """GET /api/ask on the launched app."""
+    query = urllib.parse.urlencode({"q": question, **params})
+    try:
+        with urllib.request.urlopen(f"{server['url']}api/ask?{query}", timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 @pytest.mark.parametrize("question, lang, pledge_id", [
@@ -103,9 +83,9 @@ def client(server):
     ("Де знайти гінеколога без клаузули совісті?", "uk",
      "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
 ])
-def test_api_answers_with_citations(client, question: str, lang: str, pledge_id: str) -> None:
-    QUESTIONS_ASKED.append(question)
-    doc = client.predict(question, 3, api_name="/ask")
+def test_api_answers_with_citations(server, question: str, lang: str, pledge_id: str) -> None:
+    status, doc = ask(server, question, top_k=3)
+    assert status == 200
     assert doc["language"] == lang and doc["abstained"] is False
     assert doc["answers"][0]["pledge_id"] == pledge_id
     cites = doc["answers"][0]["citations"]
@@ -113,14 +93,20 @@ def test_api_answers_with_citations(client, question: str, lang: str, pledge_id:
     assert {"question", "language", "abstained", "answers"} <= set(doc)
 
 
-def test_api_off_topic_is_not_in_the_report(client) -> None:
-    doc = client.predict("How much does a monthly tram ticket cost?", 3, api_name="/ask")
+def test_api_off_topic_is_not_in_the_report(server) -> None:
+    _, doc = ask(server, "How much does a monthly tram ticket cost?")
     assert doc["abstained"] is True and doc["answers"] == [] and doc["message"].startswith("This is not in the report")
 
 
-def test_api_empty_question_is_a_clear_error(client) -> None:
-    with pytest.raises(Exception, match="the question is empty"):
-        client.predict("   ", 3, api_name="/ask")
+def test_api_empty_question_is_a_clear_error(server) -> None:
+    status, doc = ask(server, "   ")
+    assert status == 400 and "the question is empty" in doc["error"]
+
+
+def test_api_docs_render_offline(server) -> None:
+    with urllib.request.urlopen(f"{server['url']}api/docs", timeout=30) as resp:
+        page = resp.read().decode()
+    assert "swagger-ui" in page and "cdn." not in page
 
 
 def test_binds_loopback_only(server) -> None:
@@ -151,7 +137,6 @@ def test_browser_chat_browse_and_injection(server) -> None:
         box = page.locator("#question textarea")
         box.wait_for(timeout=60_000)
 
-        QUESTIONS_ASKED.append("Czy jest bezpłatna mammografia?")
         box.fill("Czy jest bezpłatna mammografia?")
         page.locator("#send").click()
         chat = page.locator("#chat")
@@ -162,13 +147,14 @@ def test_browser_chat_browse_and_injection(server) -> None:
         chat.get_by_text("wiersze 27–29 (tytuł)").first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "chat-375px.png"), full_page=True)
         chat.locator("button[aria-label='Like']").last.click()  # feedback: helpful
-        feedback = server["data"] / "feedback.json"
+        db = server["data"] / "feedback.sqlite3"
+        votes: list = []
         deadline = time.time() + 10
-        while not feedback.exists() and time.time() < deadline:
+        while not votes and time.time() < deadline:
             time.sleep(0.2)
-        stored = json.loads(feedback.read_text())
-        assert list(stored["counts"].values()) == [{"helpful": 1}]
-        assert stored["questions"] == [] and "mammografia" not in feedback.read_text()  # no opt-in, no text
+            votes = sqlite3.connect(db).execute("select pledge_id, vote from kqa_votes").fetchall()
+        assert [v for _, v in votes] == ["up"]
+        assert b"mammografia" not in b"".join(p.read_bytes() for p in server["data"].glob("feedback.sqlite3*"))
 
         box.fill("<img src=x onerror=alert(1)>")
         page.locator("#send").click()
@@ -189,23 +175,3 @@ def test_browser_chat_browse_and_injection(server) -> None:
         page.screenshot(path=str(ARTIFACTS / "browse-375px.png"), full_page=True)
         browser.close()
     assert outside == [], f"the page fetched from outside this machine: {outside}"
-
-
-def test_nothing_leaves_the_machine_and_no_question_is_written(server, client) -> None:
-    """Run last in this module: every file the app wrote (home, temp, data, its log) lacks the questions."""
-    secret = "Mój mąż mnie bije, gdzie szukać pomocy? kod-7f3a"
-    client.predict(secret, 3, api_name="/ask")
-    QUESTIONS_ASKED.append(secret)
-    time.sleep(1)
-    assert (server["data"] / "outbound.log.armed").exists()  # the guard was loaded in the app process
-    assert not (server["data"] / "outbound.log").exists(), (server["data"] / "outbound.log").read_text()
-    roots = [server["data"], Path(server["index_dir"])]
-    scanned = 0
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file():
-                scanned += 1
-                blob = path.read_bytes()
-                for q in QUESTIONS_ASKED:
-                    assert q.encode() not in blob, f"{q!r} written to {path}"
-    assert scanned >= 3  # the log, the feedback file and the index at least

@@ -1,23 +1,25 @@
-"""App helpers without a server: user text never becomes HTML; answers carry badge and citation; feedback."""
+"""Rendering and the feedback store without a server: user text never becomes HTML; answers carry badge and
+citation; votes are one per answer and pledge, changeable, and stored without question text."""
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant.feedback import FeedbackError, FeedbackStore
+from assistant.render import as_text, markdown_messages
 
-app = pytest.importorskip("app")
 
-
-def test_user_text_is_escaped() -> None:
-    shown = app.as_text("<img src=x onerror=alert(1)> **bold** [link](http://x)")
+def test_user_text_is_escaped_once() -> None:
+    shown = as_text("<img src=x onerror=alert(1)> **bold** [link](http://x) $$x^2$$ zobowiązanie's")
     assert "<" not in shown and ">" not in shown
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in shown
     assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(http://x\\)" in shown
+    assert "\\$\\$x^2\\$\\$" in shown  # no LaTeX
+    assert "zobowiązanie's" in shown  # an apostrophe is not an entity (it showed as &#x27; in Ukrainian)
 
 
 def test_render_answer_has_badge_quotes_and_collapsible_sources(fake_assistant) -> None:
@@ -25,9 +27,8 @@ def test_render_answer_has_badge_quotes_and_collapsible_sources(fake_assistant) 
 
     a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
                        log_fn=lambda m: None)
-    msgs = app.render_answer(a.ask("Rozwiniemy system opieki wyręczeniowej", top_k=1))
-    main, sources = msgs
-    assert len(app.render_answer(a.ask("Rozwiniemy system opieki wyręczeniowej", top_k=3))) == 3  # + "more"
+    main, sources = markdown_messages(a.ask("Rozwiniemy system opieki wyręczeniowej", top_k=1))
+    assert len(markdown_messages(a.ask("Rozwiniemy system opieki wyręczeniowej", top_k=3))) == 3  # + "more"
     assert "Status: `w trakcie realizacji`" in main["content"]
     assert "„" in main["content"] and "**" in main["content"]
     assert sources["metadata"]["title"].startswith("Źródło")
@@ -40,24 +41,88 @@ def test_render_abstention_lists_closest_pledges(fake_assistant) -> None:
 
     a = Assistant.load(replace(fake_assistant.settings, abstain_margin=10), encoder=fake_assistant.encoder,
                        log_fn=lambda m: None)
-    (msg,) = app.render_answer(a.ask("how much is a tram ticket?"))
+    (msg,) = markdown_messages(a.ask("how much is a tram ticket?"))
     assert msg["content"].replace("\\", "").startswith("**This is not in the report.")
     assert msg["content"].count("\n- ") == 3
 
 
-def test_feedback_counts_without_question_text(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "fb.json")
-    store.record("p1", "helpful", "mój mąż mnie bije")
-    store.record("p1", "wrong_pledge", "mój mąż mnie bije")
-    store.record(None, "helpful", "x")
-    raw = (tmp_path / "fb.json").read_text()
-    assert json.loads(raw)["counts"] == {"p1": {"helpful": 1, "wrong_pledge": 1}, "(not in the report)": {"helpful": 1}}
-    assert "mąż" not in raw
-    with pytest.raises(FeedbackError, match="outcome 'meh' is unknown"):
-        store.record("p1", "meh")
+def _store(tmp_path: Path, **kw: object) -> FeedbackStore:
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)  # type: ignore[arg-type]
+    for aid in ("a1", "a2"):
+        store.record_answer(aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1", "p2"],
+                            report="r", question="mój mąż mnie bije")
+    return store
 
 
-def test_feedback_keeps_questions_only_when_operator_opts_in(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "fb.json", store_questions=True)
-    store.record("p1", "helpful", "czy jest mammografia?")
-    assert json.loads((tmp_path / "fb.json").read_text())["questions"][0]["question"] == "czy jest mammografia?"
+def test_votes_are_one_per_answer_and_pledge_and_changeable(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.vote("a1", "p1", "up") == {"up": 1, "down": 0}
+    assert store.vote("a1", "p1", "up") == {"up": 1, "down": 0}  # a repeated click is not a second vote
+    assert store.vote("a1", "p1", "down", "outdated") == {"up": 0, "down": 1}  # changed, not added
+    assert store.vote("a1", "p1", None) == {"up": 0, "down": 0}  # taken back, not a complaint
+    store.vote("a1", "p2", "down", "wrong_pledge")  # a vote on the second match counts against it only
+    assert store.counts("p1") == {"up": 0, "down": 0} and store.counts("p2") == {"up": 0, "down": 1}
+    store.vote("a2", "p1", "up")
+    assert store.stats()["feedback"] == {"p1": {"up": 1}, "p2": {"down:wrong_pledge": 1}}
+
+
+def test_votes_are_checked(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with pytest.raises(FeedbackError, match="answer 'nope' is unknown") as err:
+        store.vote("nope", "p1", "up")
+    assert err.value.unknown
+    with pytest.raises(FeedbackError, match="pledge 'p9' was not shown"):
+        store.vote("a1", "p9", "up")
+    with pytest.raises(FeedbackError, match="vote 'meh' is unknown"):
+        store.vote("a1", "p1", "meh")
+    with pytest.raises(FeedbackError, match="reason 'outdated' is only for a 'down' vote"):
+        store.vote("a1", "p1", "up", "outdated")
+
+
+def test_no_question_text_unless_the_operator_opts_in(tmp_path: Path) -> None:
+    _store(tmp_path).vote("a1", "p1", "up")
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert "mąż".encode() not in raw
+    opted = FeedbackStore(f"sqlite:///{tmp_path / 'opt.sqlite3'}", store_questions=True)
+    opted.record_answer("a9", lang="pl", reply_language="pl", abstained=True, pledge_ids=[], report="r",
+                        question="czy jest mammografia?")
+    rows = sqlite3.connect(tmp_path / "opt.sqlite3").execute("select question from kqa_questions").fetchall()
+    assert rows == [("czy jest mammografia?",)]
+
+
+def test_stats_count_by_day_language_pledge_and_refusals(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.record_answer("a3", lang="uk", reply_language="uk", abstained=True, pledge_ids=["p1"], report="r")
+    stats = store.stats()
+    assert stats["answers"] == 3 and stats["not_in_report"] == 1
+    assert stats["by_language"] == {"pl": 2, "uk": 1} and stats["by_pledge"] == {"-": 1, "p1": 2}
+    assert sum(stats["by_day"].values()) == 3
+
+
+@pytest.mark.parametrize("content", [b"", b"[]", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 500])
+def test_a_damaged_database_file_is_moved_aside(tmp_path: Path, content: bytes,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "fb.sqlite3"
+    path.write_bytes(content)
+    store = FeedbackStore(f"sqlite:///{path}")
+    store.record_answer("a1", lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1"], report="r")
+    assert store.vote("a1", "p1", "up") == {"up": 1, "down": 0}
+    if content:  # an empty file is a valid new database
+        assert [p.name for p in tmp_path.iterdir() if ".damaged-" in p.name]
+        assert "moved aside" in caplog.text
+
+
+def test_a_read_only_database_gives_a_generic_error(tmp_path: Path) -> None:
+    import os
+
+    from assistant.feedback import StoreUnavailable
+
+    store = _store(tmp_path)
+    if os.geteuid() == 0:
+        store.engine.dispose()
+        ro = FeedbackStore(f"sqlite:///file:{tmp_path / 'fb.sqlite3'}?mode=ro&uri=true")
+    else:
+        (tmp_path / "fb.sqlite3").chmod(0o444)
+        ro = store
+    with pytest.raises(StoreUnavailable, match="^feedback could not be saved$"):
+        ro.vote("a1", "p1", "up")

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from assistant import Assistant, QuestionError, clean_question
-from assistant.cli import format_answer
+from assistant.render import plain_answer as format_answer
 
 
 def _with_margin(a: Assistant, margin: float) -> Assistant:
@@ -59,9 +59,24 @@ def test_empty_question_is_refused_with_a_hint(fake_assistant: Assistant, questi
         fake_assistant.ask(question)
 
 
-def test_top_k_out_of_range(fake_assistant: Assistant) -> None:
-    with pytest.raises(QuestionError, match=r"top_k of 12 is outside 1..9"):
-        fake_assistant.ask("pomoc", top_k=12)
+@pytest.mark.parametrize("top_k", [12, 0, 3.7, "3", True, float("nan"), None.__class__])
+def test_top_k_is_validated_strictly(fake_assistant: Assistant, top_k: object) -> None:
+    with pytest.raises(QuestionError, match=r"top_k must be a whole number from 1 to 9") as err:
+        fake_assistant.ask("pomoc", top_k=top_k)  # type: ignore[arg-type]
+    assert err.value.code == "top_k"
+
+
+def test_default_top_k_fits_a_small_report(fake_assistant: Assistant) -> None:
+    small = replace(fake_assistant.settings, top_k=50, abstain_margin=-10)
+    ans = Assistant.load(small, encoder=fake_assistant.encoder, log_fn=lambda m: None).ask("pomoc")
+    assert len(ans.answers) == 9
+
+
+def test_reply_language_can_be_fixed(fake_assistant: Assistant) -> None:
+    ans = _with_margin(fake_assistant, 10).ask("ile kosztuje bilet?", lang="uk")
+    assert ans.language == "pl" and ans.reply_language == "uk" and ans.message.startswith("Цього немає")
+    with pytest.raises(QuestionError, match="lang 'xx' is not a reply language"):
+        fake_assistant.ask("pomoc", lang="xx")
 
 
 def test_long_question_is_cut_and_says_so(fake_assistant: Assistant) -> None:
@@ -72,6 +87,26 @@ def test_long_question_is_cut_and_says_so(fake_assistant: Assistant) -> None:
 
 def test_control_characters_are_dropped() -> None:
     assert clean_question("a\x00b\tc\n", 100) == ("a b c", False)
+
+
+def test_huge_question_is_cut_before_it_is_processed() -> None:
+    import time
+    import tracemalloc
+
+    huge = "przemoc w rodzinie " * 2_700_000  # ~50 MB
+    tracemalloc.start()
+    t = time.perf_counter()
+    text, cut = clean_question(huge, 1000)
+    elapsed, peak = time.perf_counter() - t, tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert cut and len(text) <= 1000
+    assert elapsed < 0.5 and peak < 1_000_000  # bounded by the cut, not by the paste
+
+
+def test_no_words_message_does_not_quote_the_question() -> None:
+    with pytest.raises(QuestionError) as err:
+        clean_question("12345 !!! 67890", 100)
+    assert err.value.code == "no_words" and "12345" not in str(err.value)
 
 
 def test_text_rendering_marks_highlights_and_cites(fake_assistant: Assistant) -> None:
@@ -88,8 +123,10 @@ def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) ->
 
 
 def test_strategies_share_the_loaded_index(fake_assistant: Assistant) -> None:
-    lexical = fake_assistant.with_strategy("lexical")
-    assert lexical.index is fake_assistant.index
+    from assistant.retriever import Retriever
+
+    a = fake_assistant
+    lexical = Retriever(a.index, a.encoder, a.settings, "lexical")
     assert lexical.retrieve("opieka wytchnieniowa").ranked[0].pledge_id == "rozwiniemy-system-opieki-wyreczeniowej"
     with pytest.raises(ValueError, match="retriever 'bm42' is unknown"):
-        fake_assistant.with_strategy("bm42")
+        Retriever(a.index, a.encoder, a.settings, "bm42")

@@ -1,0 +1,134 @@
+"""The JSON API and the security middleware, in process (FastAPI's TestClient) with the fake encoder."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import Service
+from assistant.feedback import FeedbackStore
+from assistant.web import create_server, secured
+
+BASE = "http://127.0.0.1"
+
+
+@pytest.fixture()
+def service(fake_assistant, tmp_path: Path) -> Service:
+    settings = replace(fake_assistant.settings, abstain_margin=-10, admin_token="s3cret", api_wait_s=0.2)
+    assistant = replace(fake_assistant, settings=settings)
+    return Service(settings, FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}"), assistant)
+
+
+@pytest.fixture()
+def client(service: Service) -> TestClient:
+    return TestClient(secured(create_server(service), service.settings), base_url=BASE)
+
+
+def test_ask_returns_the_cli_json_object(client: TestClient) -> None:
+    r = client.get("/api/ask", params={"q": "opieka wytchnieniowa", "top_k": 2, "lang": "en"})
+    assert r.status_code == 200
+    doc = r.json()
+    assert {"answer_id", "question", "language", "reply_language", "abstained", "answers"} <= set(doc)
+    assert doc["reply_language"] == "en" and len(doc["answers"]) == 2
+    assert doc["answers"][0]["citations"][0]["source"] == "corpus/krakow-miasto-rownych-szans.txt"
+
+
+@pytest.mark.parametrize("params, status, fragment", [
+    ({"q": "   "}, 400, "the question is empty"),
+    ({"q": "123 456"}, 400, "has no words"),
+    ({}, 422, "q: Field required"),
+    ({"q": "pomoc", "top_k": "3.7"}, 422, "top_k"),
+    ({"q": "pomoc", "top_k": "0"}, 422, "top_k"),
+    ({"q": "pomoc", "top_k": "nan"}, 422, "top_k"),
+    ({"q": "pomoc", "top_k": "12"}, 422, "top_k must be a whole number from 1 to 9"),
+    ({"q": "pomoc", "lang": "xx"}, 422, "lang"),
+])
+def test_ask_errors_say_what_to_fix(client: TestClient, params: dict, status: int, fragment: str) -> None:
+    r = client.get("/api/ask", params=params)
+    assert r.status_code == status, r.text
+    assert fragment in r.json()["error"] and "Traceback" not in r.text
+
+
+def test_pledges_and_one_pledge(client: TestClient) -> None:
+    rows = client.get("/api/pledges").json()
+    assert len(rows) == 9 and {"pledge_id", "title", "status_label", "citations", "report"} <= set(rows[0])
+    one = client.get(f"/api/pledges/{rows[4]['pledge_id']}").json()
+    assert one == rows[4]
+    r = client.get("/api/pledges/no-such-pledge")
+    assert r.status_code == 404 and "GET /api/pledges lists the ids" in r.json()["error"]
+
+
+def test_feedback_votes_change_and_are_checked(client: TestClient) -> None:
+    doc = client.get("/api/ask", params={"q": "opieka wytchnieniowa", "top_k": 2}).json()
+    aid, first, second = doc["answer_id"], doc["answers"][0]["pledge_id"], doc["answers"][1]["pledge_id"]
+    vote = lambda pid, v, reason=None: client.post(  # noqa: E731
+        "/api/feedback", json={"answer_id": aid, "pledge_id": pid, "vote": v, "reason": reason})
+    assert vote(first, "up").json()["counts"] == {"up": 1, "down": 0}
+    assert vote(first, "down", "outdated").json()["counts"] == {"up": 0, "down": 1}
+    assert vote(first, None).json()["counts"] == {"up": 0, "down": 0}
+    assert vote(second, "down", "wrong_pledge").json()["counts"] == {"up": 0, "down": 1}
+    assert vote("not-shown", "up").status_code == 404
+    assert client.post("/api/feedback", json={"answer_id": "x" * 12, "pledge_id": first, "vote": "up"}).status_code == 404
+    assert vote(first, "meh").status_code == 422
+    assert client.post("/api/feedback", json={"answer_id": aid}).status_code == 422
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/api/health").json() == {"ok": True, "model": True, "index": True, "feedback_store": True}
+
+
+def test_stats_need_the_token(client: TestClient, service: Service) -> None:
+    client.get("/api/ask", params={"q": "opieka wytchnieniowa"})
+    assert client.get("/api/stats").status_code == 401
+    assert client.get("/api/stats", headers={"Authorization": "Bearer wrong"}).status_code == 403
+    r = client.get("/api/stats", headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 200 and r.json()["answers"] == 1 and r.json()["by_language"] == {"pl": 1}
+    closed = TestClient(secured(create_server(replace(service, settings=replace(service.settings, admin_token=None))),
+                                service.settings), base_url=BASE)
+    assert closed.get("/api/stats", headers={"Authorization": "Bearer s3cret"}).status_code == 403
+
+
+def test_503_while_loading(service: Service) -> None:
+    loading = TestClient(secured(create_server(replace(service, assistant=None)), service.settings), base_url=BASE)
+    r = loading.get("/api/ask", params={"q": "pomoc"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert loading.get("/api/health").status_code == 503
+
+
+def test_busy_pool_answers_503_with_retry_after(service: Service) -> None:
+    async def scenario() -> tuple[str, int]:
+        service.slots = asyncio.Semaphore(1)
+        await service.slots.acquire()  # the one engine thread is taken
+        try:
+            await service.run(time.sleep, 0)
+        except Exception as exc:  # noqa: BLE001 — the ApiError is the point
+            return type(exc).__name__, getattr(exc, "status", 0)
+        return "no error", 0
+
+    assert asyncio.run(scenario()) == ("ApiError", 503)
+
+
+def test_security_headers_uploads_bodies_hosts_and_cors(client: TestClient) -> None:
+    r = client.get("/api/health")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    up = client.post("/gradio_api/upload", files={"files": ("a.txt", b"hello")})
+    assert up.status_code == 403
+    big = client.post("/api/feedback", content=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"})
+    assert big.status_code == 413
+
+    def chunks():
+        for _ in range(20):
+            yield b" " * 10_000
+
+    assert client.post("/api/feedback", content=chunks(), headers={"Content-Type": "application/json"}).status_code == 413
+    assert client.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/api/health", headers={"Host": "localhost:7860"}).status_code == 200
+    cors = client.get("/api/health", headers={"Origin": "http://localhost:9999"})
+    assert "access-control-allow-origin" not in cors.headers  # no CORS for other origins, localhost included

@@ -257,3 +257,70 @@ def test_fake_encoder_never_writes_the_configured_index(tmp_path: Path, monkeypa
     assert eval_main(["--queries", str(_three_questions(tmp_path, report)), "--fake-encoder"]) == 0
     after = sorted((p.name, p.stat().st_mtime_ns) for p in default_index.iterdir()) if default_index.exists() else None
     assert after == before  # data/index untouched (absent stays absent)
+
+
+# --- eval/load.py: no leaked descriptors, no unreaped app ----------------------------------------------------
+
+class _FakeApp:
+    """Stands in for subprocess.Popen: never exits by itself, records what was done to it."""
+
+    def __init__(self, *args: object, stdout: object = None, **kwargs: object) -> None:
+        self.stdout_arg, self.returncode, self.calls = stdout, None, []
+        self.pid = 0
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.calls.append("terminate")
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+        self.returncode = -9
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.calls.append("wait")
+        if self.returncode is None:
+            import subprocess
+
+            raise subprocess.TimeoutExpired("app", timeout)
+        return self.returncode
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_start_app_leaks_no_file_descriptor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from eval import load
+
+    monkeypatch.setattr(load.tempfile, "tempdir", str(tmp_path))  # the app's log goes here
+    apps = []
+    monkeypatch.setattr(load.subprocess, "Popen", lambda *a, **k: apps.append(_FakeApp(*a, **k)) or apps[-1])
+    monkeypatch.setattr(load.urllib.request, "urlopen", lambda *a, **k: contextlib.nullcontext())
+    before = _open_fds()
+    _, _, log = load.start_app()
+    assert _open_fds() == before  # neither mkstemp's descriptor nor the log handle stays open
+    assert apps[0].stdout_arg.closed and log.parent == tmp_path
+
+
+def test_start_app_timeout_kills_and_reaps_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eval import load
+
+    monkeypatch.setattr(load.tempfile, "tempdir", str(tmp_path))
+    apps = []
+    monkeypatch.setattr(load.subprocess, "Popen", lambda *a, **k: apps.append(_FakeApp(*a, **k)) or apps[-1])
+
+    def refuse(*a: object, **k: object) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(load.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(load.time, "sleep", lambda s: None)
+    with pytest.raises(RuntimeError, match="did not answer"):
+        load.start_app(timeout=0.05)
+    calls = apps[0].calls
+    assert "kill" in calls and calls[-1] == "wait"  # killed, then reaped: no zombie

@@ -68,6 +68,10 @@ def markdown_table(results: list[dict], groups: tuple[str, ...] = GROUPS, interv
     return "\n".join(lines)
 
 
+def _fmt_p(p: float | None) -> str:
+    return "–" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def paired_table(results: list[dict]) -> str:
     """Markdown: each retriever against the baseline — difference and p-values on hit@1 and mrr@10."""
     docs = [r for r in results if r.get("paired_vs_baseline")]
@@ -83,7 +87,7 @@ def paired_table(results: list[dict]) -> str:
             continue
         cells = []
         for k in ("hit@1", "mrr@10"):
-            cells += [f"{t[k]['delta']:+.3f}", _fmt(t[k]["p_randomization"]), _fmt(t[k]["p_student"])]
+            cells += [f"{t[k]['delta']:+.3f}", _fmt_p(t[k]["p_randomization"]), _fmt_p(t[k]["p_student"])]
         lines.append(f"| {r['retriever']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
-"""``python -m eval --queries PATH [--retriever NAME|all] [--json OUT] [--report DIR]``
+"""``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json OUT] [--report DIR]``
 
-Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10 and abstention per retriever and language.
+Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10 and abstention, each with a bootstrap 95 % interval,
+per retriever, language and kind, and paired tests of each retriever against dense-whole.
 Exit code 0 unless the query file or the settings are broken (then 2, with the line named).
 """
 
@@ -9,25 +10,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from eval.queries import QueryFileError, load_queries
-from eval.report import text_table, write_report
-from eval.runner import RETRIEVERS, run_queries
+from eval.queries import QueryFileError, load_queries, select_split
+from eval.report import paired_table, text_table, write_report
+from eval.runner import BASELINE, RETRIEVERS, run_all
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
     ap.add_argument("--queries", required=True, type=Path, help="JSONL query file (see eval/README in README.md)")
+    ap.add_argument("--split", default="all", choices=("tune", "test", "all"),
+                    help="which questions to evaluate (default all; report numbers on test, tune on tune)")
     ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")
     ap.add_argument("--json", type=Path, help="write the metrics (and failures) of the (last) retriever here; "
                     "with --retriever all, a list of all")
     ap.add_argument("--report", type=Path, help="write report.md, results.json and plots into this folder")
-    ap.add_argument("--fake-encoder", action="store_true", help="use the deterministic fake encoder (tests)")
+    ap.add_argument("--fake-encoder", action="store_true",
+                    help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
 
-    from assistant.core import Assistant
     from corpus import ReportFormatError, parse_report
     from settings import Settings, SettingsError
 
@@ -40,23 +45,35 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         report = parse_report(settings.report)
         queries = load_queries(args.queries, {p.title: p.id for p in report.pledges})
+        queries = select_split(queries, args.split)
     except (QueryFileError, ReportFormatError, SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        prefix = "" if str(exc).startswith(str(args.queries)) else f"{args.queries}: "
+        print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2
-    encoder = None
-    if args.fake_encoder:
-        from index.fake import FakeEncoder
+    if not args.fake_encoder:
+        return _evaluate(args, settings, queries, names, None)
+    from index.fake import FakeEncoder
 
-        encoder = FakeEncoder()
+    # Fake vectors never go into the configured index (data/index or KQA_INDEX_DIR): a temporary one.
+    with tempfile.TemporaryDirectory(prefix="kqa-fake-index-") as tmp:
+        return _evaluate(args, replace(settings, index_dir=Path(tmp)), queries, names, FakeEncoder())
+
+
+def _evaluate(args: argparse.Namespace, settings: object, queries: list, names: list[str], encoder: object) -> int:
+    from assistant.core import Assistant
+
     assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
-    results = [run_queries(assistant, queries, name) for name in names]
+    results = run_all(assistant, queries, names)
+    print(f"split: {args.split} ({len(queries)} questions)")
     print(text_table(results))
+    print(f"\npaired tests against {BASELINE} (in-scope questions):")
+    print(paired_table(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         doc = results[0] if len(results) == 1 else results
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
     if args.report:
-        print(f"report: {write_report(results, args.report, str(args.queries))}")
+        print(f"report: {write_report(results, args.report, str(args.queries), args.split)}")
     return 0
 
 

@@ -43,21 +43,35 @@ def _require_loopback(url: str) -> None:
 def start_app(env: dict[str, str] | None = None, timeout: float = 240) -> tuple[subprocess.Popen, str, Path]:
     """Launch app.py on a free loopback port; return the process, its URL and its log file."""
     port = _free_port()
-    log = Path(tempfile.mkstemp(prefix="kqa-app-", suffix=".log")[1])
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env or os.environ.copy(),
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    fd, name = tempfile.mkstemp(prefix="kqa-app-", suffix=".log")
+    log = Path(name)
+    with os.fdopen(fd, "w") as out:  # the child keeps its own copy; ours closes here
+        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
+                                env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"app exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url, log
+            with urllib.request.urlopen(url, timeout=2):
+                return proc, url, log
         except OSError:
             time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"app did not answer on {url} within {timeout:.0f} s")
+    stop_app(proc)
+    raise RuntimeError(f"app did not answer on {url} within {timeout:.0f} s (log: {log})")
+
+
+def stop_app(proc: subprocess.Popen, grace: float = 30) -> None:
+    """Terminate the app and reap it; kill it when it does not stop within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _rss_mb(pid: int) -> float:
@@ -153,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                   "soak": run_soak(url, pid, args.soak, args.max_seconds)}
     finally:
         if proc:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_app(proc)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

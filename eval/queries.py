@@ -1,10 +1,20 @@
-"""Query files: JSONL, one ``{"id", "query", "lang", "expected": [pledge titles]}`` per line; ``[]`` = not covered."""
+"""Query files: JSONL, one ``{"id", "query", "lang", "expected": [pledge titles]}`` per line; ``[]`` = not covered.
+
+Optional fields: ``kind`` (one of ``KINDS``; absent → ``"unknown"``) and ``split`` (``"tune"`` or ``"test"``).
+A file either gives every line a split or none: a file without splits is one set (``Query.split`` is None)
+and can only be evaluated whole (``--split all``).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+
+KINDS = ("named", "keyword", "situation", "short", "typo", "two_pledges", "oos_near", "oos_far")
+UNKNOWN_KIND = "unknown"  # lines without a kind field (other query files)
+SPLITS = ("tune", "test")
 
 
 class QueryFileError(ValueError):
@@ -20,6 +30,8 @@ class Query:
     lang: str
     expected: tuple[str, ...]
     line: int
+    kind: str = UNKNOWN_KIND
+    split: str | None = None  # None: the file has no splits
 
     @property
     def in_scope(self) -> bool:
@@ -70,8 +82,34 @@ def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
                 raise QueryFileError(f"{where}: unknown pledge title {title!r}; use a report heading exactly "
                                      f"(known: {'; '.join(sorted(titles))})")
             ids.append(titles[key])
+        kind = row.get("kind", UNKNOWN_KIND)
+        if kind not in KINDS and not (kind == UNKNOWN_KIND and "kind" not in row):
+            raise QueryFileError(f"{where}: kind {kind!r} is unknown; use one of {', '.join(KINDS)} "
+                                 f"(or leave the field out)")
+        split = row.get("split")
+        if "split" in row and split not in SPLITS:
+            raise QueryFileError(f"{where}: split {split!r} is unknown; use one of {', '.join(SPLITS)}")
+        if queries and (split is None) != (queries[0].split is None):
+            raise QueryFileError(f"{where}: {'no' if split is None else 'a'} split field, but line "
+                                 f"{queries[0].line} {'has one' if split is None else 'has none'}; "
+                                 "give every line a split (tune or test) or none")
         seen[qid] = n
-        queries.append(Query(qid, text, lang, tuple(ids), n))
+        queries.append(Query(qid, text, lang, tuple(ids), n, kind, split))
     if not queries:
         raise QueryFileError(f"{path}: no questions found; add one JSON object per line")
     return queries
+
+
+def select_split(queries: list[Query], split: str) -> list[Query]:
+    """The questions of ``split`` (``tune``, ``test`` or ``all``); a file without splits only has ``all``."""
+    if split == "all":
+        return list(queries)
+    if split not in SPLITS:
+        raise QueryFileError(f"split {split!r} is unknown; pass one of {', '.join(SPLITS)} or all")
+    if queries and queries[0].split is None:
+        raise QueryFileError(f"line {queries[0].line}: this query file has no split field, so it is one set; "
+                             "pass --split all")
+    chosen = [q for q in queries if q.split == split]
+    if not chosen:
+        raise QueryFileError(f"no questions in split {split!r}; pass --split all or another split")
+    return chosen

@@ -1,14 +1,16 @@
-"""Run a retriever over a query set: rankings, abstentions, metrics overall and per language, failures."""
+"""Run a retriever over a query set: rankings, abstentions, metrics (with bootstrap intervals) overall, per
+language and per kind, failures; and paired tests of retrievers against a baseline."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 
 from assistant.core import Assistant, clean_question
 from assistant.language import detect_language
 from assistant.retriever import Retriever
-from eval.metrics import RANKING_KEYS, abstention_metrics, ranking_metrics, threshold_sweep
+from eval.metrics import RANKING_KEYS, bootstrap_ratio, paired_tests, per_question_ranking, threshold_sweep
 from eval.queries import Query
 
 # name → (strategy, settings overrides). "default" is whatever Settings() ships with.
@@ -19,6 +21,11 @@ RETRIEVERS: dict[str, tuple[str, dict]] = {
     "hybrid": ("hybrid", {}),
     "default": ("", {}),
 }
+BASELINE = "dense-whole"  # what the paired tests compare every other retriever with
+SET_KEYS = ("set_coverage", "mean_set_size")
+# every metric with an interval: name → (numerator, denominator) per question (see bootstrap_ratio)
+_ABSTENTION_KEYS = ("abstention_precision", "abstention_recall", "false_abstention_rate")
+METRIC_KEYS = (*RANKING_KEYS, *SET_KEYS, *_ABSTENTION_KEYS)
 
 
 def make_retriever(assistant: Assistant, name: str) -> Retriever:
@@ -31,45 +38,111 @@ def make_retriever(assistant: Assistant, name: str) -> Retriever:
     return Retriever(assistant.index, assistant.encoder, replace(assistant.settings, **overrides), strategy)
 
 
-def run_queries(assistant: Assistant, queries: list[Query], retriever_name: str) -> dict:
-    """Evaluate one retriever; returns the JSON document ``--json`` writes."""
+def primary_count_fn(retriever: object) -> Callable[[object], int]:
+    """How many of a retrieval's top pledges are the *primary* answers: the retriever's own
+    ``primary_count(retrieval) -> int`` if it has one, else 1 (the top pledge)."""
+    hook = getattr(retriever, "primary_count", None)
+    if hook is None:
+        return lambda retrieval: 1
+    return lambda retrieval: int(hook(retrieval))
+
+
+def _ratio_terms(rec: dict, key: str) -> tuple[float, float]:
+    """(numerator, denominator) of one question for metric ``key``."""
+    if key in RANKING_KEYS:
+        return (rec["ranking"][key], 1.0) if rec["in_scope"] else (0.0, 0.0)
+    if key == "set_coverage":
+        return (float(rec["set_hit"]), 1.0) if rec["in_scope"] else (0.0, 0.0)
+    if key == "mean_set_size":
+        return (float(rec["set_size"]), 1.0) if rec["in_scope"] else (0.0, 0.0)
+    if key == "abstention_precision":
+        return float(rec["abstained"] and not rec["in_scope"]), float(rec["abstained"])
+    if key == "abstention_recall":
+        return (float(rec["abstained"]), 1.0) if not rec["in_scope"] else (0.0, 0.0)
+    if key == "false_abstention_rate":
+        return (float(rec["abstained"]), 1.0) if rec["in_scope"] else (0.0, 0.0)
+    raise KeyError(key)
+
+
+def group_metrics(records: list[dict]) -> dict:
+    """Every metric of METRIC_KEYS with its bootstrap 95 % interval (``key`` and ``key_ci`` = {low, high})."""
+    out: dict = {"n": sum(r["in_scope"] for r in records), "n_out_of_scope": sum(not r["in_scope"] for r in records)}
+    for key in METRIC_KEYS:
+        terms = [_ratio_terms(r, key) for r in records]
+        value, low, high = bootstrap_ratio([t[0] for t in terms], [t[1] for t in terms])
+        out[key] = value
+        out[key + "_ci"] = None if value is None else {"low": low, "high": high}
+    return out
+
+
+def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_name: str) -> tuple[dict, dict]:
+    """Evaluate one retriever; returns the JSON document ``--json`` writes and the rankings per question."""
     retriever = make_retriever(assistant, retriever_name)
-    rankings, margins, abstained, langs, failures = {}, {}, {}, {}, []
+    primary_count = primary_count_fn(retriever)
+    rankings, margins, records, failures = {}, {}, [], []
     lang_ok = 0
     for q in queries:
         text, _ = clean_question(q.query, assistant.settings.max_question_chars)
         result = retriever.retrieve(text)
         ranking = [r.pledge_id for r in result.ranked]
         rankings[q.id], margins[q.id] = ranking, result.margin
-        abstained[q.id] = retriever.abstains(result)
-        langs[q.id] = q.lang
+        abstained = retriever.abstains(result)
+        size = max(0, min(len(ranking), primary_count(result)))
+        records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,
+                        "set_size": size, "set_hit": any(p in q.expected for p in ranking[:size])})
         lang_ok += detect_language(text) == q.lang
         wrong_top = q.in_scope and ranking[0] not in q.expected
-        wrong_abstain = abstained[q.id] != (not q.in_scope)
+        wrong_abstain = abstained != (not q.in_scope)
         if wrong_top or wrong_abstain:
-            failures.append({"id": q.id, "question": q.query, "lang": q.lang, "expected": list(q.expected),
-                             "got": ranking[:3], "abstained": abstained[q.id], "margin": round(result.margin, 4)})
+            failures.append({"id": q.id, "question": q.query, "lang": q.lang, "kind": q.kind,
+                             "expected": list(q.expected), "got": ranking[:3], "abstained": abstained,
+                             "margin": round(result.margin, 4)})
     expected = {q.id: list(q.expected) for q in queries}
+    per_q = per_question_ranking(rankings, expected)
+    for rec in records:
+        rec["ranking"] = per_q.get(rec["id"])
     in_scope = {q.id: q.in_scope for q in queries}
-    overall = ranking_metrics(rankings, expected)
-    by_lang: dict[str, list[str]] = defaultdict(list)
-    for q in queries:
-        by_lang[q.lang].append(q.id)
-    by_language = {}
-    for lang, ids in sorted(by_lang.items()):
-        m = ranking_metrics({i: rankings[i] for i in ids}, expected)
-        ab = abstention_metrics({i: abstained[i] for i in ids}, {i: in_scope[i] for i in ids})
-        by_language[lang] = m | {"false_abstention_rate": ab["false_abstention_rate"], "abstention_recall": ab["recall"],
-                                 "n_out_of_scope": sum(not in_scope[i] for i in ids)}
-    return {
+    overall = group_metrics(records)
+    groups: dict[str, dict[str, list[dict]]] = {"lang": defaultdict(list), "kind": defaultdict(list)}
+    for rec in records:
+        groups["lang"][rec["lang"]].append(rec)
+        groups["kind"][rec["kind"]].append(rec)
+    doc = {
         "retriever": retriever_name,
-        **{k: overall[k] for k in RANKING_KEYS},
-        "abstention": {k: v for k, v in abstention_metrics(abstained, in_scope).items() if k != "n_refused"},
-        "by_language": by_language,
-        "n_in_scope": sum(in_scope.values()),
-        "n_out_of_scope": sum(not v for v in in_scope.values()),
+        **{k: overall[k] for k in (*RANKING_KEYS, *SET_KEYS)},
+        **{k + "_ci": overall[k + "_ci"] for k in (*RANKING_KEYS, *SET_KEYS)},
+        "abstention": {"precision": overall["abstention_precision"], "precision_ci": overall["abstention_precision_ci"],
+                       "recall": overall["abstention_recall"], "recall_ci": overall["abstention_recall_ci"],
+                       "false_abstention_rate": overall["false_abstention_rate"],
+                       "false_abstention_rate_ci": overall["false_abstention_rate_ci"]},
+        "by_language": {lang: group_metrics(recs) for lang, recs in sorted(groups["lang"].items())},
+        "by_kind": {kind: group_metrics(recs) for kind, recs in sorted(groups["kind"].items())},
+        "n_in_scope": overall["n"],
+        "n_out_of_scope": overall["n_out_of_scope"],
         "language_detection_accuracy": round(lang_ok / len(queries), 4),
         "abstain_threshold": assistant.settings.abstain_margin,
         "threshold_sweep": threshold_sweep(margins, in_scope),
         "failures": failures,
     }
+    return doc, rankings
+
+
+def run_queries(assistant: Assistant, queries: list[Query], retriever_name: str) -> dict:
+    """Evaluate one retriever; returns the JSON document ``--json`` writes."""
+    return evaluate_retriever(assistant, queries, retriever_name)[0]
+
+
+def run_all(assistant: Assistant, queries: list[Query], names: list[str], baseline: str = BASELINE) -> list[dict]:
+    """Evaluate ``names`` and add to each document ``paired_vs_baseline``: p-values of hit@1 and mrr@10
+    against ``baseline`` (run as well when not in ``names``, only for the tests)."""
+    runs = {n: evaluate_retriever(assistant, queries, n) for n in names}
+    rankings = {n: r[1] for n, r in runs.items()}
+    if baseline not in rankings:
+        rankings[baseline] = evaluate_retriever(assistant, queries, baseline)[1]
+    tests = paired_tests(rankings, {q.id: list(q.expected) for q in queries}, baseline)
+    docs = []
+    for n in names:
+        doc = runs[n][0]
+        doc["paired_vs_baseline"] = {"baseline": baseline, "tests": tests[n]}
+        docs.append(doc)
+    return docs

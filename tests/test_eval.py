@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from eval.__main__ import main as eval_main
-from eval.metrics import abstention_metrics, ranking_metrics, threshold_sweep
-from eval.queries import QueryFileError, load_queries
+from eval.metrics import (RANKING_KEYS, abstention_metrics, bootstrap_ratio, paired_tests, randomization_test,
+                          ranking_metrics, threshold_sweep)
+from eval.queries import KINDS, UNKNOWN_KIND, QueryFileError, load_queries, select_split
+from eval.runner import METRIC_KEYS, group_metrics, primary_count_fn
 
 TITLES = {"Tytuł A": "a", "Tytuł B": "b", "Tytuł C": "c"}
 
@@ -92,10 +94,233 @@ def test_runner_end_to_end_with_fake_encoder(tmp_path: Path, monkeypatch: pytest
         assert key in lexical
     assert lexical["n_in_scope"] == 2 and lexical["n_out_of_scope"] == 1
     assert lexical["hit@3"] == 1.0 and lexical["by_language"]["pl"]["n"] == 2
-    assert (rep / "report.md").read_text().count("| lexical |") == 1
+    assert (rep / "report.md").read_text().count("| lexical | all |") == 1
     assert (rep / "hit_at_k.png").stat().st_size > 1000 and (rep / "abstention_sweep.png").is_file()
 
 
 def test_runner_rejects_broken_file_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert eval_main(["--queries", str(_file(tmp_path, "{oops")), "--fake-encoder"]) == 2
     assert "line 1: bad JSON" in capsys.readouterr().err
+
+
+# --- issue 13: kind and split, bootstrap intervals, per-kind rows, paired tests, set metrics ---------------
+
+def _row(qid: str, **fields: object) -> str:
+    return json.dumps({"id": qid, "query": "q", "lang": "pl", "expected": ["Tytuł A"], **fields}, ensure_ascii=False)
+
+
+def test_kind_and_split_are_read(tmp_path: Path) -> None:
+    a, b = load_queries(_file(tmp_path, _row("x1", kind="typo", split="tune"),
+                              _row("x2", kind="oos_far", split="test", expected=[])), TITLES)
+    assert (a.kind, a.split, b.kind, b.split) == ("typo", "tune", "oos_far", "test")
+    assert [q.id for q in select_split([a, b], "test")] == ["x2"] and len(select_split([a, b], "all")) == 2
+
+
+def test_files_without_kind_or_split_are_one_unknown_set(tmp_path: Path) -> None:
+    (q,) = load_queries(_file(tmp_path, GOOD), TITLES)
+    assert q.kind == UNKNOWN_KIND and q.split is None
+    assert select_split([q], "all") == [q]
+    with pytest.raises(QueryFileError, match="no split field.*--split all"):
+        select_split([q], "test")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (_row("x2", kind="typos", split="test"), r"line 2: kind 'typos' is unknown; use one of named, keyword, "
+                                             r"situation, short, typo, two_pledges, oos_near, oos_far"),
+    (_row("x2", kind=None, split="test"), r"line 2: kind None is unknown"),
+    (_row("x2", kind="short", split="dev"), r"line 2: split 'dev' is unknown; use one of tune, test"),
+    (_row("x2", kind="short"), r"line 2: no split field, but line 1 has one"),
+])
+def test_bad_kind_or_split_names_the_line_and_the_allowed_values(tmp_path: Path, bad: str, message: str) -> None:
+    with pytest.raises(QueryFileError, match=message):
+        load_queries(_file(tmp_path, _row("x1", kind="named", split="tune"), bad), TITLES)
+
+
+def test_dev_set_is_fully_labelled(report) -> None:
+    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl",
+                           {p.title: p.id for p in report.pledges})
+    assert len(queries) == 511 and {q.kind for q in queries} == set(KINDS)
+    assert len(select_split(queries, "test")) == 253
+    for q in queries:  # the kinds that follow from `expected` agree with it
+        assert (q.kind == "two_pledges") == (len(q.expected) == 2), q.id
+        assert q.kind.startswith("oos_") == (not q.in_scope), q.id
+
+
+def test_bootstrap_of_all_ones_is_one_one() -> None:
+    assert bootstrap_ratio([1.0] * 50, [1.0] * 50) == (1.0, 1.0, 1.0)
+    assert bootstrap_ratio([0.0, 0.0], [0.0, 0.0]) == (None, None, None)
+
+
+def test_bootstrap_interval_holds_the_estimate_and_is_seeded() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    num = (rng.random(200) < 0.8).astype(float)
+    den = (rng.random(200) < 0.7).astype(float)
+    num *= den
+    value, low, high = bootstrap_ratio(num, den)
+    assert value == pytest.approx(num.sum() / den.sum(), abs=1e-4)
+    assert low <= value <= high and 0.0 < high - low < 0.3
+    assert bootstrap_ratio(num, den) == (value, low, high)  # same seed, same interval
+    assert bootstrap_ratio(num, den, seed=1) != (value, low, high)
+
+
+def test_group_metrics_and_set_hook() -> None:
+    recs = [{"id": "a", "in_scope": True, "abstained": False, "set_size": 1, "set_hit": True,
+             "ranking": {k: 1.0 for k in RANKING_KEYS}},
+            {"id": "b", "in_scope": True, "abstained": True, "set_size": 2, "set_hit": False,
+             "ranking": {k: 0.0 for k in RANKING_KEYS}},
+            {"id": "c", "in_scope": False, "abstained": True, "set_size": 1, "set_hit": False, "ranking": None}]
+    m = group_metrics(recs)
+    assert (m["n"], m["n_out_of_scope"]) == (2, 1)
+    assert (m["hit@1"], m["set_coverage"], m["mean_set_size"]) == (0.5, 0.5, 1.5)
+    assert (m["abstention_recall"], m["abstention_precision"], m["false_abstention_rate"]) == (1.0, 0.5, 0.5)
+    for k in METRIC_KEYS:
+        assert m[k + "_ci"]["low"] <= m[k] <= m[k + "_ci"]["high"], k
+    assert primary_count_fn(object())("anything") == 1
+
+    class Calibrated:
+        def primary_count(self, retrieval: object) -> int:
+            return 3
+
+    assert primary_count_fn(Calibrated())("anything") == 3
+
+
+def test_identical_runs_are_not_significantly_different() -> None:
+    rankings = {"q1": ["a", "b", "c"], "q2": ["b", "a", "c"], "q3": ["c", "a", "b"], "q4": ["a", "c", "b"]}
+    expected = {"q1": ["a"], "q2": ["a"], "q3": ["a"], "q4": ["b"], "oos": []}
+    better = {"q1": ["a", "b", "c"], "q2": ["a", "b", "c"], "q3": ["a", "c", "b"], "q4": ["b", "a", "c"]}
+    tests = paired_tests({"base": rankings, "same": dict(rankings), "better": better}, expected, "base")
+    assert tests["base"] is None
+    for key in ("hit@1", "mrr@10"):
+        assert tests["same"][key]["p_randomization"] == 1.0 and tests["same"][key]["delta"] == 0.0
+        assert tests["same"][key]["p_student"] is None  # undefined for identical scores
+        assert tests["better"][key]["delta"] > 0
+    assert tests == paired_tests({"base": rankings, "same": dict(rankings), "better": better}, expected, "base")
+
+
+def test_randomization_test_is_seeded_and_detects_a_clear_difference() -> None:
+    a, b = [1.0] * 30 + [0.0] * 10, [0.0] * 30 + [0.0] * 10
+    assert randomization_test(a, b) == randomization_test(a, b) < 0.001
+    assert randomization_test(a, a) == 1.0
+
+
+def _three_questions(tmp_path: Path, report) -> Path:
+    t = {p.id: p.title for p in report.pledges}
+    rows = [
+        {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl", "kind": "named", "split": "test",
+         "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]},
+        {"id": "pl-2", "query": "mniejszości narodowe kultura", "lang": "pl", "kind": "two_pledges", "split": "tune",
+         "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]]},
+        {"id": "en-1", "query": "tram tickets", "lang": "en", "kind": "oos_far", "split": "test", "expected": []},
+    ]
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return qfile
+
+
+def test_split_kind_rows_intervals_and_paired_tests_end_to_end(tmp_path: Path, report,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    out, rep = tmp_path / "out.json", tmp_path / "report"
+    assert eval_main(["--queries", str(_three_questions(tmp_path, report)), "--split", "test", "--retriever", "all",
+                      "--json", str(out), "--report", str(rep), "--fake-encoder"]) == 0
+    results = json.loads(out.read_text())
+    default = results[-1]
+    assert default["n_in_scope"] == 1 and default["n_out_of_scope"] == 1  # the tune question is left out
+    assert set(default["by_kind"]) == {"named", "oos_far"} and set(default["by_language"]) == {"pl", "en"}
+    assert default["by_kind"]["oos_far"]["hit@1"] is None and default["by_kind"]["named"]["n"] == 1
+    assert default["set_coverage"] == default["hit@1"] and default["mean_set_size"] == 1.0
+    assert set(default["hit@1_ci"]) == {"low", "high"} and "recall_ci" in default["abstention"]
+    by_name = {r["retriever"]: r["paired_vs_baseline"] for r in results}
+    assert by_name["dense-whole"]["tests"] is None
+    assert set(by_name["hybrid"]["tests"]) == {"hit@1", "mrr@10"}
+    assert "p_randomization" in by_name["hybrid"]["tests"]["hit@1"]
+    table = capsys.readouterr().out
+    assert "split: test (2 questions)" in table and "oos_far" in table and "named" in table
+    md = (rep / "report.md").read_text()
+    assert "(split: test)" in md and "p (randomization)" in md and "|  | named |" in md
+
+
+def test_fake_encoder_never_writes_the_configured_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        report) -> None:
+    real = tmp_path / "real-index"  # stands for data/index or whatever KQA_INDEX_DIR names
+    real.mkdir()
+    (real / "keep.txt").write_text("real vectors")
+    monkeypatch.setenv("KQA_INDEX_DIR", str(real))
+    assert eval_main(["--queries", str(_three_questions(tmp_path, report)), "--fake-encoder"]) == 0
+    assert [p.name for p in real.iterdir()] == ["keep.txt"]
+    monkeypatch.delenv("KQA_INDEX_DIR")
+    import settings as settings_module
+
+    default_index = settings_module.Settings().index_dir
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in default_index.iterdir()) if default_index.exists() else None
+    assert eval_main(["--queries", str(_three_questions(tmp_path, report)), "--fake-encoder"]) == 0
+    after = sorted((p.name, p.stat().st_mtime_ns) for p in default_index.iterdir()) if default_index.exists() else None
+    assert after == before  # data/index untouched (absent stays absent)
+
+
+# --- eval/load.py: no leaked descriptors, no unreaped app ----------------------------------------------------
+
+class _FakeApp:
+    """Stands in for subprocess.Popen: never exits by itself, records what was done to it."""
+
+    def __init__(self, *args: object, stdout: object = None, **kwargs: object) -> None:
+        self.stdout_arg, self.returncode, self.calls = stdout, None, []
+        self.pid = 0
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.calls.append("terminate")
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+        self.returncode = -9
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.calls.append("wait")
+        if self.returncode is None:
+            import subprocess
+
+            raise subprocess.TimeoutExpired("app", timeout)
+        return self.returncode
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_start_app_leaks_no_file_descriptor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from eval import load
+
+    monkeypatch.setattr(load.tempfile, "tempdir", str(tmp_path))  # the app's log goes here
+    apps = []
+    monkeypatch.setattr(load.subprocess, "Popen", lambda *a, **k: apps.append(_FakeApp(*a, **k)) or apps[-1])
+    monkeypatch.setattr(load.urllib.request, "urlopen", lambda *a, **k: contextlib.nullcontext())
+    before = _open_fds()
+    _, _, log = load.start_app()
+    assert _open_fds() == before  # neither mkstemp's descriptor nor the log handle stays open
+    assert apps[0].stdout_arg.closed and log.parent == tmp_path
+
+
+def test_start_app_timeout_kills_and_reaps_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eval import load
+
+    monkeypatch.setattr(load.tempfile, "tempdir", str(tmp_path))
+    apps = []
+    monkeypatch.setattr(load.subprocess, "Popen", lambda *a, **k: apps.append(_FakeApp(*a, **k)) or apps[-1])
+
+    def refuse(*a: object, **k: object) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(load.urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(load.time, "sleep", lambda s: None)
+    with pytest.raises(RuntimeError, match="did not answer"):
+        load.start_app(timeout=0.05)
+    calls = apps[0].calls
+    assert "kill" in calls and calls[-1] == "wait"  # killed, then reaped: no zombie

@@ -30,7 +30,7 @@ from assistant.messages import cite_line, reply_language, t  # noqa: E402
 from corpus import report_manifest  # noqa: E402
 from settings import Settings  # noqa: E402
 
-STATUSES = ("done", "in_progress", "planned", "unclear")
+STATUSES = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
 UI = {
     "en": {"chat": "Ask", "browse": "Browse pledges", "placeholder": "Ask about a pledge, e.g. free mammography",
            "send": "Ask", "language": "Language", "status_filter": "Status", "text_filter": "Search text",

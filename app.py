@@ -29,7 +29,7 @@ from assistant.render import as_text, markdown_messages, markdown_pledge  # noqa
 from index.lexical import fold  # noqa: E402
 from settings import Settings  # noqa: E402
 
-STATUSES = ("done", "in_progress", "planned", "unclear")
+STATUSES = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
 EXAMPLES = ["Czy jest bezpłatna mammografia?", "Gdzie szukać pomocy przy przemocy w rodzinie?",
             "Are there Polish courses for foreigners?", "What support is there for carers of disabled people?",
             "Чи є допомога жінкам, які хочуть відкрити бізнес?", "Де знайти гінеколога без клаузули совісті?"]

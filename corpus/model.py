@@ -36,11 +36,16 @@ class Passage:
 
 @dataclass(frozen=True)
 class StatusLabel:
-    """A status label with the sentence of the status text that justifies it."""
+    """A status label with the sentence of the status text that justifies it and the rule that decided it.
 
-    label: str  # "done" | "in_progress" | "planned" | "unclear"
+    ``doubtful`` marks a label a reader should not take at face value (clauses disagree, a weak cue or a
+    negation decided it); the answer then names the rule.
+    """
+
+    label: str  # "done" | "partly_done" | "in_progress" | "planned" | "not_done" | "unclear"
     evidence: str
     rule: str
+    doubtful: bool
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,17 @@
 
 The format: an introduction; then per pledge a heading (1–3 lines), the pledge text, a line
 "Stopień realizacji zadania" and the status text; last, a closing paragraph for the whole section.
-Blank and space-only lines separate paragraphs but also fall mid-sentence at page breaks.
+Blank and space-only lines separate paragraphs but also fall mid-sentence at page breaks (a paragraph
+that does not end a sentence is joined to a next one that starts lower-case).
+
+Where layout alone is ambiguous the parser refuses with a ReportFormatError rather than guess:
+- Title: the first heading-like paragraph (short, capital, no final period) after the previous status
+  (or the file's start). Later heading-like paragraphs are sub-headings and stay in the pledge text; a
+  heading straight after the title is refused (a status missing its final period looks the same).
+  Not detectable: a pledge that lost its "Stopień realizacji zadania" line mid-report reads as a
+  sub-heading of the pledge before it, and a heading above the introduction as the first title.
+- Closing: after the last status, 1 paragraph is all status, 2 are status + closing, 3 or more are refused
+  unless the report's manifest sets "closing_paragraphs".
 
     >>> from corpus import load_report
     >>> report = load_report()
@@ -13,6 +23,7 @@ Blank and space-only lines separate paragraphs but also fall mid-sentence at pag
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +32,7 @@ from pathlib import Path
 from corpus.model import Passage, Pledge, Report, Sentence, Span
 from corpus.status import label_status
 
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: titles are the first heading after a status; explicit/inferred closing
 MARKER = "stopień realizacji zadania"
 MAX_BYTES = 2_000_000  # the real report is ~12 kB; far bigger means the wrong file was given
 MAX_HEADING_LINES = 3
@@ -193,7 +204,7 @@ def _passage(kind: str, paras: list[_Paragraph], source: str) -> Passage:
 
 
 def _check_no_orphan_heading(paras: list[_Paragraph], source: str) -> None:
-    """A heading followed by text inside a status means a pledge lost its status line."""
+    """After the last status line a heading followed by text means a pledge lost its status line."""
     for para, nxt in zip(paras, paras[1:]):
         if para.looks_like_heading():
             raise ReportFormatError(
@@ -202,53 +213,63 @@ def _check_no_orphan_heading(paras: list[_Paragraph], source: str) -> None:
                 "every pledge to have its status line (or, if this is status text, end it with a period)")
 
 
-def parse_report_text(lines: list[str], source: str) -> Report:
-    """Parse decoded lines of a report; ``source`` names the file in errors and citations."""
-    items = _paragraphs(lines)
-    markers = [i for i, item in enumerate(items) if isinstance(item, int)]
-    if not markers:
-        raise ReportFormatError(source, len(lines), "no line reads 'Stopień realizacji zadania'",
-                                "each pledge heading and text to be followed by that line and the status")
-    bounds = [-1, *markers, len(items)]
-    segments = [[p for p in items[a + 1:b] if isinstance(p, _Paragraph)] for a, b in zip(bounds, bounds[1:])]
-    intro: Passage | None = None
-    closing: Passage | None = None
-    heads: list[tuple[_Paragraph, list[_Paragraph]]] = []
-    statuses: list[list[_Paragraph]] = []
-    for k, marker_idx in enumerate(markers):
-        marker_line = items[marker_idx]
-        seg = segments[k]
-        if not seg:
-            raise ReportFormatError(source, marker_line, "'Stopień realizacji zadania' has no pledge before it",
-                                    "a heading and the pledge text above this line")
-        head_at = next((i for i in range(len(seg) - 2, -1, -1) if seg[i].looks_like_heading()), None)
-        if head_at is None:
-            what = "no pledge text" if seg[-1].looks_like_heading() else "no heading"
-            raise ReportFormatError(source, marker_line, f"'Stopień realizacji zadania' has {what} above it",
-                                    "a heading (1–3 lines, no final period), a blank line, the pledge text, "
-                                    "then this line")
-        before = seg[:head_at]
-        if k == 0:
-            intro = _passage("intro", before, source) if before else None
-        else:
-            if not before:
-                raise ReportFormatError(source, items[markers[k - 1]], "status text is empty",
-                                        "text after 'Stopień realizacji zadania' before the next heading")
-            _check_no_orphan_heading(before, source)
-            statuses.append(before)
-        heads.append((seg[head_at], seg[head_at + 1:]))
-    last = segments[-1]
-    if not last:
-        raise ReportFormatError(source, items[markers[-1]], "status text is empty",
-                                "text after 'Stopień realizacji zadania'")
-    _check_no_orphan_heading(last, source)
-    # The section ends with a closing paragraph that speaks for all pledges; a final status of one
-    # paragraph is all status, anything after its first paragraph is the section's closing.
-    if len(last) > 1:
-        closing = _passage("closing", last[-1:], source)
-        last = last[:-1]
-    statuses.append(last)
+def _split_segment(seg: list[_Paragraph], marker_line: int, source: str) -> tuple[int, list[_Paragraph]]:
+    """Where the title is in the paragraphs before a marker, and the pledge text after it.
 
+    The title is the first heading-like paragraph after the previous status (or the file's start): a status
+    is sentences, so it ends at the first heading. Later heading-like paragraphs are sub-headings and stay in
+    the pledge text. A heading straight after the title is refused: it is as likely the title with the status
+    before it lacking its final period as a sub-heading.
+    """
+    if not seg:
+        raise ReportFormatError(source, marker_line, "'Stopień realizacji zadania' has no pledge before it",
+                                "a heading and the pledge text above this line")
+    head_at = next((i for i, para in enumerate(seg) if para.looks_like_heading()), None)
+    if head_at is None or head_at == len(seg) - 1:
+        what = "no heading" if head_at is None else "no pledge text"
+        raise ReportFormatError(source, marker_line, f"'Stopień realizacji zadania' has {what} above it",
+                                "a heading (1–3 lines, no final period), a blank line, the pledge text, "
+                                "then this line")
+    head, nxt = seg[head_at], seg[head_at + 1]
+    if nxt.looks_like_heading():
+        raise ReportFormatError(
+            source, head.first, f"two heading-like lines in a row ({head.text[:60]!r}, then "
+            f"{nxt.text[:60]!r} at line {nxt.first}): cannot tell which is the pledge title",
+            "a status that ends with a period, then the title, then the pledge text (sub-headings only "
+            "after some pledge text)")
+    return head_at, seg[head_at + 1:]
+
+
+def _split_last(last: list[_Paragraph], marker_line: int, closing_paragraphs: int | None,
+                source: str) -> tuple[list[_Paragraph], list[_Paragraph]]:
+    """The last status and the section's closing, from the paragraphs after the last marker.
+
+    Layout cannot tell the section's closing paragraph from a status paragraph, so the count of closing
+    paragraphs is given (``closing_paragraphs``) or inferred only where the report's own shape settles it:
+    one paragraph is all status; two are one status paragraph and one closing; more are refused.
+    """
+    if not last:
+        raise ReportFormatError(source, marker_line, "status text is empty", "text after 'Stopień realizacji zadania'")
+    _check_no_orphan_heading(last, source)
+    if closing_paragraphs is None:
+        if len(last) > 2:
+            raise ReportFormatError(
+                source, last[0].first, f"{len(last)} paragraphs follow the last 'Stopień realizacji zadania' "
+                f"(line {marker_line}): cannot tell the last status from the section's closing",
+                'the number of closing paragraphs set as "closing_paragraphs" in the report\'s manifest')
+        closing_paragraphs = len(last) - 1
+    if not 0 <= closing_paragraphs < len(last):
+        raise ReportFormatError(
+            source, last[0].first, f"closing_paragraphs={closing_paragraphs} leaves no status text: only "
+            f"{len(last)} paragraph(s) follow the last 'Stopień realizacji zadania' (line {marker_line})",
+            f"closing_paragraphs between 0 and {len(last) - 1}")
+    cut = len(last) - closing_paragraphs
+    return last[:cut], last[cut:]
+
+
+def _pledges(heads: list[tuple[_Paragraph, list[_Paragraph]]], statuses: list[list[_Paragraph]],
+             source: str) -> tuple[Pledge, ...]:
+    """Pledge records from (title, pledge text) and status paragraphs; headings must be unique."""
     pledges: list[Pledge] = []
     seen: dict[str, int] = {}
     for (head, text), status in zip(heads, statuses):
@@ -262,12 +283,50 @@ def parse_report_text(lines: list[str], source: str) -> Report:
         pledges.append(Pledge(id=pid, title=title, title_passage=_passage("title", [head], source),
                               pledge=_passage("pledge", text, source), status=status_passage,
                               status_label=label_status(status_passage)))
+    return tuple(pledges)
+
+
+def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | None = None) -> Report:
+    """Parse decoded lines of a report; ``source`` names the file in errors and citations.
+
+    ``closing_paragraphs``: how many paragraphs after the last status are the section's closing
+    (None: inferred, see ``_split_last``).
+    """
+    items = _paragraphs(lines)
+    markers = [i for i, item in enumerate(items) if isinstance(item, int)]
+    if not markers:
+        raise ReportFormatError(source, len(lines), "no line reads 'Stopień realizacji zadania'",
+                                "each pledge heading and text to be followed by that line and the status")
+    bounds = [-1, *markers, len(items)]
+    segments = [[p for p in items[a + 1:b] if isinstance(p, _Paragraph)] for a, b in zip(bounds, bounds[1:])]
+    marker_lines = [items[i] for i in markers]
+    intro: Passage | None = None
+    heads: list[tuple[_Paragraph, list[_Paragraph]]] = []
+    statuses: list[list[_Paragraph]] = []
+    for k, marker_line in enumerate(marker_lines):
+        head_at, text = _split_segment(segments[k], marker_line, source)
+        before = segments[k][:head_at]
+        if k == 0:
+            intro = _passage("intro", before, source) if before else None
+        elif not before:
+            raise ReportFormatError(source, marker_lines[k - 1], "status text is empty",
+                                    "text after 'Stopień realizacji zadania' before the next heading")
+        else:
+            statuses.append(before)
+        heads.append((segments[k][head_at], text))
+    last, closing = _split_last(segments[-1], marker_lines[-1], closing_paragraphs, source)
+    statuses.append(last)
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return Report(source, digest, tuple(lines), intro, tuple(pledges), closing)
+    return Report(source, digest, tuple(lines), intro, _pledges(heads, statuses, source),
+                  _passage("closing", closing, source) if closing else None)
 
 
-def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Report:
-    """Read and parse a report file; errors name the file and line (see ReportFormatError)."""
+def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragraphs: int | None = None) -> Report:
+    """Read and parse a report file; errors name the file and line (see ReportFormatError).
+
+    ``closing_paragraphs`` is passed to ``parse_report_text``; when None, the "closing_paragraphs" of a
+    manifest.json beside the report (whose "file" names it) is used, else it is inferred.
+    """
     path = Path(path)
     source = relative_source(path)
     try:
@@ -276,4 +335,24 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Report:
         raise ReportFormatError(source, None, "file not found", "a path to the report text") from None
     except IsADirectoryError:
         raise ReportFormatError(source, None, "is a directory", "a path to the report text file") from None
-    return parse_report_text(decode_report(data, source, max_bytes), source)
+    if closing_paragraphs is None:
+        closing_paragraphs = manifest_closing_paragraphs(path)
+    return parse_report_text(decode_report(data, source, max_bytes), source, closing_paragraphs)
+
+
+def manifest_closing_paragraphs(path: Path) -> int | None:
+    """"closing_paragraphs" from the manifest.json beside the report, when that manifest describes it."""
+    manifest_path = path.parent / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    where = relative_source(manifest_path)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReportFormatError(where, None, f"is not valid JSON ({exc})", "a JSON object") from None
+    if not isinstance(manifest, dict) or manifest.get("file") != path.name:
+        return None  # a manifest for another file says nothing about this one
+    value = manifest.get("closing_paragraphs")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ReportFormatError(where, None, f'"closing_paragraphs" is {value!r}', "a whole number ≥ 0 or null")
+    return value

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from assistant import Assistant, QuestionError
 from corpus import ReportFormatError, parse_report
-from corpus.parser import parse_report_text
+from corpus.parser import _CONTINUATION_START, _TERMINAL, decode_report, parse_report_text
 from index.fake import FakeEncoder
 from index.materialize import REQUIRED_FILES, is_materialized
 from index.onnx_export import is_exported
@@ -64,8 +64,7 @@ BROKEN_REPORTS = {
     "not UTF-8": ("Tytuł\n\nZażółć".encode("cp1250"), 1, "not valid UTF-8"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, "NUL byte"),
     "heading without status": ("Wstęp.\n\nTytuł A\n\nTreść A.\n\nStopień realizacji zadania\n\nStatus A.\n\n"
-                               "Tytuł B\n\nTreść B.\n\nTytuł C\n\nTreść C.\n\nStopień realizacji zadania\n\nS.\n"
-                               .encode(), 11, "heading-like line 'Tytuł B'"),
+                               "Tytuł B\n\nTreść B.\n".encode(), 11, "heading-like line 'Tytuł B'"),
     "duplicate headings": ("Tytuł A\n\nTreść.\n\nStopień realizacji zadania\n\nS.\n\nTytuł A\n\nInna.\n\n"
                            "Stopień realizacji zadania\n\nS.\n".encode(), 9, "repeats the heading at line 1"),
     "10 MB": (("Tytuł\n\n" + "Treść zdania. " * 70 + "\n\n") .encode() * 11000, None, "over the limit"),
@@ -124,45 +123,82 @@ def test_incomplete_model_folders_are_detected(tmp_path: Path) -> None:
 
 # --- parser fuzzing --------------------------------------------------------------------------------------
 
-def _variant(lines: list[str], headings: set[int], data: st.DataObject) -> list[str]:
-    """The report with extra blank/space-only lines between paragraphs and some text lines re-wrapped
-    (headings keep their lines: the format allows them at most 3)."""
+_BLANKS = st.sampled_from(["", " ", "  ", "\t"])
+_SUB_HEADINGS = ["Cel programu", "Opis zadania", "Zakres i adresaci"]
+
+
+def _page_break(before: str, after: str, data: st.DataObject) -> list[str]:
+    """Blank/space-only lines between two pieces of one paragraph, when the parser can join them again
+    (the first does not end a sentence, the second starts lower-case); else nothing."""
+    if _TERMINAL.search(before.rstrip()) or not _CONTINUATION_START.match(after.lstrip()):
+        return []
+    return data.draw(st.lists(_BLANKS, min_size=1, max_size=4)) if data.draw(st.booleans()) else []
+
+
+def _variant(report, data: st.DataObject) -> tuple[list[str], dict[int, str]]:
+    """The report re-laid out: extra blank/space-only lines between paragraphs, text lines re-wrapped,
+    page breaks inside paragraphs and sub-headings (with or without a paragraph after them) at the end of
+    pledge texts. Headings keep their lines (the format allows them at most 3). Returns the lines and, per
+    pledge index, what its pledge text gains."""
+    lines = list(report.lines)
+    headings = {n for p in report.pledges
+                for n in range(p.title_passage.span.start_line, p.title_passage.span.end_line + 1)}
+    pledge_ends = {p.pledge.span.end_line: i for i, p in enumerate(report.pledges)}
     out: list[str] = []
+    added: dict[int, str] = {}
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped:
             out.append(line)
-            out.extend(data.draw(st.lists(st.sampled_from(["", " ", "  ", "\t"]), max_size=2)))
+            out.extend(data.draw(st.lists(_BLANKS, max_size=2)))
             continue
         words = line.split(" ")
-        splittable = number not in headings and stripped != "Stopień realizacji zadania" and len(words) > 1
-        if splittable and data.draw(st.booleans()):
+        splittable = number not in headings and stripped != "Stopień realizacji zadania"
+        if splittable and len(words) > 1 and data.draw(st.booleans()):
             cut = data.draw(st.integers(1, len(words) - 1))
-            out += [" ".join(words[:cut]), " ".join(words[cut:])]
+            first, rest = " ".join(words[:cut]), " ".join(words[cut:])
+            out += [first, *_page_break(first, rest, data), rest]
         else:
             out.append(line + data.draw(st.sampled_from(["", " ", "  "])))
-    return out
+        following = lines[number] if number < len(lines) else ""
+        if splittable and following.strip():  # the paragraph goes on at the next line
+            out += _page_break(stripped, following, data)
+        if number in pledge_ends and data.draw(st.booleans()):
+            sub = data.draw(st.sampled_from(_SUB_HEADINGS))
+            extra = data.draw(st.sampled_from(["", "Dodatkowe zdanie opisu."]))
+            out += ["", sub] + (["", extra] if extra else [])
+            added[pledge_ends[number]] = f"\n\n{sub}" + (f"\n\n{extra}" if extra else "")
+    return out, added
 
 
-@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzzed_layout_gives_the_same_pledges(report, data: st.DataObject) -> None:
-    headings = {n for p in report.pledges
-                for n in range(p.title_passage.span.start_line, p.title_passage.span.end_line + 1)}
-    lines = _variant(list(report.lines), headings, data)
-    crlf = data.draw(st.booleans())
-    text = ("\r\n" if crlf else "\n").join(lines)
-    parsed = parse_report_text(text.replace("\r\n", "\n").split("\n"), "fuzz.txt")
-    assert [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in parsed.pledges] == \
-           [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in report.pledges]
+    lines, added = _variant(report, data)
+    newline = data.draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    raw = (newline.join(lines) + data.draw(st.sampled_from(["", newline]))).encode("utf-8")
+    # The bytes go through decode_report, the path that really meets CRLF and CR files.
+    parsed = parse_report_text(decode_report(raw, "fuzz.txt"), "fuzz.txt")
+    assert [(p.title, p.status.text, p.status_label) for p in parsed.pledges] == \
+           [(p.title, p.status.text, p.status_label) for p in report.pledges]
+    assert [p.pledge.text for p in parsed.pledges] == \
+           [p.pledge.text + added.get(i, "") for i, p in enumerate(report.pledges)]
+    assert parsed.intro is not None and parsed.intro.text == report.intro.text
     assert parsed.closing is not None and parsed.closing.text == report.closing.text
 
 
+def test_crlf_bytes_are_decoded_not_left_in_the_text() -> None:
+    lines = decode_report("Tytuł\r\n\r\nTreść.\r\n\r\nStopień realizacji zadania\r\n\r\nS.\r\n".encode(), "c.txt")
+    parsed = parse_report_text(lines, "c.txt")
+    assert lines[0] == "Tytuł" and parsed.pledges[0].status.text == "S." and "\r" not in "".join(lines)
+
+
 @hsettings(max_examples=200, deadline=None)
-@given(text=st.lists(st.sampled_from(list("Ab .\n\r\t ") + ["Stopień realizacji zadania", "Tytuł", "ż", "\n\n"]),
+@given(text=st.lists(st.sampled_from(list("Ab .\n\r\t ") + ["Stopień realizacji zadania", "Tytuł", "ż", "\n\n",
+                                                             "Cel programu"]),
                     max_size=200).map("".join))
 def test_arbitrary_text_parses_or_fails_with_a_format_error(text: str) -> None:
     try:
-        parse_report_text(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), "random.txt")
+        parse_report_text(decode_report(text.encode("utf-8"), "random.txt"), "random.txt")
     except ReportFormatError as exc:
         assert str(exc).startswith("random.txt")

@@ -111,8 +111,11 @@ GOOD = "Wstęp do sekcji.\n\nTytuł pierwszy\n\nTreść pierwsza.\n\nStopień re
     ("Stopień realizacji zadania\n\nStatus bez zobowiązania.\n", 1, "has no pledge before it"),
     (GOOD + "\nStopień realizacji zadania\n\nDrugi status.\n", 11, "has no heading above it"),
     ("Tytuł\n\nStopień realizacji zadania\n\nStatus.\n", 3, "has no pledge text above it"),
-    (GOOD + "\nTytuł drugi\n\nTreść druga.\n\nTytuł trzeci\n\nTreść trzecia.\n\nStopień realizacji zadania\n\nS.\n",
-     11, "followed by text"),
+    (GOOD + "\nTytuł drugi\n\nTreść druga.\n", 11, "followed by text"),
+    (GOOD + "\nTytuł drugi\n\nCel programu\n\nTreść druga.\n\nStopień realizacji zadania\n\nS.\n",
+     11, "two heading-like lines in a row"),
+    ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n\nZamknięcie.\n", 7,
+     'set as "closing_paragraphs" in the report\'s manifest'),
     (GOOD + "\nTytuł pierwszy\n\nInna treść.\n\nStopień realizacji zadania\n\nS.\n", 11, "repeats the heading at line 3"),
     ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\n", 5, "status text is empty"),
 ])
@@ -128,10 +131,66 @@ def test_broken_reports_name_file_and_line(tmp_path: Path, text: str, line: int 
 
 
 def test_heading_with_no_status_is_caught(tmp_path: Path) -> None:
-    # Line 7 is the status of the first pledge; the second pledge (lines 9-11) lost its status line.
-    text = GOOD + "\nTytuł bez statusu\n\nTreść bez statusu.\n\nTytuł trzeci\n\nTreść.\n\nStopień realizacji zadania\n\nS.\n"
+    # After the last status line, a heading followed by text is a pledge that lost its status line.
+    # (Mid-report the same layout is a sub-heading inside the pledge text: see test_sub_heading_...)
+    text = GOOD + "\nTytuł bez statusu\n\nTreść bez statusu.\n"
     with pytest.raises(ReportFormatError, match=r"line 11: heading-like line 'Tytuł bez statusu'"):
         parse_report(_write(tmp_path, text))
+
+
+SUB = (GOOD + "\nTytuł drugi\n\nTreść druga.\n\nCel programu\n\nOpis celu.\n\nStopień realizacji zadania\n\n"
+       "Status drugi.\n")
+
+
+def test_sub_heading_after_pledge_text_stays_in_the_pledge_text(tmp_path: Path) -> None:
+    r = parse_report(_write(tmp_path, SUB))
+    assert [p.title for p in r.pledges] == ["Tytuł pierwszy", "Tytuł drugi"]
+    assert r.pledges[0].status.text == "Status pierwszy."
+    assert r.pledges[1].pledge.text == "Treść druga.\n\nCel programu\n\nOpis celu."
+    assert r.pledges[1].status.text == "Status drugi." and r.closing is None
+
+
+def test_sub_heading_right_after_the_title_is_refused_not_taken_as_the_title(tmp_path: Path) -> None:
+    # Was: "Cel programu" became the title and "Tytuł drugi" ended up in the first pledge's status.
+    text = SUB.replace("Treść druga.\n\nCel programu", "Cel programu\n\nTreść druga.")
+    with pytest.raises(ReportFormatError, match=r"r.txt, line 11: two heading-like lines in a row "
+                                                r"\('Tytuł drugi', then 'Cel programu' at line 13\)"):
+        parse_report(_write(tmp_path, text))
+
+
+LAST = "Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n"
+
+
+def test_two_paragraphs_after_the_last_status_are_status_and_closing_unless_told(tmp_path: Path) -> None:
+    inferred = parse_report(_write(tmp_path, LAST))
+    assert inferred.pledges[0].status.text == "S1." and inferred.closing.text == "S2."
+    told = parse_report(_write(tmp_path, LAST), closing_paragraphs=0)
+    assert told.pledges[0].status.text == "S1.\n\nS2." and told.closing is None
+    one = parse_report(_write(tmp_path, "Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n"))
+    assert one.pledges[0].status.text == "S1." and one.closing is None
+
+
+def test_a_two_paragraph_last_status_keeps_both_when_the_closing_is_given(tmp_path: Path) -> None:
+    text = LAST + "\nZamknięcie sekcji.\n"
+    with pytest.raises(ReportFormatError, match=r"line 7: 3 paragraphs follow the last 'Stopień realizacji "
+                                                r"zadania' \(line 5\).*\"closing_paragraphs\" in the report"):
+        parse_report(_write(tmp_path, text))
+    r = parse_report(_write(tmp_path, text), closing_paragraphs=1)
+    assert r.pledges[0].status.text == "S1.\n\nS2." and r.closing.text == "Zamknięcie sekcji."
+    with pytest.raises(ReportFormatError, match=r"line 7: closing_paragraphs=3 leaves no status text"):
+        parse_report(_write(tmp_path, text), closing_paragraphs=3)
+
+
+def test_closing_paragraphs_is_read_from_the_manifest_beside_the_report(tmp_path: Path) -> None:
+    path = _write(tmp_path, LAST + "\nZamknięcie sekcji.\n")
+    (tmp_path / "manifest.json").write_text('{"file": "r.txt", "closing_paragraphs": 1}')
+    assert parse_report(path).pledges[0].status.text == "S1.\n\nS2."
+    (tmp_path / "manifest.json").write_text('{"file": "r.txt", "closing_paragraphs": "one"}')
+    with pytest.raises(ReportFormatError, match=r'manifest.json: "closing_paragraphs" is \'one\''):
+        parse_report(path)
+    (tmp_path / "manifest.json").write_text('{"file": "other.txt", "closing_paragraphs": 1}')
+    with pytest.raises(ReportFormatError, match="closing_paragraphs"):
+        parse_report(path)  # another file's manifest does not apply: inferred, and 3 paragraphs are refused
 
 
 def test_not_utf8_names_the_line(tmp_path: Path) -> None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from corpus.model import Passage, Pledge, Report, Sentence, Span
 from corpus.status import label_status
@@ -27,6 +29,7 @@ MAX_BYTES = 2_000_000  # the real report is ~12 kB; far bigger means the wrong f
 MAX_HEADING_LINES = 3
 MAX_HEADING_CHARS = 250
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_T = TypeVar("_T")
 
 _TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _CONTINUATION_START = re.compile(r"^[a-ząćęłńóśźż0-9(„\"–—-]")
@@ -202,8 +205,14 @@ def _check_no_orphan_heading(paras: list[_Paragraph], source: str) -> None:
                 "every pledge to have its status line (or, if this is status text, end it with a period)")
 
 
-def parse_report_text(lines: list[str], source: str) -> Report:
-    """Parse decoded lines of a report; ``source`` names the file in errors and citations."""
+def parse_report_text(lines: list[str], source: str, pages: Sequence[int | None] | None = None) -> Report:
+    """Parse decoded lines of a report; ``source`` names the file in errors and citations.
+
+    ``pages[i]`` is the PDF page of line i+1 (None, or no ``pages``, for a text file): every span gets
+    the page where it starts.
+    """
+    if pages is not None and len(pages) != len(lines):
+        raise ValueError(f"pages has {len(pages)} entries for {len(lines)} lines; expected one page per line")
     items = _paragraphs(lines)
     markers = [i for i, item in enumerate(items) if isinstance(item, int)]
     if not markers:
@@ -263,7 +272,8 @@ def parse_report_text(lines: list[str], source: str) -> Report:
                               pledge=_passage("pledge", text, source), status=status_passage,
                               status_label=label_status(status_passage)))
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return Report(source, digest, tuple(lines), intro, tuple(pledges), closing)
+    report = Report(source, digest, tuple(lines), intro, tuple(pledges), closing)
+    return _with_pages(report, pages) if pages is not None else report
 
 
 def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Report:
@@ -276,4 +286,25 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES) -> Report:
         raise ReportFormatError(source, None, "file not found", "a path to the report text") from None
     except IsADirectoryError:
         raise ReportFormatError(source, None, "is a directory", "a path to the report text file") from None
+    if path.suffix.lower() == ".pdf":
+        from corpus.pdf import pdf_lines  # imported here: text reports never need the PDF library
+
+        lines, pages = pdf_lines(data, source)
+        return parse_report_text(lines, source, pages=pages)
+    if data.startswith(b"%PDF-"):
+        raise ReportFormatError(source, None, "is a PDF file with a text-file name",
+                                f"a file ending in .pdf for a PDF (rename it to {path.stem}.pdf)")
     return parse_report_text(decode_report(data, source, max_bytes), source)
+
+
+def _with_pages(node: _T, pages: Sequence[int | None]) -> _T:
+    """``node`` with every Span inside it given the page of its first line (walks the frozen records)."""
+    if isinstance(node, Span):
+        return replace(node, page=pages[node.start_line - 1])
+    if isinstance(node, tuple):
+        return type(node)(_with_pages(item, pages) for item in node)  # type: ignore[return-value]
+    if is_dataclass(node) and not isinstance(node, type):
+        changes = {f.name: _with_pages(getattr(node, f.name), pages) for f in fields(node)
+                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
+        return replace(node, **changes)
+    return node

@@ -1,4 +1,5 @@
-"""Command line: ``python -m assistant ask "QUESTION" [--json] [--top-k N]``, ``build``, ``chat``.
+"""Command line: ``python -m assistant ask "QUESTION" [--json] [--top-k N]``, ``build``, ``chat``,
+``diff OLD NEW [--json]`` (what changed between two editions of the report).
 
 A thin layer: it calls the library and turns its exceptions into messages and exit codes
 (0 ok, 2 bad input or settings, 3 report, model or index problem).
@@ -27,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
     chat = sub.add_parser("chat", help="ask questions at a prompt until an empty line or Ctrl-D")
     chat.add_argument("--top-k", type=int, default=None)
+    diff = sub.add_parser("diff", help="what changed between two editions of the report (.txt or .pdf files)")
+    diff.add_argument("old", help="the earlier edition's file")
+    diff.add_argument("new", help="the later edition's file")
+    diff.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    if args.cmd == "diff":
+        return _diff(args.old, args.new, as_json=args.json)
 
     from assistant.core import Assistant, QuestionError
     from corpus import ReportFormatError
@@ -56,6 +63,21 @@ def main(argv: list[str] | None = None) -> int:
     except (ReportFormatError, EncoderError, MaterializeError, IndexLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+
+
+def _diff(old_path: str, new_path: str, *, as_json: bool) -> int:
+    """Parse two report files and print their differences; a broken file is bad input (exit 2)."""
+    from corpus import ReportFormatError, parse_report
+    from corpus.diff import diff_reports, format_diff
+
+    try:
+        old, new = parse_report(old_path), parse_report(new_path)
+    except ReportFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    diff = diff_reports(old, new)
+    print(json.dumps(diff.to_json(), ensure_ascii=False, indent=2) if as_json else format_diff(diff))
+    return 0
 
 
 def _build(settings: object) -> int:

@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Span:
-    """Lines ``start_line``..``end_line`` (1-based, inclusive) of ``source`` (path relative to the repo)."""
+    """Lines ``start_line``..``end_line`` (1-based, inclusive) of ``source`` (path relative to the repo).
+
+    ``page`` is the 1-based PDF page where the span's text starts; None for a plain-text source.
+    """
 
     source: str
     start_line: int
     end_line: int
+    page: int | None = None
 
 
 @dataclass(frozen=True)

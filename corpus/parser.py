@@ -26,8 +26,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from corpus.model import Passage, Pledge, Report, Sentence, Span
 from corpus.status import label_status
@@ -45,6 +47,9 @@ _CONTINUATION_START = re.compile(r"^[a-ząćęłńóśźż0-9(„\"–—-]")
 _ABBREVIATIONS = frozenset(
     "ds tzw nt np m.in r ul art pkt ok godz tj itp itd dr prof inż mgr św al pl ust poz nr tys mln mld zł".split())
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s+(?=[A-ZĄĆĘŁŃÓŚŹŻ0-9„\"(])")
+
+
+_T = TypeVar("_T")
 
 
 class ReportFormatError(ValueError):
@@ -286,12 +291,16 @@ def _pledges(heads: list[tuple[_Paragraph, list[_Paragraph]]], statuses: list[li
     return tuple(pledges)
 
 
-def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | None = None) -> Report:
+def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | None = None,
+                      pages: Sequence[int | None] | None = None) -> Report:
     """Parse decoded lines of a report; ``source`` names the file in errors and citations.
 
     ``closing_paragraphs``: how many paragraphs after the last status are the section's closing
-    (None: inferred, see ``_split_last``).
+    (None: inferred, see ``_split_last``). ``pages[i]`` is the PDF page of line i+1 (None, or no ``pages``,
+    for a text file): every span gets the page where it starts.
     """
+    if pages is not None and len(pages) != len(lines):
+        raise ValueError(f"pages has {len(pages)} entries for {len(lines)} lines; expected one page per line")
     items = _paragraphs(lines)
     markers = [i for i, item in enumerate(items) if isinstance(item, int)]
     if not markers:
@@ -317,8 +326,9 @@ def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | N
     last, closing = _split_last(segments[-1], marker_lines[-1], closing_paragraphs, source)
     statuses.append(last)
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return Report(source, digest, tuple(lines), intro, _pledges(heads, statuses, source),
-                  _passage("closing", closing, source) if closing else None)
+    report = Report(source, digest, tuple(lines), intro, _pledges(heads, statuses, source),
+                    _passage("closing", closing, source) if closing else None)
+    return _with_pages(report, pages) if pages is not None else report
 
 
 def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragraphs: int | None = None) -> Report:
@@ -337,6 +347,14 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragr
         raise ReportFormatError(source, None, "is a directory", "a path to the report text file") from None
     if closing_paragraphs is None:
         closing_paragraphs = manifest_closing_paragraphs(path)
+    if path.suffix.lower() == ".pdf":
+        from corpus.pdf import pdf_lines  # imported here: text reports never need the PDF library
+
+        lines, pages = pdf_lines(data, source)
+        return parse_report_text(lines, source, closing_paragraphs, pages=pages)
+    if data.startswith(b"%PDF-"):
+        raise ReportFormatError(source, None, "is a PDF file with a text-file name",
+                                f"a file ending in .pdf for a PDF (rename it to {path.stem}.pdf)")
     return parse_report_text(decode_report(data, source, max_bytes), source, closing_paragraphs)
 
 
@@ -356,3 +374,16 @@ def manifest_closing_paragraphs(path: Path) -> int | None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
         raise ReportFormatError(where, None, f'"closing_paragraphs" is {value!r}', "a whole number ≥ 0 or null")
     return value
+
+
+def _with_pages(node: _T, pages: Sequence[int | None]) -> _T:
+    """``node`` with every Span inside it given the page of its first line (walks the frozen records)."""
+    if isinstance(node, Span):
+        return replace(node, page=pages[node.start_line - 1])
+    if isinstance(node, tuple):
+        return type(node)(_with_pages(item, pages) for item in node)  # type: ignore[return-value]
+    if is_dataclass(node) and not isinstance(node, type):
+        changes = {f.name: _with_pages(getattr(node, f.name), pages) for f in fields(node)
+                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
+        return replace(node, **changes)
+    return node

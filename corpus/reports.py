@@ -1,0 +1,235 @@
+"""A folder of reports: each ``NAME.txt`` or ``NAME.pdf`` with a manifest ``NAME.json`` beside it.
+
+The manifest says which report and which edition the file is::
+
+    {"title": "Sprawozdanie ...", "section": "Kraków — miasto równych szans", "edition": "2025-06",
+     "publisher": "Urząd Miasta Krakowa", "url": null, "closing_paragraphs": 1}
+
+Files with the same title and section are editions of one report, ordered by ``edition`` (a year
+"2025", a month "2025-06" or a day "2025-06-30"; a bare year sorts before the dated editions of that
+year). ``closing_paragraphs`` is optional and passed to the parser.
+
+Pledge ids are slugs of their titles, so two reports with a pledge of the same title would share an id;
+such ids are qualified as ``{report_key}.{pledge_id}`` in every edition of both reports, keeping the ids
+of one report's pledges the same from edition to edition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from corpus.model import Report
+from corpus.parser import parse_report, relative_source, slugify
+
+REPORTS_DIR = Path(__file__).resolve().parent / "reports"
+REPORT_SUFFIXES = (".txt", ".pdf")
+REQUIRED = ("title", "section", "edition", "publisher", "url")
+OPTIONAL = ("closing_paragraphs", "note", "language")
+_EDITION = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_EXAMPLE = ('{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}')
+
+
+class ReportSetError(ValueError):
+    """The reports folder is not as expected; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """A report file's manifest: which report (title, section) and which edition it is."""
+
+    title: str
+    section: str
+    edition: str
+    publisher: str
+    url: str | None
+    file: str  # the report file, relative to the repository when inside it
+
+
+@dataclass(frozen=True)
+class LoadedReport:
+    """One edition of a report: its key (shared by all its editions), manifest and parsed text."""
+
+    key: str
+    info: ReportInfo
+    report: Report
+
+
+@dataclass(frozen=True)
+class ReportSet:
+    """All reports of a folder; ``editions[key]`` holds one report's editions, oldest first."""
+
+    folder: Path
+    editions: dict[str, tuple[LoadedReport, ...]]
+
+    def keys(self) -> list[str]:
+        return list(self.editions)
+
+    def latest(self) -> tuple[LoadedReport, ...]:
+        """The newest edition of each report, in key order."""
+        return tuple(eds[-1] for eds in self.editions.values())
+
+    def __iter__(self) -> Iterator[LoadedReport]:
+        return (ed for eds in self.editions.values() for ed in eds)
+
+
+def edition_order(edition: str) -> tuple[int, int, int]:
+    """Sort key of an edition string: "2025" < "2025-01" < "2025-06-30" < "2026"."""
+    m = _EDITION.match(edition)
+    if not m:
+        raise ValueError(f"edition {edition!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(g) if g else 0 for g in m.groups())
+    dt.date(year, month or 1, day or 1)  # raises ValueError for month 13 or 30 February
+    return year, month, day
+
+
+def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
+    """Find, check and parse every report in ``folder``; ReportSetError/ReportFormatError say what to fix."""
+    folder = Path(folder)
+    pairs = _pair_files(folder)
+    loaded: list[tuple[ReportInfo, Report]] = []
+    for report_file, manifest_file in pairs:
+        info, closing = read_manifest(manifest_file, report_file)
+        loaded.append((info, _parse(report_file, manifest_file, closing)))
+    groups: dict[tuple[str, str], list[tuple[ReportInfo, Report]]] = {}
+    for info, report in loaded:
+        groups.setdefault((info.title, info.section), []).append((info, report))
+    keys = _report_keys(list(groups))
+    editions: dict[str, tuple[LoadedReport, ...]] = {}
+    for ident, members in groups.items():
+        _check_editions(members)
+        members.sort(key=lambda m: edition_order(m[0].edition))
+        editions[keys[ident]] = tuple(LoadedReport(keys[ident], info, report) for info, report in members)
+    return ReportSet(folder, _qualify_shared_ids(dict(sorted(editions.items()))))
+
+
+def _pair_files(folder: Path) -> list[tuple[Path, Path]]:
+    """(report file, manifest) pairs; refuses orphans on either side and an empty folder."""
+    if not folder.is_dir():
+        raise ReportSetError(f"{folder}: reports folder not found; expected a folder with NAME.txt or NAME.pdf "
+                             "files, each with a NAME.json manifest")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    reports = [p for p in files if p.suffix.lower() in REPORT_SUFFIXES]
+    manifests = {p.stem: p for p in files if p.suffix.lower() == ".json"}
+    if not reports and not manifests:
+        raise ReportSetError(f"{folder}: no reports in the folder; expected NAME.txt or NAME.pdf with a "
+                             f"NAME.json manifest beside it: {_EXAMPLE}")
+    stems: dict[str, Path] = {}
+    for path in reports:
+        if path.stem in stems:
+            raise ReportSetError(f"{path}: {stems[path.stem].name} has the same name; expected one report file "
+                                 f"per manifest (rename one, with its own {path.stem}-2.json)")
+        stems[path.stem] = path
+        if path.stem not in manifests:
+            raise ReportSetError(f"{path}: no manifest {path.stem}.json beside it; expected {folder / path.stem}"
+                                 f".json with {_EXAMPLE}")
+    for stem, manifest in manifests.items():
+        if stem not in stems:
+            raise ReportSetError(f"{manifest}: no report file {stem}.txt or {stem}.pdf beside it; expected the "
+                                 "report file next to its manifest (or remove the manifest)")
+    return [(path, manifests[path.stem]) for path in reports]
+
+
+def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | None]:
+    """The manifest's ReportInfo and its optional ``closing_paragraphs``; errors name the field."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportSetError(f"{manifest}: not valid UTF-8 JSON ({exc}); expected an object like {_EXAMPLE}") from None
+    if not isinstance(data, dict):
+        raise ReportSetError(f"{manifest}: holds a {type(data).__name__}; expected an object like {_EXAMPLE}")
+    for name in REQUIRED:
+        if name not in data:
+            raise ReportSetError(f"{manifest}: field {name!r} is missing; expected it with {_hint(name)}")
+    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise ReportSetError(f"{manifest}: unknown field {unknown[0]!r}; expected only "
+                             f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)")
+    for name in ("title", "section", "publisher"):
+        if not isinstance(data[name], str) or not data[name].strip():
+            _bad(manifest, name, data[name])
+    if data["url"] is not None and not isinstance(data["url"], str):
+        _bad(manifest, "url", data["url"])
+    edition = data["edition"]
+    if isinstance(edition, int) and not isinstance(edition, bool):
+        edition = str(edition)
+    try:
+        if not isinstance(edition, str):
+            raise ValueError
+        edition_order(edition)
+    except ValueError:
+        _bad(manifest, "edition", data["edition"])
+    closing = data.get("closing_paragraphs")
+    if closing is not None and (not isinstance(closing, int) or isinstance(closing, bool) or closing < 0):
+        _bad(manifest, "closing_paragraphs", closing)
+    info = ReportInfo(title=" ".join(data["title"].split()), section=" ".join(data["section"].split()),
+                      edition=edition, publisher=data["publisher"].strip(), url=data["url"],
+                      file=relative_source(report_file))
+    return info, closing
+
+
+def _hint(name: str) -> str:
+    return {"title": "the report's title (a non-empty string)", "section": "the section's name (a non-empty string)",
+            "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
+            "publisher": "who published it (a non-empty string)", "url": "the report's web address, or null",
+            "closing_paragraphs": "how many paragraphs close the section (a whole number ≥ 0), or leave it out",
+            }[name]
+
+
+def _bad(manifest: Path, name: str, value: object) -> None:
+    raise ReportSetError(f"{manifest}: field {name!r} is {value!r}; expected {_hint(name)}")
+
+
+def _parse(report_file: Path, manifest: Path, closing: int | None) -> Report:
+    """Parse one file, passing ``closing_paragraphs`` on when the manifest sets it."""
+    if closing is None:
+        return parse_report(report_file)
+    if "closing_paragraphs" not in inspect.signature(parse_report).parameters:
+        raise ReportSetError(f"{manifest}: field 'closing_paragraphs' is set but this parser does not take it; "
+                             "expected the field left out (the parser then keeps its default)")
+    return parse_report(report_file, closing_paragraphs=closing)  # type: ignore[call-arg]
+
+
+def _check_editions(members: list[tuple[ReportInfo, Report]]) -> None:
+    seen: dict[str, str] = {}
+    for info, _ in members:
+        if info.edition in seen:
+            raise ReportSetError(f"{info.file}: edition {info.edition!r} of {info.title!r} / {info.section!r} "
+                                 f"is also the edition of {seen[info.edition]}; expected each edition of a report "
+                                 "once (fix the 'edition' in one manifest)")
+        seen[info.edition] = info.file
+
+
+def _report_keys(idents: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Slug of the section; of title and section for reports whose sections share a slug."""
+    by_section: dict[str, int] = {}
+    for _, section in idents:
+        by_section[slugify(section)] = by_section.get(slugify(section), 0) + 1
+    keys = {(title, section): slugify(section) if by_section[slugify(section)] == 1
+            else slugify(f"{title} {section}") for title, section in idents}
+    if len(set(keys.values())) < len(keys):
+        clash = sorted(k for k in keys.values() if list(keys.values()).count(k) > 1)[0]
+        raise ReportSetError(f"two reports get the key {clash!r} from their title and section; expected titles "
+                             "and sections that differ in more than accents, case or punctuation")
+    return keys
+
+
+def _qualify_shared_ids(editions: dict[str, tuple[LoadedReport, ...]]) -> dict[str, tuple[LoadedReport, ...]]:
+    """Prefix a pledge id with its report key in every edition of each report sharing it (latest editions)."""
+    owners: dict[str, set[str]] = {}
+    for key, eds in editions.items():
+        for pledge in eds[-1].report.pledges:
+            owners.setdefault(pledge.id, set()).add(key)
+    shared = {pid for pid, keys in owners.items() if len(keys) > 1}
+    if not shared:
+        return editions
+    out: dict[str, tuple[LoadedReport, ...]] = {}
+    for key, eds in editions.items():
+        out[key] = tuple(replace(ed, report=replace(ed.report, pledges=tuple(
+            replace(p, id=f"{key}.{p.id}") if p.id in shared else p for p in ed.report.pledges))) for ed in eds)
+    return out

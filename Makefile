@@ -9,10 +9,10 @@ DEPS := $(VENV)/.deps-installed
 
 setup: $(DEPS)
 
-$(DEPS): requirements.txt requirements-lock.txt
+$(DEPS): pyproject.toml requirements-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements-lock.txt -e ".[test]"
 	touch $@
 
 model: setup

@@ -32,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     diff.add_argument("old", help="the earlier edition's file")
     diff.add_argument("new", help="the later edition's file")
     diff.add_argument("--json", action="store_true", help="print one JSON object")
+    sub.add_parser("serve", help="the web app and JSON API (arguments as for `python app.py`)")
+    sub.add_parser("eval", help="the retrieval evaluation (arguments as for `python -m eval`)")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        return _serve(argv[1:])
+    if argv[:1] == ["eval"]:
+        from eval.__main__ import main as eval_main
+
+        return eval_main(argv[1:])
     args = ap.parse_args(argv)
     if args.cmd == "diff":
         return _diff(args.old, args.new, as_json=args.json)
@@ -63,6 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ReportFormatError, EncoderError, MaterializeError, IndexLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+
+
+def _serve(rest: list[str]) -> int:
+    """Run app.py as its own program (nothing imports app.py: it is the UI's top, not a library)."""
+    import runpy
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    sys.argv = [str(app), *rest]
+    runpy.run_path(str(app), run_name="__main__")
+    return 0
 
 
 def _diff(old_path: str, new_path: str, *, as_json: bool) -> int:

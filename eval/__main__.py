@@ -21,8 +21,11 @@ from eval.runner import BASELINE, RETRIEVERS, run_all
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
     ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--queries", required=True, type=Path, help="JSONL query file (see eval/README in README.md)")
+    ap.add_argument("--queries", required=True, type=Path, help="JSONL query file (see Evaluation in README.md)")
     ap.add_argument("--split", default="all", choices=("tune", "test", "all"),
                     help="which questions to evaluate (default all; report numbers on test, tune on tune)")
     ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")

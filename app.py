@@ -60,7 +60,7 @@ def _ui_lang(choice: str, last: str) -> str:
 
 def build_app(assistant: Assistant, feedback: FeedbackStore) -> gr.Blocks:
     """The Blocks app; ``assistant`` is loaded once and shared by all sessions."""
-    report = assistant.report
+    library = assistant.library
 
     def label_updates(lang: str) -> list:
         return [gr.update(placeholder=t(lang, "ui_placeholder"), label=t(lang, "ui_chat")),
@@ -103,7 +103,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore) -> gr.Blocks:
 
     def browse(status: str, text: str, choice: str, last: str) -> tuple:
         needle = fold(text or "").lower()
-        rows = [p for p in report.pledges if status in ("", "all", None) or p.status_label.label == status]
+        rows = [p for p in library.pledges if status in ("", "all", None) or p.status_label.label == status]
         rows = [p for p in rows if needle in fold(f"{p.title} {p.pledge.text} {p.status.text}").lower()]
         lang = _ui_lang(choice, last)
         table = [[p.title, t(lang, p.status_label.label)] for p in rows]
@@ -115,7 +115,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore) -> gr.Blocks:
     def open_pledge(pledge_id: str | None, choice: str, last: str) -> str:
         if not pledge_id:
             return ""
-        return markdown_pledge(report, report.by_id(pledge_id), _ui_lang(choice, last))
+        return markdown_pledge(library, library.by_id(pledge_id), _ui_lang(choice, last))
 
     def switch_language(choice: str, last: str, pledge_id: str | None) -> list:
         return [*label_updates(_ui_lang(choice, last)), open_pledge(pledge_id, choice, last)]

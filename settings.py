@@ -44,8 +44,8 @@ class SettingsError(ValueError):
 class Settings:
     """Configuration of the whole pipeline. Env var for each field: ``KQA_`` + upper-case name."""
 
-    # corpus
-    report: Path = ROOT / "corpus" / "krakow-miasto-rownych-szans.txt"
+    # corpus: a folder of reports, each NAME.txt or NAME.pdf with a NAME.json manifest (corpus/reports.py)
+    reports: Path = ROOT / "corpus" / "reports"
     # model: a sentence-transformers name or path; the default is materialised from installed packages
     model: str = DEFAULT_MODEL
     model_dir: Path = ROOT / "models" / "multilingual-e5-small"
@@ -64,7 +64,7 @@ class Settings:
     ann_threshold: int = 150_000
     # retrieval
     top_k: int = 3
-    unit_kinds: str = "whole,pledge,status"  # units max-pooled per pledge for ranking (eval/README: measured)
+    unit_kinds: str = "whole,pledge,status"  # units max-pooled per pledge for ranking (README, Evaluation)
     lexical_weight: float = 0.15  # weight of BM25 (over its upper bound for the question) added to the cosine
     # abstention: margin = best unit cosine (over abstain_unit_kinds) minus the mean of the background_top best
     # background-passage cosines; refuse ("not in the report") when margin < abstain_margin (dev-set sweep)

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from corpus.model import Passage, Pledge, Report, Span
+from corpus.model import Passage, Pledge, Span
+from corpus.reports import ReportSet
 from index.units import Unit
 
 MAX_HIGHLIGHTS = 2  # per passage: more would mark everything in short passages
@@ -32,23 +33,34 @@ class QuotedPassage:
 
 @dataclass(frozen=True)
 class Citation:
-    """Where a quote comes from; ``text`` is exactly the source file's lines start_line..end_line."""
+    """Where a quote comes from: ``text`` is exactly lines start_line..end_line of ``source``, the copy of the
+    report inside the served index build (``data/index/current/<source>``); ``page`` is the PDF page where the
+    text starts (None for a text file)."""
 
     kind: str
     source: str
     start_line: int
     end_line: int
+    page: int | None
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PledgeAnswer:
-    """One matching pledge as the assistant shows it."""
+    """One matching pledge as the assistant shows it, with the report and edition it is quoted from.
+
+    ``status_rule`` names the rule that gave the label; ``status_doubtful`` says the label could be doubted
+    (then interfaces name the rule). ``status_change`` is set when the label moved since the edition before.
+    """
 
     pledge_id: str
     title: str
+    report: dict  # {"key", "title", "section", "edition", "publisher", "url"}
     status_label: str
     status_evidence: str
+    status_rule: str
+    status_doubtful: bool
+    status_change: dict | None  # {"since", "before", "after"}
     score: float
     passages: list[QuotedPassage]
     citations: list[Citation]
@@ -89,15 +101,22 @@ class Answer:
         return asdict(self)
 
 
-def cite(report: Report, kind: str, span: Span) -> Citation:
+def cite(library: ReportSet, kind: str, span: Span) -> Citation:
     """A citation whose text is read from the report's own lines, so it always equals the source."""
-    return Citation(kind, span.source, span.start_line, span.end_line, report.source_text(span))
+    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span))
 
 
-def pledge_citations(report: Report, pledge: Pledge) -> list[Citation]:
+def pledge_citations(library: ReportSet, pledge: Pledge) -> list[Citation]:
     """Title, pledge and status citations of a pledge, each quoting the source lines exactly."""
-    return [cite(report, "title", pledge.title_passage.span), cite(report, "pledge", pledge.pledge.span),
-            cite(report, "status", pledge.status.span)]
+    return [cite(library, "title", pledge.title_passage.span), cite(library, "pledge", pledge.pledge.span),
+            cite(library, "status", pledge.status.span)]
+
+
+def report_of(library: ReportSet, pledge_id: str) -> dict:
+    """The report and edition a pledge is answered from, as answers and API rows carry it."""
+    ed = library.edition_of(pledge_id)
+    return {"key": ed.key, "title": ed.info.title, "section": ed.info.section, "edition": ed.info.edition,
+            "publisher": ed.info.publisher, "url": ed.info.url}
 
 
 SentenceIndex = dict[str, list[tuple[int, Unit]]]
@@ -120,12 +139,16 @@ def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: 
     return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked[:MAX_HIGHLIGHTS]]
 
 
-def pledge_answer(report: Report, pledge: Pledge, score: float, sentences: SentenceIndex, unit_scores: np.ndarray,
-                  window: float) -> PledgeAnswer:
+def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,
+                  unit_scores: np.ndarray, window: float) -> PledgeAnswer:
     """Quote, highlight and cite one pledge."""
     scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
     best = max((sc for sc, _ in scored), default=float("inf"))
     passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]
-    return PledgeAnswer(pledge.id, pledge.title, pledge.status_label.label, pledge.status_label.evidence,
-                        round(score, 4), passages, pledge_citations(report, pledge))
+    change = library.status_changes.get(pledge.id)
+    label = pledge.status_label
+    return PledgeAnswer(pledge_id=pledge.id, title=pledge.title, report=report_of(library, pledge.id),
+                        status_label=label.label, status_evidence=label.evidence, status_rule=label.rule,
+                        status_doubtful=label.doubtful, status_change=asdict(change) if change else None,
+                        score=round(score, 4), passages=passages, citations=pledge_citations(library, pledge))

@@ -83,13 +83,14 @@ class Vote(BaseModel):
     reason: Literal["wrong_pledge", "outdated", "hard_to_understand"] | None = None
 
 
-def answer_and_record(service: Service, question: str, top_k: int | None, lang: str | None) -> dict:
+def answer_and_record(service: Service, question: str, top_k: int | None, lang: str | None,
+                      report: str | None = None) -> dict:
     """Ask, then keep what stats need (no question text unless the operator opted in)."""
-    ans = service.ready().ask(question, top_k, lang=lang)
+    ans = service.ready().ask(question, top_k, lang=lang, report=report)
     shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
     try:
         service.feedback.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
-                                       abstained=ans.abstained, pledge_ids=shown, report="",
+                                       abstained=ans.abstained, pledge_ids=shown, report=report or "",
                                        question=ans.question)
     except StoreUnavailable:
         pass  # the answer matters more than its count; the store logged why
@@ -102,19 +103,21 @@ def _router(service: Service) -> APIRouter:
     @api.get("/ask", summary="Answer a question with quoted, cited pledges (same object as `ask --json`)")
     async def ask(q: str = Query(..., max_length=8000, description="the question"),
                   top_k: int | None = Query(None, ge=1, le=50, description="pledges to return (default 3)"),
-                  lang: Literal["pl", "en", "uk"] | None = Query(None, description="reply language")) -> dict:
-        return await service.run(answer_and_record, service, q, top_k, lang)
+                  lang: Literal["pl", "en", "uk"] | None = Query(None, description="reply language"),
+                  report: str | None = Query(None, max_length=300, description="a report's key or section")
+                  ) -> dict:
+        return await service.run(answer_and_record, service, q, top_k, lang, report)
 
     @api.get("/pledges", summary="Every pledge with its status, citation and report")
     async def pledges() -> list[dict]:
-        report = service.ready().report
-        return [pledge_record(report, p) for p in report.pledges]
+        library = service.ready().library
+        return [pledge_record(library, p) for p in library.pledges]
 
     @api.get("/pledges/{pledge_id}", summary="One pledge")
     async def pledge(pledge_id: str) -> dict:
-        report = service.ready().report
+        library = service.ready().library
         try:
-            return pledge_record(report, report.by_id(pledge_id))
+            return pledge_record(library, library.by_id(pledge_id))
         except KeyError:
             raise ApiError(404, f"no pledge {pledge_id!r}; GET /api/pledges lists the ids") from None
 
@@ -128,7 +131,7 @@ def _router(service: Service) -> APIRouter:
         checks = {"model": False, "index": False, "feedback_store": False}
         if service.assistant is not None:
             a = service.assistant
-            checks["index"] = a.index.dense.size > 0 and bool(a.report.pledges)
+            checks["index"] = a.index.dense.size > 0 and bool(a.library.pledges)
             checks["model"] = bool(await service.run(lambda: a.encoder.encode_queries(["zdrowie"]).shape[0] == 1))
         checks["feedback_store"] = await service.run(service.feedback.health)
         ok = all(checks.values())

@@ -12,6 +12,7 @@ import json
 import sys
 
 from assistant.render import plain_answer
+from settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--top-k", type=int, default=None, help="number of pledges to show (default 3)")
+    ask.add_argument("--report", default=None, help="only this report (its key or section)")
+    ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"), help="reply language (default: the question's)")
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
     chat = sub.add_parser("chat", help="ask questions at a prompt until an empty line or Ctrl-D")
     chat.add_argument("--top-k", type=int, default=None)
@@ -47,10 +50,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant.core import Assistant, QuestionError
     from corpus import ReportFormatError
+    from corpus.reports import ReportSetError
     from index.encoder import EncoderError
     from index.materialize import MaterializeError
     from index.store import IndexLoadError
-    from settings import Settings, SettingsError
+    from settings import SettingsError
 
     if args.cmd == "ask" and not args.question.strip():
         print("error: the question is empty; pass a question, e.g. python -m assistant ask \"is there free "
@@ -62,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             return _build(settings)
         assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
         if args.cmd == "ask":
-            ans = assistant.ask(args.question, top_k=args.top_k)
+            ans = assistant.ask(args.question, top_k=args.top_k, lang=args.lang, report=args.report)
             print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) if args.json else plain_answer(ans))
             return 0
         return _chat(assistant, args.top_k)
     except (QuestionError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ReportFormatError, EncoderError, MaterializeError, IndexLoadError) as exc:
+    except (ReportFormatError, ReportSetError, EncoderError, MaterializeError, IndexLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
 
@@ -100,18 +104,14 @@ def _diff(old_path: str, new_path: str, *, as_json: bool) -> int:
     return 0
 
 
-def _build(settings: object) -> int:
-    from corpus import parse_report
+def _build(settings: Settings) -> int:
+    """Parse the reports folder and save a new index build, with progress; errors as in ``main``."""
+    from index.build import rebuild
     from index.encoder import load_encoder
-    from index.store import build_index, save_index
 
-    report = parse_report(settings.report)  # type: ignore[attr-defined]
-    print(f"report: {report.source}, {len(report.pledges)} pledges", file=sys.stderr)
-    encoder = load_encoder(settings)  # type: ignore[arg-type]
-    print(f"model: {encoder.name} (dim {encoder.dim})", file=sys.stderr)
-    idx = build_index(report, encoder, settings, progress=True)  # type: ignore[arg-type]
-    path = save_index(idx, settings.index_dir)  # type: ignore[attr-defined]
-    print(f"index: {len(idx.units)} units, {len(idx.background)} background passages → {path}", file=sys.stderr)
+    encoder = load_encoder(settings)
+    print(f"reports: {settings.reports}; model: {encoder.name} (dim {encoder.dim})", file=sys.stderr)
+    rebuild(settings, encoder, progress=True, log=lambda m: print(m, file=sys.stderr))
     return 0
 
 

@@ -19,11 +19,10 @@ from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, s
 from assistant.language import detect_language
 from assistant.messages import MESSAGES, reply_language, t
 from assistant.retriever import Retrieval, Retriever
-from corpus import ReportFormatError, parse_report
-from corpus.model import Report
-from corpus.parser import parse_report_text
+from corpus.reports import ReportSet
+from index.build import open_index
 from index.encoder import Encoder, load_encoder
-from index.store import IndexLoadError, SearchIndex, load_index, open_index
+from index.store import SearchIndex
 from settings import Settings
 
 log = logging.getLogger("assistant")
@@ -75,30 +74,12 @@ def check_top_k(top_k: object, n: int) -> int:
     return top_k
 
 
-def last_good_index(settings: Settings, encoder: Encoder, error: ReportFormatError,
-                    say: Callable[[str], None]) -> SearchIndex:
-    """The saved index and its report snapshot, when the report file is broken; else re-raise ``error``.
-
-    An operator who replaces the report with a broken file gets the parse error in the log, and residents
-    keep getting answers from the last report that parsed — never answers from a half-read one.
-    """
-    try:
-        index = load_index(settings.index_dir)
-    except IndexLoadError:
-        raise error from None
-    if (index.manifest.get("model"), index.manifest.get("dim")) != (encoder.name, encoder.dim):
-        raise error from None  # built for another model: its vectors cannot answer this one's questions
-    say(f"ERROR: {error}. Serving the last good index (report {index.manifest['corpus_source']}, "
-        f"built {index.manifest.get('built_at')}) until the report is fixed.")
-    return index
-
-
 @dataclass
 class Assistant:
     """Question → language → retrieval → extractive, cited answer (or "not in the report")."""
 
     settings: Settings
-    report: Report
+    library: ReportSet  # every report and edition the build holds; answers come from the latest editions
     index: SearchIndex
     encoder: Encoder
     retriever: Retriever
@@ -110,30 +91,28 @@ class Assistant:
     @classmethod
     def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None, strategy: str = "hybrid",
              progress: bool = False, log_fn: Callable[[str], None] | None = None) -> Assistant:
-        """Parse the report, load the model (or use ``encoder``) and open the index, rebuilding it if stale."""
+        """Load the model (or use ``encoder``) and open the index build, rebuilding it when the reports folder,
+        model or settings changed; a broken reports folder leaves the last good build serving (logged)."""
         settings = settings or Settings.from_env()
-        say = log_fn or log.warning
         encoder = encoder or load_encoder(settings)
-        try:
-            report = parse_report(settings.report)
-            index = open_index(settings, report, encoder, progress=progress, log=say)
-        except ReportFormatError as exc:
-            index = last_good_index(settings, encoder, exc, say)
-            report = parse_report_text(index.report_text.split("\n")[:-1], index.manifest["corpus_source"])
-        return cls(settings, report, index, encoder, Retriever(index, encoder, settings, strategy))
+        index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)
+        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, strategy))
 
     def retrieve(self, question: str) -> Retrieval:
         """Ranking and abstention evidence for an already cleaned question."""
         return self.retriever.retrieve(question)
 
-    def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None,
+            report: str | None = None) -> Answer:
         """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report.
 
-        ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's.
+        ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's. ``report``
+        (a report key, or a section's name) limits answers to that report.
         """
         if lang is not None and lang not in MESSAGES:
             raise QuestionError("lang", f"lang {lang!r} is not a reply language; use one of {', '.join(MESSAGES)}")
-        n = len(self.report.pledges)
+        allowed = self._report_filter(report)
+        n = len(allowed) if allowed is not None else len(self.library.pledges)
         top_k = min(self.settings.top_k, n) if top_k is None else check_top_k(top_k, n)
         text, truncated = clean_question(question, self.settings.max_question_chars)
         if self.settings.log_questions:
@@ -143,17 +122,28 @@ class Assistant:
         result = self.retrieve(text)
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         abstained = self.retriever.abstains(result)
-        top = result.ranked[:top_k]
+        ranked = [r for r in result.ranked if allowed is None or r.pledge_id in allowed]
+        top = ranked[:top_k]
         if abstained:
-            suggestions = [Suggestion(r.pledge_id, self.report.by_id(r.pledge_id).title,
-                                      self.report.by_id(r.pledge_id).status_label.label, round(r.score, 4))
+            suggestions = [Suggestion(r.pledge_id, self.library.by_id(r.pledge_id).title,
+                                      self.library.by_id(r.pledge_id).status_label.label, round(r.score, 4))
                            for r in top]
             return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
                           abstained=True, message=t(reply, "not_in_report"), answers=[], suggestions=suggestions,
                           truncated=truncated, notices=notices, retriever=self.retriever.strategy,
                           margin=round(result.margin, 4))
-        answers = [pledge_answer(self.report, self.report.by_id(r.pledge_id), r.score, self.sentences,
+        answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
                                  result.unit_scores, self.settings.highlight_window) for r in top]
         return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
                       abstained=False, message="", answers=answers, truncated=truncated, notices=notices,
                       retriever=self.retriever.strategy, margin=round(result.margin, 4))
+
+    def _report_filter(self, report: str | None) -> set[str] | None:
+        """Pledge ids of the report named by key or section (None: all reports)."""
+        if report is None:
+            return None
+        for ed in self.library.latest():
+            if report in (ed.key, ed.info.section):
+                return {p.id for p in ed.report.pledges}
+        known = ", ".join(ed.key for ed in self.library.latest())
+        raise QuestionError("report", f"report {report!r} is unknown; use one of {known}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
+        "page": "p.", "changed": "status changed since {since}: {before} → {after}", "rule": "label by rule: {rule}",
         "ui_chat": "Ask", "ui_browse": "Browse pledges", "ui_placeholder": "Ask about a pledge, e.g. free mammography",
         "ui_send": "Ask", "ui_language": "Language", "ui_status_filter": "Status", "ui_text_filter": "Search text",
         "ui_all": "all", "ui_open": "Open pledge", "ui_examples": "Examples",
@@ -23,6 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Other matching pledges",
     },
     "pl": {
+        "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}", "rule": "etykieta według reguły: {rule}",
         "ui_chat": "Zapytaj", "ui_browse": "Przeglądaj zobowiązania",
         "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia", "ui_send": "Zapytaj",
         "ui_language": "Język", "ui_status_filter": "Status", "ui_text_filter": "Szukaj w tekście", "ui_all": "wszystkie",
@@ -42,6 +44,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Inne pasujące zobowiązania",
     },
     "uk": {
+        "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}", "rule": "мітка за правилом: {rule}",
         "ui_chat": "Запитати", "ui_browse": "Перегляд зобов'язань",
         "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія", "ui_send": "Запитати",
         "ui_language": "Мова", "ui_status_filter": "Статус", "ui_text_filter": "Пошук у тексті", "ui_all": "усі",

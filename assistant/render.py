@@ -11,10 +11,10 @@ import re
 import textwrap
 from dataclasses import asdict
 
-from assistant.answer import Answer, Citation, Highlight, pledge_citations
+from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of
 from assistant.messages import t
-from corpus import report_manifest
-from corpus.model import Pledge, Report
+from corpus.model import Pledge
+from corpus.reports import ReportSet
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
@@ -25,22 +25,37 @@ def as_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def cite_line(lang: str, citations: list[Citation]) -> str:
-    """'corpus/x.txt, lines 7 (title), 9–14 (pledge), 18–23 (status)' in the reply language."""
+def cite_line(lang: str, report: dict, citations: list[Citation]) -> str:
+    """'Urząd Miasta Krakowa — <title>, 2025, p. 3, lines 7 (title), 9–14 (pledge), 18–23 (status)'."""
     parts = [f"{c.start_line}{'' if c.start_line == c.end_line else f'–{c.end_line}'} "
              f"({t(lang, CITATION_KINDS.get(c.kind, c.kind))})" for c in citations]
-    return f"{citations[0].source}, {t(lang, 'lines')} " + ", ".join(parts)
+    page = f", {t(lang, 'page')} {citations[0].page}" if citations and citations[0].page else ""
+    return (f"{report['publisher']} — {report['title']} ({report['section']}), {report['edition']}{page}, "
+            f"{t(lang, 'lines')} " + ", ".join(parts))
 
 
-def pledge_record(report: Report, pledge: Pledge) -> dict:
-    """One pledge as the API lists it: texts, status with evidence, citations and its report."""
-    manifest = report_manifest()
-    return {"pledge_id": pledge.id, "title": pledge.title, "status_label": pledge.status_label.label,
-            "status_evidence": pledge.status_label.evidence, "status_rule": pledge.status_label.rule,
+def status_notes(lang: str, a: PledgeAnswer | dict) -> list[str]:
+    """The lines that qualify a status: a change since the last edition; the rule when the label is doubtful."""
+    get = a.get if isinstance(a, dict) else lambda k: getattr(a, k)
+    notes = []
+    change = get("status_change")
+    if change:
+        notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
+                       after=t(lang, change["after"])))
+    if get("status_doubtful"):
+        notes.append(t(lang, "rule", rule=get("status_rule")))
+    return notes
+
+
+def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
+    """One pledge as the API lists it: texts, status with evidence and rule, citations and its report."""
+    change = library.status_changes.get(pledge.id)
+    label = pledge.status_label
+    return {"pledge_id": pledge.id, "title": pledge.title, "report": report_of(library, pledge.id),
+            "status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
+            "status_doubtful": label.doubtful, "status_change": asdict(change) if change else None,
             "pledge_text": pledge.pledge.text, "status_text": pledge.status.text,
-            "citations": [asdict(c) for c in pledge_citations(report, pledge)],
-            "report": {"title": manifest["report_title"], "section": manifest["section"],
-                       "edition": str(manifest["year"])}}
+            "citations": [asdict(c) for c in pledge_citations(library, pledge)]}
 
 
 # --- plain text (CLI) -------------------------------------------------------------------------------------
@@ -67,12 +82,13 @@ def plain_answer(ans: Answer) -> str:
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
+        out += [f"   ({note})" for note in status_notes(lang, a)]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")
             out += textwrap.wrap(f"„{_marked(p.text, p.highlights, '**', '**')}”", width=100,
                                  initial_indent="     ", subsequent_indent="     ")
-        out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.citations)}")
+        out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.report, a.citations)}")
     return "\n".join(out)
 
 
@@ -95,27 +111,29 @@ def markdown_messages(ans: Answer) -> list[dict]:
     if ans.abstained:
         items = "\n".join(f"- {as_text(s.title)} — {badge(lang, s.status_label)}" for s in ans.suggestions)
         return [{"role": "assistant", "content": f"{notes}**{as_text(ans.message)}**\n\n{items}"}]
-    section = report_manifest()["section"]
     blocks, sources = [], []
     for i, a in enumerate(ans.answers, 1):
         pledge, status = a.passages
-        blocks.append(f"### {i}. {as_text(a.title)}\n**{badge(lang, a.status_label)}**\n\n"
+        notes = "".join(f"\n\n*{as_text(n)}*" for n in status_notes(lang, a))
+        blocks.append(f"### {i}. {as_text(a.title)}\n**{badge(lang, a.status_label)}**{notes}\n\n"
                       f"*{t(lang, 'pledge')}:* {quote_markdown(pledge.text, pledge.highlights)}\n\n"
                       f"*{t(lang, 'progress')}:* {quote_markdown(status.text, status.highlights)}")
-        sources.append(f"{i}. {as_text(section)} — {as_text(a.title)}: {as_text(cite_line(lang, a.citations))}")
+        sources.append(f"{i}. {as_text(a.title)}: {as_text(cite_line(lang, a.report, a.citations))}")
     messages = [{"role": "assistant", "content": notes + blocks[0]}]
     if len(blocks) > 1:  # further matches folded away, so a phone screen shows the best one first
         messages.append({"role": "assistant", "content": "\n\n---\n\n".join(blocks[1:]),
                          "metadata": {"title": f"{t(lang, 'more')} ({len(blocks) - 1})", "status": "done"}})
     messages.append({"role": "assistant", "content": "\n".join(sources),
-                     "metadata": {"title": f"{t(lang, 'source')} ({t(lang, 'report')}: {section})",
+                     "metadata": {"title": f"{t(lang, 'source')} ({t(lang, 'report')}: {ans.answers[0].report['section']})",
                                   "status": "done"}})
     return messages
 
 
-def markdown_pledge(report: Report, pledge: Pledge, lang: str) -> str:
+def markdown_pledge(library: ReportSet, pledge: Pledge, lang: str) -> str:
     """One pledge in full with its citation (Browse)."""
-    return (f"### {as_text(pledge.title)}\n**{badge(lang, pledge.status_label.label)}**\n\n"
+    record = pledge_record(library, pledge)
+    notes = "".join(f"\n\n*{as_text(n)}*" for n in status_notes(lang, record))
+    return (f"### {as_text(pledge.title)}\n**{badge(lang, pledge.status_label.label)}**{notes}\n\n"
             f"*{t(lang, 'pledge')}:* {quote_markdown(pledge.pledge.text, [])}\n\n"
             f"*{t(lang, 'progress')}:* {quote_markdown(pledge.status.text, [])}\n\n"
-            f"**{t(lang, 'source')}:** {as_text(cite_line(lang, pledge_citations(report, pledge)))}")
+            f"**{t(lang, 'source')}:** {as_text(cite_line(lang, record['report'], pledge_citations(library, pledge)))}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,6 @@ class Pledge:
     status: Passage
     status_label: StatusLabel
 
-    @property
-    def number(self) -> int:
-        """Position of the pledge in the report (1-based), derived from where its heading is."""
-        return self.title_passage.span.start_line
-
 
 @dataclass(frozen=True)
 class Report:
@@ -90,3 +85,40 @@ class Report:
     def source_text(self, span: Span) -> str:
         """The exact text of the source file at ``span`` (lines joined with newlines)."""
         return "\n".join(self.lines[span.start_line - 1:span.end_line])
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready dict (what a saved index keeps); ``Report.from_json`` reverses it exactly."""
+        return asdict(self)
+
+    @staticmethod
+    def from_json(d: dict) -> Report:
+        """Inverse of ``to_json``."""
+        def span(x: dict) -> Span:
+            return Span(**x)
+
+        def passage(x: dict | None) -> Passage | None:
+            if x is None:
+                return None
+            sentences = tuple(Sentence(s["text"], s["start"], s["end"], span(s["span"])) for s in x["sentences"])
+            return Passage(x["kind"], x["text"], span(x["span"]), sentences)
+
+        pledges = tuple(Pledge(id=p["id"], title=p["title"], title_passage=passage(p["title_passage"]),
+                               pledge=passage(p["pledge"]), status=passage(p["status"]),
+                               status_label=StatusLabel(**p["status_label"])) for p in d["pledges"])
+        return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]), pledges,
+                      passage(d["closing"]))
+
+    def with_source(self, source: str) -> Report:
+        """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""
+        def walk(node: object) -> object:
+            if isinstance(node, Span):
+                return replace(node, source=source)
+            if isinstance(node, tuple):
+                return tuple(walk(item) for item in node)
+            if is_dataclass(node) and not isinstance(node, type):
+                return replace(node, **{f.name: walk(getattr(node, f.name)) for f in fields(node)
+                                        if isinstance(getattr(node, f.name), (Span, tuple)) or
+                                        is_dataclass(getattr(node, f.name))})
+            return node
+
+        return replace(walk(self), source=source)  # type: ignore[type-var]

@@ -23,7 +23,6 @@ Where layout alone is ambiguous the parser refuses with a ReportFormatError rath
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -334,8 +333,8 @@ def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | N
 def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragraphs: int | None = None) -> Report:
     """Read and parse a report file; errors name the file and line (see ReportFormatError).
 
-    ``closing_paragraphs`` is passed to ``parse_report_text``; when None, the "closing_paragraphs" of a
-    manifest.json beside the report (whose "file" names it) is used, else it is inferred.
+    ``closing_paragraphs`` is passed to ``parse_report_text`` (a report's manifest can set it: see
+    corpus/reports.py).
     """
     path = Path(path)
     source = relative_source(path)
@@ -345,8 +344,6 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragr
         raise ReportFormatError(source, None, "file not found", "a path to the report text") from None
     except IsADirectoryError:
         raise ReportFormatError(source, None, "is a directory", "a path to the report text file") from None
-    if closing_paragraphs is None:
-        closing_paragraphs = manifest_closing_paragraphs(path)
     if path.suffix.lower() == ".pdf":
         from corpus.pdf import pdf_lines  # imported here: text reports never need the PDF library
 
@@ -356,24 +353,6 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragr
         raise ReportFormatError(source, None, "is a PDF file with a text-file name",
                                 f"a file ending in .pdf for a PDF (rename it to {path.stem}.pdf)")
     return parse_report_text(decode_report(data, source, max_bytes), source, closing_paragraphs)
-
-
-def manifest_closing_paragraphs(path: Path) -> int | None:
-    """"closing_paragraphs" from the manifest.json beside the report, when that manifest describes it."""
-    manifest_path = path.parent / "manifest.json"
-    if not manifest_path.is_file():
-        return None
-    where = relative_source(manifest_path)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ReportFormatError(where, None, f"is not valid JSON ({exc})", "a JSON object") from None
-    if not isinstance(manifest, dict) or manifest.get("file") != path.name:
-        return None  # a manifest for another file says nothing about this one
-    value = manifest.get("closing_paragraphs")
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ReportFormatError(where, None, f'"closing_paragraphs" is {value!r}', "a whole number ≥ 0 or null")
-    return value
 
 
 def _with_pages(node: _T, pages: Sequence[int | None]) -> _T:

@@ -21,13 +21,14 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
-from corpus.model import Report
+from corpus import REPORTS_DIR
+from corpus.model import Pledge, Report, Span
 from corpus.parser import parse_report, relative_source, slugify
 
-REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 REPORT_SUFFIXES = (".txt", ".pdf")
 REQUIRED = ("title", "section", "edition", "publisher", "url")
 OPTIONAL = ("closing_paragraphs", "note", "language")
@@ -61,8 +62,21 @@ class LoadedReport:
 
 
 @dataclass(frozen=True)
+class StatusChange:
+    """A pledge whose status label moved since the previous edition of its report."""
+
+    since: str  # the previous edition
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class ReportSet:
-    """All reports of a folder; ``editions[key]`` holds one report's editions, oldest first."""
+    """All reports of a folder; ``editions[key]`` holds one report's editions, oldest first.
+
+    Questions are answered from the latest edition of each report (``pledges``, ``by_id``); older editions
+    stay for browsing and for what changed (``status_change``).
+    """
 
     folder: Path
     editions: dict[str, tuple[LoadedReport, ...]]
@@ -76,6 +90,61 @@ class ReportSet:
 
     def __iter__(self) -> Iterator[LoadedReport]:
         return (ed for eds in self.editions.values() for ed in eds)
+
+    @cached_property
+    def _latest_by_id(self) -> dict[str, tuple[LoadedReport, Pledge]]:
+        return {p.id: (ed, p) for ed in self.latest() for p in ed.report.pledges}
+
+    @property
+    def pledges(self) -> tuple[Pledge, ...]:
+        """The pledges of the latest editions, report by report, in report order."""
+        return tuple(p for ed in self.latest() for p in ed.report.pledges)
+
+    def by_id(self, pledge_id: str) -> Pledge:
+        """A pledge of a latest edition, or KeyError naming the ids there are."""
+        try:
+            return self._latest_by_id[pledge_id][1]
+        except KeyError:
+            raise KeyError(f"no pledge {pledge_id!r}; known ids: {', '.join(self._latest_by_id)}") from None
+
+    def edition_of(self, pledge_id: str) -> LoadedReport:
+        """The (latest) edition a pledge is answered from."""
+        self.by_id(pledge_id)
+        return self._latest_by_id[pledge_id][0]
+
+    def source_text(self, span: Span) -> str:
+        """The exact lines of the edition whose source ``span`` names."""
+        for ed in self:
+            if ed.report.source == span.source:
+                return ed.report.source_text(span)
+        raise KeyError(f"no edition has source {span.source!r}")
+
+    @cached_property
+    def status_changes(self) -> dict[str, StatusChange]:
+        """Latest pledges whose label differs from the same pledge (matched by title) in the edition before."""
+        from corpus.diff import diff_reports
+
+        changes: dict[str, StatusChange] = {}
+        for eds in self.editions.values():
+            if len(eds) < 2:
+                continue
+            for c in diff_reports(eds[-2].report, eds[-1].report).matched:
+                if c.label_before != c.label_after:
+                    changes[c.pledge_id] = StatusChange(eds[-2].info.edition, c.label_before, c.label_after)
+        return changes
+
+    def to_json(self) -> dict:
+        """Everything serving needs, for a saved index: every edition's manifest and parsed report."""
+        return {"editions": [{"key": ed.key, "info": asdict(ed.info), "report": ed.report.to_json()} for ed in self]}
+
+    @staticmethod
+    def from_json(d: dict, folder: Path) -> ReportSet:
+        """Inverse of ``to_json`` (``folder``: where the copies live)."""
+        editions: dict[str, list[LoadedReport]] = {}
+        for e in d["editions"]:
+            editions.setdefault(e["key"], []).append(
+                LoadedReport(e["key"], ReportInfo(**e["info"]), Report.from_json(e["report"])))
+        return ReportSet(folder, {k: tuple(v) for k, v in editions.items()})
 
 
 def edition_order(edition: str) -> tuple[int, int, int]:

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
 
-    from corpus import ReportFormatError, parse_report
+    from corpus import ReportFormatError
+    from corpus.reports import ReportSetError, load_report_set
     from settings import Settings, SettingsError
 
     names = list(RETRIEVERS) if args.retriever == "all" else [args.retriever]
@@ -46,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        report = parse_report(settings.report)
-        queries = load_queries(args.queries, {p.title: p.id for p in report.pledges})
+        reports = load_report_set(settings.reports)
+        queries = load_queries(args.queries, {p.title: p.id for p in reports.pledges})
         queries = select_split(queries, args.split)
-    except (QueryFileError, ReportFormatError, SettingsError) as exc:
+    except (QueryFileError, ReportFormatError, ReportSetError, SettingsError) as exc:
         prefix = "" if str(exc).startswith(str(args.queries)) else f"{args.queries}: "
         print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2

@@ -94,22 +94,19 @@ def cold_start(questions: list[str]) -> dict:
 
 
 def time_build() -> dict:
-    """Index build for the report with the model already on disk (encoder loaded first, not timed)."""
+    """Index build (parse, embed, calibrate, save) with the model already on disk (encoder loaded first, not timed)."""
     import tempfile
     from dataclasses import replace
 
-    from corpus import parse_report
+    from index.build import rebuild
     from index.encoder import load_encoder
-    from index.store import build_index, save_index
     from settings import Settings
 
     settings = Settings.from_env()
     encoder = load_encoder(settings)
-    report = parse_report(settings.report)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        idx = build_index(report, encoder, replace(settings, index_dir=Path(tmp)))
-        save_index(idx, Path(tmp))
+        idx = rebuild(replace(settings, index_dir=Path(tmp)), encoder, log=lambda m: None)
         build = time.perf_counter() - t
     texts = [u.text for u in idx.units] * 3
     t = time.perf_counter()

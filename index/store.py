@@ -1,37 +1,40 @@
-"""The saved index: units, FAISS vectors, background vectors and BM25, with a manifest; atomic and self-checking.
+"""The saved index — the one thing that is served: parsed reports, copies of their files, units, FAISS vectors,
+background vectors, BM25 and the abstention calibration, with a manifest that records a SHA-256 per file.
 
-Layout: ``<index_dir>/current`` is a symlink to ``builds/<id>``; a build is written in a temporary folder,
-renamed, and only then does ``current`` switch (an atomic rename), so a crash never leaves a half-written index.
+Layout: ``<index_dir>/current`` is a symlink to ``builds/<id>``. A build is written in a temporary folder and
+renamed whole (``index.folders.replaced_atomically``); only then does ``current`` switch (an atomic rename), so a
+crash never leaves a half-written index. Builds run under a lock file, so two builds at once wait for each
+other instead of deleting each other's work; the previous build is kept for a server still reading it.
 
-    >>> idx = open_index(settings, report, encoder)   # loads, or rebuilds when stale   # doctest: +SKIP
+Inside a build, ``sources/`` holds each edition's text exactly as parsed (what citations quote, by line) and
+``sources/original/`` the files as given (the city's PDF, say). ``load_index`` checks every file's hash and
+that pledge ids agree across units, BM25, the pledge list and the reports, and refuses a damaged build.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import metadata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from corpus import PARSER_VERSION
-from corpus.model import Report
+from corpus.reports import ReportSet
 from index.dense import DenseIndex
-from index.encoder import Encoder
+from index.folders import replaced_atomically
 from index.lexical import LexicalIndex
-from index.units import BACKGROUND_FILE, Unit, build_units, load_background
-from settings import Settings
+from index.units import Unit
 
-INDEX_VERSION = 6
-_FILES = ("manifest.json", "units.jsonl", "dense.faiss", "background.npy", "lexical/analyzer.json",
-          "pledges.json", "report.txt")
+INDEX_VERSION = 7
+KEEP_BUILDS = 2  # the current build and the one before it (a replica may still be loading it)
+_DATA_FILES = ("units.jsonl", "dense.faiss", "background.npy", "pledges.json", "reports.json")
 
 
 class IndexLoadError(RuntimeError):
@@ -40,151 +43,153 @@ class IndexLoadError(RuntimeError):
 
 @dataclass
 class SearchIndex:
-    """Everything retrieval needs, in memory; ``report_text`` is the report it was built from."""
+    """Everything answering needs, in memory, as one build holds it."""
 
     manifest: dict
+    reports: ReportSet  # every edition, parsed; citations quote ``reports``' own lines (the build's copies)
     units: list[Unit]
     dense: DenseIndex  # unit vectors (row i ↔ units[i]); the only copy kept
-    background: np.ndarray  # background passage vectors (general city topics)
+    background: np.ndarray  # background passage vectors (general city topics), after calibration
     lexical: LexicalIndex  # one document per pledge, in ``pledge_ids`` order
     pledge_ids: list[str]
-    report_text: str = ""  # snapshot: lets the last good index keep serving if the report file breaks
+    originals: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name → bytes (saving only)
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def expected_manifest(report: Report, encoder: Encoder, settings: Settings) -> dict:
-    """What a fresh index for this report, model and settings records; a saved one must match it."""
-    background = BACKGROUND_FILE.read_bytes()
-    return {
-        "index_version": INDEX_VERSION,
-        "parser_version": PARSER_VERSION,
-        "corpus_source": report.source,
-        "corpus_sha256": report.sha256,
-        "background_sha256": hashlib.sha256(background).hexdigest(),
-        "model": encoder.name,
-        "encoder_backend": getattr(encoder, "backend", "unknown"),
-        "dim": encoder.dim,
-        "query_prompt": getattr(encoder, "query_prompt", None),
-        "passage_prompt": getattr(encoder, "passage_prompt", None),
-        "lexical_prefix": settings.lexical_prefix,
-        "ann_threshold": settings.ann_threshold,
-    }
+def _write_json(path: Path, data: object, **kw: object) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, **kw), encoding="utf-8")  # type: ignore[arg-type]
 
 
-def build_index(report: Report, encoder: Encoder, settings: Settings, progress: bool = False) -> SearchIndex:
-    """Embed every unit and background passage; build FAISS and BM25."""
-    from concurrent.futures import ThreadPoolExecutor
+def _write_build(idx: SearchIndex, folder: Path) -> None:
+    """Every file of a build into ``folder``, the manifest (with the files' hashes) last."""
+    with open(folder / "units.jsonl", "w", encoding="utf-8") as f:
+        for u in idx.units:
+            f.write(json.dumps(u.to_json(), ensure_ascii=False) + "\n")
+    np.save(folder / "background.npy", idx.background)
+    idx.dense.save(folder / "dense.faiss")
+    (folder / "lexical").mkdir()
+    idx.lexical.save(folder / "lexical")
+    _write_json(folder / "pledges.json", idx.pledge_ids)
+    _write_json(folder / "reports.json", idx.reports.to_json())
+    (folder / "sources" / "original").mkdir(parents=True)
+    for ed in idx.reports:
+        (folder / ed.report.source).write_text("\n".join(ed.report.lines) + "\n", encoding="utf-8")
+    for name, data in idx.originals.items():
+        (folder / "sources" / "original" / name).write_bytes(data)
+    files = {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    idx.manifest = {**idx.manifest, "files": files}  # what the saved build records, in memory too
+    # The manifest goes last: a folder without one is never loaded.
+    _write_json(folder / "manifest.json", idx.manifest, indent=2)
 
-    units = build_units(report)
-    pledge_ids = [p.id for p in report.pledges]
-    whole = {u.pledge_id: u.text for u in units if u.kind == "whole"}
-    # BM25 (mostly loading simplemma's dictionary) runs beside the embedding, which leaves the GIL to ONNX.
-    with ThreadPoolExecutor(1) as pool:
-        lexical_job = pool.submit(LexicalIndex.build, [whole[pid] for pid in pledge_ids], settings.lexical_prefix)
-        texts = [u.text for u in units]
-        batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
-        if progress:
-            from tqdm import tqdm
 
-            batches = tqdm(batches, desc="embedding report units", unit="batch")
-        vectors = np.concatenate([encoder.encode_passages(b) for b in batches]).astype(np.float32)
-        background = encoder.encode_passages(load_background()).astype(np.float32)
-        lexical = lexical_job.result()
-    dense = DenseIndex.build(vectors, settings.ann_threshold)
-    manifest = {**expected_manifest(report, encoder, settings), "n_units": len(units), "dense_kind": dense.kind,
-                "n_background": len(background), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "versions": {p: _version(p) for p in ("faiss-cpu", "bm25s", "simplemma", "sentence-transformers",
-                                                      "stopwordsiso")}}
-    return SearchIndex(manifest, units, dense, background, lexical, pledge_ids,
-                       "\n".join(report.lines) + "\n")
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``index_dir`` while building (other builders wait; readers never do)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def save_index(idx: SearchIndex, index_dir: Path) -> Path:
-    """Write ``idx`` under ``index_dir`` atomically and point ``current`` at it; return the build folder."""
+    """Write ``idx`` as a new build under ``index_dir`` and point ``current`` at it; return the build folder.
+
+    Call under ``build_lock`` when several processes may build at once.
+    """
     builds = index_dir / "builds"
-    builds.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
-    try:
-        with open(tmp / "units.jsonl", "w", encoding="utf-8") as f:
-            for u in idx.units:
-                f.write(json.dumps(u.to_json(), ensure_ascii=False) + "\n")
-        np.save(tmp / "background.npy", idx.background)
-        idx.dense.save(tmp / "dense.faiss")
-        (tmp / "lexical").mkdir()
-        idx.lexical.save(tmp / "lexical")
-        (tmp / "pledges.json").write_text(json.dumps(idx.pledge_ids))
-        (tmp / "report.txt").write_text(idx.report_text, encoding="utf-8")
-        # The manifest goes last: a folder without one is never loaded.
-        (tmp / "manifest.json").write_text(json.dumps(idx.manifest, indent=2, ensure_ascii=False))
-        final = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{tmp.name[-6:]}"
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    final = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
+    with replaced_atomically(final) as tmp:
+        _write_build(idx, tmp)
     link_tmp = index_dir / f".current-{os.getpid()}"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
     link_tmp.symlink_to(Path("builds") / final.name)
     os.replace(link_tmp, index_dir / "current")
-    for old in builds.iterdir():  # keep only the build in use
-        if old != final:
-            shutil.rmtree(old, ignore_errors=True)
+    _prune(builds, final)
     return final
+
+
+def _prune(builds: Path, current: Path) -> None:
+    """Remove complete builds older than the last ``KEEP_BUILDS`` (temporary folders are the writer's own)."""
+    done = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and (p / "manifest.json").is_file()), key=lambda p: p.stat().st_mtime)
+    for old in done[:-KEEP_BUILDS]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_hashes(build: Path, manifest: dict) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise IndexLoadError(f"index at {build} records no file hashes (built by an older version); rebuild it")
+    for name, digest in files.items():
+        path = build / name
+        if not path.is_file():
+            raise IndexLoadError(f"index at {build} lacks {name}; rebuild it")
+        if sha256_file(path) != digest:
+            raise IndexLoadError(f"index at {build}: {name} does not match its recorded hash (damaged or "
+                                 "edited); rebuild it")
+
+
+def _check_ids(build: Path, idx: SearchIndex) -> None:
+    """Pledge ids must agree across the pledge list, the reports, the units and BM25."""
+    latest = [p.id for p in idx.reports.pledges]
+    problems = []
+    if idx.pledge_ids != latest:
+        problems.append(f"pledges.json lists {len(idx.pledge_ids)} ids, the reports {len(latest)}, or their "
+                        "order differs")
+    stray = sorted({u.pledge_id for u in idx.units} - set(latest))
+    if stray:
+        problems.append(f"units name unknown pledges {stray[:3]}")
+    if idx.lexical.n_docs != len(latest):
+        problems.append(f"BM25 has {idx.lexical.n_docs} documents for {len(latest)} pledges")
+    n = idx.manifest.get("n_units")
+    if not (n == len(idx.units) == idx.dense.size) or idx.dense.dim != idx.manifest.get("dim"):
+        problems.append(f"manifest says {n} units of dim {idx.manifest.get('dim')}, files hold {len(idx.units)} "
+                        f"units and {idx.dense.size} of dim {idx.dense.dim} in FAISS")
+    if problems:
+        raise IndexLoadError(f"index at {build} is inconsistent ({'; '.join(problems)}); rebuild it")
 
 
 def load_index(index_dir: Path) -> SearchIndex:
     """Read the current build, checking every file; raise IndexLoadError naming what is wrong."""
-    build = index_dir / "current"
-    if not build.exists():
+    link = index_dir / "current"
+    if not link.exists():
         raise IndexLoadError(f"no index at {index_dir}; build it with `python -m assistant build`")
-    missing = [f for f in _FILES if not (build / f).is_file()]
-    if missing:
-        raise IndexLoadError(f"index at {build.resolve()} lacks {', '.join(missing)}; rebuild it")
+    build = link.resolve()
+    if not (build / "manifest.json").is_file():
+        raise IndexLoadError(f"index at {build} lacks manifest.json; rebuild it")
     try:
-        manifest = json.loads((build / "manifest.json").read_text())
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("manifest is not a JSON object")
+        _check_hashes(build, manifest)
         units = [Unit.from_json(json.loads(line)) for line in
                  (build / "units.jsonl").read_text(encoding="utf-8").splitlines()]
-        background = np.load(build / "background.npy")
-        dense = DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat")))
-        lexical = LexicalIndex.load(build / "lexical")
-        pledge_ids = json.loads((build / "pledges.json").read_text())
-        report_text = (build / "report.txt").read_text(encoding="utf-8")
+        reports = ReportSet.from_json(json.loads((build / "reports.json").read_text(encoding="utf-8")), build)
+        idx = SearchIndex(manifest, reports, units,
+                          DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat"))),
+                          np.load(build / "background.npy"), LexicalIndex.load(build / "lexical"),
+                          json.loads((build / "pledges.json").read_text(encoding="utf-8")))
+    except IndexLoadError:
+        raise
     except Exception as exc:  # any damaged file: json, numpy, faiss and bm25s each raise their own types
-        raise IndexLoadError(f"index at {build.resolve()} is damaged ({type(exc).__name__}: {exc}); rebuild it") from exc
-    n = manifest.get("n_units")
-    if not (n == len(units) == dense.size) or dense.dim != manifest.get("dim"):
-        raise IndexLoadError(f"index at {build.resolve()} is inconsistent (manifest says {n} units of dim "
-                             f"{manifest.get('dim')}, files hold {len(units)} units and {dense.size} of dim "
-                             f"{dense.dim} in FAISS); rebuild it")
-    return SearchIndex(manifest, units, dense, background, lexical, pledge_ids, report_text)
+        raise IndexLoadError(f"index at {build} is damaged ({type(exc).__name__}: {exc}); rebuild it") from exc
+    _check_ids(build, idx)
+    return idx
 
 
 def stale_reasons(saved: dict, expected: dict) -> list[str]:
     """Human-readable differences between a saved manifest and the expected one."""
     return [f"{k} was {saved.get(k)!r}, now {v!r}" for k, v in expected.items() if saved.get(k) != v]
-
-
-def open_index(settings: Settings, report: Report, encoder: Encoder, *, progress: bool = False,
-               log: Callable[[str], None] = print) -> SearchIndex:
-    """Load the saved index if it matches this report, model and settings; otherwise rebuild and save it."""
-    expected = expected_manifest(report, encoder, settings)
-    try:
-        idx = load_index(settings.index_dir)
-        reasons = stale_reasons(idx.manifest, expected)
-        if not reasons:
-            return idx
-        log(f"index at {settings.index_dir} is stale ({'; '.join(reasons)}); rebuilding")
-    except IndexLoadError as exc:
-        log(f"{exc} — rebuilding")
-    idx = build_index(report, encoder, settings, progress=progress)
-    save_index(idx, settings.index_dir)
-    log(f"index rebuilt: {len(idx.units)} units, {len(idx.pledge_ids)} pledges, model {encoder.name}")
-    return idx

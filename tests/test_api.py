@@ -35,7 +35,8 @@ def test_ask_returns_the_cli_json_object(client: TestClient) -> None:
     doc = r.json()
     assert {"answer_id", "question", "language", "reply_language", "abstained", "answers"} <= set(doc)
     assert doc["reply_language"] == "en" and len(doc["answers"]) == 2
-    assert doc["answers"][0]["citations"][0]["source"] == "corpus/krakow-miasto-rownych-szans.txt"
+    assert doc["answers"][0]["citations"][0]["source"] == "sources/krakow-miasto-rownych-szans.txt"
+    assert doc["answers"][0]["report"]["edition"] == "2025"
 
 
 @pytest.mark.parametrize("params, status, fragment", [

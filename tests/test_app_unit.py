@@ -33,7 +33,7 @@ def test_render_answer_has_badge_quotes_and_collapsible_sources(fake_assistant) 
     assert "„" in main["content"] and "**" in main["content"]
     assert sources["metadata"]["title"].startswith("Źródło")
     shown = sources["content"].replace("\\", "")  # as Markdown displays it, without the escapes
-    assert "corpus/krakow-miasto-rownych-szans.txt, wiersze 60 (tytuł), 62–63 (zobowiązanie)" in shown
+    assert "Urząd Miasta Krakowa — Sprawozdanie" in shown and "2025, wiersze 60 (tytuł), 62–63 (zobowiązanie)" in shown
 
 
 def test_render_abstention_lists_closest_pledges(fake_assistant) -> None:

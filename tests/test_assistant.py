@@ -28,11 +28,13 @@ def test_answer_has_documented_json_shape(fake_assistant: Assistant) -> None:
         assert [p["kind"] for p in a["passages"]] == ["pledge", "status"]
         for c in a["citations"]:
             assert {"source", "start_line", "end_line", "text"} <= set(c)
-            assert c["source"] == "corpus/krakow-miasto-rownych-szans.txt"
+            assert c["source"] == "sources/krakow-miasto-rownych-szans.txt" and c["page"] is None
 
 
 def test_citations_equal_source_lines_for_every_pledge(fake_assistant: Assistant, report) -> None:
-    lines = (fake_assistant.settings.report).read_text(encoding="utf-8").split("\n")
+    build = (fake_assistant.settings.index_dir / "current").resolve()
+    lines = (build / "sources" / "krakow-miasto-rownych-szans.txt").read_text(encoding="utf-8").split("\n")
+    assert lines[:len(report.lines)] == list(report.lines)
     seen = set()
     for p in report.pledges:
         ans = fake_assistant.ask(p.title, top_k=len(report.pledges))
@@ -111,7 +113,7 @@ def test_no_words_message_does_not_quote_the_question() -> None:
 
 def test_text_rendering_marks_highlights_and_cites(fake_assistant: Assistant) -> None:
     text = format_answer(_with_margin(fake_assistant, -10).ask("Is there help for domestic violence?", top_k=1))
-    assert "Source: corpus/krakow-miasto-rownych-szans.txt, lines " in text and "**" in text and "Status:" in text
+    assert "Source: Urząd Miasta Krakowa — " in text and ", 2025, lines " in text and "**" in text and "Status:" in text
 
 
 def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) -> None:

@@ -24,10 +24,11 @@ def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
 
 
 def test_broken_report_exits_3_naming_the_line(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.txt"
-    bad.write_text("Tytuł\n\nTreść.\n", encoding="utf-8")
+    (tmp_path / "bad.txt").write_text("Tytuł\n\nTreść.\n", encoding="utf-8")
+    (tmp_path / "bad.json").write_text('{"title": "T", "section": "S", "edition": "2025", "publisher": "P", '
+                                       '"url": null}', encoding="utf-8")
     # No saved index to fall back on (with one, the last good index keeps serving: tests/test_hardening.py).
-    env = {"KQA_REPORT": str(bad), "KQA_INDEX_DIR": str(tmp_path / "no-index"), "PATH": "/usr/bin:/bin"}
+    env = {"KQA_REPORTS": str(tmp_path), "KQA_INDEX_DIR": str(tmp_path / "no-index"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-m", "assistant", "ask", "pomoc"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, env=env)
     assert out.returncode == 3 and "bad.txt, line 3: no line reads" in out.stderr

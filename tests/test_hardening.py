@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from assistant import Assistant, QuestionError
-from corpus import ReportFormatError, parse_report
+from corpus import DEFAULT_REPORT, ReportFormatError, parse_report
 from corpus.parser import _CONTINUATION_START, _TERMINAL, decode_report, parse_report_text
 from index.fake import FakeEncoder
 from index.materialize import REQUIRED_FILES, is_materialized
@@ -71,11 +72,21 @@ BROKEN_REPORTS = {
 }
 
 
+def _folder_with(tmp_path: Path, data: bytes, name: str = "krakow-miasto-rownych-szans") -> Path:
+    """A reports folder holding ``data`` as the report, beside the real report's manifest."""
+    folder = tmp_path / "reports"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(DEFAULT_REPORT.with_suffix(".json"), folder / f"{name}.json")
+    (folder / f"{name}.txt").write_bytes(data)
+    return folder
+
+
 @pytest.mark.parametrize("name", list(BROKEN_REPORTS))
 def test_broken_report_names_file_and_line_and_last_good_index_serves(
         tmp_path: Path, fake_settings, report, name: str) -> None:
     data, line, fragment = BROKEN_REPORTS[name]
-    good = Assistant.load(fake_settings, encoder=FakeEncoder(), log_fn=lambda m: None)
+    settings = replace(fake_settings, abstain_margin=-10)
+    good = Assistant.load(settings, encoder=FakeEncoder(), log_fn=lambda m: None)
     bad = tmp_path / f"{name.replace(' ', '_')}.txt"
     bad.write_bytes(data)
     with pytest.raises(ReportFormatError) as err:
@@ -85,23 +96,23 @@ def test_broken_report_names_file_and_line_and_last_good_index_serves(
         assert f"line {line}:" in str(err.value)
 
     said: list[str] = []
-    serving = Assistant.load(replace(fake_settings, report=bad, abstain_margin=-10), encoder=FakeEncoder(),
-                             log_fn=said.append)
-    assert said and said[0].startswith("ERROR: ") and bad.name in said[0] and "last good index" in said[0]
+    folder = _folder_with(tmp_path, data)
+    serving = Assistant.load(replace(settings, reports=folder), encoder=FakeEncoder(), log_fn=said.append)
+    errors = [m for m in said if m.startswith("ERROR: ")]
+    assert errors and "krakow-miasto-rownych-szans.txt" in errors[0] and "last good index" in errors[0]
     assert serving.index.manifest == good.index.manifest
     ans = serving.ask("opieka wytchnieniowa", top_k=2)
     assert len(ans.answers) == 2
     for a in ans.answers:
-        for c in a.citations:
-            assert c.source == "corpus/krakow-miasto-rownych-szans.txt"
+        for c in a.citations:  # the copy inside the build, which is the good report
+            assert c.source == "sources/krakow-miasto-rownych-szans.txt"
             assert c.text == "\n".join(report.lines[c.start_line - 1:c.end_line])
 
 
 def test_broken_report_without_an_index_fails_clearly(tmp_path: Path, fake_settings) -> None:
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"")
+    folder = _folder_with(tmp_path, b"", "bad")
     with pytest.raises(ReportFormatError, match="bad.txt: file is empty"):
-        Assistant.load(replace(fake_settings, report=bad), encoder=FakeEncoder(), log_fn=lambda m: None)
+        Assistant.load(replace(fake_settings, reports=folder), encoder=FakeEncoder(), log_fn=lambda m: None)
 
 
 def test_incomplete_model_folders_are_detected(tmp_path: Path) -> None:

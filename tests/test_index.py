@@ -13,7 +13,8 @@ import pytest
 from index.dense import DenseIndex
 from index.fake import FakeEncoder
 from index.lexical import LexicalIndex, analyze, fold
-from index.store import IndexLoadError, build_index, load_index, open_index, save_index
+from index.build import build_index, calibrate, input_fingerprint, open_index
+from index.store import IndexLoadError, load_index, save_index
 from settings import Settings
 
 
@@ -71,8 +72,15 @@ def test_lexical_analyzer_lemmatises_and_folds() -> None:
     assert not lex.scores("tram ticket").any()
 
 
-def test_index_round_trip(tmp_path: Path, report, fake_settings: Settings) -> None:
-    idx = build_index(report, FakeEncoder(), fake_settings)
+def _build(settings: Settings):
+    from corpus.reports import load_report_set
+
+    return build_index(load_report_set(settings.reports), FakeEncoder(), settings,
+                       fingerprint=input_fingerprint(settings.reports))
+
+
+def test_index_round_trip(tmp_path: Path, fake_settings: Settings) -> None:
+    idx = _build(fake_settings)
     save_index(idx, fake_settings.index_dir)
     loaded = load_index(fake_settings.index_dir)
     assert loaded.manifest == idx.manifest and loaded.units == idx.units
@@ -83,24 +91,25 @@ def test_index_round_trip(tmp_path: Path, report, fake_settings: Settings) -> No
     assert json.loads((fake_settings.index_dir / "current" / "lexical" / "params.index.json").read_text())
 
 
-def test_open_index_rebuilds_when_stale(report, fake_settings: Settings) -> None:
+def test_open_index_rebuilds_when_stale(fake_settings: Settings) -> None:
     messages: list[str] = []
-    open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    open_index(fake_settings, FakeEncoder(), log=messages.append)
     assert "no index" in messages[0]
     messages.clear()
-    open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    open_index(fake_settings, FakeEncoder(), log=messages.append)
     assert messages == []  # fresh: loaded, not rebuilt
     other = replace(fake_settings, lexical_prefix=7)
-    open_index(other, report, FakeEncoder(), log=messages.append)
+    open_index(other, FakeEncoder(), log=messages.append)
     assert "stale (lexical_prefix was 6, now 7)" in messages[0]
     messages.clear()
-    open_index(other, report, FakeEncoder(dim=32, name="another-model"), log=messages.append)
+    open_index(other, FakeEncoder(dim=32, name="another-model"), log=messages.append)
     assert "model was 'fake-sha256', now 'another-model'" in messages[0] and "dim was 64, now 32" in messages[0]
 
 
-@pytest.mark.parametrize("damage", ["truncate_faiss", "garbage_manifest", "drop_units", "manifest_list"])
-def test_damaged_index_is_detected_and_rebuilt(report, fake_settings: Settings, damage: str) -> None:
-    open_index(fake_settings, report, FakeEncoder(), log=lambda m: None)
+@pytest.mark.parametrize("damage", ["truncate_faiss", "garbage_manifest", "drop_units", "manifest_list",
+                                    "cut_source_copy", "edit_pledges_same_size", "drop_pledge_id"])
+def test_damaged_index_is_detected_and_rebuilt(fake_settings: Settings, damage: str) -> None:
+    open_index(fake_settings, FakeEncoder(), log=lambda m: None)
     build = fake_settings.index_dir / "current"
     if damage == "truncate_faiss":
         data = (build / "dense.faiss").read_bytes()
@@ -109,19 +118,28 @@ def test_damaged_index_is_detected_and_rebuilt(report, fake_settings: Settings, 
         (build / "manifest.json").write_text("{not json")
     elif damage == "manifest_list":
         (build / "manifest.json").write_text("[1, 2]")
+    elif damage == "cut_source_copy":  # a snapshot cut short made every question fail with KeyError
+        copy = build / "sources" / "krakow-miasto-rownych-szans.txt"
+        copy.write_text(copy.read_text()[:500])
+    elif damage == "edit_pledges_same_size":  # swapped ids load silently without a hash per file
+        ids = json.loads((build / "pledges.json").read_text())
+        (build / "pledges.json").write_text(json.dumps([ids[1], ids[0], *ids[2:]]))
+    elif damage == "drop_pledge_id":
+        ids = json.loads((build / "pledges.json").read_text())
+        (build / "pledges.json").write_text(json.dumps(ids[1:]))
     else:
         lines = (build / "units.jsonl").read_text().splitlines()
         (build / "units.jsonl").write_text("\n".join(lines[:-3]) + "\n")
     with pytest.raises(IndexLoadError, match="rebuild it"):
         load_index(fake_settings.index_dir)
     messages: list[str] = []
-    idx = open_index(fake_settings, report, FakeEncoder(), log=messages.append)
+    idx = open_index(fake_settings, FakeEncoder(), log=messages.append)
     assert "rebuilding" in messages[0] and len(idx.units) == idx.dense.size
 
 
-def test_crash_during_save_keeps_the_last_good_index(report, fake_settings: Settings,
+def test_crash_during_save_keeps_the_last_good_index(fake_settings: Settings,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    good = open_index(fake_settings, report, FakeEncoder(), log=lambda m: None)
+    good = open_index(fake_settings, FakeEncoder(), log=lambda m: None)
     before = os.readlink(fake_settings.index_dir / "current")
 
     def boom(*args, **kwargs):

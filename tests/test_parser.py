@@ -181,18 +181,6 @@ def test_a_two_paragraph_last_status_keeps_both_when_the_closing_is_given(tmp_pa
         parse_report(_write(tmp_path, text), closing_paragraphs=3)
 
 
-def test_closing_paragraphs_is_read_from_the_manifest_beside_the_report(tmp_path: Path) -> None:
-    path = _write(tmp_path, LAST + "\nZamknięcie sekcji.\n")
-    (tmp_path / "manifest.json").write_text('{"file": "r.txt", "closing_paragraphs": 1}')
-    assert parse_report(path).pledges[0].status.text == "S1.\n\nS2."
-    (tmp_path / "manifest.json").write_text('{"file": "r.txt", "closing_paragraphs": "one"}')
-    with pytest.raises(ReportFormatError, match=r'manifest.json: "closing_paragraphs" is \'one\''):
-        parse_report(path)
-    (tmp_path / "manifest.json").write_text('{"file": "other.txt", "closing_paragraphs": 1}')
-    with pytest.raises(ReportFormatError, match="closing_paragraphs"):
-        parse_report(path)  # another file's manifest does not apply: inferred, and 3 paragraphs are refused
-
-
 def test_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.encode("utf-8") + "Zażółć\n".encode("cp1250"))
     with pytest.raises(ReportFormatError, match=r"line 10: byte 0x.. is not valid UTF-8; expected UTF-8"):

@@ -62,6 +62,7 @@ class PledgeAnswer:
     status_doubtful: bool
     status_change: dict | None  # {"since", "before", "after"}
     score: float
+    primary: bool  # one of the answers (True) or one of the "other matches" (False)
     passages: list[QuotedPassage]
     citations: list[Citation]
 
@@ -140,7 +141,7 @@ def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: 
 
 
 def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,
-                  unit_scores: np.ndarray, window: float) -> PledgeAnswer:
+                  unit_scores: np.ndarray, window: float, *, primary: bool) -> PledgeAnswer:
     """Quote, highlight and cite one pledge."""
     scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
     best = max((sc for sc, _ in scored), default=float("inf"))
@@ -151,4 +152,5 @@ def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: S
     return PledgeAnswer(pledge_id=pledge.id, title=pledge.title, report=report_of(library, pledge.id),
                         status_label=label.label, status_evidence=label.evidence, status_rule=label.rule,
                         status_doubtful=label.doubtful, status_change=asdict(change) if change else None,
-                        score=round(score, 4), passages=passages, citations=pledge_citations(library, pledge))
+                        score=round(score, 4), primary=primary, passages=passages,
+                        citations=pledge_citations(library, pledge))

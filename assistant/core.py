@@ -132,8 +132,10 @@ class Assistant:
                           abstained=True, message=t(reply, "not_in_report"), answers=[], suggestions=suggestions,
                           truncated=truncated, notices=notices, retriever=self.retriever.strategy,
                           margin=round(result.margin, 4))
+        n_primary = self.retriever.primary_count(result)
         answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
-                                 result.unit_scores, self.settings.highlight_window) for r in top]
+                                 result.unit_scores, self.settings.highlight_window, primary=i < n_primary)
+                   for i, r in enumerate(top)]
         return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
                       abstained=False, message="", answers=answers, truncated=truncated, notices=notices,
                       retriever=self.retriever.strategy, margin=round(result.margin, 4))

@@ -107,6 +107,10 @@ class Retriever:
                        for i in order)
         return Retrieval(ranked, unit_scores, background, margin)
 
+    def primary_count(self, retrieval: Retrieval) -> int:
+        """How many of the ranked pledges are answers (the rest are "other matches"): the best one."""
+        return 1
+
     def abstains(self, retrieval: Retrieval, threshold: float | None = None) -> bool:
         """True when the question is closer to general city topics than to any pledge (by the margin setting)."""
         threshold = self.settings.abstain_margin if threshold is None else threshold

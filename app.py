@@ -204,7 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Kraków equal-opportunity report assistant (web UI and JSON API)")
     ap.add_argument("--host", default=settings.host, help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=settings.port)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="serve with N processes on ports PORT..PORT+N-1 (put a proxy in front: README)")
     args = ap.parse_args(argv)
+    if args.workers != 1:
+        from assistant.replicas import run_replicas
+
+        return run_replicas(args.workers, args.host, args.port)
     settings = replace(settings, host=args.host, port=args.port)
     assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
     service = Service(settings, FeedbackStore(settings.db_url, settings.feedback_questions), assistant)

@@ -111,7 +111,7 @@ def _build(settings: Settings) -> int:
 
     encoder = load_encoder(settings)
     print(f"reports: {settings.reports}; model: {encoder.name} (dim {encoder.dim})", file=sys.stderr)
-    rebuild(settings, encoder, progress=True, log=lambda m: print(m, file=sys.stderr))
+    rebuild(settings, encoder, progress=True, force=True, log=lambda m: print(m, file=sys.stderr))
     return 0
 
 

@@ -165,11 +165,24 @@ def open_index(settings: Settings, encoder: Encoder, *, progress: bool = False,
         return saved
 
 
-def rebuild(settings: Settings, encoder: Encoder, *, progress: bool = False,
+def _fitting_build(settings: Settings, encoder: Encoder, fingerprint: str) -> SearchIndex | None:
+    try:
+        saved = load_index(settings.index_dir)
+    except IndexLoadError:
+        return None
+    fits = not stale_reasons(saved.manifest, {**expected_manifest(encoder, settings), "inputs_sha256": fingerprint})
+    return saved if fits else None
+
+
+def rebuild(settings: Settings, encoder: Encoder, *, progress: bool = False, force: bool = False,
             log: Callable[[str], None] = print) -> SearchIndex:
-    """Parse the reports folder and save a new build (under the build lock)."""
+    """Parse the reports folder and save a new build (under the build lock). Unless ``force``, a build that
+    another process finished while this one waited for the lock, for the same reports and settings, is used."""
     with build_lock(settings.index_dir):
         fingerprint = input_fingerprint(settings.reports)
+        done = None if force else _fitting_build(settings, encoder, fingerprint)
+        if done is not None:
+            return done
         reports = load_report_set(settings.reports)
         idx = build_index(reports, encoder, settings, fingerprint=fingerprint, progress=progress)
         path = save_index(idx, settings.index_dir)

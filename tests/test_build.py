@@ -118,7 +118,7 @@ def test_two_builds_at_once_both_finish_and_leave_a_loadable_index(tmp_path: Pat
 
     def build() -> None:
         try:
-            rebuild(settings, FakeEncoder(), log=lambda m: None)
+            rebuild(settings, FakeEncoder(), force=True, log=lambda m: None)
         except BaseException as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
 

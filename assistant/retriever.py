@@ -17,7 +17,9 @@ from index.store import SearchIndex
 from settings import Settings
 
 STRATEGIES = ("hybrid", "dense", "lexical")
-MAX_DENSE_CANDIDATES = 2000  # units fetched from FAISS before pooling; all of them for the report
+# Units fetched from FAISS before pooling per pledge: all of them for reports up to this size (a report section
+# has ~70), and for large corpora enough to hold the best units of the top pledges; the rest count as unseen.
+MAX_DENSE_CANDIDATES = 2000
 
 
 class RetrievalError(ValueError):
@@ -87,6 +89,8 @@ class Retriever:
         if self.strategy == "lexical":
             unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)
             dense = np.zeros(n, dtype=np.float32)
+            # BM25 alone has no background to compare with: it answers when any question term is in the
+            # report and refuses otherwise (±1 lies far outside any threshold, so abstains() decides just that).
             background, margin = 0.0, 1.0 if top_lex > 0 else -1.0
             fused = lex_norm
         else:

@@ -37,6 +37,8 @@ PARSER_VERSION = 2  # 2: titles are the first heading after a status; explicit/i
 MARKER = "stopień realizacji zadania"
 MAX_BYTES = 2_000_000  # the real report is ~12 kB; far bigger means the wrong file was given
 MAX_HEADING_LINES = 3
+# A heading is a short line: the report's longest (3 wrapped lines) has 131 characters; a paragraph of text
+# without a final period longer than ~2× that is not a heading but a status missing its period.
 MAX_HEADING_CHARS = 250
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

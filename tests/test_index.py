@@ -165,3 +165,38 @@ def test_query_terms_match_simplemma_without_loading_it(report) -> None:
     for q in questions:
         assert [t for t in lex.query_terms(q) if t in lex.vocab] == [t for t in analyze(q) if t in lex.vocab], q
     assert 100 < len(lex.query_map) < 20_000
+
+
+def test_lexical_bound_is_the_true_upper_bound(report) -> None:
+    docs = [f"{p.title}\n{p.pledge.text}\n{p.status.text}" for p in report.pledges]
+    lex = LexicalIndex.build(docs, prefix=6)
+    for q in ["przemoc przemoc w rodzinie pełnomocnik", "mammografia HPV kardiolog", "kursy języka polskiego"]:
+        norm = lex.normalized_scores(q)
+        assert norm.max() > 0.2 and (norm <= 1.0).all(), (q, norm.max())
+    # the idf used for the bound is bm25s' own: a one-term query scores idf · tf/(tf + k1·norm) < idf
+    term = next(iter(lex.vocab))
+    assert (lex.retriever.get_scores([term]) < lex.idf(term)).all()
+    assert lex.retriever.get_scores([term]).max() > 0.3 * lex.idf(term)
+
+
+@pytest.mark.real_release
+def test_simplemma_dictionary_is_released_after_a_build(report) -> None:
+    from index import lexical
+
+    LexicalIndex.build([report.pledges[0].pledge.text], prefix=6)
+    assert lexical._polish.cache_info().currsize == 0 and lexical._term.cache_info().currsize == 0
+
+
+def test_auto_backend_says_when_it_falls_back_to_torch(monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    from index import encoder, onnx_encoder, onnx_export
+
+    def missing(*args: object, **kwargs: object) -> None:
+        raise ImportError("No module named 'onnxruntime'")
+
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda folder: folder)
+    monkeypatch.setattr(encoder, "model_location", lambda settings: "models/x")
+    monkeypatch.setattr(onnx_encoder.OnnxEncoder, "load", classmethod(missing))
+    monkeypatch.setattr(encoder, "load_sentence_transformer", lambda settings: "torch encoder")
+    assert encoder.load_encoder(Settings()) == "torch encoder"
+    assert "falling back to sentence-transformers and torch" in caplog.text and "make setup" in caplog.text

@@ -72,7 +72,13 @@ class Settings:
     # background-passage cosines; refuse ("not in the report") when margin < abstain_margin (dev-set sweep)
     abstain_unit_kinds: str = "whole,pledge,status,sentence"
     background_top: int = 3
-    abstain_margin: float = -0.01
+    abstain_margin: float = -0.01  # the threshold for languages abstain_margins does not name
+    # per detected question language ("pl:-0.01,en:-0.02"): cosines of English or Ukrainian questions against
+    # Polish text sit in other ranges than Polish ones (chosen on the tune split: python -m eval.calibrate)
+    abstain_margins: str = ""
+    # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
+    # (split-conformal on the tune split for ≥ 97 % coverage: python -m eval.calibrate); 0 = the best one only
+    answer_set_delta: float = 0.0
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # operations
@@ -94,6 +100,18 @@ class Settings:
     # Any request body over this is refused with 413 before it is read: a question is at most a few kB, and
     # the app takes no uploads, so 64 kB bounds the work and memory a single request can cause.
     max_body_bytes: int = 65_536
+
+    def margins_by_language(self) -> dict[str, float]:
+        """``abstain_margins`` as a dict: 'pl:-0.01, en:-0.02, *:-0.015' → {'pl': -0.01, 'en': -0.02, '*': …}."""
+        out: dict[str, float] = {}
+        for part in (p.strip() for p in self.abstain_margins.split(",") if p.strip()):
+            lang, _, number = part.partition(":")
+            try:
+                out[lang.strip()] = float(number)
+            except ValueError:
+                raise SettingsError(f"KQA_ABSTAIN_MARGINS part {part!r} is not LANG:NUMBER; write e.g. "
+                                    "'pl:-0.01,en:-0.02'") from None
+        return out
 
     @property
     def db_url(self) -> str:

@@ -121,7 +121,7 @@ class Assistant:
         reply = reply_language(detected) if lang is None else lang
         result = self.retrieve(text)
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
-        abstained = self.retriever.abstains(result)
+        abstained = self.retriever.abstains(result, detected)
         ranked = [r for r in result.ranked if allowed is None or r.pledge_id in allowed]
         top = ranked[:top_k]
         if abstained:

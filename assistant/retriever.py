@@ -59,6 +59,7 @@ class Retriever:
         self._unit_pledge = np.array([self._pledge_row[u.pledge_id] for u in index.units])
         self._unit_used = self._kind_mask("unit_kinds", settings.unit_kinds)
         self._abstain_used = self._kind_mask("abstain_unit_kinds", settings.abstain_unit_kinds)
+        self.thresholds = settings.margins_by_language()
 
     def _kind_mask(self, name: str, value: str) -> np.ndarray:
         """Which index units a comma-separated kind list selects; an unknown kind is an error."""
@@ -112,10 +113,18 @@ class Retriever:
         return Retrieval(ranked, unit_scores, background, margin)
 
     def primary_count(self, retrieval: Retrieval) -> int:
-        """How many of the ranked pledges are answers (the rest are "other matches"): the best one."""
-        return 1
+        """How many of the ranked pledges are answers (the rest are "other matches"): every pledge scoring within
+        ``answer_set_delta`` of the best, so that a near-tie shows both instead of hiding the right one."""
+        if not retrieval.ranked:
+            return 0
+        floor = retrieval.ranked[0].score - self.settings.answer_set_delta
+        return sum(1 for r in retrieval.ranked if r.score >= floor)
 
-    def abstains(self, retrieval: Retrieval, threshold: float | None = None) -> bool:
+    def threshold(self, lang: str | None) -> float:
+        """The abstention threshold for a question in ``lang`` (``abstain_margins``, else ``abstain_margin``)."""
+        return self.thresholds.get(lang or "", self.thresholds.get("*", self.settings.abstain_margin))
+
+    def abstains(self, retrieval: Retrieval, lang: str | None = None, threshold: float | None = None) -> bool:
         """True when the question is closer to general city topics than to any pledge (by the margin setting)."""
-        threshold = self.settings.abstain_margin if threshold is None else threshold
-        return retrieval.margin < threshold
+        return retrieval.margin < (self.threshold(lang) if threshold is None else threshold)
+

@@ -86,11 +86,12 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         result = retriever.retrieve(text)
         ranking = [r.pledge_id for r in result.ranked]
         rankings[q.id], margins[q.id] = ranking, result.margin
-        abstained = retriever.abstains(result)
+        detected = detect_language(text)
+        abstained = retriever.abstains(result, detected)
         size = max(0, min(len(ranking), primary_count(result)))
         records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,
                         "set_size": size, "set_hit": any(p in q.expected for p in ranking[:size])})
-        lang_ok += detect_language(text) == q.lang
+        lang_ok += detected == q.lang
         wrong_top = q.in_scope and ranking[0] not in q.expected
         wrong_abstain = abstained != (not q.in_scope)
         if wrong_top or wrong_abstain:

@@ -66,6 +66,7 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
         "lexical_prefix": settings.lexical_prefix,
         "ann_threshold": settings.ann_threshold,
         "abstain_margin": settings.abstain_margin,
+        "abstain_margins": settings.abstain_margins,
         "abstain_unit_kinds": settings.abstain_unit_kinds,
         "background_top": settings.background_top,
     }
@@ -100,6 +101,11 @@ def calibrate(questions: np.ndarray, units: np.ndarray, abstain_used: np.ndarray
                   "threshold": threshold}
 
 
+def strictest_threshold(settings: Settings) -> float:
+    """The highest abstention threshold of any language: the background must suit every one of them."""
+    return max([settings.abstain_margin, *settings.margins_by_language().values()])
+
+
 def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fingerprint: str,
                 progress: bool = False) -> SearchIndex:
     """Embed every unit of the latest editions and the background; calibrate; build FAISS and BM25."""
@@ -117,7 +123,7 @@ def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fin
         lexical = lexical_job.result()
     abstain_kinds = {k.strip() for k in settings.abstain_unit_kinds.split(",")}
     keep, calibration = calibrate(questions, vectors, np.array([u.kind in abstain_kinds for u in units]),
-                                  background, settings.abstain_margin)
+                                  background, strictest_threshold(settings))
     dense = DenseIndex.build(vectors, settings.ann_threshold)
     manifest = {**expected_manifest(encoder, settings), "inputs_sha256": fingerprint, "n_units": len(units),
                 "dense_kind": dense.kind, "calibration": calibration,

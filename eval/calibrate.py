@@ -1,0 +1,106 @@
+"""``python -m eval.calibrate --queries eval/dev.jsonl --split tune`` — choose the abstention thresholds per
+language and the answer-set width on calibration questions, with a stated guarantee; prints the settings.
+
+Both are split-conformal choices (exchangeable calibration and future questions assumed):
+
+- answer sets: for each in-scope question, how far the best right pledge's score lies below the top score
+  (0 when the top one is right). ``answer_set_delta`` is the ⌈(n+1)(1−α)⌉-th smallest of these, so a set of
+  every pledge within delta of the best contains a right pledge for at least 1−α of new questions (α = 0.03);
+- abstention: per detected language, the threshold is the ⌊α(n+1)⌋-th smallest margin of its in-scope
+  questions (α = 0.05): at most 5 % of new in-scope questions in that language are refused; everything below
+  is refused. Languages with fewer than ``--min-per-language`` in-scope questions share the pooled threshold
+  ("*").
+
+Choose on ``tune`` only (or on the calibration part of tune that the model was not trained on: ``--ids``);
+report on ``test`` with ``python -m eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+LANGS = ("pl", "en", "uk")
+
+
+def conformal_upper(scores: list[float], alpha: float) -> float:
+    """The ⌈(n+1)(1−α)⌉-th smallest score (the largest when that exceeds n): split-conformal quantile."""
+    ordered = sorted(scores)
+    k = math.ceil((len(ordered) + 1) * (1 - alpha))
+    return ordered[min(k, len(ordered)) - 1]
+
+
+def conformal_lower(scores: list[float], alpha: float) -> float:
+    """The ⌊α(n+1)⌋-th smallest score (−inf when that is 0): at most α of new scores fall below it."""
+    ordered = sorted(scores)
+    k = math.floor(alpha * (len(ordered) + 1))
+    return ordered[k - 1] if k >= 1 else -math.inf
+
+
+def calibration_records(assistant: object, queries: list) -> list[dict]:
+    """Per question: detected language, in scope, margin, and the gap from the top score to a right pledge."""
+    from assistant.core import clean_question
+    from assistant.language import detect_language
+
+    out = []
+    for q in queries:
+        text, _ = clean_question(q.query, assistant.settings.max_question_chars)  # type: ignore[attr-defined]
+        result = assistant.retriever.retrieve(text)  # type: ignore[attr-defined]
+        top = result.ranked[0].score
+        right = [r.score for r in result.ranked if r.pledge_id in q.expected]
+        out.append({"lang": detect_language(text), "in_scope": q.in_scope, "margin": result.margin,
+                    "gap": top - max(right) if right else None})
+    return out
+
+
+def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 0.05,
+           min_per_language: int = 30) -> dict:
+    """``answer_set_delta`` and ``abstain_margins`` from calibration records (see the module docstring)."""
+    gaps = [r["gap"] for r in records if r["in_scope"] and r["gap"] is not None]
+    delta = conformal_upper(gaps, set_alpha)
+    inside = [r for r in records if r["in_scope"]]
+    margins = {"*": conformal_lower([r["margin"] for r in inside], abstain_alpha)}
+    for lang in LANGS:
+        own = [r["margin"] for r in inside if r["lang"] == lang]
+        if len(own) >= min_per_language:
+            margins[lang] = conformal_lower(own, abstain_alpha)
+    margins = {k: round(v, 4) for k, v in margins.items() if np.isfinite(v)}
+    return {"answer_set_delta": round(delta, 4), "abstain_margins": ",".join(f"{k}:{v}" for k, v in margins.items()),
+            "n_in_scope": len(inside), "n_out_of_scope": len(records) - len(inside),
+            "set_alpha": set_alpha, "abstain_alpha": abstain_alpha}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: print the chosen settings as JSON (and KQA_* lines to paste)."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
+    ap = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--queries", type=Path, default=Path("eval/dev.jsonl"))
+    ap.add_argument("--split", default="tune", choices=("tune", "test", "all"))
+    ap.add_argument("--ids", type=Path, help="a JSON list of question ids to use (e.g. the calibration part)")
+    ap.add_argument("--min-per-language", type=int, default=30)
+    args = ap.parse_args(argv)
+    if args.split == "test":
+        print("warning: choosing on the test split makes its numbers meaningless; use tune", file=sys.stderr)
+    from assistant.core import Assistant
+    from eval.queries import load_queries, select_split
+
+    assistant = Assistant.load(log_fn=lambda m: print(m, file=sys.stderr))
+    queries = select_split(load_queries(args.queries, {p.title: p.id for p in assistant.library.pledges}), args.split)
+    if args.ids:
+        wanted = set(json.loads(args.ids.read_text(encoding="utf-8")))
+        queries = [q for q in queries if q.id in wanted]
+    chosen = choose(calibration_records(assistant, queries), min_per_language=args.min_per_language)
+    print(json.dumps(chosen, indent=2))
+    print(f"KQA_ANSWER_SET_DELTA={chosen['answer_set_delta']}\nKQA_ABSTAIN_MARGINS={chosen['abstain_margins']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

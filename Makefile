@@ -15,6 +15,8 @@ $(DEPS): requirements.txt requirements-lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
 	touch $@
 
+# materialise the base model → fine-tune it on the dev set's train part when KQA_FINETUNE is on (only if its
+# data hash is stale) → export to ONNX; training never happens while serving
 model: setup
 	$(PY) -m index.materialize
 

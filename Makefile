@@ -29,7 +29,7 @@ run: index
 chat: index
 	$(PY) -m assistant chat
 
-test: setup
+test: model
 	$(PY) -m pytest
 
 test-fast: setup

@@ -227,9 +227,14 @@ def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> obj
     if not examples:
         raise FinetuneError("no training examples; the dev set has no in-scope tune questions")
 
-    def embed(texts: list[str]) -> torch.Tensor:
-        features = model.preprocess(texts)
-        return model(features)["sentence_embedding"]  # normalised by the folder's Normalize module
+    def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
+        """Vectors in input order, run in chunks of similar length: padding 55 short background passages to
+        the longest report passage, with gradient, took 23 GB and was killed."""
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]
+                 for c in range(0, len(order), chunk)]
+        out = torch.cat(parts)  # normalised by the folder's Normalize module
+        return out[torch.argsort(torch.tensor(order))]
 
     if hp.freeze_embeddings:
         model[0].auto_model.embeddings.requires_grad_(False)
@@ -246,7 +251,7 @@ def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> obj
         order = torch.randperm(len(examples), generator=gen).tolist()
         if hp.passage_grad == "epoch":
             with torch.no_grad():
-                fixed = torch.cat([embed(passage_texts[i:i + 4]) for i in range(0, len(passage_texts), 4)])
+                fixed = embed(passage_texts)
         for b in range(0, len(order), hp.batch_size):
             if step >= total:
                 break
@@ -274,10 +279,15 @@ def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> obj
     return model
 
 
-def save(model: object, folder: Path, plan: Plan, seconds: float) -> Path:
+def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
     """Write the model and ``finetuned.json`` atomically (complete or absent)."""
+    import shutil
+
     with replaced_atomically(Path(folder)) as tmp:
         model.save(str(tmp))  # type: ignore[attr-defined]
+        # Training leaves the tokenizer alone; the base's tokenizer.json keeps the layout onnx_export reads
+        # (transformers 5 re-serialises the normalizer differently).
+        shutil.copyfile(Path(base_dir) / "tokenizer.json", tmp / "tokenizer.json")
         (tmp / MARKER).write_text(json.dumps({
             "format_version": FORMAT_VERSION,
             "base_model": DEFAULT_MODEL,
@@ -309,8 +319,9 @@ def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None
     log(f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions "
         f"({'no model yet' if info is None else 'training data or hyper-parameters changed'})")
     start = time.monotonic()
-    model = train(materialize_e5(settings.model_dir), plan, log)
-    save(model, folder, plan, time.monotonic() - start)
+    base_dir = materialize_e5(settings.model_dir)
+    model = train(base_dir, plan, log)
+    save(model, folder, plan, time.monotonic() - start, base_dir)
     log(f"fine-tuned model: {folder} ({time.monotonic() - start:.0f} s)")
     return folder
 

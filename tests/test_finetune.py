@@ -81,7 +81,10 @@ class _FakeModel:
 def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     calls = []
     monkeypatch.setattr(ft, "train", lambda base, plan, log: calls.append(plan) or _FakeModel())
-    monkeypatch.setattr("index.materialize.materialize_e5", lambda path: path)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "tokenizer.json").write_text("{}")
+    monkeypatch.setattr("index.materialize.materialize_e5", lambda path: base)
     queries = tmp_path / "dev.jsonl"
     queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     settings = replace(Settings(), finetune=True, finetune_dir=tmp_path / "ft")
@@ -106,6 +109,7 @@ def test_missing_finetuned_model_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(EncoderError, match="make model"):
         served_name(settings)
     assert served_name(replace(settings, finetune=False)) == DEFAULT_MODEL
+    assert Settings.from_env({"KQA_FINETUNE": "false"}).finetune is False
 
 
 @pytest.mark.model

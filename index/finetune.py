@@ -1,0 +1,413 @@
+"""Supervised adaptation of the default model on our own questions (build time only: needs torch).
+
+Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``), split once — seeded, stratified by language
+and scope — into ``train`` (~70 %, used here) and ``calibration`` (~30 %, kept for choosing hyper-parameters,
+thresholds and answer sets). Passages are the report's own units (``index.units.build_units``).
+
+Loss: a softmax over every candidate passage (the 9 ``whole`` units by default, e5 ``query: ``/``passage: ``
+prompts, cosine / temperature); a pledge's probability is the sum over its passages, the target spreads evenly
+over the expected pledges (two-pledge questions: both). With ``negatives``, the background passages
+(``index/background_pl.txt``) form one more class that out-of-scope train questions aim at.
+
+The output is a sentence-transformers folder (``Settings.finetune_dir``) with ``finetuned.json`` recording the
+base model, the SHA-256 of the training data, the hyper-parameters, library versions and the split ids; when
+the recorded fingerprint differs from the current data/hyper-parameters, ``finetune`` trains again.
+
+    python -m index.finetune            # (re)train if stale, then export to ONNX
+    python -m index.finetune --compare  # hyper-parameter variants, measured on the calibration part only
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from index.folders import is_complete, replaced_atomically
+from settings import DEFAULT_MODEL, ROOT, Settings
+
+FORMAT_VERSION = 1
+MARKER = "finetuned.json"
+QUERIES = ROOT / "eval" / "dev.jsonl"
+SPLIT_SEED = 13
+CALIBRATION_FRACTION = 0.3
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json",
+                  "config_sentence_transformers.json", MARKER)
+BACKGROUND = "__background__"
+
+
+class FinetuneError(RuntimeError):
+    """The training data or the fine-tuned folder is unusable; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class HParams:
+    """Everything that shapes the trained weights besides the data (recorded and fingerprinted)."""
+
+    epochs: int = 3
+    lr: float = 2e-5
+    temperature: float = 0.05
+    batch_size: int = 16
+    kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
+    negatives: bool = False  # out-of-scope train questions aim at a background class
+    max_seq_length: int = 512
+    # The embedding layer (the 250k×384 word table is 80 % of the weights) stays frozen: no dense gradient or
+    # AdamW state for it, and under deterministic algorithms its backward pass (index_put) took ~7 s of a step's
+    # ~7.3 s; with it frozen a step of 16 questions costs 0.3 s.
+    freeze_embeddings: bool = True
+    # "step": passages re-embedded with gradient every step (the probe's set-up). "epoch": passage vectors
+    # recomputed without gradient at each epoch's start, only the questions carry gradient (cheaper).
+    passage_grad: str = "step"
+    seed: int = 13
+    threads: int = 2
+    max_steps: int = 0  # >0: stop after this many steps (tests)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One train question and the classes (pledge ids, or BACKGROUND) it should land on."""
+
+    id: str
+    query: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one training run uses: examples, candidate passages with their class, the split and the hash."""
+
+    examples: tuple[Example, ...]
+    passages: tuple[tuple[str, str], ...]  # (class, text): pledge id or BACKGROUND
+    train_ids: tuple[str, ...]
+    calibration_ids: tuple[str, ...]
+    data_sha256: str
+    hparams: HParams = field(default_factory=HParams)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of data, hyper-parameters, base model and format: a different value means retrain."""
+        doc = {"data": self.data_sha256, "hparams": asdict(self.hparams), "base": DEFAULT_MODEL,
+               "format_version": FORMAT_VERSION}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+def read_rows(path: Path = QUERIES) -> list[dict]:
+    """The dev-set rows (JSONL), checked for the fields the split and the training need."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        missing = [k for k in ("id", "query", "lang", "expected", "split") if k not in row]
+        if missing:
+            raise FinetuneError(f"{path}, line {n}: missing {', '.join(missing)}; every row needs id, query, "
+                                "lang, expected and split (tune/test)")
+        rows.append(row)
+    return rows
+
+
+def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
+               fraction: float = CALIBRATION_FRACTION) -> tuple[list[str], list[str]]:
+    """``(train_ids, calibration_ids)`` of the ``tune`` rows, sorted; stratified by (language, in scope).
+
+    Each stratum is sorted by id and shuffled with its own seeded generator, so adding a question in one
+    language leaves the other languages' split untouched.
+    """
+    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for r in rows:
+        if r["split"] == "tune":
+            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
+    train, calibration = [], []
+    for (lang, scope), ids in sorted(strata.items()):
+        ids = sorted(ids)
+        random.Random(f"{seed}:{lang}:{scope}").shuffle(ids)
+        k = round(fraction * len(ids))
+        calibration += ids[:k]
+        train += ids[k:]
+    return sorted(train), sorted(calibration)
+
+
+def calibration_ids(path: Path = QUERIES) -> list[str]:
+    """Ids of the tune questions kept out of training (for thresholds and answer sets)."""
+    return split_tune(read_rows(path))[1]
+
+
+def make_plan(report: object, rows: list[dict], hparams: HParams = HParams()) -> Plan:
+    """Examples and passages for a run; the hash covers the train questions and every passage text used."""
+    from index.units import build_units, load_background
+
+    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
+    train_ids, cal_ids = split_tune(rows)
+    by_id = {r["id"]: r for r in rows}
+    examples = []
+    for qid in train_ids:
+        r = by_id[qid]
+        try:
+            targets = tuple(title_to_id[" ".join(t.split())] for t in r["expected"])
+        except KeyError as exc:
+            raise FinetuneError(f"question {qid}: unknown pledge title {exc.args[0]!r}") from None
+        if not targets and not hparams.negatives:
+            continue
+        examples.append(Example(qid, r["query"], targets or (BACKGROUND,)))
+    unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
+    if unknown or not hparams.kinds:
+        raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")
+    passages = [(u.pledge_id, u.text) for u in build_units(report) if u.kind in hparams.kinds]  # type: ignore
+    if hparams.negatives:
+        passages += [(BACKGROUND, t) for t in load_background()]
+    doc = {"questions": [asdict(e) for e in examples], "passages": passages}
+    data_sha = hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return Plan(tuple(examples), tuple(passages), tuple(train_ids), tuple(cal_ids), data_sha, hparams)
+
+
+# --- the folder ---------------------------------------------------------------------------------------------
+
+
+def read_info(folder: Path) -> dict | None:
+    """``finetuned.json`` of a complete folder of the current format, else None (no torch needed)."""
+    if not is_complete(folder, MARKER, FORMAT_VERSION, REQUIRED_FILES):
+        return None
+    return json.loads((Path(folder) / MARKER).read_text())
+
+
+def model_name(info: dict) -> str:
+    """The encoder name a fine-tuned folder serves under: differs from the base, so old indexes go stale."""
+    return f"{info['base_model']}+kqa-{info['fingerprint'][:8]}"
+
+
+def is_current(folder: Path, plan: Plan) -> bool:
+    """True when ``folder`` holds a complete model trained on exactly this plan."""
+    info = read_info(folder)
+    return info is not None and info.get("fingerprint") == plan.fingerprint
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for p in ("torch", "transformers", "sentence-transformers", "tokenizers", "numpy"):
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "absent"
+    return out
+
+
+# --- training -----------------------------------------------------------------------------------------------
+
+
+def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> object:
+    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory)."""
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    hp = plan.hparams
+    torch.set_num_threads(hp.threads)
+    torch.use_deterministic_algorithms(True)
+    random.seed(hp.seed)
+    np.random.seed(hp.seed)
+    torch.manual_seed(hp.seed)
+    model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
+    model.max_seq_length = hp.max_seq_length
+    prompts = model.prompts or {}
+    qp, pp = prompts.get("query", ""), prompts.get("passage") or prompts.get("document", "")
+    classes = sorted({c for c, _ in plan.passages})
+    col_class = torch.tensor([classes.index(c) for c, _ in plan.passages])
+    passage_texts = [pp + t for _, t in plan.passages]
+    examples = list(plan.examples)
+    if not examples:
+        raise FinetuneError("no training examples; the dev set has no in-scope tune questions")
+
+    def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
+        """Vectors in input order, run in chunks of similar length: padding 55 short background passages to
+        the longest report passage, with gradient, took 23 GB and was killed."""
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]
+                 for c in range(0, len(order), chunk)]
+        out = torch.cat(parts)  # normalised by the folder's Normalize module
+        return out[torch.argsort(torch.tensor(order))]
+
+    if hp.freeze_embeddings:
+        model[0].auto_model.embeddings.requires_grad_(False)
+    opt = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=hp.lr)
+    steps_per_epoch = -(-len(examples) // hp.batch_size)
+    total = steps_per_epoch * hp.epochs if not hp.max_steps else min(hp.max_steps, steps_per_epoch * hp.epochs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / max(1, total)))
+    gen = torch.Generator().manual_seed(hp.seed)
+    model.train()
+    step, start = 0, time.monotonic()
+    if hp.passage_grad not in ("epoch", "step"):
+        raise FinetuneError(f"passage_grad {hp.passage_grad!r} must be 'epoch' or 'step'")
+    for epoch in range(hp.epochs):
+        order = torch.randperm(len(examples), generator=gen).tolist()
+        if hp.passage_grad == "epoch":
+            with torch.no_grad():
+                fixed = embed(passage_texts)
+        for b in range(0, len(order), hp.batch_size):
+            if step >= total:
+                break
+            batch = [examples[i] for i in order[b:b + hp.batch_size]]
+            q = embed([qp + e.query for e in batch])
+            p = fixed if hp.passage_grad == "epoch" else embed(passage_texts)
+            logits = q @ p.T / hp.temperature  # (batch, columns)
+            log_p_col = torch.log_softmax(logits, dim=1)
+            # log P(class) = logsumexp over that class's columns
+            log_p_class = torch.stack([torch.logsumexp(log_p_col[:, col_class == k], dim=1)
+                                       for k in range(len(classes))], dim=1)
+            target = torch.zeros(len(batch), len(classes))
+            for i, e in enumerate(batch):
+                for t in e.targets:
+                    target[i, classes.index(t)] = 1.0 / len(e.targets)
+            loss = -(target * log_p_class).sum(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            log(f"epoch {epoch + 1}/{hp.epochs} step {step}/{total} loss {loss.item():.4f} "
+                f"({time.monotonic() - start:.0f} s)")
+    model.eval()
+    return model
+
+
+def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
+    """Write the model and ``finetuned.json`` atomically (complete or absent)."""
+    import shutil
+
+    with replaced_atomically(Path(folder)) as tmp:
+        model.save(str(tmp))  # type: ignore[attr-defined]
+        # Training leaves the tokenizer alone; the base's tokenizer.json keeps the layout onnx_export reads
+        # (transformers 5 re-serialises the normalizer differently).
+        shutil.copyfile(Path(base_dir) / "tokenizer.json", tmp / "tokenizer.json")
+        (tmp / MARKER).write_text(json.dumps({
+            "format_version": FORMAT_VERSION,
+            "base_model": DEFAULT_MODEL,
+            "fingerprint": plan.fingerprint,
+            "training_data_sha256": plan.data_sha256,
+            "hparams": asdict(plan.hparams),
+            "versions": _versions(),
+            "n_examples": len(plan.examples),
+            "n_passages": len(plan.passages),
+            "train_seconds": round(seconds, 1),
+            "split_seed": SPLIT_SEED,
+            "train_ids": list(plan.train_ids),
+            "calibration_ids": list(plan.calibration_ids),
+        }, indent=2))
+    return Path(folder)
+
+
+def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
+             queries: Path = QUERIES, log: Callable[[str], None] = print) -> Path:
+    """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data; return it."""
+    from corpus import parse_report
+    from index.materialize import materialize_e5
+
+    plan = make_plan(parse_report(settings.report), read_rows(queries), hparams or HParams(threads=settings.threads))
+    folder = Path(settings.finetune_dir)
+    if not force and is_current(folder, plan):
+        return folder
+    info = read_info(folder)
+    log(f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions "
+        f"({'no model yet' if info is None else 'training data or hyper-parameters changed'})")
+    start = time.monotonic()
+    base_dir = materialize_e5(settings.model_dir)
+    model = train(base_dir, plan, log)
+    save(model, folder, plan, time.monotonic() - start, base_dir)
+    log(f"fine-tuned model: {folder} ({time.monotonic() - start:.0f} s)")
+    return folder
+
+
+# --- measuring on the calibration part (for choosing hyper-parameters; never on test) ------------------------
+
+
+def roc_auc(pos: list[float], neg: list[float]) -> float:
+    """P(score of a random positive > a random negative), ties counted half."""
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def calibration_metrics(model: object, report: object, rows: list[dict], ids: Iterable[str]) -> dict:
+    """Whole-pledge dense hit@1 / mrr and the off-topic AUC of the top cosine, on the given question ids."""
+    import numpy as np
+
+    from index.units import build_units
+
+    prompts = getattr(model, "prompts", {}) or {}
+    units = [u for u in build_units(report) if u.kind == "whole"]  # type: ignore[arg-type]
+    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
+    by_id = {r["id"]: r for r in rows}
+    chosen = [by_id[i] for i in sorted(ids)]
+    enc = lambda texts, p: np.asarray(model.encode(texts, prompt=p, normalize_embeddings=True,  # type: ignore
+                                                   show_progress_bar=False, batch_size=32))
+    pv = enc([u.text for u in units], prompts.get("passage", ""))
+    qv = enc([r["query"] for r in chosen], prompts.get("query", ""))
+    sims = qv @ pv.T
+    hits, rr, top_in, top_out = [], [], [], []
+    for r, s in zip(chosen, sims):
+        expected = {title_to_id[" ".join(t.split())] for t in r["expected"]}
+        order = [units[j].pledge_id for j in np.argsort(-s, kind="stable")]
+        if expected:
+            hits.append(order[0] in expected)
+            rank = min(order.index(e) for e in expected) + 1
+            rr.append(1 / rank if rank <= 10 else 0.0)
+            top_in.append(float(s.max()))
+        else:
+            top_out.append(float(s.max()))
+    return {"n_in": len(hits), "n_out": len(top_out), "hit@1": round(float(np.mean(hits)), 4),
+            "mrr@10": round(float(np.mean(rr)), 4), "auc_top": round(roc_auc(top_in, top_out), 4)}
+
+
+def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str], None] = print) -> dict:
+    """Train each variant in memory and measure it (and the base model) on the calibration part."""
+    from sentence_transformers import SentenceTransformer
+
+    from corpus import parse_report
+    from index.materialize import materialize_e5
+
+    report, rows = parse_report(settings.report), read_rows()
+    cal = calibration_ids()
+    base_dir = materialize_e5(settings.model_dir)
+    out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}
+    log(f"base: {out['base']}")
+    for name, hp in variants.items():
+        start = time.monotonic()
+        model = train(base_dir, make_plan(report, rows, hp), log=lambda m: print(m, file=sys.stderr))
+        out[name] = calibration_metrics(model, report, rows, cal) | {"seconds": round(time.monotonic() - start)}
+        log(f"{name}: {out[name]}")
+    return out
+
+
+VARIANTS = {
+    "default": HParams(),
+    "epoch": HParams(passage_grad="epoch"),
+    "t0.02": HParams(temperature=0.02),
+    "t0.1": HParams(temperature=0.1),
+    "epochs5": HParams(epochs=5),
+    "lr5e-5": HParams(lr=5e-5),
+    "negatives": HParams(negatives=True),
+    "units": HParams(kinds=("whole", "pledge", "status")),
+}
+
+
+if __name__ == "__main__":  # python -m index.finetune [--force] [--compare [NAME ...]]
+    from index.onnx_export import export_onnx
+
+    s = Settings.from_env()
+    args = sys.argv[1:]
+    if args and args[0] == "--compare":
+        names = args[1:] or list(VARIANTS)
+        print(json.dumps(compare(s, {n: VARIANTS[n] for n in names}), indent=2))
+    else:
+        folder = finetune(s, force="--force" in args)
+        print(f"fine-tuned model: {folder}; onnx: {export_onnx(folder)}")

@@ -1,0 +1,132 @@
+"""Fine-tuning on our own questions: the data hash, the tune split, retraining when stale, the served name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from corpus.parser import parse_report_text
+from index import finetune as ft
+from index.encoder import EncoderError, served_name
+from settings import DEFAULT_MODEL, Settings
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict]:
+    return ft.read_rows()
+
+
+def test_split_is_deterministic_disjoint_and_tune_only(rows) -> None:
+    train, cal = ft.split_tune(rows)
+    assert (train, cal) == ft.split_tune([dict(r) for r in reversed(rows)])  # input order does not matter
+    assert not set(train) & set(cal)
+    tune = {r["id"] for r in rows if r["split"] == "tune"}
+    test = {r["id"] for r in rows if r["split"] == "test"}
+    assert set(train) | set(cal) == tune and not (set(train) | set(cal)) & test
+    assert 0.25 < len(cal) / len(tune) < 0.35
+    assert ft.calibration_ids() == cal
+    for lang in ("pl", "en", "uk"):  # stratified: every large language is in both parts
+        ids = {r["id"] for r in rows if r["lang"] == lang}
+        assert ids & set(cal) and ids & set(train)
+
+
+def test_split_of_a_language_ignores_other_languages(rows) -> None:
+    _, cal = ft.split_tune(rows)
+    extra = {"id": "zz-new", "query": "nowe", "lang": "de", "expected": [], "split": "tune"}
+    _, cal2 = ft.split_tune([*rows, extra])
+    pl = {r["id"] for r in rows if r["lang"] == "pl"}
+    assert set(cal) & pl == set(cal2) & pl
+
+
+def test_hash_changes_with_a_question_or_a_passage(report, rows) -> None:
+    plan = ft.make_plan(report, rows)
+    assert ft.make_plan(report, rows).data_sha256 == plan.data_sha256
+    qid = plan.examples[0].id
+    edited = [dict(r, query=r["query"] + "?") if r["id"] == qid else r for r in rows]
+    assert ft.make_plan(report, edited).data_sha256 != plan.data_sha256
+    # a test question is not training data: editing it leaves the hash alone
+    tid = next(r["id"] for r in rows if r["split"] == "test")
+    edited = [dict(r, query=r["query"] + "?") if r["id"] == tid else r for r in rows]
+    assert ft.make_plan(report, edited).data_sha256 == plan.data_sha256
+    lines = list(report.lines)
+    n = report.pledges[0].pledge.span.start_line - 1
+    lines[n] = lines[n] + " Dodane zdanie."
+    changed = parse_report_text(lines, report.source)
+    assert ft.make_plan(changed, rows).data_sha256 != plan.data_sha256
+    # hyper-parameters are not data, but they change the fingerprint (and so the served name)
+    other = ft.make_plan(report, rows, ft.HParams(epochs=4))
+    assert other.data_sha256 == plan.data_sha256 and other.fingerprint != plan.fingerprint
+
+
+def test_training_targets(report, rows) -> None:
+    plan = ft.make_plan(report, rows)
+    assert len(plan.passages) == len(report.pledges)  # whole units only by default
+    assert all(ft.BACKGROUND not in e.targets for e in plan.examples)
+    assert any(len(e.targets) == 2 for e in plan.examples)  # two-pledge questions keep both
+    neg = ft.make_plan(report, rows, ft.HParams(negatives=True))
+    assert any(e.targets == (ft.BACKGROUND,) for e in neg.examples)
+    assert {e.id for e in neg.examples} <= set(neg.train_ids)
+
+
+class _FakeModel:
+    def save(self, path: str) -> None:
+        for name in ft.REQUIRED_FILES:
+            if name != ft.MARKER:
+                (Path(path) / name).write_text("{}")
+
+
+def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(ft, "train", lambda base, plan, log: calls.append(plan) or _FakeModel())
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "tokenizer.json").write_text("{}")
+    monkeypatch.setattr("index.materialize.materialize_e5", lambda path: base)
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    settings = replace(Settings(), finetune=True, finetune_dir=tmp_path / "ft")
+    quiet = {"queries": queries, "log": lambda m: None}
+    ft.finetune(settings, **quiet)
+    ft.finetune(settings, **quiet)
+    assert len(calls) == 1  # current: not trained again
+    info = json.loads((tmp_path / "ft" / ft.MARKER).read_text())
+    assert info["training_data_sha256"] == calls[0].data_sha256 and info["base_model"] == DEFAULT_MODEL
+    assert info["calibration_ids"] == ft.calibration_ids() and info["hparams"]["epochs"] == 3
+    name = served_name(settings)
+    assert name.startswith(DEFAULT_MODEL + "+kqa-") and name != DEFAULT_MODEL
+    qid = calls[0].examples[0].id
+    edited = [dict(r, query=r["query"] + " pilne") if r["id"] == qid else r for r in rows]
+    queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in edited), encoding="utf-8")
+    ft.finetune(settings, **quiet)
+    assert len(calls) == 2 and served_name(settings) != name  # new data → retrained, index goes stale
+
+
+def test_missing_finetuned_model_is_a_clear_error(tmp_path) -> None:
+    settings = replace(Settings(), finetune=True, finetune_dir=tmp_path / "absent")
+    with pytest.raises(EncoderError, match="make model"):
+        served_name(settings)
+    assert served_name(replace(settings, finetune=False)) == DEFAULT_MODEL
+    assert Settings.from_env({"KQA_FINETUNE": "false"}).finetune is False
+
+
+@pytest.mark.model
+def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -> None:
+    import numpy as np
+
+    from index.encoder import load_encoder
+    from index.onnx_export import export_onnx
+
+    settings = replace(Settings.from_env(), finetune=True, finetune_dir=tmp_path / "ft")
+    hp = ft.HParams(max_steps=1, batch_size=4, max_seq_length=64)
+    folder = ft.finetune(settings, hparams=hp, log=lambda m: None)
+    assert ft.read_info(folder)["hparams"]["max_steps"] == 1
+    st = load_encoder(replace(settings, encoder_backend="sentence-transformers"))
+    assert st.name.startswith(DEFAULT_MODEL + "+kqa-")
+    export_onnx(folder)
+    onnx = load_encoder(settings)
+    assert onnx.backend == "onnx" and onnx.name == st.name
+    q = ["czy jest darmowa mammografia?"]
+    assert np.allclose(onnx.encode_queries(q), st.encode_queries(q), atol=1e-4)

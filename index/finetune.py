@@ -308,10 +308,10 @@ def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path
 def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
              queries: Path = QUERIES, log: Callable[[str], None] = print) -> Path:
     """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data; return it."""
-    from corpus import parse_report
+    from corpus.reports import load_report_set
     from index.materialize import materialize_e5
 
-    plan = make_plan(parse_report(settings.report), read_rows(queries), hparams or HParams(threads=settings.threads))
+    plan = make_plan(load_report_set(settings.reports), read_rows(queries), hparams or HParams(threads=settings.threads))
     folder = Path(settings.finetune_dir)
     if not force and is_current(folder, plan):
         return folder
@@ -372,10 +372,10 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
     """Train each variant in memory and measure it (and the base model) on the calibration part."""
     from sentence_transformers import SentenceTransformer
 
-    from corpus import parse_report
+    from corpus.reports import load_report_set
     from index.materialize import materialize_e5
 
-    report, rows = parse_report(settings.report), read_rows()
+    report, rows = load_report_set(settings.reports), read_rows()
     cal = calibration_ids()
     base_dir = materialize_e5(settings.model_dir)
     out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}

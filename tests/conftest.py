@@ -57,8 +57,9 @@ def report():
 
 @pytest.fixture()
 def fake_settings(tmp_path: Path) -> Settings:
-    """Default settings with the index in a temporary folder."""
-    return replace(Settings(), index_dir=tmp_path / "index")
+    """Default settings with the index in a temporary folder; one abstention threshold (``abstain_margin``, which
+    the tests move) instead of the real model's per-language ones."""
+    return replace(Settings(), index_dir=tmp_path / "index", abstain_margins="")
 
 
 @pytest.fixture()

@@ -37,7 +37,7 @@ def _edition(folder: Path, name: str, edition: str, text: str | None = None, pdf
 
 
 def _settings(tmp_path: Path, folder: Path) -> Settings:
-    return replace(Settings(), reports=folder, index_dir=tmp_path / "index", abstain_margin=-10)
+    return replace(Settings(), reports=folder, index_dir=tmp_path / "index", abstain_margin=-10, abstain_margins="")
 
 
 def _load(settings: Settings, said: list[str] | None = None) -> Assistant:

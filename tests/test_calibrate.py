@@ -1,0 +1,70 @@
+"""Calibrated answer sets and per-language abstention: the conformal choices and how the retriever applies them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from assistant.retriever import Ranked, Retrieval, Retriever
+from eval.calibrate import choose, conformal_lower, conformal_upper
+from settings import Settings, SettingsError
+
+
+def _retrieval(scores: list[float], margin: float = 0.0) -> Retrieval:
+    ranked = tuple(Ranked(f"p{i}", s, s, 0.0) for i, s in enumerate(scores))
+    return Retrieval(ranked, np.zeros(1, dtype=np.float32), 0.0, margin)
+
+
+def test_conformal_quantiles() -> None:
+    scores = [float(i) for i in range(1, 20)]  # n = 19
+    assert conformal_upper(scores, 0.05) == 19.0  # ⌈20·0.95⌉ = 19th smallest
+    assert conformal_upper(scores, 0.5) == 10.0
+    assert conformal_lower(scores, 0.05) == 1.0  # ⌊0.05·20⌋ = 1st smallest
+    assert conformal_lower(scores[:10], 0.05) == -np.inf  # too few to refuse anything
+
+
+def test_choose_gives_a_delta_covering_the_gaps_and_thresholds_per_language() -> None:
+    records = [{"lang": "pl", "in_scope": True, "margin": 0.01 * i, "gap": 0.001 * i} for i in range(40)]
+    records += [{"lang": "en", "in_scope": True, "margin": -0.02 + 0.001 * i, "gap": 0.0} for i in range(40)]
+    records += [{"lang": "uk", "in_scope": True, "margin": 0.0, "gap": 0.0} for _ in range(5)]
+    records += [{"lang": "pl", "in_scope": False, "margin": -0.1, "gap": None}]
+    chosen = choose(records, min_per_language=30)
+    gaps = sorted(r["gap"] for r in records if r["in_scope"])
+    assert sum(g <= chosen["answer_set_delta"] for g in gaps) / len(gaps) >= 0.97
+    margins = dict(part.split(":") for part in chosen["abstain_margins"].split(","))
+    assert set(margins) == {"*", "pl", "en"}  # uk: too few questions of its own, so the pooled one
+    assert float(margins["pl"]) == 0.01 and float(margins["en"]) == -0.019
+
+
+def test_answer_sets_hold_every_near_tie(fake_assistant) -> None:
+    r = Retriever(fake_assistant.index, fake_assistant.encoder, replace(fake_assistant.settings, answer_set_delta=0.02))
+    assert r.primary_count(_retrieval([0.90, 0.89, 0.87, 0.5])) == 2
+    assert Retriever(fake_assistant.index, fake_assistant.encoder,
+                     replace(fake_assistant.settings, answer_set_delta=0.0)).primary_count(_retrieval([0.9, 0.9, 0.8])) == 2
+
+
+def test_thresholds_follow_the_question_language(fake_assistant) -> None:
+    settings = replace(fake_assistant.settings, abstain_margin=-0.01, abstain_margins="pl:0.02,*:-0.03")
+    r = Retriever(fake_assistant.index, fake_assistant.encoder, settings)
+    near = _retrieval([0.9], margin=0.0)
+    assert r.abstains(near, "pl") and not r.abstains(near, "en") and not r.abstains(near, None)
+    assert r.threshold("de") == -0.03
+
+
+def test_bad_margins_setting_names_the_part() -> None:
+    with pytest.raises(SettingsError, match="KQA_ABSTAIN_MARGINS part 'pl=0.1' is not LANG:NUMBER"):
+        Settings(abstain_margins="pl=0.1").margins_by_language()
+
+
+def test_answers_mark_the_primary_set(fake_assistant) -> None:
+    from assistant import Assistant
+
+    wide = replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=10.0)
+    a = Assistant.load(wide, encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    ans = a.ask("opieka wytchnieniowa", top_k=3)
+    assert [x.primary for x in ans.answers] == [True, True, True]
+    narrow = Assistant.load(replace(wide, answer_set_delta=0.0), encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    assert [x.primary for x in narrow.ask("opieka wytchnieniowa", top_k=3).answers][0] is True
+    assert ans.to_json()["answers"][0]["primary"] is True

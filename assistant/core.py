@@ -89,14 +89,14 @@ class Assistant:
         self.sentences = sentence_index(self.index.units)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None, strategy: str = "hybrid",
+    def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None,
              progress: bool = False, log_fn: Callable[[str], None] | None = None) -> Assistant:
         """Load the model (or use ``encoder``) and open the index build, rebuilding it when the reports folder,
         model or settings changed; a broken reports folder leaves the last good build serving (logged)."""
         settings = settings or Settings.from_env()
         encoder = encoder or load_encoder(settings)
         index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)
-        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, strategy))
+        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy))
 
     def retrieve(self, question: str) -> Retrieval:
         """Ranking and abstention evidence for an already cleaned question."""

@@ -17,8 +17,8 @@ from eval.queries import Query
 RETRIEVERS: dict[str, tuple[str, dict]] = {
     "lexical": ("lexical", {}),
     "dense-whole": ("dense", {"unit_kinds": "whole"}),
-    "dense": ("dense", {}),
-    "hybrid": ("hybrid", {}),
+    "dense": ("dense", {"unit_kinds": "whole,pledge,status"}),
+    "hybrid": ("hybrid", {"unit_kinds": "whole,pledge,status"}),
     "default": ("", {}),
 }
 BASELINE = "dense-whole"  # what the paired tests compare every other retriever with

@@ -58,8 +58,9 @@ def report():
 @pytest.fixture()
 def fake_settings(tmp_path: Path) -> Settings:
     """Default settings with the index in a temporary folder; one abstention threshold (``abstain_margin``, which
-    the tests move) instead of the real model's per-language ones."""
-    return replace(Settings(), index_dir=tmp_path / "index", abstain_margins="")
+    the tests move) instead of the real model's per-language ones; and all passage units pooled, where the fake
+    encoder's bag of words finds a pledge by its title (a whole pledge's many words drown the title's)."""
+    return replace(Settings(), index_dir=tmp_path / "index", abstain_margins="", unit_kinds="whole,pledge,status")
 
 
 @pytest.fixture()

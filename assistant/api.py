@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.answer import Answer
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackError, FeedbackStore, StoreUnavailable
 from assistant.render import pledge_record
@@ -48,16 +49,24 @@ class Service:
     feedback: FeedbackStore
     assistant: Assistant | None = None
     pool: ThreadPoolExecutor = field(init=False)
+    io_pool: ThreadPoolExecutor = field(init=False)
     slots: asyncio.Semaphore | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(max(1, self.settings.api_threads), thread_name_prefix="kqa-api")
+        # Database writes wait on the disk (an fsync per commit), not the CPU: their own threads, so they never
+        # hold one of the engine's.
+        self.io_pool = ThreadPoolExecutor(4, thread_name_prefix="kqa-io")
 
     def ready(self) -> Assistant:
         """The loaded assistant, or 503 while it loads."""
         if self.assistant is None:
             raise ApiError(503, "the assistant is still loading; try again in a few seconds", {"Retry-After": "5"})
         return self.assistant
+
+    async def write(self, fn: Any, *args: Any) -> Any:
+        """Run a database call in the I/O threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.io_pool, fn, *args)
 
     async def run(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(*args)`` in the pool, waiting at most ``api_wait_s`` for a free thread."""
@@ -83,10 +92,8 @@ class Vote(BaseModel):
     reason: Literal["wrong_pledge", "outdated", "hard_to_understand"] | None = None
 
 
-def answer_and_record(service: Service, question: str, top_k: int | None, lang: str | None,
-                      report: str | None = None) -> dict:
-    """Ask, then keep what stats need (no question text unless the operator opted in)."""
-    ans = service.ready().ask(question, top_k, lang=lang, report=report)
+def record(service: Service, ans: Answer, report: str | None) -> None:
+    """Keep what stats need about an answer (no question text unless the operator opted in)."""
     shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
     try:
         service.feedback.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
@@ -94,7 +101,6 @@ def answer_and_record(service: Service, question: str, top_k: int | None, lang: 
                                        question=ans.question)
     except StoreUnavailable:
         pass  # the answer matters more than its count; the store logged why
-    return ans.to_json()
 
 
 def _router(service: Service) -> APIRouter:
@@ -106,7 +112,9 @@ def _router(service: Service) -> APIRouter:
                   lang: Literal["pl", "en", "uk"] | None = Query(None, description="reply language"),
                   report: str | None = Query(None, max_length=300, description="a report's key or section")
                   ) -> dict:
-        return await service.run(answer_and_record, service, q, top_k, lang, report)
+        ans = await service.run(lambda: service.ready().ask(q, top_k, lang=lang, report=report))
+        await service.write(record, service, ans, report)
+        return ans.to_json()
 
     @api.get("/pledges", summary="Every pledge with its status, citation and report")
     async def pledges() -> list[dict]:
@@ -123,7 +131,7 @@ def _router(service: Service) -> APIRouter:
 
     @api.post("/feedback", summary="Vote on one pledge of an answer (one vote per answer and pledge)")
     async def feedback(vote: Vote) -> dict:
-        counts = await service.run(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
+        counts = await service.write(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
         return {"pledge_id": vote.pledge_id, "vote": vote.vote, "counts": counts}
 
     @api.get("/health", summary="Model, index and feedback store answer")
@@ -133,14 +141,14 @@ def _router(service: Service) -> APIRouter:
             a = service.assistant
             checks["index"] = a.index.dense.size > 0 and bool(a.library.pledges)
             checks["model"] = bool(await service.run(lambda: a.encoder.encode_queries(["zdrowie"]).shape[0] == 1))
-        checks["feedback_store"] = await service.run(service.feedback.health)
+        checks["feedback_store"] = await service.write(service.feedback.health)
         ok = all(checks.values())
         return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
 
     @api.get("/stats", summary="Operator counts (no question text); needs the admin token")
     async def stats(authorization: str | None = Header(None), days: int = Query(30, ge=1, le=3660)) -> dict:
         check_admin(service.settings, authorization)
-        return await service.run(service.feedback.stats, days)
+        return await service.write(service.feedback.stats, days)
 
     return api
 

@@ -21,7 +21,7 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from corpus.parser import parse_report, relative_source, slugify
 
 REPORT_SUFFIXES = (".txt", ".pdf")
 REQUIRED = ("title", "section", "edition", "publisher", "url")
-OPTIONAL = ("closing_paragraphs", "note", "language")
+OPTIONAL = ("closing_paragraphs", "note", "language", "examples")
 _EDITION = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _EXAMPLE = ('{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}')
 
@@ -50,6 +50,8 @@ class ReportInfo:
     publisher: str
     url: str | None
     file: str  # the report file, relative to the repository when inside it
+    # example questions the app offers, per interface language ({"pl": [...], "en": [...]}); optional
+    examples: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -236,9 +238,14 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | 
     closing = data.get("closing_paragraphs")
     if closing is not None and (not isinstance(closing, int) or isinstance(closing, bool) or closing < 0):
         _bad(manifest, "closing_paragraphs", closing)
+    examples = data.get("examples", {})
+    if not isinstance(examples, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
+            for k, v in examples.items()):
+        _bad(manifest, "examples", examples)
     info = ReportInfo(title=" ".join(data["title"].split()), section=" ".join(data["section"].split()),
                       edition=edition, publisher=data["publisher"].strip(), url=data["url"],
-                      file=relative_source(report_file))
+                      file=relative_source(report_file), examples=examples)
     return info, closing
 
 
@@ -247,6 +254,7 @@ def _hint(name: str) -> str:
             "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
             "publisher": "who published it (a non-empty string)", "url": "the report's web address, or null",
             "closing_paragraphs": "how many paragraphs close the section (a whole number ≥ 0), or leave it out",
+            "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
             }[name]
 
 

@@ -89,7 +89,7 @@ def test_api_answers_with_citations(server, question: str, lang: str, pledge_id:
     assert doc["language"] == lang and doc["abstained"] is False
     assert doc["answers"][0]["pledge_id"] == pledge_id
     cites = doc["answers"][0]["citations"]
-    assert cites and all(c["source"] == "corpus/krakow-miasto-rownych-szans.txt" and c["text"] for c in cites)
+    assert cites and all(c["source"] == "sources/krakow-miasto-rownych-szans.txt" and c["text"] for c in cites)
     assert {"question", "language", "abstained", "answers"} <= set(doc)
 
 

@@ -60,7 +60,8 @@ def test_missing_field_is_named(tmp_path: Path, field: str) -> None:
     ("publisher", None, "a non-empty string"), ("url", 3, "or null"),
     ("edition", "czerwiec 2025", '"YYYY", "YYYY-MM" or "YYYY-MM-DD"'), ("edition", "2025-13", "YYYY-MM"),
     ("edition", 20.25, "YYYY-MM"), ("closing_paragraphs", "1", "a whole number"),
-    ("closing_paragraphs", True, "a whole number"),
+    ("closing_paragraphs", True, "a whole number"), ("examples", ["q"], "example questions per language"),
+    ("examples", {"pl": [""]}, "example questions per language"),
 ])
 def test_wrongly_typed_field_is_named(tmp_path: Path, field: str, value: object, hint: str) -> None:
     msg = _refusal(_put(tmp_path / "r", "a", manifest=_manifest(**{field: value})))

@@ -159,6 +159,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
         for trigger in (text_filter.change, status_filter.change, changed.change):
             trigger(browse, browse_inputs, pledge_list, trigger_mode="always_last", **PRIVATE)
         # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
+        browse_tab.select(browse, browse_inputs, pledge_list, **PRIVATE)  # the list in the current language
         open_id.change(open_pledge, [open_id, lang_choice, last_lang], detail, **PRIVATE)
         lang_choice.change(switch_language, [lang_choice, last_lang, open_id, *browse_inputs[:3]],
                            [*labelled, detail, pledge_list], **PRIVATE)

@@ -24,8 +24,9 @@ class Row:
 
 
 def literal_ids(assistant: Assistant, text: str) -> list[str]:
-    """Pledges whose title or texts contain every word of ``text`` (case and diacritics ignored)."""
-    words = fold(text).lower().split()
+    """Pledges whose title or texts contain every word of ``text`` (case and diacritics ignored). Long words
+    match by their first 6 letters, as the index's BM25 does, so "mammografia" finds "mammograficzne"."""
+    words = [w[:6] for w in fold(text).lower().split()]
     out = []
     for p in assistant.library.pledges:
         hay = fold(f"{p.title} {p.pledge.text} {p.status.text}").lower()

@@ -79,9 +79,9 @@ def vote_html(lang: str, answer_id: str, pledge_id: str) -> str:
     return (f'<div class="kqa-vote" role="group" aria-label="{e(t(lang, "ui_vote_q"))}" {data}>'
             f'<span class="kqa-k">{e(t(lang, "ui_vote_q"))}</span>'
             f'<button type="button" class="kqa-btn" data-vote="up" aria-pressed="false" '
-            f'aria-label="{e(t(lang, "ui_up"))}" title="{e(t(lang, "ui_up"))}">👍</button>'
+            f'><span aria-hidden="true">👍</span> {e(t(lang, "ui_up"))}</button>'
             f'<button type="button" class="kqa-btn" data-vote="down" aria-pressed="false" '
-            f'aria-label="{e(t(lang, "ui_down"))}" title="{e(t(lang, "ui_down"))}">👎</button>'
+            f'><span aria-hidden="true">👎</span> {e(t(lang, "ui_down"))}</button>'
             f'<span class="kqa-thanks" role="status"></span>'
             f'<div class="kqa-reasons" hidden><span class="kqa-k">{e(t(lang, "ui_what_wrong"))}</span>{reasons}</div>'
             "</div>")

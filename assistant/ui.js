@@ -16,14 +16,16 @@
   async function sendVote(group, vote, reason) {
     const key = group.dataset.aid + "|" + group.dataset.pid;
     const thanks = group.querySelector(".kqa-thanks");
+    const previous = votes[key];
+    votes[key] = {vote, reason};  // at once, so a quick second click toggles from this choice, not the old one
     try {
       const resp = await fetch(apiUrl("api/feedback"), {method: "POST", headers: {"Content-Type": "application/json"},
         body: JSON.stringify({answer_id: group.dataset.aid, pledge_id: group.dataset.pid, vote, reason})});
       if (!resp.ok) throw new Error(String(resp.status));
-      votes[key] = {vote, reason};
       setPressed(group, votes[key]);
       thanks.textContent = vote ? group.dataset.thanks : group.dataset.unvoted;
     } catch (err) {
+      votes[key] = previous;
       thanks.textContent = group.dataset.error;
     }
   }

@@ -13,6 +13,7 @@ from settings import apply_privacy_env
 apply_privacy_env()  # before gradio and onnxruntime are imported: no analytics, no telemetry
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -22,62 +23,54 @@ import gradio as gr  # noqa: E402
 
 from assistant import Assistant, QuestionError  # noqa: E402
 from assistant.api import Service  # noqa: E402
+from assistant.browse import search, rows_html  # noqa: E402
+from assistant.cards import answer_html, library_card, message_html  # noqa: E402
+from assistant.contacts import Contacts  # noqa: E402
 from assistant.feedback import FeedbackStore, StoreUnavailable  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
 from assistant.messages import reply_language, t  # noqa: E402
-from assistant.render import as_text, markdown_messages, markdown_pledge  # noqa: E402
-from index.lexical import fold  # noqa: E402
+from assistant.translations import TRANSLATIONS_DIR, Translations  # noqa: E402
+from assistant.ui_text import (MAX_HISTORY, UI_LANGS, busy_html, css, examples_label, head, heading_html,  # noqa: E402
+                               history_html, stats_html, status_choices, token_ok, ui_lang)
 from settings import Settings  # noqa: E402
 
-STATUSES = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
 EXAMPLES = ["Czy jest bezpłatna mammografia?", "Gdzie szukać pomocy przy przemocy w rodzinie?",
             "Are there Polish courses for foreigners?", "What support is there for carers of disabled people?",
             "Чи є допомога жінкам, які хочуть відкрити бізнес?", "Де знайти гінеколога без клаузули совісті?"]
 LANG_CHOICES = [("auto", "auto"), ("Polski", "pl"), ("English", "en"), ("Українська", "uk")]
-CSS = """
-.gradio-container {max-width: 980px !important; margin: auto;}
-@media (max-width: 480px) { .gradio-container {padding: 4px !important;} }
-#pledge-table, #pledge-table * {max-width: 100%;}
-#pledge-table {overflow-x: auto;}
-#pledge-table table {table-layout: fixed; width: 100% !important;}
-#pledge-table td, #pledge-table th {white-space: normal !important; overflow-wrap: anywhere;}
-"""
 NO_LATEX: list = []  # `$$…$$` in a question must show as typed, not be typeset
+# Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
+# strip the data- and aria- attributes the buttons need.
+# Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
+# strip the data- and aria- attributes the buttons need (and would be a second, different escaping).
+PRIVATE = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
 
 
-def _vote_of(liked: object) -> str | None:
-    """Gradio's like value → the store's vote: a like, a dislike, or taking a vote back."""
-    if liked is True or liked == "Like":
-        return "up"
-    if liked is False or liked == "Dislike":
-        return "down"
-    return None
-
-
-def _ui_lang(choice: str, last: str) -> str:
-    return last if choice == "auto" else choice
-
-
-def build_app(assistant: Assistant, feedback: FeedbackStore) -> gr.Blocks:
+def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str | None = None,
+              translations: Translations | None = None, contacts: Contacts | None = None) -> gr.Blocks:
     """The Blocks app; ``assistant`` is loaded once and shared by all sessions."""
     library = assistant.library
+    translations = translations or Translations()
+    contacts = contacts or Contacts.load()
 
-    def label_updates(lang: str) -> list:
-        return [gr.update(placeholder=t(lang, "ui_placeholder"), label=t(lang, "ui_chat")),
+    def labels(lang: str) -> list:
+        return [heading_html(lang), busy_html(lang), examples_label(lang),
+                gr.update(label=t(lang, "ui_chat"), placeholder=t(lang, "ui_placeholder")),
                 gr.update(value=t(lang, "ui_send")), gr.update(label=t(lang, "ui_chat")),
-                gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_language")),
-                gr.update(label=t(lang, "ui_status_filter")), gr.update(label=t(lang, "ui_text_filter")),
-                gr.update(label=t(lang, "ui_open")), gr.update(value=t(lang, "ui_intro"))]
+                gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_stats")),
+                gr.update(label=t(lang, "ui_language")),
+                gr.update(label=t(lang, "ui_status_filter"), choices=status_choices(lang)),
+                gr.update(label=t(lang, "ui_text_filter")), gr.update(label=t(lang, "ui_changed")),
+                gr.update(label=t(lang, "ui_token")), gr.update(value=t(lang, "ui_show_stats"))]
 
-    def respond(question: str, history: list, choice: str, last: str, meta: dict):
-        history, meta = list(history or []), dict(meta or {})
-        lang = _ui_lang(choice, last)
+    def respond(question: str, turns: list, choice: str, last: str) -> tuple:
+        turns = list(turns or [])
+        lang = ui_lang(choice, last)
         try:
-            ans = assistant.ask(question or "", lang=None if choice == "auto" else choice)
+            ans = assistant.ask(question or "", lang=choice if choice in UI_LANGS else None)
         except QuestionError as exc:
-            history.append({"role": "assistant", "content": as_text(t(lang, f"err_{exc.code}"))})
-            return (history, question, last, meta, *label_updates(lang))
-        history.append({"role": "user", "content": as_text(ans.question)})
+            return (message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns), turns, last,
+                    *labels(lang))
         last = reply_language(ans.language)
         shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
         try:
@@ -85,80 +78,94 @@ def build_app(assistant: Assistant, feedback: FeedbackStore) -> gr.Blocks:
                                    abstained=ans.abstained, pledge_ids=shown, report="", question=ans.question)
         except StoreUnavailable:
             pass  # answering matters more than counting; the store logged why
-        first = len(history)
-        history.extend(markdown_messages(ans))
-        top = ans.answers[0].pledge_id if ans.answers else "-"
-        for i in range(first, len(history)):
-            meta[str(i)] = {"answer_id": ans.answer_id, "pledge_id": top}
-        return (history, "", last, meta, *label_updates(_ui_lang(choice, last)))
+        turns = [answer_html(ans, library, translations, contacts), *turns][:MAX_HISTORY]
+        lang = ui_lang(choice, last)
+        return (history_html(lang, turns), turns, last, *labels(lang))
 
-    def on_like(data: gr.LikeData, meta: dict) -> None:
-        index = data.index if isinstance(data.index, int) else data.index[0]
-        info = (meta or {}).get(str(index))
-        if info is not None:
-            try:
-                feedback.vote(info["answer_id"], info["pledge_id"], _vote_of(data.liked))
-            except StoreUnavailable:
-                gr.Warning(t("en", "err_store"))
+    def browse(text: str, status: str, changed: bool, choice: str, last: str) -> str:
+        lang = ui_lang(choice, last)
+        return rows_html(lang, search(assistant, text, status, changed), len(library.pledges))
 
-    def browse(status: str, text: str, choice: str, last: str) -> tuple:
-        needle = fold(text or "").lower()
-        rows = [p for p in library.pledges if status in ("", "all", None) or p.status_label.label == status]
-        rows = [p for p in rows if needle in fold(f"{p.title} {p.pledge.text} {p.status.text}").lower()]
-        lang = _ui_lang(choice, last)
-        table = [[p.title, t(lang, p.status_label.label)] for p in rows]
-        choices = [(p.title, p.id) for p in rows]
-        first = choices[0][1] if choices else None
-        # The detail is rendered here too: when the first row stays the same, the picker fires no change event.
-        return table, gr.update(choices=choices, value=first), open_pledge(first, choice, last)
-
-    def open_pledge(pledge_id: str | None, choice: str, last: str) -> str:
-        if not pledge_id:
+    def open_pledge(command: str, choice: str, last: str) -> str:
+        pledge_id = (command or "").split("|", 1)[0]
+        try:
+            pledge = library.by_id(pledge_id)
+        except KeyError:
             return ""
-        return markdown_pledge(library, library.by_id(pledge_id), _ui_lang(choice, last))
+        return library_card(ui_lang(choice, last), library, pledge, translations)
 
-    def switch_language(choice: str, last: str, pledge_id: str | None) -> list:
-        return [*label_updates(_ui_lang(choice, last)), open_pledge(pledge_id, choice, last)]
+    def switch_language(choice: str, last: str, command: str, text: str, status: str, changed: bool) -> list:
+        lang = ui_lang(choice, last)
+        return [*labels(lang), open_pledge(command, choice, last), browse(text, status, changed, choice, last)]
 
-    statuses = [("all", "all")] + [(s, s) for s in STATUSES]
+    def on_load(request: gr.Request) -> list:
+        """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language."""
+        params = request.query_params if request is not None else {}
+        lang = params.get("lang") if params.get("lang") in UI_LANGS else "auto"
+        pledge_id = params.get("pledge") or ""
+        known = pledge_id in {p.id for p in library.pledges}
+        tab = gr.Tabs(selected="browse" if known else "ask")
+        command = pledge_id if known else ""
+        return [tab, lang, command, *switch_language(lang, "pl", command, "", "all", False)]
+
+    def show_stats(token: str, choice: str, last: str) -> str:
+        lang = ui_lang(choice, last)
+        if not token_ok(admin_token, token):
+            return f'<p class="kqa-error" role="alert">{t(lang, "ui_stats_bad")}</p>'
+        return stats_html(lang, feedback.stats())
+
     with gr.Blocks(analytics_enabled=False, title="Kraków — miasto równych szans") as demo:
         last_lang = gr.State("pl")
-        meta = gr.State({})
-        intro = gr.Markdown(t("pl", "ui_intro"), latex_delimiters=NO_LATEX)
+        turns = gr.State([])
+        heading = gr.Markdown(heading_html("pl"), elem_id="kqa-head", latex_delimiters=NO_LATEX, sanitize_html=False)
         lang_choice = gr.Radio(LANG_CHOICES, value="auto", label=t("pl", "ui_language"), elem_id="language")
-        with gr.Tabs():
-            with gr.Tab(t("pl", "ui_chat"), id="chat") as chat_tab:
-                chatbot = gr.Chatbot(height=520, elem_id="chat", feedback_options=("Like", "Dislike"),
-                                     sanitize_html=True, show_label=False, buttons=["copy"],
-                                     latex_delimiters=NO_LATEX)
-                with gr.Row():
+        with gr.Tabs(selected="ask") as tabs:
+            with gr.Tab(t("pl", "ui_chat"), id="ask") as ask_tab:
+                with gr.Row(equal_height=True):
                     box = gr.Textbox(placeholder=t("pl", "ui_placeholder"), label=t("pl", "ui_chat"), scale=5,
-                                     elem_id="question", max_lines=4, lines=1)
-                    send = gr.Button(t("pl", "ui_send"), variant="primary", scale=1, min_width=80, elem_id="send")
-                gr.Examples(EXAMPLES, inputs=box, label="PL · EN · UK")
+                                     elem_id="question", max_lines=6, lines=1, min_width=200)
+                    send = gr.Button(t("pl", "ui_send"), variant="primary", scale=1, min_width=96, elem_id="send")
+                busy = gr.Markdown(busy_html("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
+                examples_head = gr.Markdown(examples_label("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
+                with gr.Row(elem_classes="kqa-examples"):
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                answers = gr.Markdown("", elem_id="answers", latex_delimiters=NO_LATEX, sanitize_html=False)
             with gr.Tab(t("pl", "ui_browse"), id="browse") as browse_tab:
+                text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter", max_lines=1)
                 with gr.Row():
-                    status_filter = gr.Dropdown(statuses, value="all", label=t("pl", "ui_status_filter"),
-                                                elem_id="status-filter")
-                    text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter")
-                table = gr.Dataframe(headers=["Zobowiązanie / Pledge", "Status"], interactive=False,
-                                     wrap=True, elem_id="pledge-table", column_widths=["70%", "30%"])
-                picker = gr.Dropdown([], label=t("pl", "ui_open"), elem_id="pledge-picker")
-                detail = gr.Markdown(elem_id="pledge-detail", latex_delimiters=NO_LATEX)
-        labelled = [box, send, chat_tab, browse_tab, lang_choice, status_filter, text_filter, picker, intro]
-        # Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores.
+                    status_filter = gr.Dropdown(status_choices("pl"), value="all", label=t("pl", "ui_status_filter"),
+                                                elem_id="status-filter", min_width=160)
+                    changed = gr.Checkbox(False, label=t("pl", "ui_changed"), elem_id="changed-filter", min_width=160)
+                pledge_list = gr.Markdown(elem_id="pledge-list", latex_delimiters=NO_LATEX, sanitize_html=False)
+                open_id = gr.Textbox(elem_id="open-id", elem_classes="kqa-hidden", show_label=False, container=False)
+                detail = gr.Markdown(elem_id="pledge-detail", latex_delimiters=NO_LATEX, sanitize_html=False)
+            with gr.Tab(t("pl", "ui_stats"), id="stats", elem_id="stats-tab") as stats_tab:
+                token = gr.Textbox(label=t("pl", "ui_token"), type="password", elem_id="admin-token",
+                                   visible=bool(admin_token))
+                show = gr.Button(t("pl", "ui_show_stats"), elem_id="show-stats", visible=bool(admin_token))
+                stats_out = gr.Markdown("" if admin_token else f"<p>{t('pl', 'ui_stats_closed')}</p>", latex_delimiters=NO_LATEX, sanitize_html=False)
+        labelled = [heading, busy, examples_head, box, send, ask_tab, browse_tab, stats_tab, lang_choice,
+                    status_filter, text_filter, changed, token, show]
+        ask_outputs = [answers, turns, last_lang, *labelled]
+        # Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores. The box is
+        # not an output: what a reader types while an answer loads is never wiped.
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, lang_choice, last_lang, meta],
-                    [chatbot, box, last_lang, meta, *labelled], api_visibility="private",
-                    concurrency_limit=2, concurrency_id="ask")
-        chatbot.like(on_like, [meta], None, api_visibility="private")
-        lang_choice.change(switch_language, [lang_choice, last_lang, picker], [*labelled, detail],
-                           api_visibility="private")
-        browse_inputs = [status_filter, text_filter, lang_choice, last_lang]
-        for trigger in (status_filter.change, text_filter.change):
-            trigger(browse, browse_inputs, [table, picker, detail], api_visibility="private")
-        picker.input(open_pledge, [picker, lang_choice, last_lang], detail, api_visibility="private")
-        demo.load(browse, browse_inputs, [table, picker, detail], api_visibility="private")
+            trigger(respond, [box, turns, lang_choice, last_lang], ask_outputs, concurrency_limit=2,
+                    concurrency_id="ask", **PRIVATE)
+        for button, question in zip(example_buttons, EXAMPLES):
+            button.click(lambda tu, c, la, q=question: (q, *respond(q, tu, c, la)), [turns, lang_choice, last_lang],
+                         [box, *ask_outputs], concurrency_limit=2, concurrency_id="ask", **PRIVATE)
+        browse_inputs = [text_filter, status_filter, changed, lang_choice, last_lang]
+        for trigger in (text_filter.change, status_filter.change, changed.change):
+            trigger(browse, browse_inputs, pledge_list, trigger_mode="always_last", **PRIVATE)
+        # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
+        browse_tab.select(browse, browse_inputs, pledge_list, **PRIVATE)  # the list in the current language
+        open_id.change(open_pledge, [open_id, lang_choice, last_lang], detail, **PRIVATE)
+        lang_choice.change(switch_language, [lang_choice, last_lang, open_id, *browse_inputs[:3]],
+                           [*labelled, detail, pledge_list], **PRIVATE)
+        show.click(show_stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
+        token.submit(show_stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
+        demo.load(on_load, None, [tabs, lang_choice, open_id, *labelled, detail, pledge_list], **PRIVATE)
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
 
@@ -192,8 +199,11 @@ def _quiet_gradio_errors() -> None:
 
 
 # System fonts only: the default theme would fetch Google Fonts, and the app must work offline and privately.
-THEME = gr.themes.Default(font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
-                          font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")])
+# The primary colour is a dark blue: white text on it has 6.7:1 contrast (the default orange had 2.8:1).
+THEME = gr.themes.Default(primary_hue="blue", font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
+                          font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")]).set(
+    button_primary_background_fill="#1d4ed8", button_primary_background_fill_hover="#1e40af",
+    button_primary_text_color="#ffffff", button_primary_border_color="#1d4ed8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,10 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     service = Service(settings, FeedbackStore(settings.db_url, settings.feedback_questions), assistant)
     server = create_server(service)
     _quiet_gradio_errors()
-    demo = build_app(assistant, service.feedback)
+    demo = build_app(assistant, service.feedback, admin_token=settings.admin_token,
+                     translations=Translations(os.environ.get("KQA_UI_TRANSLATIONS_DIR") or TRANSLATIONS_DIR))
     detect_language("rozgrzewka")  # load langdetect's profiles now, not on the first resident's question
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
-                        css=CSS, footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,
+                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,
                         max_file_size=1,
                         # No run history: it would keep residents' questions in the browser (a shared helpline PC).
                         run_history=False)

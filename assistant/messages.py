@@ -6,7 +6,7 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "page": "p.", "changed": "status changed since {since}: {before} → {after}", "rule": "label by rule: {rule}",
-        "ui_chat": "Ask", "ui_browse": "Browse pledges", "ui_placeholder": "Ask about a pledge, e.g. free mammography",
+        "ui_chat": "Ask", "ui_browse": "Browse", "ui_placeholder": "Ask about a pledge, e.g. free mammography",
         "ui_send": "Ask", "ui_language": "Language", "ui_status_filter": "Status", "ui_text_filter": "Search text",
         "ui_all": "all", "ui_open": "Open pledge", "ui_examples": "Examples",
         "ui_intro": "Answers quote Kraków's report *Kraków — miasto równych szans* with line citations.",
@@ -25,7 +25,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pl": {
         "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}", "rule": "etykieta według reguły: {rule}",
-        "ui_chat": "Zapytaj", "ui_browse": "Przeglądaj zobowiązania",
+        "ui_chat": "Zapytaj", "ui_browse": "Przeglądaj",
         "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia", "ui_send": "Zapytaj",
         "ui_language": "Język", "ui_status_filter": "Status", "ui_text_filter": "Szukaj w tekście", "ui_all": "wszystkie",
         "ui_open": "Otwórz zobowiązanie", "ui_examples": "Przykłady",
@@ -45,7 +45,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "uk": {
         "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}", "rule": "мітка за правилом: {rule}",
-        "ui_chat": "Запитати", "ui_browse": "Перегляд зобов'язань",
+        "ui_chat": "Запитати", "ui_browse": "Перегляд",
         "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія", "ui_send": "Запитати",
         "ui_language": "Мова", "ui_status_filter": "Статус", "ui_text_filter": "Пошук у тексті", "ui_all": "усі",
         "ui_open": "Відкрити зобов'язання", "ui_examples": "Приклади",
@@ -65,6 +65,77 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Інші відповідні зобов'язання",
     },
 }
+# The app's own words (labels, buttons, notes); merged into MESSAGES so that there is one catalogue.
+_UI: dict[str, dict[str, str]] = {
+    "en": {
+        "ui_st_since": "since {since}", "ui_st_day": "by day", "ui_st_lang": "by language", "ui_st_pledge": "by pledge (top answer)", "ui_st_feedback": "feedback", "ui_st_answers": "answers",
+        "ui_h1": "Kraków — equal opportunities: what did the city promise, and how far has it got?",
+        "ui_lead": "Ask about a pledge — health, violence, carers, minorities, women in business — in any language. "
+                   "Answers quote the city's report.",
+        "ui_asked": "You asked", "ui_as_of": "as of {edition}", "ui_earlier": "Earlier answers",
+        "ui_unofficial": "Unofficial translation — the Polish quote below is the evidence",
+        "ui_source_lines": "Show the quoted lines", "ui_vote_q": "Was this helpful?",
+        "ui_up": "Helpful", "ui_down": "Not helpful", "ui_thanks": "Thank you — your vote is saved.",
+        "ui_unvoted": "Vote removed.", "ui_what_wrong": "What was wrong? (optional)",
+        "wrong_pledge": "wrong pledge", "outdated": "outdated", "hard_to_understand": "hard to understand",
+        "ui_copy": "Copy", "ui_copy_link": "Copy link", "ui_copied": "Copied",
+        "ui_contacts": "Need help now?", "ui_busy": "Still answering your previous question — your text is kept.",
+        "ui_changed": "Changed since last edition", "ui_none": "No pledge matches. Try other words.",
+        "ui_count": "{n} of {total} pledges", "ui_by_meaning": "similar meaning", "ui_literal": "contains the words",
+        "ui_stats": "Stats", "ui_token": "Admin token", "ui_show_stats": "Show stats",
+        "ui_stats_closed": "Stats are closed: no admin token is configured on this server.",
+        "ui_stats_bad": "Wrong token.", "ui_long_q": "long question, {n} characters",
+        "ui_answering": "Answering…", "ui_answers_region": "Answers",
+        "err_top_k": "Please choose how many pledges to show.", "err_lang": "This language is not available.",
+        "err_report": "This report is not available.",
+    },
+    "pl": {
+        "ui_st_since": "od {since}", "ui_st_day": "według dnia", "ui_st_lang": "według języka", "ui_st_pledge": "według zobowiązania (pierwsza odpowiedź)", "ui_st_feedback": "oceny", "ui_st_answers": "odpowiedzi",
+        "ui_h1": "Kraków — miasto równych szans: co miasto obiecało i jak idzie realizacja?",
+        "ui_lead": "Zapytaj o zobowiązanie — zdrowie, przemoc, opiekunowie, mniejszości, przedsiębiorczość kobiet — "
+                   "w dowolnym języku. Odpowiedzi cytują raport miasta.",
+        "ui_asked": "Pytanie", "ui_as_of": "stan na {edition}", "ui_earlier": "Wcześniejsze odpowiedzi",
+        "ui_unofficial": "Tłumaczenie nieoficjalne — dowodem jest polski cytat poniżej",
+        "ui_source_lines": "Pokaż cytowane wiersze", "ui_vote_q": "Czy to pomogło?",
+        "ui_up": "Pomocne", "ui_down": "Niepomocne", "ui_thanks": "Dziękujemy — ocena zapisana.",
+        "ui_unvoted": "Ocena usunięta.", "ui_what_wrong": "Co było nie tak? (opcjonalnie)",
+        "wrong_pledge": "nie to zobowiązanie", "outdated": "nieaktualne", "hard_to_understand": "trudne do zrozumienia",
+        "ui_copy": "Kopiuj", "ui_copy_link": "Kopiuj link", "ui_copied": "Skopiowano",
+        "ui_contacts": "Potrzebujesz pomocy teraz?", "ui_busy": "Trwa odpowiadanie na poprzednie pytanie — Twój tekst zostaje.",
+        "ui_changed": "Zmienione od poprzedniego wydania", "ui_none": "Brak pasujących zobowiązań. Spróbuj innych słów.",
+        "ui_count": "{n} z {total} zobowiązań", "ui_by_meaning": "podobne znaczenie", "ui_literal": "zawiera słowa",
+        "ui_stats": "Statystyki", "ui_token": "Token administratora", "ui_show_stats": "Pokaż statystyki",
+        "ui_stats_closed": "Statystyki są zamknięte: na tym serwerze nie ustawiono tokenu administratora.",
+        "ui_stats_bad": "Nieprawidłowy token.", "ui_long_q": "długie pytanie, {n} znaków",
+        "ui_answering": "Odpowiadam…", "ui_answers_region": "Odpowiedzi",
+        "err_top_k": "Wybierz, ile zobowiązań pokazać.", "err_lang": "Ten język jest niedostępny.",
+        "err_report": "Ten raport jest niedostępny.",
+    },
+    "uk": {
+        "ui_st_since": "від {since}", "ui_st_day": "за днями", "ui_st_lang": "за мовою", "ui_st_pledge": "за зобов'язанням (перша відповідь)", "ui_st_feedback": "оцінки", "ui_st_answers": "відповіді",
+        "ui_h1": "Краків — місто рівних можливостей: що обіцяло місто і як іде виконання?",
+        "ui_lead": "Запитайте про зобов'язання — здоров'я, насильство, опікуни, меншини, жіноче підприємництво — "
+                   "будь-якою мовою. Відповіді цитують звіт міста.",
+        "ui_asked": "Ваше запитання", "ui_as_of": "станом на {edition}", "ui_earlier": "Попередні відповіді",
+        "ui_unofficial": "Неофіційний переклад — доказом є польська цитата нижче",
+        "ui_source_lines": "Показати цитовані рядки", "ui_vote_q": "Чи це допомогло?",
+        "ui_up": "Корисно", "ui_down": "Некорисно", "ui_thanks": "Дякуємо — оцінку збережено.",
+        "ui_unvoted": "Оцінку скасовано.", "ui_what_wrong": "Що було не так? (необов'язково)",
+        "wrong_pledge": "не те зобов'язання", "outdated": "застаріло", "hard_to_understand": "важко зрозуміти",
+        "ui_copy": "Копіювати", "ui_copy_link": "Копіювати посилання", "ui_copied": "Скопійовано",
+        "ui_contacts": "Потрібна допомога зараз?", "ui_busy": "Ще відповідаю на попереднє запитання — ваш текст збережено.",
+        "ui_changed": "Змінені від попереднього видання", "ui_none": "Немає відповідних зобов'язань. Спробуйте інші слова.",
+        "ui_count": "{n} з {total} зобов'язань", "ui_by_meaning": "схоже за змістом", "ui_literal": "містить слова",
+        "ui_stats": "Статистика", "ui_token": "Токен адміністратора", "ui_show_stats": "Показати статистику",
+        "ui_stats_closed": "Статистика закрита: на цьому сервері не налаштовано токен адміністратора.",
+        "ui_stats_bad": "Неправильний токен.", "ui_long_q": "довге запитання, {n} символів",
+        "ui_answering": "Відповідаю…", "ui_answers_region": "Відповіді",
+        "err_top_k": "Виберіть, скільки зобов'язань показати.", "err_lang": "Ця мова недоступна.",
+        "err_report": "Цей звіт недоступний.",
+    },
+}
+for _lang, _extra in _UI.items():
+    MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 
 

@@ -137,3 +137,12 @@ def markdown_pledge(library: ReportSet, pledge: Pledge, lang: str) -> str:
             f"*{t(lang, 'pledge')}:* {quote_markdown(pledge.pledge.text, [])}\n\n"
             f"*{t(lang, 'progress')}:* {quote_markdown(pledge.status.text, [])}\n\n"
             f"**{t(lang, 'source')}:** {as_text(cite_line(lang, record['report'], pledge_citations(library, pledge)))}")
+
+
+def cite_short(report: dict, citations: list[Citation], lang: str) -> str:
+    """'Urząd Miasta Krakowa — <report title>, 2025, p. 3 / lines 7–23': what a resident can look up."""
+    start = min((c.start_line for c in citations), default=0)
+    end = max((c.end_line for c in citations), default=0)
+    page = f", {t(lang, 'page')} {citations[0].page} /" if citations and citations[0].page else ","
+    span = f"{start}" if start == end else f"{start}–{end}"
+    return f"{report['publisher']} — {report['title']}, {report['edition']}{page} {t(lang, 'lines')} {span}"

@@ -126,3 +126,44 @@ def test_a_read_only_database_gives_a_generic_error(tmp_path: Path) -> None:
         ro = store
     with pytest.raises(StoreUnavailable, match="^feedback could not be saved$"):
         ro.vote("a1", "p1", "up")
+
+
+# --- the app's HTML cards, contacts, Stats token ---------------------------------------------------------------
+
+def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
+    from assistant import Assistant
+    from assistant.cards import answer_html
+    from assistant.contacts import Contacts
+    from assistant.translations import Translations
+
+    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
+                       log_fn=lambda m: None)
+    ans = a.ask("<b>zobowiązanie's</b> opieki wyręczeniowej", top_k=3, lang="uk")
+    page = answer_html(ans, a.library, Translations(), Contacts.load())
+    assert "&lt;b&gt;zobowiązanie&#x27;s&lt;/b&gt;" in page and "&amp;lt;" not in page  # escaped exactly once
+    assert "Urząd Miasta Krakowa — Sprawozdanie ze stopnia realizacji zobowiązań programowych, 2025, рядки" in page
+    assert page.count('class="kqa-vote"') == len(ans.answers)  # one vote group per pledge of the answer
+    assert "Неофіційний переклад" in page and 'lang="uk"' in page
+    assert "kqa-more" in page  # non-primary matches are folded
+
+
+def test_contacts_are_data(tmp_path: Path) -> None:
+    import json
+
+    from assistant.contacts import Contacts
+
+    c = Contacts.load()
+    assert c.applies(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False)
+    assert c.applies([], True) and not c.applies(["wesprzemy-mniejszosci-narodowe"], False)
+    assert ("800 120 002", c.lines("en")[1][1]) == c.lines("en")[1]
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"contacts": [{"phone": "1", "text": {"pl": "x"}}]}))
+    with pytest.raises(ValueError, match="needs 'phone' and text in pl, en, uk"):
+        Contacts.load(bad)
+
+
+def test_stats_token_is_closed_without_configuration() -> None:
+    from assistant.ui_text import token_ok
+
+    assert not token_ok(None, "anything") and not token_ok("s3cret", "") and not token_ok("s3cret", "s3cre")
+    assert token_ok("s3cret", "s3cret")

@@ -1,0 +1,94 @@
+"""The app's own page pieces (heading, notes, filters, the Stats table) and its inline script and styles.
+
+app.py only lays these out and wires events; words come from assistant/messages.py.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+
+from assistant.browse import STATUSES
+from assistant.cards import e
+from assistant.messages import t
+
+HERE = Path(__file__).resolve().parent
+UI_LANGS = ("pl", "en", "uk")
+MAX_HISTORY = 20  # earlier answers kept in the page (in the session's memory only, never on disk)
+
+
+# Gradio scopes the app's css under its container, so rules for the container itself go into <head> instead:
+# its 32 px page padding leaves too little of a 320 px screen.
+PAGE_CSS = """@media (max-width: 480px) { .gradio-container .main {padding: 6px !important;} }
+.gradio-container {max-width: 980px !important; margin: auto;}"""
+
+
+def head() -> str:
+    """Inline <script> (assistant/ui.js) and page-level styles: the CSP allows inline code, nothing from outside."""
+    return f"<style>{PAGE_CSS}</style><script>{(HERE / 'ui.js').read_text(encoding='utf-8')}</script>"
+
+
+def css() -> str:
+    """The app's styles (assistant/ui.css)."""
+    return (HERE / "ui.css").read_text(encoding="utf-8")
+
+
+def ui_lang(choice: str | None, last: str | None) -> str:
+    """The interface's language: the reader's choice, else the language of their last question."""
+    if choice in UI_LANGS:
+        return str(choice)
+    return last if last in UI_LANGS else "pl"
+
+
+def heading_html(lang: str) -> str:
+    """The page's one h1 and the line on what can be asked; ``data-ui-lang`` sets <html lang> (ui.js)."""
+    return (f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1"))}</h1>'
+            f'<p>{e(t(lang, "ui_lead"))}</p></div>')
+
+
+def busy_html(lang: str) -> str:
+    """Where ui.js says a second question is refused while one is being answered."""
+    return f'<p id="busy-note" role="status" data-busy="{e(t(lang, "ui_busy"))}"></p>'
+
+
+def examples_label(lang: str) -> str:
+    return f'<p class="kqa-k">{e(t(lang, "ui_examples"))}</p>'
+
+
+def status_choices(lang: str) -> list[tuple[str, str]]:
+    """The Browse status filter in the reader's language (values stay the label codes)."""
+    return [(t(lang, "ui_all"), "all")] + [(t(lang, s), s) for s in STATUSES]
+
+
+def history_html(lang: str, turns: list[str]) -> str:
+    """The newest answer first and open; earlier ones folded below it."""
+    if not turns:
+        return ""
+    earlier = ""
+    if len(turns) > 1:
+        earlier = (f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
+                   + "".join(turns[1:]) + "</details>")
+    return turns[0] + earlier
+
+
+def token_ok(configured: str | None, given: str | None) -> bool:
+    """The admin token check: constant-time, and closed when no token is configured."""
+    if not configured or not given:
+        return False
+    return hmac.compare_digest(configured.encode("utf-8"), given.encode("utf-8"))
+
+
+def _table(caption: str, counts: dict) -> str:
+    rows = "".join(f"<tr><th scope='row'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in counts.items())
+    return f"<table class='kqa-stats'><caption>{e(caption)}</caption><tbody>{rows}</tbody></table>"
+
+
+def stats_html(lang: str, stats: dict) -> str:
+    """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome."""
+    feedback = {f"{pid} · {k}": n for pid, outcome in stats["feedback"].items() for k, n in outcome.items()}
+    return ("<div class='kqa-stats-all'>"
+            + _table(t(lang, "ui_st_since", since=stats["since"]),
+                     {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]})
+            + _table(t(lang, "ui_st_day"), stats["by_day"]) + _table(t(lang, "ui_st_lang"), stats["by_language"])
+            + _table(t(lang, "ui_st_pledge"), stats["by_pledge"]) + _table(t(lang, "ui_st_feedback"), feedback)
+            + "</div>")

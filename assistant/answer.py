@@ -134,10 +134,14 @@ def sentence_index(units: list[Unit]) -> SentenceIndex:
 
 def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: float,
                    window: float) -> list[Highlight]:
-    """Sentences of ``passage`` scoring within ``window`` of the pledge's best sentence, best first."""
+    """Sentences of ``passage`` scoring within ``window`` of the pledge's best sentence, best first — never all
+    of a passage of several sentences (marking everything points at nothing): then only the best one."""
     picked = [(score, u) for score, u in sentences if u.passage == passage.kind and score >= best - window]
     picked.sort(key=lambda su: -su[0])
-    return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked[:MAX_HIGHLIGHTS]]
+    picked = picked[:MAX_HIGHLIGHTS]
+    if len(picked) > 1 and len(picked) == len(passage.sentences):
+        picked = picked[:1]
+    return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked]
 
 
 def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,

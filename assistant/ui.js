@@ -3,7 +3,9 @@
 // Gradio re-renders needs no re-binding.
 (() => {
   const votes = {};  // "answer|pledge" -> {vote, reason}: the page's memory of what this reader chose
-  let busy = false, busyTimer = null, lastTurn = null, lastDetail = null, openedByClick = false;
+  let busy = false, busyTimer = null, lastTurn = null, lastDetail = null;
+  // A pledge opened by a click or by a shared link (?pledge=…) is scrolled into view.
+  let openedByClick = new URLSearchParams(location.search).has("pledge");
 
   const apiUrl = (path) => new URL(path, document.baseURI).toString();
   const setPressed = (group, state) => {

@@ -279,6 +279,7 @@ def test_browser_browse_deep_link_and_stale_translation(server, browser_page) ->
     detail = page.locator("#pledge-detail")
     assert "Powołamy pełnomocnika" in detail.inner_text() and "Неофіційний переклад" in detail.inner_text()
     _until(lambda: page.evaluate("document.documentElement.lang") == "uk")
+    _until(lambda: _in_view(page, "#pledge-detail .kqa-title"))  # the linked pledge is in view, not below the list
     page.screenshot(path=str(ARTIFACTS / f"deeplink-uk-{width}px.png"))
 
     page.goto(f"{server['url']}?pledge={STALE_PLEDGE}&lang=en", wait_until="load")  # its translation is stale

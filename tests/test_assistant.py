@@ -132,3 +132,13 @@ def test_strategies_share_the_loaded_index(fake_assistant: Assistant) -> None:
     assert lexical.retrieve("opieka wytchnieniowa").ranked[0].pledge_id == "rozwiniemy-system-opieki-wyreczeniowej"
     with pytest.raises(ValueError, match="retriever 'bm42' is unknown"):
         Retriever(a.index, a.encoder, a.settings, "bm42")
+
+
+def test_highlights_never_mark_a_whole_passage_of_several_sentences(fake_assistant: Assistant) -> None:
+    wide = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, highlight_window=10.0),
+                          encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    for a in wide.ask("przemoc w rodzinie pełnomocnik pomoc", top_k=9).answers:
+        for p in a.passages:
+            sentences = len(wide.library.by_id(a.pledge_id).pledge.sentences if p.kind == "pledge"
+                            else wide.library.by_id(a.pledge_id).status.sentences)
+            assert len(p.highlights) < sentences or sentences == 1

@@ -97,8 +97,10 @@ class Settings:
     feedback_questions: bool = False  # also keep the question text with feedback (operator opt-in)
     admin_token: str | None = None  # opens /api/stats and the Stats tab; unset = closed
     # the JSON API's own pool: engine calls run in ``api_threads`` threads; a request waits at most
-    # ``api_wait_s`` for one, then gets 503 with Retry-After instead of piling up
-    api_threads: int = 2
+    # ``api_wait_s`` for one, then gets 503 with Retry-After instead of piling up. One: onnxruntime already
+    # spreads each answer over both cores (``threads``); two at once only contend (measured: 108 vs 94 answers/s
+    # for 20 clients, python -m eval.load)
+    api_threads: int = 1
     api_wait_s: float = 2.0
     host: str = "127.0.0.1"  # the web app binds here; another address exposes residents' questions
     port: int = 7860

@@ -183,4 +183,14 @@ def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Tr
     change = library.status_changes.get(pledge.id)
     note = change_note(lang, change.__dict__ if change else None)
     card = pledge_card(lang, pledge, report, pledge_citations(library, pledge), translations)
-    return f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{note}{card}</article>'
+    return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{note}{card}'
+            f'{earlier_html(lang, library, pledge)}</article>')
+
+
+def earlier_html(lang: str, library: ReportSet, pledge: Pledge) -> str:
+    """Older editions of the pledge, folded: each edition's status label and status text, quoted."""
+    items = "".join(f'<li><p>{badge_html(lang, p.status_label.label, ed.info.edition)}</p>'
+                    f'<blockquote lang="pl">{e(p.status.text)}</blockquote></li>'
+                    for ed, p in library.earlier(pledge.id))
+    return f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_editions"))}</summary><ul>{items}</ul></details>' \
+        if items else ""

@@ -121,6 +121,11 @@ class ReportSet:
                 return ed.report.source_text(span)
         raise KeyError(f"no edition has source {span.source!r}")
 
+    def earlier(self, pledge_id: str) -> list[tuple[LoadedReport, Pledge]]:
+        """The same pledge (same id) in the older editions of its report, newest first: for browsing."""
+        key = self.edition_of(pledge_id).key
+        return [(ed, p) for ed in reversed(self.editions[key][:-1]) for p in ed.report.pledges if p.id == pledge_id]
+
     @cached_property
     def status_changes(self) -> dict[str, StatusChange]:
         """Latest pledges whose label differs from the same pledge (matched by title) in the edition before."""

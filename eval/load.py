@@ -340,7 +340,7 @@ def chat_turns_before_refused(url: str, event: dict, cap: int = 40) -> dict:
 
 def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dict:
     """Headless Chromium at 375 px: type a question into ``#question textarea``, press Enter, and time until
-    the chat shows one more answer; median over ``n`` questions in one chat. Skipped, with a note, when
+    a new answer is shown first; median over ``n`` questions in one session. Skipped, with a note, when
     chromium or playwright is missing or the page's DOM differs."""
     try:
         from playwright.sync_api import sync_playwright
@@ -348,8 +348,9 @@ def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dic
         return {"skipped": "playwright is not installed"}
     if not Path(CHROMIUM).exists():
         return {"skipped": f"{CHROMIUM} is missing (apt-get install chromium)"}
-    count = "() => document.querySelectorAll('#chat .bot-row').length"
-    grown = "n => document.querySelectorAll('#chat .bot-row').length > n"  # a function: the CSP forbids eval
+    # The newest answer comes first (#answers .kqa-turn, with its answer id); a new id means a new answer.
+    count = "() => (document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || ''"
+    grown = ("n => ((document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || '') !== n")
     ms, errors = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[

@@ -65,6 +65,12 @@ def test_two_editions_and_a_pdf_build_and_cite_their_copies(tmp_path: Path) -> N
     assert (build / "sources" / "original" / "raport-2025.pdf").read_bytes()[:5] == b"%PDF-"
     doc = ans.to_json()["answers"][0]
     assert {"key", "title", "section", "edition"} <= set(doc["report"]) and doc["citations"][0]["page"] >= 1
+    # the older edition stays reachable: Browse shows it under the pledge
+    from assistant.cards import library_card
+    from assistant.translations import Translations
+
+    card = library_card("en", a.library, a.library.by_id(top.pledge_id), Translations())
+    assert "Earlier editions of this pledge" in card and "Planowane jest powołanie pełnomocnika" in card
 
 
 def test_a_broken_folder_leaves_the_last_good_build_serving_with_true_citations(tmp_path: Path) -> None:

@@ -17,13 +17,14 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from corpus import PARSER_VERSION, ReportFormatError
-from corpus.reports import REPORT_SUFFIXES, ReportSet, ReportSetError, load_report_set
+from corpus.reports import REPORT_SUFFIXES, LoadedReport, ReportSet, ReportSetError, load_report_set
 from index.dense import DenseIndex
 from index.encoder import Encoder
 from index.lexical import LexicalIndex
@@ -109,7 +110,6 @@ def strictest_threshold(settings: Settings) -> float:
 def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fingerprint: str,
                 progress: bool = False) -> SearchIndex:
     """Embed every unit of the latest editions and the background; calibrate; build FAISS and BM25."""
-    copies = {ed.info.file: ed for ed in reports}
     named = ReportSet(reports.folder, {key: tuple(_as_copy(ed) for ed in eds) for key, eds in reports.editions.items()})
     units = [u for ed in named.latest() for u in build_units(ed.report)]
     pledge_ids = [p.id for p in named.pledges]
@@ -132,19 +132,17 @@ def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fin
                              "pledges": len(ed.report.pledges)} for ed in named],
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "versions": {p: _version(p) for p in _PACKAGES}}
-    originals = {Path(f).name: (reports.folder / Path(f).name).read_bytes() for f in copies
-                 if (reports.folder / Path(f).name).is_file()}
+    originals = {name: (reports.folder / name).read_bytes() for name in (Path(ed.info.file).name for ed in reports)
+                 if (reports.folder / name).is_file()}
     return SearchIndex(manifest, named, units, dense, background[keep], lexical, pledge_ids, originals)
 
 
-def _as_copy(ed: object) -> object:
+def _as_copy(ed: LoadedReport) -> LoadedReport:
     """An edition whose spans name its copy inside the build ('sources/NAME.txt', or 'sources/NAME.pdf.txt'
     for the text extracted from a PDF) instead of the live file."""
-    from dataclasses import replace
-
-    name = Path(ed.info.file).name  # type: ignore[attr-defined]
+    name = Path(ed.info.file).name
     copy = f"sources/{name if name.endswith('.txt') else name + '.txt'}"
-    return replace(ed, report=ed.report.with_source(copy))  # type: ignore[attr-defined]
+    return replace(ed, report=ed.report.with_source(copy))
 
 
 def open_index(settings: Settings, encoder: Encoder, *, progress: bool = False,

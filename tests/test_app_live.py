@@ -207,7 +207,7 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
     page.locator("#answers .kqa-card").first.wait_for(timeout=30_000)
     page.wait_for_timeout(600)  # the scroll happens on the next frame
     assert _in_view(page, "#answers .kqa-title") and _in_view(page, "#answers .kqa-badge")  # answer first
-    assert page.evaluate("document.documentElement.lang") == "en"
+    _until(lambda: page.evaluate("document.documentElement.lang") == "en")  # set by ui.js on the next frame
     card = page.locator("#answers .kqa-card").first
     assert "as of 2025" in card.locator(".kqa-badge").inner_text()
     assert "Unofficial translation" in card.locator(".kqa-tr").inner_text()  # above the Polish quotes

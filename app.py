@@ -21,17 +21,15 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from assistant import Assistant, QuestionError  # noqa: E402
+from assistant import Assistant  # noqa: E402
 from assistant.api import Service  # noqa: E402
-from assistant.browse import search, rows_html  # noqa: E402
-from assistant.cards import answer_html, library_card, message_html  # noqa: E402
-from assistant.contacts import Contacts  # noqa: E402
-from assistant.feedback import FeedbackStore, StoreUnavailable  # noqa: E402
+from assistant.feedback import FeedbackStore  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
-from assistant.messages import reply_language, t  # noqa: E402
+from assistant.messages import t  # noqa: E402
 from assistant.translations import TRANSLATIONS_DIR, Translations  # noqa: E402
-from assistant.ui_text import (MAX_HISTORY, UI_LANGS, busy_html, css, examples_label, head, heading_html,  # noqa: E402
-                               history_html, stats_html, status_choices, token_ok, ui_lang)
+from assistant.ui_events import UiEvents  # noqa: E402
+from assistant.ui_text import (busy_html, css, examples_label, head, heading_html, status_choices,  # noqa: E402
+                               ui_lang)
 from settings import Settings  # noqa: E402
 
 LANG_CHOICES = [("auto", "auto"), ("Polski", "pl"), ("English", "en"), ("Українська", "uk")]
@@ -41,15 +39,9 @@ NO_LATEX: list = []  # `$$…$$` in a question must show as typed, not be typese
 PRIVATE = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
 
 
-def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str | None = None,
-              translations: Translations | None = None, contacts: Contacts | None = None) -> gr.Blocks:
-    """The Blocks app; ``assistant`` is loaded once and shared by all sessions."""
-    library = assistant.library
-    # Titles and examples come from the reports' manifests, not from code: next year's report brings its own.
-    section = " · ".join(dict.fromkeys(ed.info.section for ed in library.latest()))
-    examples = [q for lang in UI_LANGS for ed in library.latest() for q in ed.info.examples.get(lang, [])]
-    translations = translations or Translations()
-    contacts = contacts or Contacts.load()
+def build_app(events: UiEvents) -> gr.Blocks:
+    """The Blocks app: layout, and events wired to ``events`` (assistant/ui_events.py), shared by all sessions."""
+    section, examples = events.section, events.examples
 
     def labels(lang: str) -> list:
         return [heading_html(lang, section), busy_html(lang), examples_label(lang),
@@ -62,56 +54,20 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
                 gr.update(label=t(lang, "ui_token")), gr.update(value=t(lang, "ui_show_stats"))]
 
     def respond(question: str, turns: list, choice: str, last: str) -> tuple:
-        turns = list(turns or [])
-        lang = ui_lang(choice, last)
-        try:
-            ans = assistant.ask(question or "", lang=choice if choice in UI_LANGS else None)
-        except QuestionError as exc:
-            return (message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns), turns, last,
-                    *labels(lang))
-        last = reply_language(ans.language)
-        shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
-        try:
-            feedback.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
-                                   abstained=ans.abstained, pledge_ids=shown, report="", question=ans.question)
-        except StoreUnavailable:
-            pass  # answering matters more than counting; the store logged why
-        turns = [answer_html(ans, library, translations, contacts), *turns][:MAX_HISTORY]
-        lang = ui_lang(choice, last)
-        return (history_html(lang, turns), turns, last, *labels(lang))
-
-    def browse(text: str, status: str, changed: bool, choice: str, last: str) -> str:
-        lang = ui_lang(choice, last)
-        return rows_html(lang, search(assistant, text, status, changed), len(library.pledges))
-
-    def open_pledge(command: str, choice: str, last: str) -> str:
-        pledge_id = (command or "").split("|", 1)[0]
-        try:
-            pledge = library.by_id(pledge_id)
-        except KeyError:
-            return ""
-        return library_card(ui_lang(choice, last), library, pledge, translations)
+        page, turns, last = events.respond(question, turns, choice, last)
+        return (page, turns, last, *labels(ui_lang(choice, last)))
 
     def switch_language(choice: str, last: str, command: str, text: str, status: str, changed: bool) -> list:
-        lang = ui_lang(choice, last)
-        return [*labels(lang), open_pledge(command, choice, last), browse(text, status, changed, choice, last)]
+        return [*labels(ui_lang(choice, last)), events.open_pledge(command, choice, last),
+                events.browse(text, status, changed, choice, last)]
 
     def on_load(request: gr.Request) -> list:
         """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language."""
-        params = request.query_params if request is not None else {}
-        lang = params.get("lang") if params.get("lang") in UI_LANGS else "auto"
-        pledge_id = params.get("pledge") or ""
-        known = pledge_id in {p.id for p in library.pledges}
-        tab = gr.Tabs(selected="browse" if known else "ask")
-        command = pledge_id if known else ""
-        return [tab, lang, command, *switch_language(lang, "pl", command, "", "all", False)]
+        lang, pledge_id = events.deep_link(dict(request.query_params) if request is not None else {})
+        tab = gr.Tabs(selected="browse" if pledge_id else "ask")
+        return [tab, lang, pledge_id, *switch_language(lang, "pl", pledge_id, "", "all", False)]
 
-    def show_stats(token: str, choice: str, last: str) -> str:
-        lang = ui_lang(choice, last)
-        if not token_ok(admin_token, token):
-            return f'<p class="kqa-error" role="alert">{t(lang, "ui_stats_bad")}</p>'
-        return stats_html(lang, feedback.stats())
-
+    admin_token = events.admin_token
     with gr.Blocks(analytics_enabled=False, title=section) as demo:
         last_lang = gr.State("pl")
         turns = gr.State([])
@@ -155,14 +111,14 @@ def build_app(assistant: Assistant, feedback: FeedbackStore, *, admin_token: str
                          [box, *ask_outputs], concurrency_limit=2, concurrency_id="ask", **PRIVATE)
         browse_inputs = [text_filter, status_filter, changed, lang_choice, last_lang]
         for trigger in (text_filter.change, status_filter.change, changed.change):
-            trigger(browse, browse_inputs, pledge_list, trigger_mode="always_last", **PRIVATE)
+            trigger(events.browse, browse_inputs, pledge_list, trigger_mode="always_last", **PRIVATE)
         # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
-        browse_tab.select(browse, browse_inputs, pledge_list, **PRIVATE)  # the list in the current language
-        open_id.change(open_pledge, [open_id, lang_choice, last_lang], detail, **PRIVATE)
+        browse_tab.select(events.browse, browse_inputs, pledge_list, **PRIVATE)  # the list in the current language
+        open_id.change(events.open_pledge, [open_id, lang_choice, last_lang], detail, **PRIVATE)
         lang_choice.change(switch_language, [lang_choice, last_lang, open_id, *browse_inputs[:3]],
                            [*labelled, detail, pledge_list], **PRIVATE)
-        show.click(show_stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
-        token.submit(show_stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
+        show.click(events.stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
+        token.submit(events.stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
         demo.load(on_load, None, [tabs, lang_choice, open_id, *labelled, detail, pledge_list], **PRIVATE)
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
@@ -224,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     service = Service(settings, FeedbackStore(settings.db_url, settings.feedback_questions), assistant)
     server = create_server(service)
     _quiet_gradio_errors()
-    demo = build_app(assistant, service.feedback, admin_token=settings.admin_token,
-                     translations=Translations(os.environ.get("KQA_UI_TRANSLATIONS_DIR") or TRANSLATIONS_DIR))
+    translations = Translations(os.environ.get("KQA_UI_TRANSLATIONS_DIR") or TRANSLATIONS_DIR)
+    demo = build_app(UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token))
     detect_language("rozgrzewka")  # load langdetect's profiles now, not on the first resident's question
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
                         css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,

@@ -133,3 +133,46 @@ def test_stats_token_is_closed_without_configuration() -> None:
 
     assert not token_ok(None, "anything") and not token_ok("s3cret", "") and not token_ok("s3cret", "s3cre")
     assert token_ok("s3cret", "s3cret")
+
+
+@pytest.fixture()
+def events(fake_assistant, tmp_path: Path):
+    from assistant import Assistant
+    from assistant.ui_events import UiEvents
+
+    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
+                       log_fn=lambda m: None)
+    return UiEvents(a, FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}"), admin_token="tok")
+
+
+def test_respond_shows_the_newest_answer_first_and_keeps_no_text(events, tmp_path: Path) -> None:
+    page, turns, last = events.respond("opieka wytchnieniowa", [], "auto", "pl")
+    assert last == "pl" and len(turns) == 1 and "kqa-card" in page
+    page, turns, last = events.respond("Is there help for carers?", turns, "auto", last)
+    assert last == "en" and len(turns) == 2 and page.index("Is there help for carers?") < page.index("opieka wytchnieniowa")
+    assert events.feedback.stats()["answers"] == 2
+    assert b"wytchnieniowa" not in b"".join(p.read_bytes() for p in tmp_path.glob("fb.sqlite3*"))
+
+
+@pytest.mark.parametrize("choice, fragment", [("pl", "Pytanie jest puste"), ("uk", "Запитання порожнє"),
+                                              ("en", "The question is empty")])
+def test_respond_says_what_to_do_in_the_interface_language(events, choice: str, fragment: str) -> None:
+    page, turns, _ = events.respond("   ", ["<earlier>"], choice, "pl")
+    assert fragment in page and "<earlier>" in page and turns == ["<earlier>"]  # earlier answers stay
+
+
+def test_browse_by_words_and_status_and_open(events) -> None:
+    assert "Zapewnimy kobietom" in events.browse("mammografia", "all", False, "pl", "pl")  # 'mammograficzne'
+    done = events.browse("", "done", False, "en", "pl")
+    assert "Powołamy pełnomocnika" in done and "Rozwiniemy system" not in done
+    pid = "rozwiniemy-system-opieki-wyreczeniowej"
+    assert "Rozwiniemy system opieki" in events.open_pledge(pid, "pl", "pl")
+    assert events.open_pledge("no-such-pledge", "pl", "pl") == ""
+
+
+def test_deep_links_and_stats_token(events) -> None:
+    pid = "wesprzemy-mniejszosci-narodowe"
+    assert events.deep_link({"pledge": pid, "lang": "uk"}) == ("uk", pid)
+    assert events.deep_link({"pledge": "<script>", "lang": "xx"}) == ("auto", "")
+    assert "kqa-error" in events.stats("wrong", "pl", "pl") and "kqa-error" not in events.stats("tok", "pl", "pl")
+    assert events.section == "Kraków — miasto równych szans" and len(events.examples) == 6

@@ -247,14 +247,15 @@ def test_browser_votes_count_right(server, browser_page) -> None:
     up, down = vote.locator("[data-vote=up]"), vote.locator("[data-vote=down]")
     up.click()
     assert _wait_votes(server, sorted(before + [(pid, "up", None)])) == sorted(before + [(pid, "up", None)])
-    assert "Dziękujemy" in vote.locator(".kqa-thanks").inner_text()
+    # the row is written before the reply reaches the page: wait for the page's acknowledgement
+    _until(lambda: "Dziękujemy" in vote.locator(".kqa-thanks").inner_text())
     up.click()  # the same button again takes the vote back: no complaint is stored
     assert _wait_votes(server, before) == before
     down.click()
     vote.locator("[data-reason=outdated]").click()  # changed, with the optional reason: one row, not two
     expected = sorted(before + [(pid, "down", "outdated")])
     assert _wait_votes(server, expected) == expected
-    assert up.get_attribute("aria-pressed") == "false" and down.get_attribute("aria-pressed") == "true"
+    _until(lambda: up.get_attribute("aria-pressed") == "false" and down.get_attribute("aria-pressed") == "true")
     page.screenshot(path=str(ARTIFACTS / f"voted-{width}px.png"))
 
 

@@ -153,6 +153,13 @@ def _router(service: Service) -> APIRouter:
     return api
 
 
+def token_ok(configured: str | None, given: str | None) -> bool:
+    """The admin token check (API and Stats tab): constant-time, and closed when no token is configured."""
+    if not configured or not given:
+        return False
+    return hmac.compare_digest(configured.encode("utf-8"), given.encode("utf-8"))
+
+
 def check_admin(settings: Settings, authorization: str | None) -> None:
     """401/403 unless ``Authorization: Bearer <KQA_ADMIN_TOKEN>`` (constant-time compare; never logged)."""
     if not settings.admin_token:
@@ -160,7 +167,7 @@ def check_admin(settings: Settings, authorization: str | None) -> None:
     sent = (authorization or "").removeprefix("Bearer ").strip()
     if not sent:
         raise ApiError(401, "send the admin token as 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(sent.encode(), settings.admin_token.encode()):
+    if not token_ok(settings.admin_token, sent):
         raise ApiError(403, "wrong admin token")
 
 

@@ -9,9 +9,9 @@ from assistant.cards import ICONS, e
 from assistant.core import Assistant, QuestionError
 from assistant.messages import t
 from corpus.model import Pledge
+from corpus.status import LABELS as STATUSES
 from index.lexical import fold
 
-STATUSES = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
 MEANING_TOP = 3  # pledges kept from the meaning search when the question is in the report's scope
 
 

@@ -7,9 +7,11 @@ The buttons carry data attributes only; assistant/ui.js handles them (votes go t
 from __future__ import annotations
 
 import html
+from dataclasses import asdict
 
 from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of
 from assistant.contacts import Contacts
+from assistant.feedback import REASONS
 from assistant.messages import t
 from assistant.render import cite_line, status_notes
 from assistant.translations import Translated, Translations
@@ -18,7 +20,6 @@ from corpus.reports import ReportSet
 
 ICONS = {"done": "✔", "partly_done": "◐", "in_progress": "↻", "planned": "◷", "not_done": "✖", "unclear": "?"}
 LONG_QUESTION = 160  # characters; a longer question is echoed folded, not as a screen-filling block
-REASONS = ("wrong_pledge", "outdated", "hard_to_understand")
 
 
 def e(text: object) -> str:
@@ -104,12 +105,12 @@ def copy_buttons(lang: str, text: str, pledge_id: str) -> str:
 
 
 def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citation], translations: Translations,
-                highlights: tuple[list[Highlight], list[Highlight]] = ([], []), heading: str = "h2") -> str:
-    """One pledge: title, badge, notes, translation, Polish quotes, citation, copy buttons."""
-    # The status change is shown by the caller (answers carry it; Browse reads it from the library).
-    notes = "".join(f'<p class="kqa-note">{e(n)}</p>' for n in status_notes(lang, {
-        "status_change": None, "status_doubtful": pledge.status_label.doubtful,
-        "status_rule": pledge.status_label.rule}))
+                change: dict | None, highlights: tuple[list[Highlight], list[Highlight]] = ([], []),
+                heading: str = "h2") -> str:
+    """One pledge: title, badge, notes (a status change; the rule of a doubtful label), translation, Polish
+    quotes, citation, copy buttons."""
+    label = pledge.status_label
+    notes = "".join(f'<p class="kqa-note">{e(n)}</p>' for n in status_notes(lang, change, label.doubtful, label.rule))
     return (f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
             f'{badge_html(lang, pledge.status_label.label, report["edition"])}{notes}'
             f'{translation_html(lang, translations.for_pledge(pledge, lang))}'
@@ -119,19 +120,12 @@ def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citatio
             f'{copy_buttons(lang, copy_text(lang, pledge, report, citations), pledge.id)}')
 
 
-def change_note(lang: str, change: dict | None) -> str:
-    """'status changed since 2024: planned → in progress' as a note line, or ''."""
-    if not change:
-        return ""
-    return f'<p class="kqa-note">{e(t(lang, "changed", since=change["since"], before=t(lang, change["before"]), after=t(lang, change["after"])))}</p>'
-
-
 def answer_card(lang: str, ans: Answer, a: PledgeAnswer, library: ReportSet, translations: Translations) -> str:
     """One matching pledge of an answer, with its own votes."""
     pledge = library.by_id(a.pledge_id)
     pledge_hl, status_hl = (p.highlights for p in a.passages)
-    body = pledge_card(lang, pledge, a.report, a.citations, translations, (pledge_hl, status_hl))
-    return (f'<article class="kqa-card" data-pledge="{e(a.pledge_id)}">{change_note(lang, a.status_change)}{body}'
+    body = pledge_card(lang, pledge, a.report, a.citations, translations, a.status_change, (pledge_hl, status_hl))
+    return (f'<article class="kqa-card" data-pledge="{e(a.pledge_id)}">{body}'
             f'{vote_html(lang, ans.answer_id, a.pledge_id)}</article>')
 
 
@@ -181,15 +175,15 @@ def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Tr
     """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
     report = report_of(library, pledge.id)
     change = library.status_changes.get(pledge.id)
-    note = change_note(lang, change.__dict__ if change else None)
-    card = pledge_card(lang, pledge, report, pledge_citations(library, pledge), translations)
-    return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{note}{card}'
+    card = pledge_card(lang, pledge, report, pledge_citations(library, pledge), translations,
+                       asdict(change) if change else None)
+    return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
             f'{earlier_html(lang, library, pledge)}</article>')
 
 
 def earlier_html(lang: str, library: ReportSet, pledge: Pledge) -> str:
     """Older editions of the pledge, folded: each edition's status label and status text, quoted."""
-    items = "".join(f'<li><p>{badge_html(lang, p.status_label.label, ed.info.edition)}</p>'
+    items = "".join(f'<li>{badge_html(lang, p.status_label.label, ed.info.edition)}'
                     f'<blockquote lang="pl">{e(p.status.text)}</blockquote></li>'
                     for ed, p in library.earlier(pledge.id))
     return f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_editions"))}</summary><ul>{items}</ul></details>' \

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import asdict
 
-from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of
+from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of
 from assistant.messages import t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -14,16 +14,14 @@ from corpus.reports import ReportSet
 CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
 
 
-def status_notes(lang: str, a: PledgeAnswer | dict) -> list[str]:
+def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str) -> list[str]:
     """The lines that qualify a status: a change since the last edition; the rule when the label is doubtful."""
-    get = a.get if isinstance(a, dict) else lambda k: getattr(a, k)
     notes = []
-    change = get("status_change")
     if change:
         notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
                        after=t(lang, change["after"])))
-    if get("status_doubtful"):
-        notes.append(t(lang, "rule", rule=get("status_rule")))
+    if doubtful:
+        notes.append(t(lang, "rule", rule=rule))
     return notes
 
 
@@ -62,7 +60,7 @@ def plain_answer(ans: Answer) -> str:
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
-        out += [f"   ({note})" for note in status_notes(lang, a)]
+        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule)]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")

@@ -16,7 +16,8 @@ from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackStore, StoreUnavailable
 from assistant.messages import reply_language, t
 from assistant.translations import Translations
-from assistant.ui_text import MAX_HISTORY, UI_LANGS, history_html, stats_html, token_ok, ui_lang
+from assistant.api import token_ok
+from assistant.ui_text import MAX_HISTORY, UI_LANGS, history_html, stats_html, ui_lang
 
 
 @dataclass

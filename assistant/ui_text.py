@@ -5,7 +5,6 @@ app.py only lays these out and wires events; words come from assistant/messages.
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 
 from assistant.browse import STATUSES
@@ -70,13 +69,6 @@ def history_html(lang: str, turns: list[str]) -> str:
         earlier = (f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
                    + "".join(turns[1:]) + "</details>")
     return turns[0] + earlier
-
-
-def token_ok(configured: str | None, given: str | None) -> bool:
-    """The admin token check: constant-time, and closed when no token is configured."""
-    if not configured or not given:
-        return False
-    return hmac.compare_digest(configured.encode("utf-8"), given.encode("utf-8"))
 
 
 def _table(caption: str, counts: dict) -> str:

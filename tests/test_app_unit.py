@@ -129,7 +129,7 @@ def test_contacts_are_data(tmp_path: Path) -> None:
 
 
 def test_stats_token_is_closed_without_configuration() -> None:
-    from assistant.ui_text import token_ok
+    from assistant.api import token_ok
 
     assert not token_ok(None, "anything") and not token_ok("s3cret", "") and not token_ok("s3cret", "s3cre")
     assert token_ok("s3cret", "s3cret")

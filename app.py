@@ -26,7 +26,7 @@ from assistant.api import Service  # noqa: E402
 from assistant.feedback import FeedbackStore  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
 from assistant.messages import t  # noqa: E402
-from assistant.translations import TRANSLATIONS_DIR, Translations  # noqa: E402
+from corpus.translated import TRANSLATIONS_DIR, Translations  # noqa: E402
 from assistant.ui_events import UiEvents  # noqa: E402
 from assistant.ui_text import (busy_html, css, examples_label, head, heading_html, status_choices,  # noqa: E402
                                ui_lang)

@@ -14,7 +14,7 @@ from assistant.contacts import Contacts
 from assistant.feedback import REASONS
 from assistant.messages import t
 from assistant.render import cite_line, status_notes
-from assistant.translations import Translated, Translations
+from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
 

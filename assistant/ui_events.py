@@ -15,7 +15,7 @@ from assistant.contacts import Contacts
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackStore, StoreUnavailable
 from assistant.messages import reply_language, t
-from assistant.translations import Translations
+from corpus.translated import Translations
 from assistant.api import token_ok
 from assistant.ui_text import MAX_HISTORY, UI_LANGS, history_html, stats_html, ui_lang
 

@@ -7,7 +7,10 @@ thresholds and answer sets). Passages are the report's own units (``index.units.
 Loss: a softmax over every candidate passage (the 9 ``whole`` units by default, e5 ``query: ``/``passage: ``
 prompts, cosine / temperature); a pledge's probability is the sum over its passages, the target spreads evenly
 over the expected pledges (two-pledge questions: both). With ``negatives``, the background passages
-(``index/background_pl.txt``) form one more class that out-of-scope train questions aim at.
+(``index/background_pl.txt``) form one more class that out-of-scope train questions aim at (and in-scope ones
+are pushed away from); their vectors are recomputed without gradient at each epoch's start, so 336 extra
+columns cost one forward pass per epoch. With ``translations``, each current field (title, pledge, status) of
+the unofficial EN/UK translations (``corpus/translations``) is one more example aimed at its pledge.
 
 The output is a sentence-transformers folder (``Settings.finetune_dir``) with ``finetuned.json`` recording the
 base model, the SHA-256 of the training data, the hyper-parameters, library versions and the split ids; when
@@ -57,6 +60,7 @@ class HParams:
     batch_size: int = 16
     kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
     negatives: bool = False  # out-of-scope train questions aim at a background class
+    translations: bool = False  # EN/UK translated fields of each pledge as extra examples
     max_seq_length: int = 512
     # The embedding layer (the 250k×384 word table is 80 % of the weights) stays frozen: no dense gradient or
     # AdamW state for it, and under deterministic algorithms its backward pass (index_put) took ~7 s of a step's
@@ -142,6 +146,23 @@ def calibration_ids(path: Path = QUERIES) -> list[str]:
     return split_tune(read_rows(path))[1]
 
 
+def translated_examples(report: object) -> list[Example]:
+    """One example per current translated field (EN/UK title, pledge, status), aimed at its pledge.
+
+    Stale fields (their Polish source changed) are left out, as in the app; the ids say where each came from.
+    """
+    from corpus.translated import FIELDS, LANGUAGES, Translations
+
+    translations = Translations()
+    out = []
+    for p in report.pledges:  # type: ignore[attr-defined]
+        for lang in LANGUAGES:
+            current = translations.for_pledge(p, lang)
+            fields = current.fields if current else {}
+            out += [Example(f"translation:{lang}:{p.id}:{f}", fields[f], (p.id,)) for f in FIELDS if f in fields]
+    return out
+
+
 def make_plan(report: object, rows: list[dict], hparams: HParams = HParams()) -> Plan:
     """Examples and passages for a run; the hash covers the train questions and every passage text used."""
     from index.units import build_units, load_background
@@ -159,6 +180,8 @@ def make_plan(report: object, rows: list[dict], hparams: HParams = HParams()) ->
         if not targets and not hparams.negatives:
             continue
         examples.append(Example(qid, r["query"], targets or (BACKGROUND,)))
+    if hparams.translations:
+        examples += translated_examples(report)
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
     if unknown or not hparams.kinds:
         raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")
@@ -204,13 +227,33 @@ def _versions() -> dict[str, str]:
 # --- training -----------------------------------------------------------------------------------------------
 
 
-def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> object:
-    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory)."""
+def _targets(batch: list[Example], classes: list[str]) -> object:
+    """Target distribution over classes: spread evenly over each example's expected classes."""
+    import torch
+
+    target = torch.zeros(len(batch), len(classes))
+    for i, e in enumerate(batch):
+        for t in e.targets:
+            target[i, classes.index(t)] = 1.0 / len(e.targets)
+    return target
+
+
+def _loss(q: object, p: object, col_class: object, target: object, temperature: float) -> object:
+    """Cross-entropy of the class distribution, where log P(class) = logsumexp over its columns' log-softmax."""
+    import torch
+
+    log_p_col = torch.log_softmax(q @ p.T / temperature, dim=1)  # type: ignore[operator]
+    log_p_class = torch.stack([torch.logsumexp(log_p_col[:, col_class == k], dim=1)
+                               for k in range(target.shape[1])], dim=1)  # type: ignore[attr-defined]
+    return -(target * log_p_class).sum(1).mean()  # type: ignore[operator]
+
+
+def _seeded_model(base_dir: Path, hp: HParams) -> object:
+    """The base model, loaded with every random generator seeded and deterministic algorithms on."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
 
-    hp = plan.hparams
     torch.set_num_threads(hp.threads)
     torch.use_deterministic_algorithms(True)
     random.seed(hp.seed)
@@ -218,56 +261,46 @@ def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> obj
     torch.manual_seed(hp.seed)
     model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
     model.max_seq_length = hp.max_seq_length
-    prompts = model.prompts or {}
-    qp, pp = prompts.get("query", ""), prompts.get("passage") or prompts.get("document", "")
-    classes = sorted({c for c, _ in plan.passages})
-    col_class = torch.tensor([classes.index(c) for c, _ in plan.passages])
-    passage_texts = [pp + t for _, t in plan.passages]
+    if hp.freeze_embeddings:
+        model[0].auto_model.embeddings.requires_grad_(False)
+    return model
+
+
+def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> object:
+    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory)."""
+    import torch
+
+    hp = plan.hparams
+    if hp.passage_grad not in ("epoch", "step"):
+        raise FinetuneError(f"passage_grad {hp.passage_grad!r} must be 'epoch' or 'step'")
     examples = list(plan.examples)
     if not examples:
         raise FinetuneError("no training examples; the dev set has no in-scope tune questions")
-
-    def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
-        """Vectors in input order, run in chunks of similar length: padding 55 short background passages to
-        the longest report passage, with gradient, took 23 GB and was killed."""
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-        parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]
-                 for c in range(0, len(order), chunk)]
-        out = torch.cat(parts)  # normalised by the folder's Normalize module
-        return out[torch.argsort(torch.tensor(order))]
-
-    if hp.freeze_embeddings:
-        model[0].auto_model.embeddings.requires_grad_(False)
-    opt = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=hp.lr)
+    model = _seeded_model(base_dir, hp)
+    prompts = model.prompts or {}  # type: ignore[attr-defined]
+    qp, pp = prompts.get("query", ""), prompts.get("passage") or prompts.get("document", "")
+    report_cols = [(c, pp + t) for c, t in plan.passages if c != BACKGROUND]
+    background = [pp + t for c, t in plan.passages if c == BACKGROUND]
+    classes = sorted({c for c, _ in report_cols}) + ([BACKGROUND] if background else [])
+    col_class = torch.tensor([classes.index(c) for c, _ in report_cols] + [len(classes) - 1] * len(background))
+    embed = _embedder(model)
+    opt = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=hp.lr)  # type: ignore
     steps_per_epoch = -(-len(examples) // hp.batch_size)
     total = steps_per_epoch * hp.epochs if not hp.max_steps else min(hp.max_steps, steps_per_epoch * hp.epochs)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / max(1, total)))
     gen = torch.Generator().manual_seed(hp.seed)
-    model.train()
     step, start = 0, time.monotonic()
-    if hp.passage_grad not in ("epoch", "step"):
-        raise FinetuneError(f"passage_grad {hp.passage_grad!r} must be 'epoch' or 'step'")
     for epoch in range(hp.epochs):
         order = torch.randperm(len(examples), generator=gen).tolist()
-        if hp.passage_grad == "epoch":
-            with torch.no_grad():
-                fixed = embed(passage_texts)
+        fixed, bg = _epoch_vectors(model, embed, [t for _, t in report_cols], background, hp.passage_grad)
+        model.train()  # type: ignore[attr-defined]
         for b in range(0, len(order), hp.batch_size):
             if step >= total:
                 break
             batch = [examples[i] for i in order[b:b + hp.batch_size]]
             q = embed([qp + e.query for e in batch])
-            p = fixed if hp.passage_grad == "epoch" else embed(passage_texts)
-            logits = q @ p.T / hp.temperature  # (batch, columns)
-            log_p_col = torch.log_softmax(logits, dim=1)
-            # log P(class) = logsumexp over that class's columns
-            log_p_class = torch.stack([torch.logsumexp(log_p_col[:, col_class == k], dim=1)
-                                       for k in range(len(classes))], dim=1)
-            target = torch.zeros(len(batch), len(classes))
-            for i, e in enumerate(batch):
-                for t in e.targets:
-                    target[i, classes.index(t)] = 1.0 / len(e.targets)
-            loss = -(target * log_p_class).sum(1).mean()
+            p = fixed if fixed is not None else embed([t for _, t in report_cols])
+            loss = _loss(q, torch.cat([p, bg]), col_class, _targets(batch, classes), hp.temperature)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -275,8 +308,38 @@ def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> obj
             step += 1
             log(f"epoch {epoch + 1}/{hp.epochs} step {step}/{total} loss {loss.item():.4f} "
                 f"({time.monotonic() - start:.0f} s)")
-    model.eval()
+    model.eval()  # type: ignore[attr-defined]
     return model
+
+
+def _embedder(model: object) -> Callable[[list[str]], object]:
+    """``embed(texts)``: normalised vectors in input order, run in chunks of similar length: padding 55 short
+    background passages to the longest report passage, with gradient, took 23 GB and was killed."""
+    import torch
+
+    def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, model.get_sentence_embedding_dimension())  # type: ignore[attr-defined]
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]  # type: ignore
+                 for c in range(0, len(order), chunk)]
+        return torch.cat(parts)[torch.argsort(torch.tensor(order))]
+
+    return embed
+
+
+def _epoch_vectors(model: object, embed: Callable, report_texts: list[str], background: list[str],
+                   passage_grad: str) -> tuple[object, object]:
+    """Vectors fixed for one epoch, without gradient: the report's passages (``passage_grad="epoch"``, else
+    None: re-embedded with gradient every step) and the background passages (always: 336 passages under
+    gradient every step took ~2 min a step). Computed in eval mode, as they will be served (no dropout)."""
+    import torch
+
+    model.eval()  # type: ignore[attr-defined]
+    with torch.no_grad():
+        fixed = embed(report_texts) if passage_grad == "epoch" else None
+        bg = embed(background)
+    return fixed, bg
 
 
 def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
@@ -326,88 +389,8 @@ def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None
     return folder
 
 
-# --- measuring on the calibration part (for choosing hyper-parameters; never on test) ------------------------
-
-
-def roc_auc(pos: list[float], neg: list[float]) -> float:
-    """P(score of a random positive > a random negative), ties counted half."""
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
-
-
-def calibration_metrics(model: object, report: object, rows: list[dict], ids: Iterable[str]) -> dict:
-    """Whole-pledge dense hit@1 / mrr and the off-topic AUC of the top cosine, on the given question ids."""
-    import numpy as np
-
-    from index.units import build_units
-
-    prompts = getattr(model, "prompts", {}) or {}
-    units = [u for u in build_units(report) if u.kind == "whole"]  # type: ignore[arg-type]
-    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
-    by_id = {r["id"]: r for r in rows}
-    chosen = [by_id[i] for i in sorted(ids)]
-    enc = lambda texts, p: np.asarray(model.encode(texts, prompt=p, normalize_embeddings=True,  # type: ignore
-                                                   show_progress_bar=False, batch_size=32))
-    pv = enc([u.text for u in units], prompts.get("passage", ""))
-    qv = enc([r["query"] for r in chosen], prompts.get("query", ""))
-    sims = qv @ pv.T
-    hits, rr, top_in, top_out = [], [], [], []
-    for r, s in zip(chosen, sims):
-        expected = {title_to_id[" ".join(t.split())] for t in r["expected"]}
-        order = [units[j].pledge_id for j in np.argsort(-s, kind="stable")]
-        if expected:
-            hits.append(order[0] in expected)
-            rank = min(order.index(e) for e in expected) + 1
-            rr.append(1 / rank if rank <= 10 else 0.0)
-            top_in.append(float(s.max()))
-        else:
-            top_out.append(float(s.max()))
-    return {"n_in": len(hits), "n_out": len(top_out), "hit@1": round(float(np.mean(hits)), 4),
-            "mrr@10": round(float(np.mean(rr)), 4), "auc_top": round(roc_auc(top_in, top_out), 4)}
-
-
-def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str], None] = print) -> dict:
-    """Train each variant in memory and measure it (and the base model) on the calibration part."""
-    from sentence_transformers import SentenceTransformer
-
-    from corpus.reports import load_report_set
-    from index.materialize import materialize_e5
-
-    report, rows = load_report_set(settings.reports), read_rows()
-    cal = calibration_ids()
-    base_dir = materialize_e5(settings.model_dir)
-    out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}
-    log(f"base: {out['base']}")
-    for name, hp in variants.items():
-        start = time.monotonic()
-        model = train(base_dir, make_plan(report, rows, hp), log=lambda m: print(m, file=sys.stderr))
-        out[name] = calibration_metrics(model, report, rows, cal) | {"seconds": round(time.monotonic() - start)}
-        log(f"{name}: {out[name]}")
-    return out
-
-
-VARIANTS = {
-    "default": HParams(),
-    "epoch": HParams(passage_grad="epoch"),
-    "t0.02": HParams(temperature=0.02),
-    "t0.1": HParams(temperature=0.1),
-    "epochs5": HParams(epochs=5),
-    "lr5e-5": HParams(lr=5e-5),
-    "negatives": HParams(negatives=True),
-    "units": HParams(kinds=("whole", "pledge", "status")),
-}
-
-
-if __name__ == "__main__":  # python -m index.finetune [--force] [--compare [NAME ...]]
+if __name__ == "__main__":  # python -m index.finetune [--force]
     from index.onnx_export import export_onnx
 
-    s = Settings.from_env()
-    args = sys.argv[1:]
-    if args and args[0] == "--compare":
-        names = args[1:] or list(VARIANTS)
-        print(json.dumps(compare(s, {n: VARIANTS[n] for n in names}), indent=2))
-    else:
-        folder = finetune(s, force="--force" in args)
-        print(f"fine-tuned model: {folder}; onnx: {export_onnx(folder)}")
+    folder = finetune(Settings.from_env(), force="--force" in sys.argv[1:])
+    print(f"fine-tuned model: {folder}; onnx: {export_onnx(folder)}")

@@ -100,7 +100,7 @@ def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
     from assistant import Assistant
     from assistant.cards import answer_html
     from assistant.contacts import Contacts
-    from assistant.translations import Translations
+    from corpus.translated import Translations
 
     a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0), encoder=fake_assistant.encoder,
                        log_fn=lambda m: None)

@@ -67,7 +67,7 @@ def test_two_editions_and_a_pdf_build_and_cite_their_copies(tmp_path: Path) -> N
     assert {"key", "title", "section", "edition"} <= set(doc["report"]) and doc["citations"][0]["page"] >= 1
     # the older edition stays reachable: Browse shows it under the pledge
     from assistant.cards import library_card
-    from assistant.translations import Translations
+    from corpus.translated import Translations
 
     card = library_card("en", a.library, a.library.by_id(top.pledge_id), Translations())
     assert "Earlier editions of this pledge" in card and "Planowane jest powołanie pełnomocnika" in card

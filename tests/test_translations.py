@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.translations import FIELDS, LANGUAGES, TRANSLATIONS_DIR, Translations, polish_fields, sha256
+from corpus.translated import FIELDS, LANGUAGES, TRANSLATIONS_DIR, Translations, polish_fields, sha256
 from corpus.reports import load_report_set
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from corpus.model import Pledge
 
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "translations"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 LANGUAGES = ("en", "uk")
 FIELDS = ("title", "pledge", "status")
 

@@ -29,7 +29,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -60,7 +60,10 @@ class HParams:
     batch_size: int = 16
     kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
     negatives: bool = False  # out-of-scope train questions aim at a background class
-    translations: bool = False  # EN/UK translated fields of each pledge as extra examples
+    translations: bool = True  # EN/UK translated fields of each pledge as extra examples
+    # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
+    # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
+    train_on: str = "all"
     max_seq_length: int = 512
     # The embedding layer (the 250k×384 word table is 80 % of the weights) stays frozen: no dense gradient or
     # AdamW state for it, and under deterministic algorithms its backward pass (index_put) took ~7 s of a step's
@@ -70,6 +73,10 @@ class HParams:
     # recomputed without gradient at each epoch's start, only the questions carry gradient (cheaper).
     passage_grad: str = "step"
     seed: int = 13
+    # >1: train this many models (seeds seed, seed+1, …) and average their weights (a "uniform soup": runs
+    # from one start that differ only by data order and dropout land in one basin, and their mean is
+    # steadier than any one of them). Costs that many trainings.
+    soup: int = 1
     threads: int = 2
     max_steps: int = 0  # >0: stop after this many steps (tests)
 
@@ -141,6 +148,24 @@ def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
     return sorted(train), sorted(calibration)
 
 
+def tune_folds(rows: Iterable[dict], k: int = 3, seed: int = SPLIT_SEED) -> list[list[str]]:
+    """``k`` disjoint folds of the ``tune`` ids (sorted), stratified by (language, in scope) as ``split_tune``:
+    with ``train_on="all"`` a model trained without fold i scores fold i, and the k folds together calibrate."""
+    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for r in rows:
+        if r["split"] == "tune":
+            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
+    folds: list[list[str]] = [[] for _ in range(k)]
+    offset = 0  # continue the round-robin across strata, so small strata do not all start in fold 0
+    for (lang, scope), ids in sorted(strata.items()):
+        ids = sorted(ids)
+        random.Random(f"{seed}:fold:{lang}:{scope}").shuffle(ids)
+        for i, qid in enumerate(ids):
+            folds[(offset + i) % k].append(qid)
+        offset += len(ids)
+    return [sorted(f) for f in folds]
+
+
 def calibration_ids(path: Path = QUERIES) -> list[str]:
     """Ids of the tune questions kept out of training (for thresholds and answer sets)."""
     return split_tune(read_rows(path))[1]
@@ -163,12 +188,23 @@ def translated_examples(report: object) -> list[Example]:
     return out
 
 
-def make_plan(report: object, rows: list[dict], hparams: HParams = HParams()) -> Plan:
-    """Examples and passages for a run; the hash covers the train questions and every passage text used."""
+def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
+              held_out: Iterable[str] = ()) -> Plan:
+    """Examples and passages for a run; the hash covers the train questions and every passage text used.
+
+    ``train_on="split"``: the train part of tune; ``"all"``: every tune question except ``held_out`` (one
+    cross-fitting fold, or nothing for the served model).
+    """
     from index.units import build_units, load_background
 
     title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
-    train_ids, cal_ids = split_tune(rows)
+    if hparams.train_on == "split":
+        train_ids, cal_ids = split_tune(rows)
+    elif hparams.train_on == "all":
+        cal_ids = sorted(set(held_out))
+        train_ids = sorted(r["id"] for r in rows if r["split"] == "tune" and r["id"] not in set(cal_ids))
+    else:
+        raise FinetuneError(f"train_on {hparams.train_on!r} must be 'split' or 'all'")
     by_id = {r["id"]: r for r in rows}
     examples = []
     for qid in train_ids:
@@ -267,10 +303,29 @@ def _seeded_model(base_dir: Path, hp: HParams) -> object:
 
 
 def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> object:
-    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory)."""
+    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory).
+
+    With ``soup`` > 1, one model per seed, then their floating-point weights averaged into the first.
+    """
     import torch
 
     hp = plan.hparams
+    if hp.soup < 1:
+        raise FinetuneError(f"soup {hp.soup} must be at least 1 (the number of models averaged)")
+    models = [_train_one(base_dir, plan, replace(hp, seed=hp.seed + i), log) for i in range(hp.soup)]
+    if len(models) > 1:
+        states = [m.state_dict() for m in models]  # type: ignore[attr-defined]
+        with torch.no_grad():
+            mean = {k: (torch.stack([st[k] for st in states]).mean(0) if v.is_floating_point() else v)
+                    for k, v in states[0].items()}
+        models[0].load_state_dict(mean)  # type: ignore[attr-defined]
+    return models[0]
+
+
+def _train_one(base_dir: Path, plan: Plan, hp: HParams, log: Callable[[str], None]) -> object:
+    """One training run of ``plan`` with ``hp`` (its seed); returns the model in eval mode."""
+    import torch
+
     if hp.passage_grad not in ("epoch", "step"):
         raise FinetuneError(f"passage_grad {hp.passage_grad!r} must be 'epoch' or 'step'")
     examples = list(plan.examples)
@@ -319,7 +374,7 @@ def _embedder(model: object) -> Callable[[list[str]], object]:
 
     def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
         if not texts:
-            return torch.zeros(0, model.get_sentence_embedding_dimension())  # type: ignore[attr-defined]
+            return torch.zeros(0, model.get_embedding_dimension())  # type: ignore[attr-defined]
         order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
         parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]  # type: ignore
                  for c in range(0, len(order), chunk)]

@@ -96,6 +96,8 @@ VARIANTS = {
     "negatives": HParams(negatives=True),
     "translations": HParams(translations=True),
     "both": HParams(negatives=True, translations=True),
+    "soup3": HParams(soup=3),
+    "soup3-translations": HParams(soup=3, translations=True),
     "units": HParams(kinds=("whole", "pledge", "status")),
 }
 

@@ -68,3 +68,38 @@ def test_answers_mark_the_primary_set(fake_assistant) -> None:
     narrow = Assistant.load(replace(wide, answer_set_delta=0.0), encoder=fake_assistant.encoder, log_fn=lambda m: None)
     assert [x.primary for x in narrow.ask("opieka wytchnieniowa", top_k=3).answers][0] is True
     assert ans.to_json()["answers"][0]["primary"] is True
+
+
+def test_crossfit_pools_every_fold_and_each_fold_leaves_its_questions_out(tmp_path, monkeypatch, capsys) -> None:
+    import json
+
+    from eval import crossfit
+    from index import finetune as ft
+
+    seen = []
+
+    def fake_fold(settings, hparams, fold, work):
+        seen.append(list(fold))
+        return [{"lang": "pl", "in_scope": True, "margin": 0.1 + i / 1000, "gap": 0.0} for i, _ in enumerate(fold)]
+
+    monkeypatch.setattr(crossfit, "fold_records", fake_fold)
+    assert crossfit.main(["--folds", "3", "--work", str(tmp_path)]) == 0
+    assert seen == ft.tune_folds(ft.read_rows(), 3)
+    records = json.loads((tmp_path / "records.json").read_text())
+    assert len(records) == sum(map(len, seen))  # every tune question, once
+    out = capsys.readouterr().out
+    assert json.loads(out[:out.index("KQA_")])["folds"] == 3 and "KQA_ABSTAIN_MARGINS=" in out
+
+
+def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from eval import crossfit
+    from index import finetune as ft
+
+    with pytest.raises(SystemExit):
+        crossfit.main(["--folds", "1", "--work", str(tmp_path)])
+    monkeypatch.setattr(ft, "HParams", lambda **kw: SimpleNamespace(train_on="split"))
+    with pytest.raises(SystemExit):
+        crossfit.main(["--work", str(tmp_path)])
+    assert not (tmp_path / "records.json").exists()

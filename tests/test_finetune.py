@@ -68,7 +68,68 @@ def test_training_targets(report, rows) -> None:
     assert any(len(e.targets) == 2 for e in plan.examples)  # two-pledge questions keep both
     neg = ft.make_plan(report, rows, ft.HParams(negatives=True))
     assert any(e.targets == (ft.BACKGROUND,) for e in neg.examples)
-    assert {e.id for e in neg.examples} <= set(neg.train_ids)
+    questions = {e.id for e in neg.examples if not e.id.startswith("translation:")}
+    assert questions <= set(neg.train_ids)
+
+
+def test_folds_partition_tune_stratified_and_stable(rows) -> None:
+    folds = ft.tune_folds(rows, 3)
+    assert folds == ft.tune_folds(list(reversed(rows)), 3)
+    tune = {r["id"] for r in rows if r["split"] == "tune"}
+    assert sorted(sum(folds, [])) == sorted(tune)  # disjoint and complete
+    by_id = {r["id"]: r for r in rows}
+    for lang in ("pl", "en", "uk"):
+        for scope in (True, False):
+            counts = [sum(by_id[i]["lang"] == lang and bool(by_id[i]["expected"]) == scope for i in f) for f in folds]
+            assert max(counts) - min(counts) <= 1, (lang, scope, counts)
+
+
+def test_a_fold_is_held_out_of_training(report, rows) -> None:
+    fold = ft.tune_folds(rows, 3)[1]
+    plan = ft.make_plan(report, rows, ft.HParams(train_on="all"), held_out=fold)
+    assert not {e.id for e in plan.examples} & set(fold) and list(plan.calibration_ids) == fold
+    full = ft.make_plan(report, rows, ft.HParams(train_on="all"))
+    assert {e.id for e in plan.examples} < {e.id for e in full.examples}
+    assert plan.fingerprint != full.fingerprint  # a fold model is never mistaken for the served one
+    split = ft.make_plan(report, rows, ft.HParams(train_on="split"))
+    assert list(split.calibration_ids) == ft.calibration_ids()
+    with pytest.raises(ft.FinetuneError, match="train_on 'most'"):
+        ft.make_plan(report, rows, ft.HParams(train_on="most"))
+
+
+def test_translated_fields_are_examples_only_while_current(report, rows) -> None:
+    examples = ft.translated_examples(report)
+    assert {e.id.split(":")[1] for e in examples} == {"en", "uk"}
+    assert all(len(e.targets) == 1 and e.targets[0] in {p.id for p in report.pledges} for e in examples)
+    assert not any(e.query in {p.title for p in report.pledges} for e in examples)  # translated, not Polish
+    lines = list(report.lines)
+    first = report.pledges[0]
+    n = first.pledge.span.start_line - 1
+    lines[n] = lines[n] + " Dodane zdanie."
+    changed = parse_report_text(lines, report.source)
+    stale = {e.id for e in examples} - {e.id for e in ft.translated_examples(changed)}
+    assert stale == {f"translation:{lang}:{first.id}:pledge" for lang in ("en", "uk")}
+    plan = ft.make_plan(report, rows, ft.HParams(translations=False))
+    assert not any(e.id.startswith("translation:") for e in plan.examples)
+
+
+def test_soup_averages_the_runs_weights(report, rows, monkeypatch) -> None:
+    torch = pytest.importorskip("torch")
+    seeds = []
+
+    def fake_run(base, plan, hp, log):
+        seeds.append(hp.seed)
+        layer = torch.nn.Linear(2, 1)
+        with torch.no_grad():
+            layer.weight.fill_(float(hp.seed))
+        return layer
+
+    monkeypatch.setattr(ft, "_train_one", fake_run)
+    plan = ft.make_plan(report, rows, ft.HParams(soup=3, seed=10))
+    model = ft.train(Path("unused"), plan, log=lambda m: None)
+    assert seeds == [10, 11, 12] and torch.allclose(model.weight, torch.full((1, 2), 11.0))
+    with pytest.raises(ft.FinetuneError, match="soup 0"):
+        ft.train(Path("unused"), ft.make_plan(report, rows, ft.HParams(soup=0)), log=lambda m: None)
 
 
 class _FakeModel:
@@ -94,7 +155,9 @@ def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     assert len(calls) == 1  # current: not trained again
     info = json.loads((tmp_path / "ft" / ft.MARKER).read_text())
     assert info["training_data_sha256"] == calls[0].data_sha256 and info["base_model"] == DEFAULT_MODEL
-    assert info["calibration_ids"] == ft.calibration_ids() and info["hparams"]["epochs"] == 3
+    assert info["hparams"]["epochs"] == 3 and info["hparams"]["train_on"] == "all"
+    tune = {r["id"] for r in rows if r["split"] == "tune"}
+    assert set(info["train_ids"]) == tune and info["calibration_ids"] == []  # calibrated by cross-fitting
     name = served_name(settings)
     assert name.startswith(DEFAULT_MODEL + "+kqa-") and name != DEFAULT_MODEL
     qid = calls[0].examples[0].id

@@ -11,8 +11,10 @@ Both are split-conformal choices (exchangeable calibration and future questions 
   is refused. Languages with fewer than ``--min-per-language`` in-scope questions share the pooled threshold
   ("*").
 
-Choose on ``tune`` only (or on the calibration part of tune that the model was not trained on: ``--ids``);
-report on ``test`` with ``python -m eval``.
+Choose on ``tune`` only, on questions the model was not trained on: the calibration part (``--ids``) for a
+model trained with ``train_on="split"``; for the served model, trained on all of tune, ``python -m
+eval.crossfit`` gathers such records by cross-fitting and applies ``choose``. Report on ``test`` with
+``python -m eval``.
 """
 
 from __future__ import annotations

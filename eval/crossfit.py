@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def fold_records(settings: object, hparams: object, fold: list[str], work: Path, log: object = print) -> list[dict]:
+def fold_records(settings: object, hparams: object, fold: list[str], work: Path) -> list[dict]:
     """Train without ``fold``, export, index, and return ``calibration_records`` for the fold's questions."""
     import time
 
@@ -32,6 +32,7 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path,
     from eval.calibrate import calibration_records
     from eval.queries import load_queries
     from index import finetune as ft
+    from index import finetune_train
     from index.materialize import materialize_e5
     from index.onnx_export import export_onnx
 
@@ -41,7 +42,7 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path,
     if not ft.is_current(folder, plan):
         start = time.monotonic()
         base_dir = materialize_e5(settings.model_dir)  # type: ignore[attr-defined]
-        model = ft.train(base_dir, plan, log=lambda m: None)
+        model = finetune_train.train(base_dir, plan, log=lambda m: None)
         ft.save(model, folder, plan, time.monotonic() - start, base_dir)
     export_onnx(folder)
     fold_settings = replace(settings, finetune=True, finetune_dir=folder, index_dir=work / f"index-{folder.name}")

@@ -1,8 +1,10 @@
 """Supervised adaptation of the default model on our own questions (build time only: needs torch).
 
-Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``), split once — seeded, stratified by language
-and scope — into ``train`` (~70 %, used here) and ``calibration`` (~30 %, kept for choosing hyper-parameters,
-thresholds and answer sets). Passages are the report's own units (``index.units.build_units``).
+Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``). The served model (``train_on="all"``)
+trains on all of them, and its thresholds and answer sets come from cross-fitting (``eval/crossfit.py``: models
+trained without one of ``tune_folds``). ``train_on="split"`` trains on a seeded, stratified ~70 % and keeps the
+other ~30 % (``calibration_ids``) for choosing hyper-parameters, thresholds and answer sets. Passages are the
+report's own units (``index.units.build_units``).
 
 Loss: a softmax over every candidate passage (the 9 ``whole`` units by default, e5 ``query: ``/``passage: ``
 prompts, cosine / temperature); a pledge's probability is the sum over its passages, the target spreads evenly
@@ -16,8 +18,8 @@ The output is a sentence-transformers folder (``Settings.finetune_dir``) with ``
 base model, the SHA-256 of the training data, the hyper-parameters, library versions and the split ids; when
 the recorded fingerprint differs from the current data/hyper-parameters, ``finetune`` trains again.
 
-    python -m index.finetune            # (re)train if stale, then export to ONNX
-    python -m index.finetune --compare  # hyper-parameter variants, measured on the calibration part only
+    python -m index.finetune          # (re)train if stale, then export to ONNX
+    python -m index.finetune_compare  # hyper-parameter variants, measured on the calibration part only
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -260,143 +262,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-# --- training -----------------------------------------------------------------------------------------------
-
-
-def _targets(batch: list[Example], classes: list[str]) -> object:
-    """Target distribution over classes: spread evenly over each example's expected classes."""
-    import torch
-
-    target = torch.zeros(len(batch), len(classes))
-    for i, e in enumerate(batch):
-        for t in e.targets:
-            target[i, classes.index(t)] = 1.0 / len(e.targets)
-    return target
-
-
-def _loss(q: object, p: object, col_class: object, target: object, temperature: float) -> object:
-    """Cross-entropy of the class distribution, where log P(class) = logsumexp over its columns' log-softmax."""
-    import torch
-
-    log_p_col = torch.log_softmax(q @ p.T / temperature, dim=1)  # type: ignore[operator]
-    log_p_class = torch.stack([torch.logsumexp(log_p_col[:, col_class == k], dim=1)
-                               for k in range(target.shape[1])], dim=1)  # type: ignore[attr-defined]
-    return -(target * log_p_class).sum(1).mean()  # type: ignore[operator]
-
-
-def _seeded_model(base_dir: Path, hp: HParams) -> object:
-    """The base model, loaded with every random generator seeded and deterministic algorithms on."""
-    import numpy as np
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    torch.set_num_threads(hp.threads)
-    torch.use_deterministic_algorithms(True)
-    random.seed(hp.seed)
-    np.random.seed(hp.seed)
-    torch.manual_seed(hp.seed)
-    model = SentenceTransformer(str(base_dir), device="cpu", local_files_only=True)
-    model.max_seq_length = hp.max_seq_length
-    if hp.freeze_embeddings:
-        model[0].auto_model.embeddings.requires_grad_(False)
-    return model
-
-
-def train(base_dir: Path, plan: Plan, log: Callable[[str], None] = print) -> object:
-    """Fine-tune the sentence-transformers model at ``base_dir`` on ``plan``; returns the model (in memory).
-
-    With ``soup`` > 1, one model per seed, then their floating-point weights averaged into the first.
-    """
-    import torch
-
-    hp = plan.hparams
-    if hp.soup < 1:
-        raise FinetuneError(f"soup {hp.soup} must be at least 1 (the number of models averaged)")
-    models = [_train_one(base_dir, plan, replace(hp, seed=hp.seed + i), log) for i in range(hp.soup)]
-    if len(models) > 1:
-        states = [m.state_dict() for m in models]  # type: ignore[attr-defined]
-        with torch.no_grad():
-            mean = {k: (torch.stack([st[k] for st in states]).mean(0) if v.is_floating_point() else v)
-                    for k, v in states[0].items()}
-        models[0].load_state_dict(mean)  # type: ignore[attr-defined]
-    return models[0]
-
-
-def _train_one(base_dir: Path, plan: Plan, hp: HParams, log: Callable[[str], None]) -> object:
-    """One training run of ``plan`` with ``hp`` (its seed); returns the model in eval mode."""
-    import torch
-
-    if hp.passage_grad not in ("epoch", "step"):
-        raise FinetuneError(f"passage_grad {hp.passage_grad!r} must be 'epoch' or 'step'")
-    examples = list(plan.examples)
-    if not examples:
-        raise FinetuneError("no training examples; the dev set has no in-scope tune questions")
-    model = _seeded_model(base_dir, hp)
-    prompts = model.prompts or {}  # type: ignore[attr-defined]
-    qp, pp = prompts.get("query", ""), prompts.get("passage") or prompts.get("document", "")
-    report_cols = [(c, pp + t) for c, t in plan.passages if c != BACKGROUND]
-    background = [pp + t for c, t in plan.passages if c == BACKGROUND]
-    classes = sorted({c for c, _ in report_cols}) + ([BACKGROUND] if background else [])
-    col_class = torch.tensor([classes.index(c) for c, _ in report_cols] + [len(classes) - 1] * len(background))
-    embed = _embedder(model)
-    opt = torch.optim.AdamW([w for w in model.parameters() if w.requires_grad], lr=hp.lr)  # type: ignore
-    steps_per_epoch = -(-len(examples) // hp.batch_size)
-    total = steps_per_epoch * hp.epochs if not hp.max_steps else min(hp.max_steps, steps_per_epoch * hp.epochs)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / max(1, total)))
-    gen = torch.Generator().manual_seed(hp.seed)
-    step, start = 0, time.monotonic()
-    for epoch in range(hp.epochs):
-        order = torch.randperm(len(examples), generator=gen).tolist()
-        fixed, bg = _epoch_vectors(model, embed, [t for _, t in report_cols], background, hp.passage_grad)
-        model.train()  # type: ignore[attr-defined]
-        for b in range(0, len(order), hp.batch_size):
-            if step >= total:
-                break
-            batch = [examples[i] for i in order[b:b + hp.batch_size]]
-            q = embed([qp + e.query for e in batch])
-            p = fixed if fixed is not None else embed([t for _, t in report_cols])
-            loss = _loss(q, torch.cat([p, bg]), col_class, _targets(batch, classes), hp.temperature)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            log(f"epoch {epoch + 1}/{hp.epochs} step {step}/{total} loss {loss.item():.4f} "
-                f"({time.monotonic() - start:.0f} s)")
-    model.eval()  # type: ignore[attr-defined]
-    return model
-
-
-def _embedder(model: object) -> Callable[[list[str]], object]:
-    """``embed(texts)``: normalised vectors in input order, run in chunks of similar length: padding 55 short
-    background passages to the longest report passage, with gradient, took 23 GB and was killed."""
-    import torch
-
-    def embed(texts: list[str], chunk: int = 8) -> torch.Tensor:
-        if not texts:
-            return torch.zeros(0, model.get_embedding_dimension())  # type: ignore[attr-defined]
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-        parts = [model(model.preprocess([texts[i] for i in order[c:c + chunk]]))["sentence_embedding"]  # type: ignore
-                 for c in range(0, len(order), chunk)]
-        return torch.cat(parts)[torch.argsort(torch.tensor(order))]
-
-    return embed
-
-
-def _epoch_vectors(model: object, embed: Callable, report_texts: list[str], background: list[str],
-                   passage_grad: str) -> tuple[object, object]:
-    """Vectors fixed for one epoch, without gradient: the report's passages (``passage_grad="epoch"``, else
-    None: re-embedded with gradient every step) and the background passages (always: 336 passages under
-    gradient every step took ~2 min a step). Computed in eval mode, as they will be served (no dropout)."""
-    import torch
-
-    model.eval()  # type: ignore[attr-defined]
-    with torch.no_grad():
-        fixed = embed(report_texts) if passage_grad == "epoch" else None
-        bg = embed(background)
-    return fixed, bg
-
-
 def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
     """Write the model and ``finetuned.json`` atomically (complete or absent)."""
     import shutil
@@ -427,6 +292,7 @@ def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None
              queries: Path = QUERIES, log: Callable[[str], None] = print) -> Path:
     """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data; return it."""
     from corpus.reports import load_report_set
+    from index import finetune_train
     from index.materialize import materialize_e5
 
     plan = make_plan(load_report_set(settings.reports), read_rows(queries), hparams or HParams(threads=settings.threads))
@@ -438,7 +304,7 @@ def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None
         f"({'no model yet' if info is None else 'training data or hyper-parameters changed'})")
     start = time.monotonic()
     base_dir = materialize_e5(settings.model_dir)
-    model = train(base_dir, plan, log)
+    model = finetune_train.train(base_dir, plan, log)
     save(model, folder, plan, time.monotonic() - start, base_dir)
     log(f"fine-tuned model: {folder} ({time.monotonic() - start:.0f} s)")
     return folder

@@ -15,7 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 
-from index.finetune import HParams, calibration_ids, make_plan, read_rows, train
+from index.finetune import HParams, calibration_ids, make_plan, read_rows
+from index.finetune_train import train
 from settings import Settings
 
 

@@ -124,12 +124,14 @@ def test_soup_averages_the_runs_weights(report, rows, monkeypatch) -> None:
             layer.weight.fill_(float(hp.seed))
         return layer
 
-    monkeypatch.setattr(ft, "_train_one", fake_run)
+    from index import finetune_train
+
+    monkeypatch.setattr(finetune_train, "_train_one", fake_run)
     plan = ft.make_plan(report, rows, ft.HParams(soup=3, seed=10))
-    model = ft.train(Path("unused"), plan, log=lambda m: None)
+    model = finetune_train.train(Path("unused"), plan, log=lambda m: None)
     assert seeds == [10, 11, 12] and torch.allclose(model.weight, torch.full((1, 2), 11.0))
     with pytest.raises(ft.FinetuneError, match="soup 0"):
-        ft.train(Path("unused"), ft.make_plan(report, rows, ft.HParams(soup=0)), log=lambda m: None)
+        finetune_train.train(Path("unused"), ft.make_plan(report, rows, ft.HParams(soup=0)), log=lambda m: None)
 
 
 class _FakeModel:
@@ -141,7 +143,7 @@ class _FakeModel:
 
 def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(ft, "train", lambda base, plan, log: calls.append(plan) or _FakeModel())
+    monkeypatch.setattr("index.finetune_train.train", lambda base, plan, log: calls.append(plan) or _FakeModel())
     base = tmp_path / "base"
     base.mkdir()
     (base / "tokenizer.json").write_text("{}")

@@ -129,6 +129,15 @@ def read_rows(path: Path = QUERIES) -> list[dict]:
     return rows
 
 
+def _tune_strata(rows: Iterable[dict]) -> list[tuple[tuple[str, bool], list[str]]]:
+    """The ``tune`` ids by (language, in scope), strata and ids sorted (so input order never matters)."""
+    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for r in rows:
+        if r["split"] == "tune":
+            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
+    return [(key, sorted(ids)) for key, ids in sorted(strata.items())]
+
+
 def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
                fraction: float = CALIBRATION_FRACTION) -> tuple[list[str], list[str]]:
     """``(train_ids, calibration_ids)`` of the ``tune`` rows, sorted; stratified by (language, in scope).
@@ -136,13 +145,8 @@ def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
     Each stratum is sorted by id and shuffled with its own seeded generator, so adding a question in one
     language leaves the other languages' split untouched.
     """
-    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
-    for r in rows:
-        if r["split"] == "tune":
-            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
     train, calibration = [], []
-    for (lang, scope), ids in sorted(strata.items()):
-        ids = sorted(ids)
+    for (lang, scope), ids in _tune_strata(rows):
         random.Random(f"{seed}:{lang}:{scope}").shuffle(ids)
         k = round(fraction * len(ids))
         calibration += ids[:k]
@@ -153,14 +157,9 @@ def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
 def tune_folds(rows: Iterable[dict], k: int = 3, seed: int = SPLIT_SEED) -> list[list[str]]:
     """``k`` disjoint folds of the ``tune`` ids (sorted), stratified by (language, in scope) as ``split_tune``:
     with ``train_on="all"`` a model trained without fold i scores fold i, and the k folds together calibrate."""
-    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
-    for r in rows:
-        if r["split"] == "tune":
-            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
     folds: list[list[str]] = [[] for _ in range(k)]
     offset = 0  # continue the round-robin across strata, so small strata do not all start in fold 0
-    for (lang, scope), ids in sorted(strata.items()):
-        ids = sorted(ids)
+    for (lang, scope), ids in _tune_strata(rows):
         random.Random(f"{seed}:fold:{lang}:{scope}").shuffle(ids)
         for i, qid in enumerate(ids):
             folds[(offset + i) % k].append(qid)

@@ -28,7 +28,6 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path)
     import time
 
     from assistant.core import Assistant
-    from corpus.reports import load_report_set
     from eval.calibrate import calibration_records
     from eval.queries import load_queries
     from index import finetune as ft
@@ -37,7 +36,7 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path)
     from index.onnx_export import export_onnx
 
     rows = ft.read_rows()
-    plan = ft.make_plan(load_report_set(settings.reports), rows, hparams, held_out=fold)  # type: ignore
+    plan = ft.make_plan(ft.training_report(), rows, hparams, held_out=fold)  # type: ignore
     folder = work / f"model-{plan.fingerprint[:8]}"
     if not ft.is_current(folder, plan):
         start = time.monotonic()

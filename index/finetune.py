@@ -189,6 +189,16 @@ def translated_examples(report: object) -> list[Example]:
     return out
 
 
+def training_report() -> object:
+    """The report the dev set's questions were written against (``corpus.load_report()``, the bundled 2025
+    edition), whatever ``KQA_REPORTS`` serves. Training data are the repository's own files: adding next
+    year's report never retrains the model (nor invalidates its cross-fitted thresholds), and a pledge that
+    the new edition renames cannot break ``make model``."""
+    from corpus import load_report
+
+    return load_report()
+
+
 def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
               held_out: Iterable[str] = ()) -> Plan:
     """Examples and passages for a run; the hash covers the train questions and every passage text used.
@@ -290,11 +300,10 @@ def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path
 def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
              queries: Path = QUERIES, log: Callable[[str], None] = print) -> Path:
     """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data; return it."""
-    from corpus.reports import load_report_set
     from index import finetune_train
     from index.materialize import materialize_e5
 
-    plan = make_plan(load_report_set(settings.reports), read_rows(queries), hparams or HParams(threads=settings.threads))
+    plan = make_plan(training_report(), read_rows(queries), hparams or HParams(threads=settings.threads))
     folder = Path(settings.finetune_dir)
     if not force and is_current(folder, plan):
         return folder

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from index.finetune import HParams, calibration_ids, make_plan, read_rows
+from index.finetune import HParams, calibration_ids, make_plan, read_rows, training_report
 from index.finetune_train import train
 from settings import Settings
 
@@ -73,10 +73,9 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
     """Train each variant in memory and measure it (and the base model) on the calibration part."""
     from sentence_transformers import SentenceTransformer
 
-    from corpus.reports import load_report_set
     from index.materialize import materialize_e5
 
-    report, rows = load_report_set(settings.reports), read_rows()
+    report, rows = training_report(), read_rows()
     cal = calibration_ids()
     base_dir = materialize_e5(settings.model_dir)
     out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}

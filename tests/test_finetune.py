@@ -155,6 +155,9 @@ def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     ft.finetune(settings, **quiet)
     ft.finetune(settings, **quiet)
     assert len(calls) == 1  # current: not trained again
+    # the served reports are not training data: next year's report (renamed pledges and all) changes nothing
+    ft.finetune(replace(settings, reports=tmp_path / "next-year-reports"), **quiet)
+    assert len(calls) == 1
     info = json.loads((tmp_path / "ft" / ft.MARKER).read_text())
     assert info["training_data_sha256"] == calls[0].data_sha256 and info["base_model"] == DEFAULT_MODEL
     assert info["hparams"]["epochs"] == 3 and info["hparams"]["train_on"] == "all"

@@ -13,7 +13,6 @@ from settings import apply_privacy_env
 apply_privacy_env()  # before gradio and onnxruntime are imported: no analytics, no telemetry
 
 import argparse  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 from dataclasses import replace  # noqa: E402
@@ -26,7 +25,7 @@ from assistant.api import Service  # noqa: E402
 from assistant.feedback import FeedbackStore  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
 from assistant.messages import t  # noqa: E402
-from corpus.translated import TRANSLATIONS_DIR, Translations  # noqa: E402
+from corpus.translated import Translations  # noqa: E402
 from assistant.ui_events import UiEvents  # noqa: E402
 from assistant.ui_text import (busy_html, css, examples_label, head, heading_html, status_choices,  # noqa: E402
                                ui_lang)
@@ -180,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     service = Service(settings, FeedbackStore(settings.db_url, settings.feedback_questions), assistant)
     server = create_server(service)
     _quiet_gradio_errors()
-    translations = Translations(os.environ.get("KQA_UI_TRANSLATIONS_DIR") or TRANSLATIONS_DIR)
+    translations = Translations(settings.translations_dir)
     demo = build_app(UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token))
     detect_language("rozgrzewka")  # load langdetect's profiles now, not on the first resident's question
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,

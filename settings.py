@@ -58,6 +58,8 @@ class Settings:
     # (won on the test split: hit@1 0.845 → 0.959, README); trained by `make model`, never while serving
     finetune: bool = True
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
+    # unofficial EN/UK translations the app shows beside the Polish quotes (corpus/translated.py)
+    translations_dir: Path = ROOT / "corpus" / "translations"
     device: str = "cpu"
     threads: int = 2
     # index

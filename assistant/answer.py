@@ -120,6 +120,14 @@ def report_of(library: ReportSet, pledge_id: str) -> dict:
             "publisher": ed.info.publisher, "url": ed.info.url}
 
 
+def status_fields(library: ReportSet, pledge: Pledge) -> dict:
+    """A pledge's status as answers, API rows and cards carry it: label, evidence, rule, doubt, change."""
+    change = library.status_changes.get(pledge.id)
+    label = pledge.status_label
+    return {"status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
+            "status_doubtful": label.doubtful, "status_change": asdict(change) if change else None}
+
+
 SentenceIndex = dict[str, list[tuple[int, Unit]]]
 
 
@@ -151,10 +159,6 @@ def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: S
     best = max((sc for sc, _ in scored), default=float("inf"))
     passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]
-    change = library.status_changes.get(pledge.id)
-    label = pledge.status_label
     return PledgeAnswer(pledge_id=pledge.id, title=pledge.title, report=report_of(library, pledge.id),
-                        status_label=label.label, status_evidence=label.evidence, status_rule=label.rule,
-                        status_doubtful=label.doubtful, status_change=asdict(change) if change else None,
-                        score=round(score, 4), primary=primary, passages=passages,
-                        citations=pledge_citations(library, pledge))
+                        **status_fields(library, pledge), score=round(score, 4), primary=primary,
+                        passages=passages, citations=pledge_citations(library, pledge))

@@ -24,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.answer import Answer
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackError, FeedbackStore, StoreUnavailable
 from assistant.render import pledge_record
@@ -92,17 +91,6 @@ class Vote(BaseModel):
     reason: Literal["wrong_pledge", "outdated", "hard_to_understand"] | None = None
 
 
-def record(service: Service, ans: Answer, report: str | None) -> None:
-    """Keep what stats need about an answer (no question text unless the operator opted in)."""
-    shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
-    try:
-        service.feedback.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
-                                       abstained=ans.abstained, pledge_ids=shown, report=report or "",
-                                       question=ans.question)
-    except StoreUnavailable:
-        pass  # the answer matters more than its count; the store logged why
-
-
 def _router(service: Service) -> APIRouter:
     api = APIRouter(prefix="/api")
 
@@ -113,7 +101,7 @@ def _router(service: Service) -> APIRouter:
                   report: str | None = Query(None, max_length=300, description="a report's key or section")
                   ) -> dict:
         ans = await service.run(lambda: service.ready().ask(q, top_k, lang=lang, report=report))
-        await service.write(record, service, ans, report)
+        await service.write(service.feedback.record, ans, report or "")
         return ans.to_json()
 
     @api.get("/pledges", summary="Every pledge with its status, citation and report")

@@ -25,8 +25,10 @@ class Row:
 
 def literal_ids(assistant: Assistant, text: str) -> list[str]:
     """Pledges whose title or texts contain every word of ``text`` (case and diacritics ignored). Long words
-    match by their first 6 letters, as the index's BM25 does, so "mammografia" finds "mammograficzne"."""
-    words = [w[:6] for w in fold(text).lower().split()]
+    match by their first ``lexical_prefix`` letters (6), as the index's BM25 does, so "mammografia" finds
+    "mammograficzne"."""
+    prefix = assistant.settings.lexical_prefix or None
+    words = [w[:prefix] for w in fold(text).lower().split()]
     out = []
     for p in assistant.library.pledges:
         hay = fold(f"{p.title} {p.pledge.text} {p.status.text}").lower()

@@ -7,9 +7,8 @@ The buttons carry data attributes only; assistant/ui.js handles them (votes go t
 from __future__ import annotations
 
 import html
-from dataclasses import asdict
 
-from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of
+from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of, status_fields
 from assistant.contacts import Contacts
 from assistant.feedback import REASONS
 from assistant.messages import t
@@ -173,10 +172,8 @@ def message_html(lang: str, text: str) -> str:
 
 def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Translations) -> str:
     """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
-    report = report_of(library, pledge.id)
-    change = library.status_changes.get(pledge.id)
-    card = pledge_card(lang, pledge, report, pledge_citations(library, pledge), translations,
-                       asdict(change) if change else None)
+    card = pledge_card(lang, pledge, report_of(library, pledge.id), pledge_citations(library, pledge), translations,
+                       status_fields(library, pledge)["status_change"])
     return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
             f'{earlier_html(lang, library, pledge)}</article>')
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from assistant.answer import Answer
+
 log = logging.getLogger("assistant.feedback")
 
 SCHEMA_VERSION = 1
@@ -145,6 +147,16 @@ class FeedbackStore:
         if self.store_questions and question:
             stmts.append(questions.insert().values(answer_id=answer_id, question=question))
         self._write(stmts)
+
+    def record(self, ans: Answer, report: str = "") -> None:
+        """Record an answer as the API and the app show it (its pledges, or the suggestions of a refusal);
+        a store that is down is skipped: answering matters more than counting, and ``_write`` logged why."""
+        shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
+        try:
+            self.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
+                               abstained=ans.abstained, pledge_ids=shown, report=report, question=ans.question)
+        except StoreUnavailable:
+            pass
 
     def vote(self, answer_id: str, pledge_id: str, vote: str | None, reason: str | None = None) -> dict:
         """Set (or with ``vote=None`` take back) the vote on one pledge of one answer; return its counts."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import asdict
 
-from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of
+from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
 from assistant.messages import t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -27,12 +27,8 @@ def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str) -> l
 
 def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
     """One pledge as the API lists it: texts, status with evidence and rule, citations and its report."""
-    change = library.status_changes.get(pledge.id)
-    label = pledge.status_label
     return {"pledge_id": pledge.id, "title": pledge.title, "report": report_of(library, pledge.id),
-            "status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
-            "status_doubtful": label.doubtful, "status_change": asdict(change) if change else None,
-            "pledge_text": pledge.pledge.text, "status_text": pledge.status.text,
+            **status_fields(library, pledge), "pledge_text": pledge.pledge.text, "status_text": pledge.status.text,
             "citations": [asdict(c) for c in pledge_citations(library, pledge)]}
 
 

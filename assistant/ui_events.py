@@ -13,7 +13,7 @@ from assistant.browse import rows_html, search
 from assistant.cards import answer_html, library_card, message_html
 from assistant.contacts import Contacts
 from assistant.core import Assistant, QuestionError
-from assistant.feedback import FeedbackStore, StoreUnavailable
+from assistant.feedback import FeedbackStore
 from assistant.messages import reply_language, t
 from corpus.translated import Translations
 from assistant.api import token_ok
@@ -50,13 +50,7 @@ class UiEvents:
             ans = self.assistant.ask(question or "", lang=choice if choice in UI_LANGS else None)
         except QuestionError as exc:
             return message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns), turns, last
-        shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
-        try:
-            self.feedback.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
-                                        abstained=ans.abstained, pledge_ids=shown, report="",
-                                        question=ans.question)
-        except StoreUnavailable:
-            pass  # answering matters more than counting; the store logged why
+        self.feedback.record(ans)
         turns = [answer_html(ans, self.assistant.library, self.translations, self.contacts), *turns][:MAX_HISTORY]
         last = reply_language(ans.language)
         return history_html(ui_lang(choice, last), turns), turns, last

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -110,15 +112,20 @@ class Report:
 
     def with_source(self, source: str) -> Report:
         """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""
-        def walk(node: object) -> object:
-            if isinstance(node, Span):
-                return replace(node, source=source)
-            if isinstance(node, tuple):
-                return tuple(walk(item) for item in node)
-            if is_dataclass(node) and not isinstance(node, type):
-                return replace(node, **{f.name: walk(getattr(node, f.name)) for f in fields(node)
-                                        if isinstance(getattr(node, f.name), (Span, tuple)) or
-                                        is_dataclass(getattr(node, f.name))})
-            return node
+        return replace(map_spans(self, lambda s: replace(s, source=source)), source=source)
 
-        return replace(walk(self), source=source)  # type: ignore[type-var]
+
+_T = TypeVar("_T")
+
+
+def map_spans(node: _T, fn: Callable[[Span], Span]) -> _T:
+    """``node`` (a frozen record, or a tuple of them) with every Span inside it replaced by ``fn(span)``."""
+    if isinstance(node, Span):
+        return fn(node)  # type: ignore[return-value]
+    if isinstance(node, tuple):
+        return type(node)(map_spans(item, fn) for item in node)  # type: ignore[return-value]
+    if is_dataclass(node) and not isinstance(node, type):
+        changes = {f.name: map_spans(getattr(node, f.name), fn) for f in fields(node)
+                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
+        return replace(node, **changes)  # type: ignore[return-value]
+    return node

@@ -26,11 +26,10 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
 
-from corpus.model import Passage, Pledge, Report, Sentence, Span
+from corpus.model import Passage, Pledge, Report, Sentence, Span, map_spans
 from corpus.status import label_status
 
 PARSER_VERSION = 2  # 2: titles are the first heading after a status; explicit/inferred closing
@@ -48,9 +47,6 @@ _CONTINUATION_START = re.compile(r"^[a-ząćęłńóśźż0-9(„\"–—-]")
 _ABBREVIATIONS = frozenset(
     "ds tzw nt np m.in r ul art pkt ok godz tj itp itd dr prof inż mgr św al pl ust poz nr tys mln mld zł".split())
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s+(?=[A-ZĄĆĘŁŃÓŚŹŻ0-9„\"(])")
-
-
-_T = TypeVar("_T")
 
 
 class ReportFormatError(ValueError):
@@ -329,7 +325,9 @@ def parse_report_text(lines: list[str], source: str, closing_paragraphs: int | N
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     report = Report(source, digest, tuple(lines), intro, _pledges(heads, statuses, source),
                     _passage("closing", closing, source) if closing else None)
-    return _with_pages(report, pages) if pages is not None else report
+    if pages is None:
+        return report
+    return map_spans(report, lambda span: replace(span, page=pages[span.start_line - 1]))
 
 
 def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragraphs: int | None = None) -> Report:
@@ -357,14 +355,3 @@ def parse_report(path: Path | str, *, max_bytes: int = MAX_BYTES, closing_paragr
     return parse_report_text(decode_report(data, source, max_bytes), source, closing_paragraphs)
 
 
-def _with_pages(node: _T, pages: Sequence[int | None]) -> _T:
-    """``node`` with every Span inside it given the page of its first line (walks the frozen records)."""
-    if isinstance(node, Span):
-        return replace(node, page=pages[node.start_line - 1])
-    if isinstance(node, tuple):
-        return type(node)(_with_pages(item, pages) for item in node)  # type: ignore[return-value]
-    if is_dataclass(node) and not isinstance(node, type):
-        changes = {f.name: _with_pages(getattr(node, f.name), pages) for f in fields(node)
-                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
-        return replace(node, **changes)
-    return node

@@ -34,7 +34,6 @@ from index.units import Unit
 
 INDEX_VERSION = 7
 KEEP_BUILDS = 2  # the current build and the one before it (a replica may still be loading it)
-_DATA_FILES = ("units.jsonl", "dense.faiss", "background.npy", "pledges.json", "reports.json")
 
 
 class IndexLoadError(RuntimeError):

@@ -47,7 +47,7 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     for field in doc["pledges"][STALE_PLEDGE].values():
         field["source_sha256"] = "0" * 64
     (stale / "en.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_UI_TRANSLATIONS_DIR": str(stale),
+    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_TRANSLATIONS_DIR": str(stale),
            "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3"), "HOME": str(data / "home"),
            "TMPDIR": str(data / "tmp"), "GRADIO_TEMP_DIR": str(data / "gradio")}
     log = open(data / "app.log", "w")
@@ -188,6 +188,12 @@ def _until(check, timeout: float = 15) -> None:
         time.sleep(0.2)
 
 
+def _open(page, url: str) -> None:
+    """Load the app and wait until the question box is there."""
+    page.goto(url, wait_until="load")
+    page.locator("#question textarea").wait_for(timeout=60_000)
+
+
 def _in_view(page, selector: str) -> bool:
     box = page.locator(selector).first.bounding_box()
     height = page.viewport_size["height"]
@@ -198,8 +204,7 @@ def _in_view(page, selector: str) -> bool:
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
 def test_browser_ask_answer_first_translated_and_accessible(server, browser_page) -> None:
     page, width = browser_page
-    page.goto(server["url"], wait_until="load")
-    page.locator("#question textarea").wait_for(timeout=60_000)
+    _open(page, server["url"])
     assert page.locator("h1").count() == 1
     page.screenshot(path=str(ARTIFACTS / f"start-{width}px.png"))
 
@@ -235,8 +240,7 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
 def test_browser_votes_count_right(server, browser_page) -> None:
     page, width = browser_page
-    page.goto(server["url"], wait_until="load")
-    page.locator("#question textarea").wait_for(timeout=60_000)
+    _open(page, server["url"])
     before = _votes(server)
     page.get_by_role("button", name="Gdzie szukać pomocy przy przemocy w rodzinie?").click()  # asks at once
     card = page.locator("#answers .kqa-card").first
@@ -263,8 +267,7 @@ def test_browser_votes_count_right(server, browser_page) -> None:
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
 def test_browser_browse_deep_link_and_stale_translation(server, browser_page) -> None:
     page, width = browser_page
-    page.goto(server["url"], wait_until="load")
-    page.locator("#question textarea").wait_for(timeout=60_000)
+    _open(page, server["url"])
     page.get_by_role("tab").nth(1).click()
     page.locator("#text-filter input, #text-filter textarea").first.fill("help for carers of disabled people")
     _until(lambda: "opiekunów" in (t := page.locator("#pledge-list").inner_text()) and "mniejszości" not in t)

@@ -36,6 +36,14 @@ def _edition(folder: Path, name: str, edition: str, text: str | None = None, pdf
     (folder / f"{name}.json").write_text(json.dumps({**MANIFEST, "edition": edition}), encoding="utf-8")
 
 
+def _one_report(tmp_path: Path) -> tuple[Path, Settings]:
+    """A reports folder with the bundled report as one edition, and settings that serve it."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    _edition(folder, "raport", "2025")
+    return folder, _settings(tmp_path, folder)
+
+
 def _settings(tmp_path: Path, folder: Path) -> Settings:
     return replace(Settings(), reports=folder, index_dir=tmp_path / "index", abstain_margin=-10, abstain_margins="")
 
@@ -74,10 +82,7 @@ def test_two_editions_and_a_pdf_build_and_cite_their_copies(tmp_path: Path) -> N
 
 
 def test_a_broken_folder_leaves_the_last_good_build_serving_with_true_citations(tmp_path: Path) -> None:
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    _edition(folder, "raport", "2025")
-    settings = _settings(tmp_path, folder)
+    folder, settings = _one_report(tmp_path)
     _load(settings)
     (folder / "raport.txt").write_text("Tytuł\n\nTreść.\n", encoding="utf-8")  # broken: no status line
     said: list[str] = []
@@ -91,10 +96,7 @@ def test_a_broken_folder_leaves_the_last_good_build_serving_with_true_citations(
 
 
 def test_a_build_of_another_parser_version_is_not_served_as_the_last_good_one(tmp_path: Path) -> None:
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    _edition(folder, "raport", "2025")
-    settings = _settings(tmp_path, folder)
+    folder, settings = _one_report(tmp_path)
     _load(settings)
     current = Path(settings.index_dir / "current").resolve()
     manifest = json.loads((current / "manifest.json").read_text())
@@ -114,10 +116,7 @@ def test_a_report_file_without_a_manifest_is_refused(tmp_path: Path) -> None:
 
 
 def test_two_builds_at_once_both_finish_and_leave_a_loadable_index(tmp_path: Path) -> None:
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    _edition(folder, "raport", "2025")
-    settings = _settings(tmp_path, folder)
+    folder, settings = _one_report(tmp_path)
     from index.build import rebuild
 
     errors: list[BaseException] = []

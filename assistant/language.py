@@ -17,6 +17,7 @@ CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
 LEXICON_CANDIDATES = ("pl", "en", "de", "fr", "es", "it")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_WORDS = re.compile(r"[^\W\d_]+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UKRAINIAN_LETTERS = re.compile(r"[іїєґІЇЄҐ]")
 _RUSSIAN_LETTERS = re.compile(r"[ыэъёЫЭЪЁ]")
@@ -32,45 +33,79 @@ def _factory() -> None:
 def _lexicon_guess(text: str) -> str | None:
     """Word frequencies (wordfreq's small lists, ~40 MB for six languages) decide short Latin-script text:
     the language in which its words are most common; ties go to the earlier candidate (Polish first);
-    None when no word is known in any of them."""
+    None when no word is known in any of them. Ukrainian or Russian typed in Latin letters wins instead when
+    at least two of its words are known only to it and it scores higher in all (``assistant.romanized``)."""
     from wordfreq import zipf_frequency
 
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    from assistant.romanized import romanized_zipfs
+
+    words = _WORDS.findall(text.lower())
+    per_word = [max(zipf_frequency(w, lang, wordlist="small") for lang in LEXICON_CANDIDATES) for w in words]
     scores = {lang: sum(zipf_frequency(w, lang, wordlist="small") for w in words) for lang in LEXICON_CANDIDATES}
     best = max(scores.values(), default=0.0)
+    if sum(1 for z in per_word if z == 0) >= 2:  # else no romanized reading can win: skip loading its lists
+        romanized = romanized_zipfs(words)
+        for lang in sorted(romanized, key=lambda k: -sum(romanized[k])):
+            distinct = sum(1 for z, latin in zip(romanized[lang], per_word) if z > 0 and latin == 0)
+            if distinct >= 2 and sum(romanized[lang]) > best:
+                return lang
     return next(c for c in LEXICON_CANDIDATES if scores[c] == best) if best > 0 else None
+
+
+def _langdetect(text: str) -> list:
+    """Seeded langdetect's ranked guesses ([] when it finds no features)."""
+    _factory()
+    from langdetect import LangDetectException, detect_langs
+
+    try:
+        return detect_langs(text)
+    except LangDetectException:
+        return []
+
+
+def _cyrillic_language(text: str) -> str:
+    """Ukrainian or Russian for Cyrillic words: decisive letters, then word frequencies (ties: Ukrainian, the
+    city's larger community), then langdetect; another language only when langdetect is sure of it."""
+    if _UKRAINIAN_LETTERS.search(text):
+        return "uk"
+    if _RUSSIAN_LETTERS.search(text):
+        return "ru"
+    from wordfreq import zipf_frequency
+
+    words = text.lower().split()
+    uk, ru = (sum(zipf_frequency(w, lang, wordlist="small") for w in words) for lang in ("uk", "ru"))
+    if uk or ru:
+        return "ru" if ru > uk else "uk"
+    ranked = _langdetect(text)
+    for guess in ranked:
+        if guess.lang in ("uk", "ru"):
+            return guess.lang
+    return ranked[0].lang if ranked and ranked[0].prob > 0.9 else "uk"
 
 
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text``'s language; 'pl' when nothing can be told (e.g. digits only).
 
-    Order: decisive letters (Polish diacritics; Ukrainian і/ї/є/ґ; Russian ы/э/ъ/ё), then word frequencies for
-    Latin script (as accurate as langdetect on the dev set, 20× faster, and right on one-word questions),
-    then seeded langdetect for other scripts and for words no frequency list knows.
+    Order: Cyrillic words, when at least half as many as the others (a Ukrainian question naming a Polish
+    office is Ukrainian), go to ``_cyrillic_language``; then Polish diacritics, when as many words have them
+    (an English question naming "Przedsiębiorcze Krakowianki" is English); then word frequencies for
+    Latin script (as accurate as langdetect on the dev set, 20× faster, right on one-word questions, and
+    aware of romanized Ukrainian/Russian); then seeded langdetect for other scripts and unknown words.
     """
-    letters = "".join(ch for ch in text if ch.isalpha())
-    if not letters:
+    if not any(ch.isalpha() for ch in text):
         return "pl"
-    cyr, lat = len(_CYRILLIC.findall(letters)), len(_LATIN.findall(letters))
-    if cyr > lat:
-        if _UKRAINIAN_LETTERS.search(text):
-            return "uk"
-        if _RUSSIAN_LETTERS.search(text):
-            return "ru"
-    elif lat:
-        if _POLISH_LETTERS.search(text):
-            return "pl"
-        guess = _lexicon_guess(text)
-        if guess:
-            return guess
-    _factory()
-    from langdetect import LangDetectException, detect_langs
-
-    try:
-        ranked = detect_langs(text)
-    except LangDetectException:
+    words = _WORDS.findall(text)
+    cyrillic = [w for w in words if _CYRILLIC.search(w)]
+    if cyrillic and 2 * len(cyrillic) >= len(words) - len(cyrillic):
+        return _cyrillic_language(" ".join(cyrillic))
+    polish = sum(1 for w in words if _POLISH_LETTERS.search(w))
+    if polish and 2 * polish >= len(words) - polish:
         return "pl"
-    if lat:
+    guess = _lexicon_guess(text)
+    if guess:
+        return guess
+    ranked = _langdetect(text)
+    if _LATIN.search(text):
         # Words no frequency list knows (e.g. "mammografia"): trust langdetect only for English, the other
         # language such words are typed in here; otherwise Polish, the report's and most residents' language.
         return "en" if ranked and ranked[0].lang == "en" else "pl"
@@ -79,4 +114,4 @@ def detect_language(text: str) -> str:
             return guess.lang
     if ranked and ranked[0].prob > 0.9:  # confidently another language (e.g. Japanese): say so
         return ranked[0].lang
-    return "uk" if cyr else "pl"
+    return "pl"

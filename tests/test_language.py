@@ -22,6 +22,21 @@ from assistant.messages import reply_language, t
     ("przemoc", "pl"),
     ("Hilfe bei häuslicher Gewalt", "de"),
     ("12345", "pl"),
+    # Ukrainian and Russian typed in Latin letters (assistant.romanized)
+    ("cholovik mene byie, kudy zvernutysia", "uk"),
+    ("mama potrebuie opiky, ya vtomylasia", "uk"),
+    ("gde poluchit besplatnuyu pomoshch psikhologa", "ru"),
+    # Polish without diacritics stays Polish, even with words that are also Ukrainian when romanized
+    ("bez skierowania do ginekologa", "pl"),
+    ("na co moge liczyc", "pl"),
+    ("asystent osobisty dla niepelnosprawnych", "pl"),
+    # Cyrillic without і/ї/є/ґ or ы/э/ъ/ё: word frequencies, not langdetect's Macedonian or Bulgarian
+    ("притулок для жертв насильства", "uk"),
+    ("бизнес-инкубатор", "ru"),
+    # a question quoting a name in another language is in the language of its own words
+    ("перекладач в urzędzie", "uk"),
+    ("Як отримати orzeczenie o niepełnosprawności?", "uk"),
+    ("How can I join Przedsiębiorcze Krakowianki?", "en"),
 ])
 def test_detects_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang

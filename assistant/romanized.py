@@ -1,0 +1,70 @@
+"""Ukrainian or Russian typed in Latin letters ("cholovik byie shcho robyty", "pomosh pri nasilii").
+
+Many residents type Ukrainian on a Polish or English keyboard. Their words are unknown to every Latin-script
+frequency list, so without this they read as Polish. Romanization is not one standard (y or i for и, kh or h
+for х, ia or ya or ja for я, Polish-style cz/sz/rz …), so both sides are reduced to one lossy *key*: every
+word of wordfreq's Ukrainian and Russian lists is romanized and keyed, and a typed word is keyed the same
+way and looked up. A word's score is the best frequency (zipf) of a word with its key.
+
+    >>> [round(z) for z in romanized_zipfs(["cholovik", "shcho", "robyty"])["uk"]]
+    [5, 7, 6]
+    >>> romanized_zipfs(["darmowa", "mammografia"])["ru"]
+    [0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+LANGS = ("uk", "ru")
+_CYRILLIC_TO_LATIN = {
+    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh", "з": "z",
+    "и": "y", "і": "i", "ї": "i", "й": "j", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
+    "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch",
+    "ь": "", "ъ": "", "ю": "iu", "я": "ia", "ы": "y", "э": "e", "ё": "io", "'": "", "’": "", "ʼ": "",
+}
+# Applied in order to a romanized word: the spellings of one Cyrillic letter meet in one symbol. Longer
+# spellings first (shch before sh, zh before rz); upper-case symbols stand for the merged consonants.
+_KEY_STEPS = (
+    ("shch", "S"), ("szcz", "S"), ("sch", "S"), ("ch", "C"), ("cz", "C"), ("sh", "S"), ("sz", "S"),
+    ("zh", "Z"), ("rz", "Z"), ("kh", "h"), ("x", "h"), ("g", "h"), ("ts", "c"), ("w", "v"),
+    ("y", "i"), ("j", "i"),
+)
+_REPEATS = re.compile(r"(.)\1+")
+_WORD = re.compile(r"[^\W\d_]+")
+_APOSTROPHES = re.compile(r"['’ʼ]")
+
+
+def key(latin: str) -> str:
+    """The lossy key of a Latin-letter word: one symbol per Cyrillic sound, doubled letters merged."""
+    out = _APOSTROPHES.sub("", latin.lower())
+    for old, new in _KEY_STEPS:
+        out = out.replace(old, new)
+    return _REPEATS.sub(r"\1", out)
+
+
+def romanize(cyrillic: str) -> str:
+    """A Cyrillic word in Latin letters (one of many spellings; ``key`` makes them meet)."""
+    return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in cyrillic.lower())
+
+
+@lru_cache(maxsize=None)
+def _keyed(lang: str) -> dict[str, float]:
+    """key → best zipf frequency of a ``lang`` word with that key (wordfreq's small list: ~50k words)."""
+    from wordfreq import get_frequency_dict
+
+    out: dict[str, float] = {}
+    for word, freq in get_frequency_dict(lang, wordlist="small").items():
+        if freq > 0 and _WORD.fullmatch(_APOSTROPHES.sub("", word)):
+            k = key(romanize(word))
+            out[k] = max(out.get(k, 0.0), round(math.log10(freq) + 9, 2))  # zipf: log10 per billion words
+    return out
+
+
+def romanized_zipfs(words: Sequence[str]) -> dict[str, list[float]]:
+    """Per language in ``LANGS``: each word's best zipf among words with its key (0 if not plain Latin)."""
+    return {lang: [_keyed(lang).get(key(w), 0.0) if w.isascii() and w.isalpha() else 0.0 for w in words]
+            for lang in LANGS}

@@ -12,6 +12,7 @@ The guarantee is the cross-conformal one (coverage ≥ 1 − 2α in the worst ca
 fold models are close to, not the same as, the served model. Report the result on ``test`` (``python -m eval``).
 
     python -m eval.crossfit [--folds 3] [--work DIR]   # prints the settings to serve
+    python -m eval.crossfit --set train_questions=true  # a variant: choose it on these out-of-fold numbers
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path)
     from index.materialize import materialize_e5
     from index.onnx_export import export_onnx
 
-    rows = ft.read_rows()
+    rows = ft.training_rows()
     plan = ft.make_plan(ft.training_report(), rows, hparams, held_out=fold)  # type: ignore
     folder = work / f"model-{plan.fingerprint[:8]}"
     if not ft.is_current(folder, plan):
@@ -52,6 +53,30 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path)
     return calibration_records(assistant, queries)
 
 
+def override(hparams: object, assignments: list[str]) -> object:
+    """``hparams`` with ``FIELD=VALUE`` assignments applied (values parsed as JSON, else kept as text)."""
+    from dataclasses import fields
+
+    known = {f.name: f for f in fields(hparams)}  # type: ignore[arg-type]
+    changes = {}
+    for item in assignments:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in known:
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(known)}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        changes[name] = tuple(value) if isinstance(value, list) else value
+    return replace(hparams, **changes)  # type: ignore[type-var]
+
+
+def summary(records: list[dict]) -> dict:
+    """Out-of-fold hit@1 (share of in-scope questions whose top pledge is right) over the pooled records."""
+    inside = [r for r in records if r["in_scope"]]
+    return {"hit@1": round(sum(r["gap"] == 0 for r in inside) / max(len(inside), 1), 4), "n": len(inside)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: train the fold models, pool their records, print the chosen settings as JSON."""
     from settings import apply_privacy_env
@@ -62,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("models/crossfit"),
                     help="where fold models and indexes go (kept: a second run reuses current ones)")
     ap.add_argument("--min-per-language", type=int, default=30)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a hyper-parameter other than the served one (index.finetune.HParams), e.g. epochs=5")
     args = ap.parse_args(argv)
     if args.folds < 2:
         ap.error(f"--folds {args.folds}: cross-fitting needs at least 2 folds")
@@ -70,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     from settings import Settings
 
     settings = Settings.from_env()
-    hparams = ft.HParams(threads=settings.threads)  # the served hyper-parameters
+    try:
+        hparams = override(ft.HParams(threads=settings.threads), args.set)  # the served ones, unless --set
+    except ValueError as exc:
+        ap.error(str(exc))
     if hparams.train_on != "all":
         ap.error(f"the served model trains on train_on={hparams.train_on!r}, not on all of tune; use "
                  "python -m eval.calibrate --ids <calibration part (index.finetune.calibration_ids())> instead")
@@ -80,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         records += fold_records(settings, hparams, fold, args.work)
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "records.json").write_text(json.dumps(records, indent=1))
-    chosen = choose(records, min_per_language=args.min_per_language) | {"folds": args.folds}
+    chosen = choose(records, min_per_language=args.min_per_language) | {"folds": args.folds,
+                                                                        "out_of_fold": summary(records)}
     print(json.dumps(chosen, indent=2))
     print(f"KQA_ANSWER_SET_DELTA={chosen['answer_set_delta']}\nKQA_ABSTAIN_MARGINS={chosen['abstain_margins']}")
     return 0

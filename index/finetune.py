@@ -1,6 +1,7 @@
 """Supervised adaptation of the default model on our own questions (build time only: needs torch).
 
-Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``). The served model (``train_on="all"``)
+Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``), and with ``train_questions`` the
+train-only questions of ``eval/train.jsonl``. The served model (``train_on="all"``)
 trains on all of them, and its thresholds and answer sets come from cross-fitting (``eval/crossfit.py``: models
 trained without one of ``tune_folds``). ``train_on="split"`` trains on a seeded, stratified ~70 % and keeps the
 other ~30 % (``calibration_ids``) for choosing hyper-parameters, thresholds and answer sets. Passages are the
@@ -41,6 +42,8 @@ from settings import DEFAULT_MODEL, ROOT, Settings
 FORMAT_VERSION = 1
 MARKER = "finetuned.json"
 QUERIES = ROOT / "eval" / "dev.jsonl"
+# Questions written only to train on (split "train"): never evaluated, never in a fold or the calibration part.
+TRAIN_QUERIES = ROOT / "eval" / "train.jsonl"
 SPLIT_SEED = 13
 CALIBRATION_FRACTION = 0.3
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json",
@@ -63,6 +66,7 @@ class HParams:
     kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
     negatives: bool = False  # out-of-scope train questions aim at a background class
     translations: bool = True  # EN/UK translated fields of each pledge as extra examples
+    train_questions: bool = False  # the train-only questions of eval/train.jsonl as extra examples
     # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
     # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
     train_on: str = "all"
@@ -114,8 +118,8 @@ class Plan:
 # --- data ---------------------------------------------------------------------------------------------------
 
 
-def read_rows(path: Path = QUERIES) -> list[dict]:
-    """The dev-set rows (JSONL), checked for the fields the split and the training need."""
+def read_rows(path: Path = QUERIES, splits: tuple[str, ...] = ("tune", "test")) -> list[dict]:
+    """Question rows (JSONL), checked for the fields the split and the training need."""
     rows = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -124,8 +128,21 @@ def read_rows(path: Path = QUERIES) -> list[dict]:
         missing = [k for k in ("id", "query", "lang", "expected", "split") if k not in row]
         if missing:
             raise FinetuneError(f"{path}, line {n}: missing {', '.join(missing)}; every row needs id, query, "
-                                "lang, expected and split (tune/test)")
+                                f"lang, expected and split ({'/'.join(splits)})")
+        if row["split"] not in splits:
+            raise FinetuneError(f"{path}, line {n}: split {row['split']!r}; expected one of {', '.join(splits)}")
         rows.append(row)
+    return rows
+
+
+def training_rows(queries: Path = QUERIES, train: Path = TRAIN_QUERIES) -> list[dict]:
+    """The dev set's rows and the train-only rows (``train``, if present); ids must be unique across both."""
+    rows = read_rows(queries) + (read_rows(train, ("train",)) if Path(train).exists() else [])
+    seen: set[str] = set()
+    for r in rows:
+        if r["id"] in seen:
+            raise FinetuneError(f"question id {r['id']!r} appears twice in {queries} and {train}; ids must be unique")
+        seen.add(r["id"])
     return rows
 
 
@@ -204,7 +221,7 @@ def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
     """Examples and passages for a run; the hash covers the train questions and every passage text used.
 
     ``train_on="split"``: the train part of tune; ``"all"``: every tune question except ``held_out`` (one
-    cross-fitting fold, or nothing for the served model).
+    cross-fitting fold, or nothing for the served model). With ``train_questions``, every ``train`` row too.
     """
     from index.units import build_units, load_background
 
@@ -216,6 +233,8 @@ def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
         train_ids = sorted(r["id"] for r in rows if r["split"] == "tune" and r["id"] not in set(cal_ids))
     else:
         raise FinetuneError(f"train_on {hparams.train_on!r} must be 'split' or 'all'")
+    if hparams.train_questions:
+        train_ids = sorted(train_ids + [r["id"] for r in rows if r["split"] == "train"])
     by_id = {r["id"]: r for r in rows}
     examples = []
     for qid in train_ids:
@@ -303,7 +322,7 @@ def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None
     from index import finetune_train
     from index.materialize import materialize_e5
 
-    plan = make_plan(training_report(), read_rows(queries), hparams or HParams(threads=settings.threads))
+    plan = make_plan(training_report(), training_rows(queries), hparams or HParams(threads=settings.threads))
     folder = Path(settings.finetune_dir)
     if not force and is_current(folder, plan):
         return folder

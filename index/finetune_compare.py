@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from index.finetune import HParams, calibration_ids, make_plan, read_rows, training_report
+from index.finetune import HParams, calibration_ids, make_plan, training_report, training_rows
 from index.finetune_train import train
 from settings import Settings
 
@@ -75,7 +75,7 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
 
     from index.materialize import materialize_e5
 
-    report, rows = training_report(), read_rows()
+    report, rows = training_report(), training_rows()
     cal = calibration_ids()
     base_dir = materialize_e5(settings.model_dir)
     out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}
@@ -93,6 +93,7 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
 VARIANTS = {  # measured so far: README, Evaluation (default vs no-translations vs negatives)
     "default": HParams(),
     "no-translations": HParams(translations=False),
+    "train-questions": HParams(train_questions=True),
     "negatives": HParams(negatives=True),
     "soup3": HParams(soup=3),
     "epoch": HParams(passage_grad="epoch"),

@@ -91,15 +91,23 @@ def test_crossfit_pools_every_fold_and_each_fold_leaves_its_questions_out(tmp_pa
     assert json.loads(out[:out.index("KQA_")])["folds"] == 3 and "KQA_ABSTAIN_MARGINS=" in out
 
 
-def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, monkeypatch) -> None:
-    from types import SimpleNamespace
-
+def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, capsys) -> None:
     from eval import crossfit
-    from index import finetune as ft
 
     with pytest.raises(SystemExit):
         crossfit.main(["--folds", "1", "--work", str(tmp_path)])
-    monkeypatch.setattr(ft, "HParams", lambda **kw: SimpleNamespace(train_on="split"))
     with pytest.raises(SystemExit):
-        crossfit.main(["--work", str(tmp_path)])
+        crossfit.main(["--work", str(tmp_path), "--set", "train_on=split"])
+    assert "python -m eval.calibrate" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        crossfit.main(["--work", str(tmp_path), "--set", "epocs=5"])
+    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of epochs" in capsys.readouterr().err
     assert not (tmp_path / "records.json").exists()
+
+
+def test_crossfit_set_parses_values() -> None:
+    from eval.crossfit import override
+    from index.finetune import HParams
+
+    hp = override(HParams(), ["train_questions=true", "epochs=5", "lr=5e-5", 'kinds=["whole", "pledge"]'])
+    assert (hp.train_questions, hp.epochs, hp.lr, hp.kinds) == (True, 5, 5e-5, ("whole", "pledge"))

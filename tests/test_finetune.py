@@ -198,3 +198,32 @@ def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -
     assert onnx.backend == "onnx" and onnx.name == st.name
     q = ["czy jest darmowa mammografia?"]
     assert np.allclose(onnx.encode_queries(q), st.encode_queries(q), atol=1e-4)
+
+
+def test_train_only_questions_are_training_data_only(tmp_path, report, rows) -> None:
+    title = " ".join(report.pledges[0].title.split())
+    extra = [{"id": "tr-1", "query": "szef na mnie krzyczy", "lang": "pl", "kind": "situation",
+              "expected": [title], "split": "train"}]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in extra), encoding="utf-8")
+    both = ft.training_rows(ft.QUERIES, train)
+    assert ft.tune_folds(both, 3) == ft.tune_folds(rows, 3)  # never in a fold
+    assert ft.split_tune(both) == ft.split_tune(rows)  # nor in the calibration part
+    off, on = ft.make_plan(report, both), ft.make_plan(report, both, ft.HParams(train_questions=True))
+    assert "tr-1" not in off.train_ids and off.data_sha256 == ft.make_plan(report, rows).data_sha256
+    assert "tr-1" in on.train_ids and "tr-1" not in on.calibration_ids
+    assert next(e for e in on.examples if e.id == "tr-1").targets == (report.pledges[0].id,)
+    held = ft.make_plan(report, both, ft.HParams(train_questions=True), held_out=ft.tune_folds(rows, 3)[0])
+    assert "tr-1" in held.train_ids  # a cross-fitting fold model trains on it too
+    assert ft.training_rows(ft.QUERIES, tmp_path / "absent.jsonl") == rows
+
+
+def test_train_only_file_is_checked(tmp_path) -> None:
+    bad = tmp_path / "train.jsonl"
+    bad.write_text(json.dumps({"id": "x", "query": "q", "lang": "pl", "expected": [], "split": "tune"}) + "\n")
+    with pytest.raises(ft.FinetuneError, match=r"train.jsonl, line 1: split 'tune'; expected one of train"):
+        ft.training_rows(ft.QUERIES, bad)
+    first = ft.read_rows()[0]
+    bad.write_text(json.dumps(dict(first, split="train")) + "\n")
+    with pytest.raises(ft.FinetuneError, match=f"question id '{first['id']}' appears twice"):
+        ft.training_rows(ft.QUERIES, bad)

@@ -66,7 +66,7 @@ class HParams:
     kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
     negatives: bool = False  # out-of-scope train questions aim at a background class
     translations: bool = True  # EN/UK translated fields of each pledge as extra examples
-    train_questions: bool = False  # the train-only questions of eval/train.jsonl as extra examples
+    train_questions: bool = True  # the train-only questions of eval/train.jsonl as extra examples
     # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
     # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
     train_on: str = "all"

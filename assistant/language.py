@@ -115,3 +115,17 @@ def detect_language(text: str) -> str:
     if ranked and ranked[0].prob > 0.9:  # confidently another language (e.g. Japanese): say so
         return ranked[0].lang
     return "pl"
+
+
+def search_form(text: str) -> str:
+    """The text to embed for ``text``: Ukrainian or Russian typed wholly in Latin letters is written back in
+    Cyrillic (``romanized.to_cyrillic``), the script the model learnt those languages in; anything else as is.
+    A question with any Cyrillic word is left alone: its Latin words are Polish names ("MOPS", "orzeczenie")."""
+    if _CYRILLIC.search(text):
+        return text
+    lang = detect_language(text)
+    if lang not in ("uk", "ru"):
+        return text
+    from assistant.romanized import to_cyrillic
+
+    return to_cyrillic(text, lang)

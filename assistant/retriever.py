@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.language import search_form
 from index.encoder import Encoder
 from index.store import SearchIndex
 from settings import Settings
@@ -95,7 +96,7 @@ class Retriever:
             background, margin = 0.0, 1.0 if top_lex > 0 else -1.0
             fused = lex_norm
         else:
-            qvec = self.embed(question)
+            qvec = self.embed(search_form(question) if self.settings.romanized_search else question)
             unit_scores = self._unit_scores(qvec)
             pooled = np.where(self._unit_used, unit_scores, -np.inf)
             dense = np.full(n, -np.inf, dtype=np.float32)

@@ -52,19 +52,38 @@ def romanize(cyrillic: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _keyed(lang: str) -> dict[str, float]:
-    """key → best zipf frequency of a ``lang`` word with that key (wordfreq's small list: ~50k words)."""
+def _keyed(lang: str) -> dict[str, tuple[float, str]]:
+    """key → (zipf frequency, word) of the most frequent ``lang`` word with that key (wordfreq's small list)."""
     from wordfreq import get_frequency_dict
 
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, str]] = {}
     for word, freq in get_frequency_dict(lang, wordlist="small").items():
         if freq > 0 and _WORD.fullmatch(_APOSTROPHES.sub("", word)):
             k = key(romanize(word))
-            out[k] = max(out.get(k, 0.0), round(math.log10(freq) + 9, 2))  # zipf: log10 per billion words
+            zipf = round(math.log10(freq) + 9, 2)  # per billion words
+            if k not in out or zipf > out[k][0]:
+                out[k] = (zipf, word)
     return out
 
 
 def romanized_zipfs(words: Sequence[str]) -> dict[str, list[float]]:
     """Per language in ``LANGS``: each word's best zipf among words with its key (0 if not plain Latin)."""
-    return {lang: [_keyed(lang).get(key(w), 0.0) if w.isascii() and w.isalpha() else 0.0 for w in words]
+    return {lang: [_keyed(lang).get(key(w), (0.0, ""))[0] if w.isascii() and w.isalpha() else 0.0 for w in words]
             for lang in LANGS}
+
+
+def to_cyrillic(text: str, lang: str) -> str:
+    """``text`` with each Latin word whose key ``lang`` knows replaced by the most frequent word of that key
+    (the model reads "чоловік мене б'є" far better than "cholovik mene byie"); other words stay as typed.
+
+    >>> to_cyrillic("cholovik mene byie, kudy zvernutysia?", "uk")
+    "чоловік мене б'є, куди звернутися?"
+    """
+    table = _keyed(lang)
+
+    def one(match: re.Match) -> str:
+        word = match.group(0)
+        found = table.get(key(word)) if word.isascii() else None
+        return found[1] if found else word
+
+    return _WORD.sub(one, text)

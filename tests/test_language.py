@@ -50,3 +50,27 @@ def test_detection_is_deterministic() -> None:
 def test_reply_language_falls_back_to_english() -> None:
     assert reply_language("uk") == "uk" and reply_language("ja") == "en"
     assert t("pl", "done") == "zrealizowane" and t("ja", "done") == "done"
+
+
+def test_search_form_writes_romanized_ukrainian_and_russian_in_cyrillic() -> None:
+    from assistant.language import search_form
+
+    assert search_form("cholovik mene byie, kudy zvernutysia?") == "чоловік мене б'є, куди звернутися?"
+    assert search_form("pomosch pri nasilii v seme") == "помощь при насилии в семье"
+    for unchanged in ("czy jest darmowa mammografia", "is there free mammography?",
+                      "Як отримати orzeczenie w MOPS?"):  # Polish names inside Cyrillic stay as typed
+        assert search_form(unchanged) == unchanged
+
+
+def test_retriever_embeds_the_search_form_unless_switched_off(fake_assistant) -> None:
+    from dataclasses import replace
+
+    from assistant.retriever import Retriever
+
+    seen: list[str] = []
+    for on in (True, False):
+        r = Retriever(fake_assistant.index, fake_assistant.encoder,
+                      replace(fake_assistant.settings, romanized_search=on), "dense")
+        r.embed = lambda q: seen.append(q) or fake_assistant.retriever.embed(q)  # type: ignore[method-assign]
+        r.retrieve("mama potrebuie opiky")
+    assert seen == ["мама потребує опіки", "mama potrebuie opiky"]

@@ -136,6 +136,26 @@ for _lang, _extra in _UI.items():
     MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 
+# The status rules' names (corpus.status.RULES, English there) as the note under a doubtful label shows them.
+RULE_NAMES: dict[str, dict[str, str]] = {
+    "pl": {
+        "not fully completed": "nie w pełni zrealizowane", "partial completion": "realizacja częściowa",
+        "completed (perfective passive)": "zrealizowano (strona bierna, aspekt dokonany)",
+        "negated status": "zaprzeczony stan realizacji", "negative participle": "imiesłów z przeczeniem",
+        "abandoned or stopped": "zaniechane lub wstrzymane", "ongoing or continued work": "prace trwające lub kontynuowane",
+        "results so far (weak cue)": "dotychczasowe wyniki (słaba wskazówka)",
+        "future or scheduled work": "prace przyszłe lub zaplanowane", "future tense (weak cue)": "czas przyszły (słaba wskazówka)",
+    },
+    "uk": {
+        "not fully completed": "виконано не повністю", "partial completion": "часткове виконання",
+        "completed (perfective passive)": "виконано (пасив, доконаний вид)",
+        "negated status": "заперечений стан виконання", "negative participle": "дієприкметник із запереченням",
+        "abandoned or stopped": "припинено або зупинено", "ongoing or continued work": "триває або продовжується",
+        "results so far (weak cue)": "досягнуті результати (слабка ознака)",
+        "future or scheduled work": "майбутні або заплановані роботи", "future tense (weak cue)": "майбутній час (слабка ознака)",
+    },
+}
+
 
 def reply_language(lang: str) -> str:
     """The language the assistant answers in: the question's when supported, else English."""
@@ -145,3 +165,8 @@ def reply_language(lang: str) -> str:
 def t(lang: str, key: str, **kwargs: object) -> str:
     """Message ``key`` in ``lang`` (or English), formatted with ``kwargs``."""
     return MESSAGES[reply_language(lang)][key].format(**kwargs)
+
+
+def rule_name(lang: str, rule: str) -> str:
+    """A status rule's name in ``lang`` (English, as the rules name themselves, when there is none)."""
+    return RULE_NAMES.get(reply_language(lang), {}).get(rule, rule)

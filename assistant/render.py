@@ -7,7 +7,7 @@ import textwrap
 from dataclasses import asdict
 
 from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
-from assistant.messages import t
+from assistant.messages import rule_name, t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
 
@@ -21,7 +21,7 @@ def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str) -> l
         notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
                        after=t(lang, change["after"])))
     if doubtful:
-        notes.append(t(lang, "rule", rule=rule))
+        notes.append(t(lang, "rule", rule=rule_name(lang, rule)))
     return notes
 
 

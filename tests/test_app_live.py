@@ -90,6 +90,8 @@ def ask(server: dict, question: str, **params: object) -> tuple[int, dict]:
      "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet"),
     ("Де знайти гінеколога без клаузули совісті?", "uk",
      "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
+    # Ukrainian typed in Latin letters: detected as Ukrainian, searched in Cyrillic
+    ("cholovik mene byie, kudy zvernutysia?", "uk", "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"),
 ])
 def test_api_answers_with_citations(server, question: str, lang: str, pledge_id: str) -> None:
     status, doc = ask(server, question, top_k=3)

@@ -74,3 +74,15 @@ def test_retriever_embeds_the_search_form_unless_switched_off(fake_assistant) ->
         r.embed = lambda q: seen.append(q) or fake_assistant.retriever.embed(q)  # type: ignore[method-assign]
         r.retrieve("mama potrebuie opiky")
     assert seen == ["мама потребує опіки", "mama potrebuie opiky"]
+
+
+def test_every_status_rule_has_a_polish_and_ukrainian_name() -> None:
+    from assistant.messages import RULE_NAMES, rule_name
+    from corpus.status import RULES
+
+    names = {r.name for r in RULES}
+    for lang in ("pl", "uk"):
+        assert set(RULE_NAMES[lang]) == names, lang  # a new rule needs its names here
+    assert rule_name("uk", "results so far (weak cue)") == "досягнуті результати (слабка ознака)"
+    assert rule_name("en", "results so far (weak cue)") == rule_name("ja", "results so far (weak cue)") == \
+        "results so far (weak cue)"

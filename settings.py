@@ -92,7 +92,7 @@ class Settings:
     # cross-fitted tune records, each question scored by a model not trained on it: python -m eval.crossfit
     abstain_margins: str = "*:-0.0847,pl:-0.0917,en:-0.1173,uk:-0.1105"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
-    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit); 0 = the best one only
+    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit); 0 = the best one and exact ties
     answer_set_delta: float = 0.0
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)

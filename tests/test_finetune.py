@@ -162,7 +162,8 @@ def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     assert info["training_data_sha256"] == calls[0].data_sha256 and info["base_model"] == DEFAULT_MODEL
     assert info["hparams"]["epochs"] == 3 and info["hparams"]["train_on"] == "all"
     tune = {r["id"] for r in rows if r["split"] == "tune"}
-    assert set(info["train_ids"]) == tune and info["calibration_ids"] == []  # calibrated by cross-fitting
+    train_only = {r["id"] for r in ft.read_rows(ft.TRAIN_QUERIES, ("train",))}
+    assert set(info["train_ids"]) == tune | train_only and info["calibration_ids"] == []  # cross-fitted
     name = served_name(settings)
     assert name.startswith(DEFAULT_MODEL + "+kqa-") and name != DEFAULT_MODEL
     qid = calls[0].examples[0].id
@@ -209,7 +210,7 @@ def test_train_only_questions_are_training_data_only(tmp_path, report, rows) -> 
     both = ft.training_rows(ft.QUERIES, train)
     assert ft.tune_folds(both, 3) == ft.tune_folds(rows, 3)  # never in a fold
     assert ft.split_tune(both) == ft.split_tune(rows)  # nor in the calibration part
-    off, on = ft.make_plan(report, both), ft.make_plan(report, both, ft.HParams(train_questions=True))
+    off, on = ft.make_plan(report, both, ft.HParams(train_questions=False)), ft.make_plan(report, both)
     assert "tr-1" not in off.train_ids and off.data_sha256 == ft.make_plan(report, rows).data_sha256
     assert "tr-1" in on.train_ids and "tr-1" not in on.calibration_ids
     assert next(e for e in on.examples if e.id == "tr-1").targets == (report.pledges[0].id,)

@@ -83,8 +83,15 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 
 def _sqlite_path(url: str) -> Path | None:
+    """The SQLite file a URL names (None for other databases); a ``file:`` URI (``?uri=true``) names the path
+    after ``file:``, not a folder called "file:" in the working directory."""
     parsed = sa.engine.make_url(url)
-    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    database = parsed.database
+    if str(parsed.query.get("uri", "")).lower() == "true" and database.startswith("file:"):
+        database = database[len("file:"):]
+    return Path(database)
 
 
 class FeedbackStore:

@@ -92,6 +92,7 @@ def test_a_read_only_database_gives_a_generic_error(tmp_path: Path) -> None:
         ro = store
     with pytest.raises(StoreUnavailable, match="^feedback could not be saved$"):
         ro.vote("a1", "p1", "up")
+    assert not Path("file:").exists()  # a file: URI is not a folder made in the working directory
 
 
 # --- the app's HTML cards, contacts, Stats token ---------------------------------------------------------------

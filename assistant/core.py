@@ -98,9 +98,9 @@ class Assistant:
         index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)
         return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy))
 
-    def retrieve(self, question: str) -> Retrieval:
-        """Ranking and abstention evidence for an already cleaned question."""
-        return self.retriever.retrieve(question)
+    def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
+        """Ranking and abstention evidence for an already cleaned question (in ``lang``, if known)."""
+        return self.retriever.retrieve(question, lang)
 
     def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None,
             report: str | None = None) -> Answer:
@@ -119,7 +119,7 @@ class Assistant:
             log.info("question: %s", text)
         detected = detect_language(text)
         reply = reply_language(detected) if lang is None else lang
-        result = self.retrieve(text)
+        result = self.retrieve(text, detected)
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         abstained = self.retriever.abstains(result, detected)
         ranked = [r for r in result.ranked if allowed is None or r.pledge_id in allowed]

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from assistant.romanized import WORD as _WORDS
+from assistant.romanized import romanized_zipfs, to_cyrillic
+
 # Languages Kraków residents are likely to write in; Polish first: it wins ties (the report's language).
 CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
 # Latin-script languages the word-frequency fallback weighs (each costs a few MB in memory).
 LEXICON_CANDIDATES = ("pl", "en", "de", "fr", "es", "it")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_WORDS = re.compile(r"[^\W\d_]+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UKRAINIAN_LETTERS = re.compile(r"[іїєґІЇЄҐ]")
 _RUSSIAN_LETTERS = re.compile(r"[ыэъёЫЭЪЁ]")
@@ -37,11 +39,10 @@ def _lexicon_guess(text: str) -> str | None:
     at least two of its words are known only to it and it scores higher in all (``assistant.romanized``)."""
     from wordfreq import zipf_frequency
 
-    from assistant.romanized import romanized_zipfs
-
     words = _WORDS.findall(text.lower())
-    per_word = [max(zipf_frequency(w, lang, wordlist="small") for lang in LEXICON_CANDIDATES) for w in words]
-    scores = {lang: sum(zipf_frequency(w, lang, wordlist="small") for w in words) for lang in LEXICON_CANDIDATES}
+    zipfs = [{lang: zipf_frequency(w, lang, wordlist="small") for lang in LEXICON_CANDIDATES} for w in words]
+    per_word = [max(z.values()) for z in zipfs]
+    scores = {lang: sum(z[lang] for z in zipfs) for lang in LEXICON_CANDIDATES}
     best = max(scores.values(), default=0.0)
     if sum(1 for z in per_word if z == 0) >= 2:  # else no romanized reading can win: skip loading its lists
         romanized = romanized_zipfs(words)
@@ -117,15 +118,14 @@ def detect_language(text: str) -> str:
     return "pl"
 
 
-def search_form(text: str) -> str:
-    """The text to embed for ``text``: Ukrainian or Russian typed wholly in Latin letters is written back in
-    Cyrillic (``romanized.to_cyrillic``), the script the model learnt those languages in; anything else as is.
-    A question with any Cyrillic word is left alone: its Latin words are Polish names ("MOPS", "orzeczenie")."""
+def search_form(text: str, lang: str | None = None) -> str:
+    """The text to embed for ``text`` (in ``lang``, detected when not given): Ukrainian or Russian typed wholly
+    in Latin letters is written back in Cyrillic (``romanized.to_cyrillic``), the script the model learnt those
+    languages in; anything else as is. A question with any Cyrillic word is left alone: its Latin words are
+    Polish names ("MOPS", "orzeczenie")."""
     if _CYRILLIC.search(text):
         return text
-    lang = detect_language(text)
+    lang = lang or detect_language(text)
     if lang not in ("uk", "ru"):
         return text
-    from assistant.romanized import to_cyrillic
-
     return to_cyrillic(text, lang)

@@ -82,8 +82,8 @@ class Retriever:
         out[ids[0][valid]] = scores[0][valid]
         return out
 
-    def retrieve(self, question: str) -> Retrieval:
-        """Score every pledge for ``question``."""
+    def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
+        """Score every pledge for ``question`` (in ``lang``, detected again only if needed and not given)."""
         n = len(self.index.pledge_ids)
         lex_norm = (np.zeros(n, dtype=np.float32) if self.strategy == "dense"
                     else self.index.lexical.normalized_scores(question))
@@ -96,7 +96,7 @@ class Retriever:
             background, margin = 0.0, 1.0 if top_lex > 0 else -1.0
             fused = lex_norm
         else:
-            qvec = self.embed(search_form(question) if self.settings.romanized_search else question)
+            qvec = self.embed(search_form(question, lang) if self.settings.romanized_search else question)
             unit_scores = self._unit_scores(qvec)
             pooled = np.where(self._unit_used, unit_scores, -np.inf)
             dense = np.full(n, -np.inf, dtype=np.float32)

@@ -34,7 +34,7 @@ _KEY_STEPS = (
     ("y", "i"), ("j", "i"),
 )
 _REPEATS = re.compile(r"(.)\1+")
-_WORD = re.compile(r"[^\W\d_]+")
+WORD = re.compile(r"[^\W\d_]+")  # a word: letters only (also assistant.language's)
 _APOSTROPHES = re.compile(r"['’ʼ]")
 
 
@@ -58,7 +58,7 @@ def _keyed(lang: str) -> dict[str, tuple[float, str]]:
 
     out: dict[str, tuple[float, str]] = {}
     for word, freq in get_frequency_dict(lang, wordlist="small").items():
-        if freq > 0 and _WORD.fullmatch(_APOSTROPHES.sub("", word)):
+        if freq > 0 and WORD.fullmatch(_APOSTROPHES.sub("", word)):
             k = key(romanize(word))
             zipf = round(math.log10(freq) + 9, 2)  # per billion words
             if k not in out or zipf > out[k][0]:
@@ -86,4 +86,4 @@ def to_cyrillic(text: str, lang: str) -> str:
         found = table.get(key(word)) if word.isascii() else None
         return found[1] if found else word
 
-    return _WORD.sub(one, text)
+    return WORD.sub(one, text)

@@ -52,10 +52,11 @@ def calibration_records(assistant: object, queries: list) -> list[dict]:
     out = []
     for q in queries:
         text, _ = clean_question(q.query, assistant.settings.max_question_chars)  # type: ignore[attr-defined]
-        result = assistant.retriever.retrieve(text)  # type: ignore[attr-defined]
+        lang = detect_language(text)
+        result = assistant.retriever.retrieve(text, lang)  # type: ignore[attr-defined]
         top = result.ranked[0].score
         right = [r.score for r in result.ranked if r.pledge_id in q.expected]
-        out.append({"lang": detect_language(text), "in_scope": q.in_scope, "margin": result.margin,
+        out.append({"lang": lang, "in_scope": q.in_scope, "margin": result.margin,
                     "gap": top - max(right) if right else None})
     return out
 

@@ -83,10 +83,10 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
     lang_ok = 0
     for q in queries:
         text, _ = clean_question(q.query, assistant.settings.max_question_chars)
-        result = retriever.retrieve(text)
+        detected = detect_language(text)
+        result = retriever.retrieve(text, detected)
         ranking = [r.pledge_id for r in result.ranked]
         rankings[q.id], margins[q.id] = ranking, result.margin
-        detected = detect_language(text)
         abstained = retriever.abstains(result, detected)
         size = max(0, min(len(ranking), primary_count(result)))
         records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,

@@ -93,7 +93,7 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
 VARIANTS = {  # measured so far: README, Evaluation (default vs no-translations vs negatives)
     "default": HParams(),
     "no-translations": HParams(translations=False),
-    "train-questions": HParams(train_questions=True),
+    "no-train-questions": HParams(train_questions=False),
     "negatives": HParams(negatives=True),
     "soup3": HParams(soup=3),
     "epoch": HParams(passage_grad="epoch"),

@@ -222,7 +222,7 @@ if __name__ == "__main__":  # `python -m index.materialize [PATH]`: build the de
     settings = Settings.from_env()
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else settings.model_dir
     print(f"model folder: {materialize_e5(target)}; onnx: {export_onnx(target)}")
-    if settings.finetune and len(sys.argv) == 1:  # fine-tune on the dev set's tune split (if stale), export
+    if settings.finetune and len(sys.argv) == 1:  # fine-tune on tune + eval/train.jsonl (if stale), export
         from index.finetune import finetune
 
         folder = finetune(settings)

@@ -146,6 +146,31 @@ def test_dev_set_is_fully_labelled(report) -> None:
         assert q.kind.startswith("oos_") == (not q.in_scope), q.id
 
 
+def _char_4grams(text: str) -> set[str]:
+    text = " ".join(text.lower().split())
+    return {text[i:i + 4] for i in range(max(1, len(text) - 3))}
+
+
+def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(report) -> None:
+    """eval/train.jsonl trains every model; a near copy of a test question there would flatter test."""
+    from index.finetune import read_rows
+
+    root = Path(__file__).parent.parent / "eval"
+    titles = {" ".join(p.title.split()) for p in report.pledges}
+    train = read_rows(root / "train.jsonl", ("train",))
+    assert {r["kind"] for r in train} == set(KINDS)
+    for r in train:
+        assert {" ".join(t.split()) for t in r["expected"]} <= titles, r["id"]
+        assert (r["kind"] == "two_pledges") == (len(r["expected"]) == 2), r["id"]
+        assert r["kind"].startswith("oos_") == (not r["expected"]), r["id"]
+    by_title = {p.title: p.id for p in report.pledges}
+    test = [_char_4grams(q.query) for q in select_split(load_queries(root / "dev.jsonl", by_title), "test")]
+    for r in train:
+        grams = _char_4grams(r["query"])
+        closest = max(len(grams & t) / len(grams | t) for t in test)
+        assert closest < 0.5, f"{r['id']} is a near copy of a test question (4-gram Jaccard {closest:.2f})"
+
+
 def test_bootstrap_of_all_ones_is_one_one() -> None:
     assert bootstrap_ratio([1.0] * 50, [1.0] * 50) == (1.0, 1.0, 1.0)
     assert bootstrap_ratio([0.0, 0.0], [0.0, 0.0]) == (None, None, None)

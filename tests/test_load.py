@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from eval.load import chat_turns_before_refused, find_ask_event, run_load, run_soak, run_ui, start_app, stop_app
+from eval.load import run_load, run_soak, start_app, stop_app
+from eval.load_ui import chat_turns_before_refused, find_ask_event, run_ui
 
 pytestmark = pytest.mark.model
 

@@ -90,7 +90,7 @@ class Settings:
     # per detected question language ("pl:-0.01,en:-0.02"): cosines of English or Ukrainian questions against
     # Polish text sit in other ranges than Polish ones. Split-conformal (≤ 5 % of in-scope questions refused) on
     # cross-fitted tune records, each question scored by a model not trained on it: python -m eval.crossfit
-    abstain_margins: str = "*:-0.0847,pl:-0.0917,en:-0.1173,uk:-0.1105"
+    abstain_margins: str = "*:-0.0064,pl:-0.0188,en:-0.0304,uk:-0.0034"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
     # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit); 0 = the best one and exact ties
     answer_set_delta: float = 0.0

@@ -1,7 +1,7 @@
 """Choosing fine-tuning hyper-parameters on the calibration part of ``tune`` (never on ``test``).
 
     python -m index.finetune_compare            # every variant below, and the base model
-    python -m index.finetune_compare negatives  # only the named ones
+    python -m index.finetune_compare no-negatives  # only the named ones
 
 Each variant is trained in memory (nothing is saved) on the train part of tune (``train_on="split"``, whatever
 the variant says) and measured with whole-pledge dense hit@1 / mrr@10 and the
@@ -90,11 +90,11 @@ def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str
     return out
 
 
-VARIANTS = {  # measured so far: README, Evaluation (default vs no-translations vs negatives)
+VARIANTS = {  # measured so far: README, Evaluation (default vs no-translations vs no-negatives)
     "default": HParams(),
     "no-translations": HParams(translations=False),
     "no-train-questions": HParams(train_questions=False),
-    "negatives": HParams(negatives=True),
+    "no-negatives": HParams(negatives=False),
     "soup3": HParams(soup=3),
     "epoch": HParams(passage_grad="epoch"),
     "t0.02": HParams(temperature=0.02),

@@ -62,12 +62,14 @@ def test_hash_changes_with_a_question_or_a_passage(report, rows) -> None:
 
 
 def test_training_targets(report, rows) -> None:
-    plan = ft.make_plan(report, rows)
-    assert len(plan.passages) == len(report.pledges)  # whole units only by default
-    assert all(ft.BACKGROUND not in e.targets for e in plan.examples)
-    assert any(len(e.targets) == 2 for e in plan.examples)  # two-pledge questions keep both
-    neg = ft.make_plan(report, rows, ft.HParams(negatives=True))
-    assert any(e.targets == (ft.BACKGROUND,) for e in neg.examples)
+    plain = ft.make_plan(report, rows, ft.HParams(negatives=False))
+    assert len(plain.passages) == len(report.pledges)  # whole units only, no background class
+    assert all(ft.BACKGROUND not in e.targets for e in plain.examples)
+    assert any(len(e.targets) == 2 for e in plain.examples)  # two-pledge questions keep both
+    neg = ft.make_plan(report, rows)  # the default: out-of-scope questions aim at the background class
+    oos = {r["id"] for r in rows if not r["expected"] and r["split"] in ("tune", "train")}
+    assert {e.id for e in neg.examples if e.targets == (ft.BACKGROUND,)} == oos
+    assert sum(c == ft.BACKGROUND for c, _ in neg.passages) == len(neg.passages) - len(report.pledges)
     questions = {e.id for e in neg.examples if not e.id.startswith("translation:")}
     assert questions <= set(neg.train_ids)
 

@@ -1,7 +1,7 @@
-"""``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json OUT] [--report DIR]``
+"""``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json [OUT]] [--report [DIR]]``
 
-Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10 and abstention, each with a bootstrap 95 % interval,
-per retriever, language and kind, and paired tests of each retriever against dense-whole.
+Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10, abstention and handled, each with a bootstrap 95 %
+interval, per retriever, language and kind, and paired tests of each retriever against dense-whole.
 Exit code 0 unless the query file or the settings are broken (then 2, with the line named).
 """
 
@@ -18,6 +18,10 @@ from eval.queries import QueryFileError, load_queries, select_split
 from eval.report import paired_table, text_table, write_report
 from eval.runner import BASELINE, RETRIEVERS, run_all
 
+OUT_DIR = Path(__file__).resolve().parent / "out"  # git-ignored
+# argparse's const for a bare --json/--report: not a str, so type=Path leaves it alone and `is` finds it
+_BARE = Path("<bare>")
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
@@ -29,12 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="all", choices=("tune", "test", "all"),
                     help="which questions to evaluate (default all; report numbers on test, tune on tune)")
     ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")
-    ap.add_argument("--json", type=Path, help="write the metrics (and failures) of the (last) retriever here; "
-                    "with --retriever all, a list of all")
-    ap.add_argument("--report", type=Path, help="write report.md, results.json and plots into this folder")
+    ap.add_argument("--json", type=Path, nargs="?", const=_BARE,
+                    help="write the metrics (and failures) of the (last) retriever here; with --retriever all, "
+                    "a list of all (bare: eval/out/<split>.json)")
+    ap.add_argument("--report", type=Path, nargs="?", const=_BARE,
+                    help="write report.md, results.json and plots into this folder (bare: eval/out/<split>/)")
     ap.add_argument("--fake-encoder", action="store_true",
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
+    if args.json is _BARE:
+        args.json = OUT_DIR / f"{args.split}.json"
+    if args.report is _BARE:
+        args.report = OUT_DIR / args.split
 
     from corpus import ReportFormatError
     from corpus.reports import ReportSetError, load_report_set

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from eval.metrics import RANKING_KEYS
 
-_COLS = (*RANKING_KEYS, "abst.prec", "abst.rec", "false_abst")
-_COL_KEYS = (*RANKING_KEYS, "abstention_precision", "abstention_recall", "false_abstention_rate")
+_COLS = (*RANKING_KEYS, "abst.prec", "abst.rec", "false_abst", "handled")
+_COL_KEYS = (*RANKING_KEYS, "abstention_precision", "abstention_recall", "false_abstention_rate", "handled")
 GROUPS = ("by_language", "by_kind")
 
 
@@ -145,7 +145,8 @@ def write_report(results: list[dict], out: Path, queries_path: str, split: str =
     md = [f"# Retrieval evaluation on `{queries_path}` (split: {split})", "",
           "Ranking metrics over in-scope questions; abstention over all (refuse = answer \"not in the report\").",
           "Each cell: value [bootstrap 95 % interval] (questions resampled 1,000 times, fixed seed); "
-          "`n` counts in-scope questions; rows per language, then per kind.", "",
+          "`n` counts in-scope questions; rows per language, then per kind. `handled`: share of all questions "
+          "handled right (in scope: answered, right pledge first; off-topic: refused).", "",
           markdown_table(results), "",
           "## Paired tests against the baseline (in-scope questions of this run)", "",
           paired_table(results), "",
@@ -154,7 +155,8 @@ def write_report(results: list[dict], out: Path, queries_path: str, split: str =
           "## Abstention threshold sweep (refuse when best-pledge minus best-background cosine < threshold)", "",
           f"![sweep]({sweep_png.name})", ""]
     for r in results:
-        md += [f"### {r['retriever']} (threshold in use: {r['abstain_threshold']})", "",
+        used = ", ".join(f"{k} {v}" for k, v in r.get("abstain_thresholds", {}).items())
+        md += [f"### {r['retriever']} (thresholds in use, per detected language: {used})", "",
                "| threshold | precision | recall | false abstention |", "|---|---|---|---|"]
         md += [f"| {s['threshold']} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
                f"{_fmt(s['false_abstention_rate'])} |" for s in r["threshold_sweep"][::4]]

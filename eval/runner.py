@@ -25,7 +25,11 @@ BASELINE = "dense-whole"  # what the paired tests compare every other retriever 
 SET_KEYS = ("set_coverage", "mean_set_size")
 # every metric with an interval: name → (numerator, denominator) per question (see bootstrap_ratio)
 _ABSTENTION_KEYS = ("abstention_precision", "abstention_recall", "false_abstention_rate")
-METRIC_KEYS = (*RANKING_KEYS, *SET_KEYS, *_ABSTENTION_KEYS)
+# what a resident gets, over all questions: an in-scope one answered (not refused) with a right pledge first,
+# or an off-topic one refused — ranking and abstention in one number, so a trade between them shows
+HANDLED_KEY = "handled"
+METRIC_KEYS = (*RANKING_KEYS, *SET_KEYS, *_ABSTENTION_KEYS, HANDLED_KEY)
+_TOP_KEYS = (*RANKING_KEYS, *SET_KEYS, HANDLED_KEY)  # top-level in the JSON (abstention has its own object)
 
 
 def make_retriever(assistant: Assistant, name: str) -> Retriever:
@@ -61,6 +65,8 @@ def _ratio_terms(rec: dict, key: str) -> tuple[float, float]:
         return (float(rec["abstained"]), 1.0) if not rec["in_scope"] else (0.0, 0.0)
     if key == "false_abstention_rate":
         return (float(rec["abstained"]), 1.0) if rec["in_scope"] else (0.0, 0.0)
+    if key == HANDLED_KEY:
+        return float(rec["handled"]), 1.0
     raise KeyError(key)
 
 
@@ -89,11 +95,12 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         rankings[q.id], margins[q.id] = ranking, result.margin
         abstained = retriever.abstains(result, detected)
         size = max(0, min(len(ranking), primary_count(result)))
-        records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,
-                        "set_size": size, "set_hit": any(p in q.expected for p in ranking[:size])})
-        lang_ok += detected == q.lang
         wrong_top = q.in_scope and ranking[0] not in q.expected
         wrong_abstain = abstained != (not q.in_scope)
+        records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,
+                        "set_size": size, "set_hit": any(p in q.expected for p in ranking[:size]),
+                        "handled": not (wrong_top or wrong_abstain)})
+        lang_ok += detected == q.lang
         if wrong_top or wrong_abstain:
             failures.append({"id": q.id, "question": q.query, "lang": q.lang, "kind": q.kind,
                              "expected": list(q.expected), "got": ranking[:3], "abstained": abstained,
@@ -110,8 +117,9 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         groups["kind"][rec["kind"]].append(rec)
     doc = {
         "retriever": retriever_name,
-        **{k: overall[k] for k in (*RANKING_KEYS, *SET_KEYS)},
-        **{k + "_ci": overall[k + "_ci"] for k in (*RANKING_KEYS, *SET_KEYS)},
+        **{k: overall[k] for k in _TOP_KEYS},
+        **{k + "_ci": overall[k + "_ci"] for k in _TOP_KEYS},
+        "n_handled": sum(r["handled"] for r in records),
         "abstention": {"precision": overall["abstention_precision"], "precision_ci": overall["abstention_precision_ci"],
                        "recall": overall["abstention_recall"], "recall_ci": overall["abstention_recall_ci"],
                        "false_abstention_rate": overall["false_abstention_rate"],
@@ -121,7 +129,8 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         "n_in_scope": overall["n"],
         "n_out_of_scope": overall["n_out_of_scope"],
         "language_detection_accuracy": round(lang_ok / len(queries), 4),
-        "abstain_threshold": assistant.settings.abstain_margin,
+        # per detected language ("*": any other); the sweep below applies one threshold to every language
+        "abstain_thresholds": {k: round(v, 4) for k, v in sorted(retriever.thresholds.items())},
         "threshold_sweep": threshold_sweep(margins, in_scope),
         "failures": failures,
     }

@@ -94,8 +94,26 @@ def test_runner_end_to_end_with_fake_encoder(tmp_path: Path, monkeypatch: pytest
         assert key in lexical
     assert lexical["n_in_scope"] == 2 and lexical["n_out_of_scope"] == 1
     assert lexical["hit@3"] == 1.0 and lexical["by_language"]["pl"]["n"] == 2
+    for r in results:  # handled right = all questions minus those listed as failures (wrong top or abstention)
+        assert r["n_handled"] == 3 - len(r["failures"])
+        assert r["handled"] == pytest.approx(r["n_handled"] / 3, abs=1e-4)
+        assert set(r["abstain_thresholds"]) >= {"*"}
     assert (rep / "report.md").read_text().count("| lexical | all |") == 1
     assert (rep / "hit_at_k.png").stat().st_size > 1000 and (rep / "abstention_sweep.png").is_file()
+
+
+def test_bare_json_and_report_write_under_eval_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    import eval.__main__ as cli
+
+    monkeypatch.setattr(cli, "OUT_DIR", tmp_path / "out")
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"id": "en-1", "query": "tram tickets", "lang": "en", "expected": [],
+                                 "split": "test"}), encoding="utf-8")
+    assert eval_main(["--queries", str(qfile), "--split", "test", "--json", "--report", "--fake-encoder"]) == 0
+    assert json.loads((tmp_path / "out" / "test.json").read_text())["n_out_of_scope"] == 1
+    assert (tmp_path / "out" / "test" / "report.md").is_file()
+    assert f"report: {tmp_path / 'out' / 'test' / 'report.md'}" in capsys.readouterr().out
 
 
 def test_runner_rejects_broken_file_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -191,15 +209,19 @@ def test_bootstrap_interval_holds_the_estimate_and_is_seeded() -> None:
 
 
 def test_group_metrics_and_set_hook() -> None:
-    recs = [{"id": "a", "in_scope": True, "abstained": False, "set_size": 1, "set_hit": True,
+    recs = [{"id": "a", "in_scope": True, "abstained": False, "set_size": 1, "set_hit": True, "handled": True,
              "ranking": {k: 1.0 for k in RANKING_KEYS}},
-            {"id": "b", "in_scope": True, "abstained": True, "set_size": 2, "set_hit": False,
+            {"id": "b", "in_scope": True, "abstained": True, "set_size": 2, "set_hit": False, "handled": False,
              "ranking": {k: 0.0 for k in RANKING_KEYS}},
-            {"id": "c", "in_scope": False, "abstained": True, "set_size": 1, "set_hit": False, "ranking": None}]
+            {"id": "c", "in_scope": False, "abstained": True, "set_size": 1, "set_hit": False, "handled": True,
+             "ranking": None},
+            {"id": "d", "in_scope": False, "abstained": False, "set_size": 1, "set_hit": False, "handled": False,
+             "ranking": None}]
     m = group_metrics(recs)
-    assert (m["n"], m["n_out_of_scope"]) == (2, 1)
+    assert (m["n"], m["n_out_of_scope"]) == (2, 2)
     assert (m["hit@1"], m["set_coverage"], m["mean_set_size"]) == (0.5, 0.5, 1.5)
-    assert (m["abstention_recall"], m["abstention_precision"], m["false_abstention_rate"]) == (1.0, 0.5, 0.5)
+    assert (m["abstention_recall"], m["abstention_precision"], m["false_abstention_rate"]) == (0.5, 0.5, 0.5)
+    assert m["handled"] == 0.5  # over all four questions, in scope or not
     for k in METRIC_KEYS:
         assert m[k + "_ci"]["low"] <= m[k] <= m[k + "_ci"]["high"], k
     assert primary_count_fn(object())("anything") == 1

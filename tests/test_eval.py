@@ -189,6 +189,24 @@ def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(r
         assert closest < 0.5, f"{r['id']} is a near copy of a test question (4-gram Jaccard {closest:.2f})"
 
 
+def test_fresh_check_set_is_labelled_test_only_and_no_near_copy_of_a_training_question(report) -> None:
+    """eval/fresh.jsonl was written after every choice, to check them: all test, and nothing the model saw."""
+    from index.finetune import read_rows
+
+    root = Path(__file__).parent.parent / "eval"
+    fresh = load_queries(root / "fresh.jsonl", {p.title: p.id for p in report.pledges})
+    assert len(fresh) == 130 and select_split(fresh, "test") == fresh and {q.kind for q in fresh} == set(KINDS)
+    for q in fresh:
+        assert (q.kind == "two_pledges") == (len(q.expected) == 2), q.id
+        assert q.kind.startswith("oos_") == (not q.in_scope), q.id
+    seen = [_char_4grams(r["query"]) for r in read_rows(root / "dev.jsonl", ("tune", "test")) if r["split"] == "tune"]
+    seen += [_char_4grams(r["query"]) for r in read_rows(root / "train.jsonl", ("train",))]
+    for q in fresh:
+        grams = _char_4grams(q.query)
+        closest = max(len(grams & t) / len(grams | t) for t in seen)
+        assert closest < 0.5, f"{q.id} is a near copy of a training question (4-gram Jaccard {closest:.2f})"
+
+
 def test_bootstrap_of_all_ones_is_one_one() -> None:
     assert bootstrap_ratio([1.0] * 50, [1.0] * 50) == (1.0, 1.0, 1.0)
     assert bootstrap_ratio([0.0, 0.0], [0.0, 0.0]) == (None, None, None)

@@ -169,6 +169,12 @@ def _char_4grams(text: str) -> set[str]:
     return {text[i:i + 4] for i in range(max(1, len(text) - 3))}
 
 
+def _nearest_jaccard(text: str, pool: list[set[str]]) -> float:
+    """The highest 4-gram Jaccard similarity of ``text`` to any question of ``pool`` (their 4-gram sets)."""
+    grams = _char_4grams(text)
+    return max(len(grams & t) / len(grams | t) for t in pool)
+
+
 def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(report) -> None:
     """eval/train.jsonl trains every model; a near copy of a test question there would flatter test."""
     from index.finetune import read_rows
@@ -184,8 +190,7 @@ def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(r
     by_title = {p.title: p.id for p in report.pledges}
     test = [_char_4grams(q.query) for q in select_split(load_queries(root / "dev.jsonl", by_title), "test")]
     for r in train:
-        grams = _char_4grams(r["query"])
-        closest = max(len(grams & t) / len(grams | t) for t in test)
+        closest = _nearest_jaccard(r["query"], test)
         assert closest < 0.5, f"{r['id']} is a near copy of a test question (4-gram Jaccard {closest:.2f})"
 
 
@@ -202,8 +207,7 @@ def test_fresh_check_set_is_labelled_test_only_and_no_near_copy_of_a_training_qu
     seen = [_char_4grams(r["query"]) for r in read_rows(root / "dev.jsonl", ("tune", "test")) if r["split"] == "tune"]
     seen += [_char_4grams(r["query"]) for r in read_rows(root / "train.jsonl", ("train",))]
     for q in fresh:
-        grams = _char_4grams(q.query)
-        closest = max(len(grams & t) / len(grams | t) for t in seen)
+        closest = _nearest_jaccard(q.query, seen)
         assert closest < 0.5, f"{q.id} is a near copy of a training question (4-gram Jaccard {closest:.2f})"
 
 

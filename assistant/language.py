@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.romanized import WORD as _WORDS
-from assistant.romanized import romanized_zipfs, to_cyrillic
+from index.romanized import WORD as _WORDS
+from index.romanized import romanized_zipfs
+from index.romanized import search_form as romanized_search_form
 
 # Languages Kraków residents are likely to write in; Polish first: it wins ties (the report's language).
 CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
@@ -36,7 +37,7 @@ def _lexicon_guess(text: str) -> str | None:
     """Word frequencies (wordfreq's small lists, ~40 MB for six languages) decide short Latin-script text:
     the language in which its words are most common; ties go to the earlier candidate (Polish first);
     None when no word is known in any of them. Ukrainian or Russian typed in Latin letters wins instead when
-    at least two of its words are known only to it and it scores higher in all (``assistant.romanized``)."""
+    at least two of its words are known only to it and it scores higher in all (``index.romanized``)."""
     from wordfreq import zipf_frequency
 
     words = _WORDS.findall(text.lower())
@@ -119,13 +120,5 @@ def detect_language(text: str) -> str:
 
 
 def search_form(text: str, lang: str | None = None) -> str:
-    """The text to embed for ``text`` (in ``lang``, detected when not given): Ukrainian or Russian typed wholly
-    in Latin letters is written back in Cyrillic (``romanized.to_cyrillic``), the script the model learnt those
-    languages in; anything else as is. A question with any Cyrillic word is left alone: its Latin words are
-    Polish names ("MOPS", "orzeczenie")."""
-    if _CYRILLIC.search(text):
-        return text
-    lang = lang or detect_language(text)
-    if lang not in ("uk", "ru"):
-        return text
-    return to_cyrillic(text, lang)
+    """The text to embed for ``text`` in ``lang`` (detected when not given): ``index.romanized.search_form``."""
+    return romanized_search_form(text, lang or detect_language(text))

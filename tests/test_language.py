@@ -22,7 +22,7 @@ from assistant.messages import reply_language, t
     ("przemoc", "pl"),
     ("Hilfe bei häuslicher Gewalt", "de"),
     ("12345", "pl"),
-    # Ukrainian and Russian typed in Latin letters (assistant.romanized)
+    # Ukrainian and Russian typed in Latin letters (index.romanized)
     ("cholovik mene byie, kudy zvernutysia", "uk"),
     ("mama potrebuie opiky, ya vtomylasia", "uk"),
     ("gde poluchit besplatnuyu pomoshch psikhologa", "ru"),
@@ -60,6 +60,9 @@ def test_search_form_writes_romanized_ukrainian_and_russian_in_cyrillic() -> Non
     for unchanged in ("czy jest darmowa mammografia", "is there free mammography?",
                       "Як отримати orzeczenie w MOPS?"):  # Polish names inside Cyrillic stay as typed
         assert search_form(unchanged) == unchanged
+    # schemes that spell ь or the apostrophe with ' (inside or after a word), and щ as "shh" (GOST 1971)
+    assert search_form("kursy pol's'koji movy", "uk") == "курси польської мови"
+    assert search_form("syn krychyt' na mene, shho robyty", "uk") == "син кричить на мене, що робити"
 
 
 def test_retriever_embeds_the_search_form_unless_switched_off(fake_assistant) -> None:

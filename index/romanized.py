@@ -29,13 +29,17 @@ _CYRILLIC_TO_LATIN = {
 # Applied in order to a romanized word: the spellings of one Cyrillic letter meet in one symbol. Longer
 # spellings first (shch before sh, zh before rz); upper-case symbols stand for the merged consonants.
 _KEY_STEPS = (
-    ("shch", "S"), ("szcz", "S"), ("sch", "S"), ("ch", "C"), ("cz", "C"), ("sh", "S"), ("sz", "S"),
+    ("shch", "S"), ("szcz", "S"), ("sch", "S"), ("shh", "S"), ("ch", "C"), ("cz", "C"), ("sh", "S"), ("sz", "S"),
     ("zh", "Z"), ("rz", "Z"), ("kh", "h"), ("x", "h"), ("g", "h"), ("ts", "c"), ("w", "v"),
     ("y", "i"), ("j", "i"),
 )
 _REPEATS = re.compile(r"(.)\1+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 WORD = re.compile(r"[^\W\d_]+")  # a word: letters only (also assistant.language's)
 _APOSTROPHES = re.compile(r"['’ʼ]")
+# A typed word for writing back: apostrophes inside or after it belong to it, since schemes spell ь and the
+# Ukrainian apostrophe so ("pol's'koji", "krychyt'"); ``key`` drops them.
+_TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]*)*")
 
 
 def key(latin: str) -> str:
@@ -86,4 +90,14 @@ def to_cyrillic(text: str, lang: str) -> str:
         found = table.get(key(word)) if word.isascii() else None
         return found[1] if found else word
 
-    return WORD.sub(one, text)
+    return _TYPED_WORD.sub(one, text)
+
+
+def search_form(text: str, lang: str) -> str:
+    """The text to embed for ``text`` in ``lang``: Ukrainian or Russian typed wholly in Latin letters is written
+    back in Cyrillic (``to_cyrillic``), the script the model learnt those languages in; anything else as is. A
+    question with any Cyrillic word is left alone: its Latin words are Polish names ("MOPS", "orzeczenie").
+    The retriever (language detected) and fine-tuning (language labelled) both embed this form."""
+    if _CYRILLIC.search(text) or lang not in LANGS:
+        return text
+    return to_cyrillic(text, lang)

@@ -1,4 +1,5 @@
-"""``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json [OUT]] [--report [DIR]]``
+"""``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json [OUT]] [--report [DIR]]
+[--romanized]``
 
 Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10, abstention and handled, each with a bootstrap 95 %
 interval, per retriever, language and kind, and paired tests of each retriever against dense-whole.
@@ -38,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
                     "a list of all (bare: eval/out/<split>.json)")
     ap.add_argument("--report", type=Path, nargs="?", const=_BARE,
                     help="write report.md, results.json and plots into this folder (bare: eval/out/<split>/)")
+    ap.add_argument("--romanized", action="store_true",
+                    help="ask the Ukrainian and Russian questions typed in Latin letters instead (eval.romanize)")
     ap.add_argument("--fake-encoder", action="store_true",
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
+    view = f"{args.split}-romanized" if args.romanized else args.split
     if args.json is _BARE:
-        args.json = OUT_DIR / f"{args.split}.json"
+        args.json = OUT_DIR / f"{view}.json"
     if args.report is _BARE:
-        args.report = OUT_DIR / args.split
+        args.report = OUT_DIR / view
 
     from corpus import ReportFormatError
     from corpus.reports import ReportSetError, load_report_set
@@ -64,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         prefix = "" if str(exc).startswith(str(args.queries)) else f"{args.queries}: "
         print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2
+    if args.romanized:
+        from eval.romanize import romanized_view
+
+        queries = romanized_view(queries)
+        if not queries:
+            print(f"error: {args.queries} has no Ukrainian or Russian question in Cyrillic letters in split "
+                  f"{args.split!r}; --romanized needs some (or leave it off)", file=sys.stderr)
+            return 2
     if not args.fake_encoder:
         return _evaluate(args, settings, queries, names, None)
     from index.fake import FakeEncoder

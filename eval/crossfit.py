@@ -13,6 +13,7 @@ fold models are close to, not the same as, the served model. Report the result o
 
     python -m eval.crossfit [--folds 3] [--work DIR]   # prints the settings to serve
     python -m eval.crossfit --set train_questions=true  # a variant: choose it on these out-of-fold numbers
+    python -m eval.crossfit --romanized  # the folds' Ukrainian/Russian questions typed in Latin letters
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def fold_records(settings: object, hparams: object, fold: list[str], work: Path) -> list[dict]:
-    """Train without ``fold``, export, index, and return ``calibration_records`` for the fold's questions."""
+def fold_records(settings: object, hparams: object, fold: list[str], work: Path,
+                 romanized: bool = False) -> list[dict]:
+    """Train without ``fold``, export, index, and return ``calibration_records`` for the fold's questions
+    (with ``romanized``, for its Ukrainian and Russian questions typed in Latin letters: ``eval.romanize``)."""
     import time
 
     from assistant.core import Assistant
@@ -50,6 +53,10 @@ def fold_records(settings: object, hparams: object, fold: list[str], work: Path)
     wanted = set(fold)
     queries = [q for q in load_queries(ft.QUERIES, {p.title: p.id for p in assistant.library.pledges})
                if q.id in wanted]
+    if romanized:
+        from eval.romanize import romanized_view
+
+        queries = romanized_view(queries)
     return calibration_records(assistant, queries)
 
 
@@ -71,10 +78,22 @@ def override(hparams: object, assignments: list[str]) -> object:
     return replace(hparams, **changes)  # type: ignore[type-var]
 
 
-def summary(records: list[dict]) -> dict:
-    """Out-of-fold hit@1 (share of in-scope questions whose top pledge is right) over the pooled records."""
+def summary(records: list[dict], margins: dict[str, float] | None = None) -> dict:
+    """Out-of-fold hit@1 (share of in-scope questions whose top pledge is right) over the pooled records; with
+    ``margins`` (language → abstention threshold, ``"*"`` for the rest) also what those thresholds do: in-scope
+    questions refused, off-topic ones refused, and questions handled right (answered right or refused right)."""
     inside = [r for r in records if r["in_scope"]]
-    return {"hit@1": round(sum(r["gap"] == 0 for r in inside) / max(len(inside), 1), 4), "n": len(inside)}
+    out: dict = {"hit@1": round(sum(r["gap"] == 0 for r in inside) / max(len(inside), 1), 4), "n": len(inside)}
+    if margins is None:
+        return out
+
+    def refused(r: dict) -> bool:
+        return r["margin"] < margins.get(r["lang"], margins.get("*", 0.0))
+
+    outside = [r for r in records if not r["in_scope"]]
+    right = sum(1 for r in inside if r["gap"] == 0 and not refused(r)) + sum(1 for r in outside if refused(r))
+    return out | {"false_abstentions": sum(map(refused, inside)), "refused": sum(map(refused, outside)),
+                  "n_out_of_scope": len(outside), "handled": right, "n_all": len(records)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("models/crossfit"),
                     help="where fold models and indexes go (kept: a second run reuses current ones)")
     ap.add_argument("--min-per-language", type=int, default=30)
+    ap.add_argument("--romanized", action="store_true",
+                    help="score the folds' Ukrainian/Russian questions typed in Latin letters (eval.romanize) "
+                    "at the served thresholds; chooses nothing")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="a hyper-parameter other than the served one (index.finetune.HParams), e.g. epochs=5")
     args = ap.parse_args(argv)
@@ -107,11 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     records: list[dict] = []
     for i, fold in enumerate(ft.tune_folds(ft.read_rows(), args.folds)):
         print(f"fold {i + 1}/{args.folds}: {len(fold)} questions", file=sys.stderr)
-        records += fold_records(settings, hparams, fold, args.work)
+        records += fold_records(settings, hparams, fold, args.work, romanized=args.romanized)
+    served = summary(records, settings.margins_by_language())
+    if args.romanized:  # a stress view: the thresholds stay those chosen on the questions as written
+        print(json.dumps({"romanized": served}, indent=2))
+        return 0
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "records.json").write_text(json.dumps(records, indent=1))
-    chosen = choose(records, min_per_language=args.min_per_language) | {"folds": args.folds,
-                                                                        "out_of_fold": summary(records)}
+    chosen = choose(records, min_per_language=args.min_per_language)
+    own = replace(settings, abstain_margins=chosen["abstain_margins"]).margins_by_language()
+    chosen |= {"folds": args.folds, "out_of_fold": summary(records), "at_served_thresholds": served,
+               "at_chosen_thresholds": summary(records, own)}
     print(json.dumps(chosen, indent=2))
     print(f"KQA_ANSWER_SET_DELTA={chosen['answer_set_delta']}\nKQA_ABSTAIN_MARGINS={chosen['abstain_margins']}")
     return 0

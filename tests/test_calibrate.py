@@ -78,7 +78,7 @@ def test_crossfit_pools_every_fold_and_each_fold_leaves_its_questions_out(tmp_pa
 
     seen = []
 
-    def fake_fold(settings, hparams, fold, work):
+    def fake_fold(settings, hparams, fold, work, romanized=False):
         seen.append(list(fold))
         return [{"lang": "pl", "in_scope": True, "margin": 0.1 + i / 1000, "gap": 0.0} for i, _ in enumerate(fold)]
 
@@ -111,3 +111,36 @@ def test_crossfit_set_parses_values() -> None:
 
     hp = override(HParams(), ["train_questions=true", "epochs=5", "lr=5e-5", 'kinds=["whole", "pledge"]'])
     assert (hp.train_questions, hp.epochs, hp.lr, hp.kinds) == (True, 5, 5e-5, ("whole", "pledge"))
+
+
+def test_crossfit_summary_at_thresholds() -> None:
+    from eval.crossfit import summary
+
+    records = [{"lang": "uk", "in_scope": True, "margin": 0.02, "gap": 0.0},   # answered right
+               {"lang": "uk", "in_scope": True, "margin": -0.01, "gap": 0.0},  # refused: a false abstention
+               {"lang": "pl", "in_scope": True, "margin": 0.05, "gap": 0.1},   # answered, wrong pledge first
+               {"lang": "pl", "in_scope": False, "margin": -0.05, "gap": None},  # refused right
+               {"lang": "de", "in_scope": False, "margin": 0.0, "gap": None}]  # answered: "*" threshold is -0.1
+    assert summary(records) == {"hit@1": round(2 / 3, 4), "n": 3}
+    got = summary(records, {"uk": 0.0, "pl": -0.02, "*": -0.1})
+    assert got["false_abstentions"] == 1 and got["refused"] == 1 and got["n_out_of_scope"] == 2
+    assert got["handled"] == 2 and got["n_all"] == 5
+
+
+def test_crossfit_romanized_scores_the_latin_view_and_chooses_nothing(tmp_path, monkeypatch, capsys) -> None:
+    import json
+
+    from eval import crossfit
+
+    flags = []
+
+    def fake_fold(settings, hparams, fold, work, romanized=False):
+        flags.append(romanized)
+        return [{"lang": "uk", "in_scope": True, "margin": 0.1, "gap": 0.0}]
+
+    monkeypatch.setattr(crossfit, "fold_records", fake_fold)
+    assert crossfit.main(["--folds", "2", "--work", str(tmp_path), "--romanized"]) == 0
+    assert flags == [True, True]
+    out = json.loads(capsys.readouterr().out)
+    assert out["romanized"]["handled"] == 2 and "abstain_margins" not in out
+    assert not (tmp_path / "records.json").exists()  # the served thresholds' records stay untouched

@@ -394,3 +394,45 @@ def test_start_app_timeout_kills_and_reaps_the_app(tmp_path: Path, monkeypatch: 
         load.start_app(timeout=0.05)
     calls = apps[0].calls
     assert "kill" in calls and calls[-1] == "wait"  # killed, then reaped: no zombie
+
+
+# --- the romanized view: Ukrainian/Russian questions typed in Latin letters --------------------------------
+
+
+def test_romanized_view_types_cyrillic_questions_in_latin_letters() -> None:
+    from eval.queries import Query
+    from eval.romanize import SUFFIX, romanized_view
+
+    qs = [Query("uk-1", "Де зробити безкоштовну мамографію?", "uk", ("a",), 1, "keyword", "tune"),
+          Query("ru-1", "Где бесплатный гинеколог в Кракове?", "ru", ("b",), 2, "keyword", "tune"),
+          Query("uk-2", "Як отримати orzeczenie для сина?", "uk", (), 3, "oos_near", "tune"),
+          Query("uk-3", "cholovik byie", "uk", ("c",), 4, "typo", "tune"),  # already Latin: not in the view
+          Query("pl-1", "darmowa mammografia", "pl", ("a",), 5, "keyword", "tune")]
+    same = ("expected", "lang", "kind", "split")
+    view = romanized_view(qs)
+    assert [q.id for q in view] == ["uk-1" + SUFFIX, "ru-1" + SUFFIX, "uk-2" + SUFFIX]
+    assert view == romanized_view(qs)  # the scheme is picked from the id: reproducible
+    for q, original in zip(view, qs):
+        assert q.query.isascii() or "ę" in q.query, q.query  # no Cyrillic left
+        assert [getattr(q, f) for f in same] == [getattr(original, f) for f in same]
+    assert "mamohraf" in view[0].query or "mamograf" in view[0].query
+    assert "orzeczenie" in view[2].query  # Polish words stay as typed
+
+
+def test_eval_romanized_runs_the_view_and_says_when_it_is_empty(tmp_path: Path, report,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    t = {p.id: p.title for p in report.pledges}
+    violence = t["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"]
+    rows = [{"id": "uk-1", "query": "Де отримати допомогу від домашнього насильства?", "lang": "uk",
+             "kind": "keyword", "split": "test", "expected": [violence]},
+            {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl", "kind": "named", "split": "tune",
+             "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]}]
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert eval_main(["--queries", str(qfile), "--split", "test", "--romanized", "--json", str(out),
+                      "--fake-encoder"]) == 0
+    result = json.loads(out.read_text())
+    assert result["n_in_scope"] == 1 and set(result["by_language"]) == {"uk"}
+    assert eval_main(["--queries", str(qfile), "--split", "tune", "--romanized", "--fake-encoder"]) == 2
+    assert "no Ukrainian or Russian question in Cyrillic letters in split 'tune'" in capsys.readouterr().err

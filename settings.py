@@ -84,13 +84,13 @@ class Settings:
     # 1: the single closest background passage (chosen on cross-fitted tune records over 1/3/5/10: abstention
     # recall 0.742 vs 0.694 for 3 at the same ~3 % false abstention; python -m eval.crossfit)
     background_top: int = 1
-    # Ukrainian/Russian typed in Latin letters is embedded in Cyrillic (assistant.language.search_form)
+    # Ukrainian/Russian typed in Latin letters is embedded in Cyrillic (index.romanized.search_form)
     romanized_search: bool = True
     abstain_margin: float = -0.01  # the threshold for languages abstain_margins does not name
     # per detected question language ("pl:-0.01,en:-0.02"): cosines of English or Ukrainian questions against
     # Polish text sit in other ranges than Polish ones. Split-conformal (≤ 5 % of in-scope questions refused) on
     # cross-fitted tune records, each question scored by a model not trained on it: python -m eval.crossfit
-    abstain_margins: str = "*:-0.0064,pl:-0.0188,en:-0.0304,uk:-0.0034"
+    abstain_margins: str = "*:-0.0058,pl:-0.012,en:-0.0178,uk:0.0061"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
     # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit); 0 = the best one and exact ties
     answer_set_delta: float = 0.0

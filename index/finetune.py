@@ -13,7 +13,9 @@ over the expected pledges (two-pledge questions: both). With ``negatives``, the 
 (``index/background_pl.txt``) form one more class that out-of-scope train questions aim at (and in-scope ones
 are pushed away from); their vectors are recomputed without gradient at each epoch's start, so 336 extra
 columns cost one forward pass per epoch. With ``translations``, each current field (title, pledge, status) of
-the unofficial EN/UK translations (``corpus/translations``) is one more example aimed at its pledge.
+the unofficial EN/UK translations (``corpus/translations``) is one more example aimed at its pledge. With
+``romanized``, questions are trained in the form the retriever embeds (``index.romanized.search_form``), and each
+Cyrillic Ukrainian/Russian question also as typed in Latin letters (``romanize``) and written back.
 
 The output is a sentence-transformers folder (``Settings.finetune_dir``) with ``finetuned.json`` recording the
 base model, the SHA-256 of the training data, the hyper-parameters, library versions and the split ids; when
@@ -69,6 +71,10 @@ class HParams:
     negatives: bool = True
     translations: bool = True  # EN/UK translated fields of each pledge as extra examples
     train_questions: bool = True  # the train-only questions of eval/train.jsonl as extra examples
+    # Ukrainian/Russian questions as the retriever embeds them (typed in Latin letters → written back in
+    # Cyrillic: index.romanized.search_form), each Cyrillic one once more typed in Latin letters and written
+    # back. Chosen out of fold on tune (handled 242 → 244 of 258; typed in Latin letters, 66 → 68 of 75)
+    romanized: bool = True
     # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
     # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
     train_on: str = "all"
@@ -87,6 +93,10 @@ class HParams:
     soup: int = 1
     threads: int = 2
     max_steps: int = 0  # >0: stop after this many steps (tests)
+
+
+# Fields added after models were trained, with the default that reproduces those models.
+LATER_FIELDS = {"romanized": False}
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,15 @@ class Plan:
     @property
     def fingerprint(self) -> str:
         """Hash of data, hyper-parameters, base model and format: a different value means retrain."""
-        doc = {"data": self.data_sha256, "hparams": asdict(self.hparams), "base": DEFAULT_MODEL,
+        doc = {"data": self.data_sha256, "hparams": _fingerprinted(self.hparams), "base": DEFAULT_MODEL,
                "format_version": FORMAT_VERSION}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _fingerprinted(hparams: HParams) -> dict:
+    """The hyper-parameters a fingerprint covers: all, except fields added later while at their default
+    (``LATER_FIELDS``), so that models trained before a field existed stay current."""
+    return {k: v for k, v in asdict(hparams).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -208,6 +224,21 @@ def translated_examples(report: object) -> list[Example]:
     return out
 
 
+def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...],
+                       romanized: bool) -> list[Example]:
+    """The example(s) of one train question: as typed, or (``romanized``) in the form the retriever embeds plus,
+    for a Cyrillic Ukrainian/Russian one, a copy typed in Latin letters (id ``…~lat``) and written back."""
+    if not romanized:
+        return [Example(qid, query, targets)]
+    from index.romanized import LANGS, romanize, search_form
+
+    out = [Example(qid, search_form(query, lang), targets)]
+    latin = romanize(query)
+    if lang in LANGS and latin != query.lower():
+        out.append(Example(f"{qid}~lat", search_form(latin, lang), targets))
+    return out
+
+
 def training_report() -> object:
     """The report the dev set's questions were written against (``corpus.load_report()``, the bundled 2025
     edition), whatever ``KQA_REPORTS`` serves. Training data are the repository's own files: adding next
@@ -247,7 +278,7 @@ def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
             raise FinetuneError(f"question {qid}: unknown pledge title {exc.args[0]!r}") from None
         if not targets and not hparams.negatives:
             continue
-        examples.append(Example(qid, r["query"], targets or (BACKGROUND,)))
+        examples += _question_examples(qid, r["query"], r["lang"], targets or (BACKGROUND,), hparams.romanized)
     if hparams.translations:
         examples += translated_examples(report)
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}

@@ -68,10 +68,40 @@ def test_training_targets(report, rows) -> None:
     assert any(len(e.targets) == 2 for e in plain.examples)  # two-pledge questions keep both
     neg = ft.make_plan(report, rows)  # the default: out-of-scope questions aim at the background class
     oos = {r["id"] for r in rows if not r["expected"] and r["split"] in ("tune", "train")}
-    assert {e.id for e in neg.examples if e.targets == (ft.BACKGROUND,)} == oos
+    assert {e.id.partition("~")[0] for e in neg.examples if e.targets == (ft.BACKGROUND,)} == oos
     assert sum(c == ft.BACKGROUND for c, _ in neg.passages) == len(neg.passages) - len(report.pledges)
-    questions = {e.id for e in neg.examples if not e.id.startswith("translation:")}
+    questions = {e.id.partition("~")[0] for e in neg.examples if not e.id.startswith("translation:")}
     assert questions <= set(neg.train_ids)
+
+
+def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> None:
+    from index.romanized import romanize, search_form
+
+    typed = ft.make_plan(report, rows, ft.HParams(romanized=False))
+    rom = ft.make_plan(report, rows)  # the default
+    by_id = {r["id"]: r for r in rows}
+    plain = {e.id: e for e in typed.examples}
+    for e in rom.examples:
+        if e.id.startswith("translation:"):
+            assert e == plain[e.id]
+            continue
+        qid, _, lat = e.id.partition("~")
+        r = by_id[qid]
+        if lat:  # the Latin-letter copy of a Cyrillic Ukrainian/Russian question, written back as served
+            assert r["lang"] in ("uk", "ru") and e.targets == plain[qid].targets
+            assert e.query == search_form(romanize(r["query"]), r["lang"])
+        else:
+            assert e.query == search_form(r["query"], r["lang"]) and e.targets == plain[qid].targets
+    copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat")}
+    cyrillic = {r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru")
+                and any("\u0400" <= ch <= "\u04ff" for ch in r["query"])}
+    assert copies == cyrillic
+    # typed in Latin letters and labelled Ukrainian: trained in the Cyrillic form the retriever embeds
+    latin = next(r for r in rows if r["split"] == "tune" and r["lang"] == "uk" and r["query"].isascii())
+    assert {e.id: e.query for e in rom.examples}[latin["id"]] == search_form(latin["query"], "uk") != latin["query"]
+    # a field added later does not change the fingerprint at its default (older models stay current)
+    assert "romanized" not in ft._fingerprinted(ft.HParams(romanized=False))
+    assert rom.fingerprint != typed.fingerprint and rom.data_sha256 != typed.data_sha256
 
 
 def test_folds_partition_tune_stratified_and_stable(rows) -> None:

@@ -4,7 +4,7 @@ Many residents write Ukrainian or Russian in Latin letters ("cholovik byie, shch
 questions are in the query files. This view transliterates every Cyrillic ``uk``/``ru`` question with one of
 the ASCII schemes residents meet (passports, road signs, "simple"), picked per question from its id so that a
 run is reproducible, lower-cased as typed on a phone. The schemes come from ``translitua``, written apart from
-``assistant.romanized``, so the view does not grade that module's own spelling rules.
+``index.romanized``, so the view does not grade that module's own spelling rules.
 
     python -m eval --queries eval/dev.jsonl --split tune --romanized
     python -m eval.crossfit --romanized

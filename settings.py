@@ -130,6 +130,12 @@ class Settings:
                                     "'pl:-0.01,en:-0.02'") from None
         return out
 
+    def abstain_threshold(self, lang: str | None, margins: dict[str, float] | None = None) -> float:
+        """The abstention threshold for a question in ``lang``: its own in ``abstain_margins`` (or ``margins``,
+        that dict already parsed), else the ``*`` one, else ``abstain_margin``."""
+        margins = self.margins_by_language() if margins is None else margins
+        return margins.get(lang or "", margins.get("*", self.abstain_margin))
+
     @property
     def db_url(self) -> str:
         """The SQLAlchemy URL of the feedback database."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from index.romanized import CYRILLIC as _CYRILLIC
 from index.romanized import WORD as _WORDS
 from index.romanized import romanized_zipfs
 from index.romanized import search_form as romanized_search_form
@@ -20,7 +21,6 @@ CANDIDATES = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "cs", "sk", "pt")
 # Latin-script languages the word-frequency fallback weighs (each costs a few MB in memory).
 LEXICON_CANDIDATES = ("pl", "en", "de", "fr", "es", "it")
 _POLISH_LETTERS = re.compile(r"[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _UKRAINIAN_LETTERS = re.compile(r"[іїєґІЇЄҐ]")
 _RUSSIAN_LETTERS = re.compile(r"[ыэъёЫЭЪЁ]")

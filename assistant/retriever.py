@@ -123,7 +123,7 @@ class Retriever:
 
     def threshold(self, lang: str | None) -> float:
         """The abstention threshold for a question in ``lang`` (``abstain_margins``, else ``abstain_margin``)."""
-        return self.thresholds.get(lang or "", self.thresholds.get("*", self.settings.abstain_margin))
+        return self.settings.abstain_threshold(lang, self.thresholds)
 
     def abstains(self, retrieval: Retrieval, lang: str | None = None, threshold: float | None = None) -> bool:
         """True when the question is closer to general city topics than to any pledge (by the margin setting)."""

@@ -78,17 +78,19 @@ def override(hparams: object, assignments: list[str]) -> object:
     return replace(hparams, **changes)  # type: ignore[type-var]
 
 
-def summary(records: list[dict], margins: dict[str, float] | None = None) -> dict:
+def summary(records: list[dict], settings: object | None = None) -> dict:
     """Out-of-fold hit@1 (share of in-scope questions whose top pledge is right) over the pooled records; with
-    ``margins`` (language → abstention threshold, ``"*"`` for the rest) also what those thresholds do: in-scope
-    questions refused, off-topic ones refused, and questions handled right (answered right or refused right)."""
+    ``settings``, also what its abstention thresholds (``Settings.abstain_threshold``, as the retriever applies
+    them) do: in-scope questions refused, off-topic ones refused, and questions handled right (answered right or
+    refused right)."""
     inside = [r for r in records if r["in_scope"]]
     out: dict = {"hit@1": round(sum(r["gap"] == 0 for r in inside) / max(len(inside), 1), 4), "n": len(inside)}
-    if margins is None:
+    if settings is None:
         return out
+    margins = settings.margins_by_language()  # type: ignore[attr-defined]
 
     def refused(r: dict) -> bool:
-        return r["margin"] < margins.get(r["lang"], margins.get("*", 0.0))
+        return r["margin"] < settings.abstain_threshold(r["lang"], margins)  # type: ignore[attr-defined]
 
     outside = [r for r in records if not r["in_scope"]]
     right = sum(1 for r in inside if r["gap"] == 0 and not refused(r)) + sum(1 for r in outside if refused(r))
@@ -130,14 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     for i, fold in enumerate(ft.tune_folds(ft.read_rows(), args.folds)):
         print(f"fold {i + 1}/{args.folds}: {len(fold)} questions", file=sys.stderr)
         records += fold_records(settings, hparams, fold, args.work, romanized=args.romanized)
-    served = summary(records, settings.margins_by_language())
+    served = summary(records, settings)
     if args.romanized:  # a stress view: the thresholds stay those chosen on the questions as written
         print(json.dumps({"romanized": served}, indent=2))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "records.json").write_text(json.dumps(records, indent=1))
     chosen = choose(records, min_per_language=args.min_per_language)
-    own = replace(settings, abstain_margins=chosen["abstain_margins"]).margins_by_language()
+    own = replace(settings, abstain_margins=chosen["abstain_margins"])
     chosen |= {"folds": args.folds, "out_of_fold": summary(records), "at_served_thresholds": served,
                "at_chosen_thresholds": summary(records, own)}
     print(json.dumps(chosen, indent=2))

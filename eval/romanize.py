@@ -12,13 +12,12 @@ run is reproducible, lower-cased as typed on a phone. The schemes come from ``tr
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import replace
 
 from eval.queries import Query
+from index.romanized import CYRILLIC, LANGS
 
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 SUFFIX = "~lat"  # appended to a romanized question's id
 
 
@@ -46,4 +45,4 @@ def romanize_question(text: str, lang: str, qid: str) -> str:
 def romanized_view(queries: list[Query]) -> list[Query]:
     """The ``uk``/``ru`` questions with Cyrillic letters, romanized (ids end in ``SUFFIX``); others dropped."""
     return [replace(q, id=q.id + SUFFIX, query=romanize_question(q.query, q.lang, q.id))
-            for q in queries if q.lang in ("uk", "ru") and _CYRILLIC.search(q.query)]
+            for q in queries if q.lang in LANGS and CYRILLIC.search(q.query)]

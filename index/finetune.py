@@ -233,8 +233,7 @@ def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...]
     from index.romanized import LANGS, romanize, search_form
 
     out = [Example(qid, search_form(query, lang), targets)]
-    latin = romanize(query)
-    if lang in LANGS and latin != query.lower():
+    if lang in LANGS and (latin := romanize(query)) != query.lower():
         out.append(Example(f"{qid}~lat", search_form(latin, lang), targets))
     return out
 

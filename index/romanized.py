@@ -34,7 +34,7 @@ _KEY_STEPS = (
     ("y", "i"), ("j", "i"),
 )
 _REPEATS = re.compile(r"(.)\1+")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")  # a Cyrillic letter (also assistant.language's and eval.romanize's)
 WORD = re.compile(r"[^\W\d_]+")  # a word: letters only (also assistant.language's)
 _APOSTROPHES = re.compile(r"['’ʼ]")
 # A typed word for writing back: apostrophes inside or after it belong to it, since schemes spell ь and the
@@ -98,6 +98,6 @@ def search_form(text: str, lang: str) -> str:
     back in Cyrillic (``to_cyrillic``), the script the model learnt those languages in; anything else as is. A
     question with any Cyrillic word is left alone: its Latin words are Polish names ("MOPS", "orzeczenie").
     The retriever (language detected) and fine-tuning (language labelled) both embed this form."""
-    if _CYRILLIC.search(text) or lang not in LANGS:
+    if CYRILLIC.search(text) or lang not in LANGS:
         return text
     return to_cyrillic(text, lang)

@@ -115,6 +115,7 @@ def test_crossfit_set_parses_values() -> None:
 
 def test_crossfit_summary_at_thresholds() -> None:
     from eval.crossfit import summary
+    from settings import Settings
 
     records = [{"lang": "uk", "in_scope": True, "margin": 0.02, "gap": 0.0},   # answered right
                {"lang": "uk", "in_scope": True, "margin": -0.01, "gap": 0.0},  # refused: a false abstention
@@ -122,7 +123,7 @@ def test_crossfit_summary_at_thresholds() -> None:
                {"lang": "pl", "in_scope": False, "margin": -0.05, "gap": None},  # refused right
                {"lang": "de", "in_scope": False, "margin": 0.0, "gap": None}]  # answered: "*" threshold is -0.1
     assert summary(records) == {"hit@1": round(2 / 3, 4), "n": 3}
-    got = summary(records, {"uk": 0.0, "pl": -0.02, "*": -0.1})
+    got = summary(records, Settings(abstain_margins="uk:0.0,pl:-0.02,*:-0.1"))
     assert got["false_abstentions"] == 1 and got["refused"] == 1 and got["n_out_of_scope"] == 2
     assert got["handled"] == 2 and got["n_all"] == 5
 

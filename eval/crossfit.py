@@ -100,6 +100,7 @@ def summary(records: list[dict], settings: object | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: train the fold models, pool their records, print the chosen settings as JSON."""
+    from eval.calibrate import add_rule_arguments
     from settings import apply_privacy_env
 
     apply_privacy_env()
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--work", type=Path, default=Path("models/crossfit"),
                     help="where fold models and indexes go (kept: a second run reuses current ones)")
-    ap.add_argument("--min-per-language", type=int, default=30)
+    add_rule_arguments(ap)
     ap.add_argument("--romanized", action="store_true",
                     help="score the folds' Ukrainian/Russian questions typed in Latin letters (eval.romanize) "
                     "at the served thresholds; chooses nothing")
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "records.json").write_text(json.dumps(records, indent=1))
-    chosen = choose(records, min_per_language=args.min_per_language)
+    chosen = choose(records, abstain_alpha=args.abstain_alpha, per_language=args.per_language,
+                    min_per_language=args.min_per_language)
     own = replace(settings, abstain_margins=chosen["abstain_margins"])
     chosen |= {"folds": args.folds, "out_of_fold": summary(records), "at_served_thresholds": served,
                "at_chosen_thresholds": summary(records, own)}

@@ -30,12 +30,55 @@ def test_choose_gives_a_delta_covering_the_gaps_and_thresholds_per_language() ->
     records += [{"lang": "en", "in_scope": True, "margin": -0.02 + 0.001 * i, "gap": 0.0} for i in range(40)]
     records += [{"lang": "uk", "in_scope": True, "margin": 0.0, "gap": 0.0} for _ in range(5)]
     records += [{"lang": "pl", "in_scope": False, "margin": -0.1, "gap": None}]
-    chosen = choose(records, min_per_language=30)
+    chosen = choose(records, abstain_alpha=0.05, per_language=True, min_per_language=30)
     gaps = sorted(r["gap"] for r in records if r["in_scope"])
     assert sum(g <= chosen["answer_set_delta"] for g in gaps) / len(gaps) >= 0.97
     margins = dict(part.split(":") for part in chosen["abstain_margins"].split(","))
     assert set(margins) == {"*", "pl", "en"}  # uk: too few questions of its own, so the pooled one
     assert float(margins["pl"]) == 0.01 and float(margins["en"]) == -0.019
+
+
+def test_choose_pools_languages_by_default_at_three_percent() -> None:
+    records = [{"lang": lang, "in_scope": True, "margin": 0.001 * i, "gap": 0.0}
+               for lang in ("pl", "en", "uk") for i in range(50)]  # n = 150: ⌊0.03·151⌋ = 4th smallest
+    chosen = choose(records)
+    assert chosen["abstain_margins"] == "*:0.001" and chosen["abstain_alpha"] == 0.03
+
+
+def test_choose_rounds_so_that_the_guarantee_holds() -> None:
+    """Rounded to 4 decimals, the threshold goes down (it must not refuse the margin it was read from) and the
+    answer-set width goes up (it must still hold the gap it was read from)."""
+    records = [{"lang": "pl", "in_scope": True, "margin": -0.012034 + i, "gap": 0.00101 if i == 0 else 0.0}
+               for i in range(40)]  # ⌊0.03·41⌋ = 1st smallest margin; ⌈41·0.97⌉ = 40th gap: the largest
+    chosen = choose(records)
+    threshold = float(chosen["abstain_margins"].split(":")[1])
+    assert threshold == -0.0121 and not -0.012034 < threshold
+    assert chosen["answer_set_delta"] == 0.0011 >= 0.00101
+
+
+def test_threshold_rules_compare_on_the_same_splits() -> None:
+    from eval.threshold_rules import RULES, compare, outcome
+
+    rng = np.random.default_rng(0)
+    records = [{"lang": lang, "in_scope": True, "margin": float(m), "gap": 0.0}
+               for lang in ("pl", "en", "uk") for m in rng.normal(0.05, 0.03, 60)]
+    records += [{"lang": lang, "in_scope": False, "margin": float(m), "gap": None}
+                for lang in ("pl", "en", "uk") for m in rng.normal(-0.1, 0.05, 20)]
+    assert outcome(records, {"*": -1.0})["all"] == (0, 180, 0, 60, 180)  # nothing refused: every in-scope right
+    table = compare(records, splits=20)
+    assert set(table["rules"]) == {label for label, _, _ in RULES}
+    pooled, strict = table["rules"]["pooled α=0.05"], table["rules"]["pooled α=0.03"]
+    assert strict["all"]["false_abstention"] <= pooled["all"]["false_abstention"]  # a lower α refuses less
+    assert 0 <= strict["uk"]["target_met"] <= 1 and "*" in strict["thresholds_on_all_records"]
+    assert compare(records, splits=20) == table  # seeded: the same splits every run
+
+
+def test_threshold_rules_names_a_missing_records_file(tmp_path, capsys) -> None:
+    from eval.threshold_rules import main
+
+    with pytest.raises(SystemExit):
+        main(["--records", str(tmp_path / "none.json")])
+    assert "run python -m eval.crossfit first" in capsys.readouterr().err
 
 
 def test_answer_sets_hold_every_near_tie(fake_assistant) -> None:

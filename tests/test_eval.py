@@ -194,13 +194,14 @@ def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(r
         assert closest < 0.5, f"{r['id']} is a near copy of a test question (4-gram Jaccard {closest:.2f})"
 
 
-def test_fresh_check_set_is_labelled_test_only_and_no_near_copy_of_a_training_question(report) -> None:
-    """eval/fresh.jsonl was written after every choice, to check them: all test, and nothing the model saw."""
+@pytest.mark.parametrize(("name", "size"), [("fresh.jsonl", 130), ("fresh2.jsonl", 195)])
+def test_fresh_check_set_is_labelled_test_only_and_no_near_copy_of_a_training_question(report, name, size) -> None:
+    """eval/fresh*.jsonl were written after the choices, to check them: all test, and nothing the model saw."""
     from index.finetune import read_rows
 
     root = Path(__file__).parent.parent / "eval"
-    fresh = load_queries(root / "fresh.jsonl", {p.title: p.id for p in report.pledges})
-    assert len(fresh) == 130 and select_split(fresh, "test") == fresh and {q.kind for q in fresh} == set(KINDS)
+    fresh = load_queries(root / name, {p.title: p.id for p in report.pledges})
+    assert len(fresh) == size and select_split(fresh, "test") == fresh and {q.kind for q in fresh} == set(KINDS)
     for q in fresh:
         assert (q.kind == "two_pledges") == (len(q.expected) == 2), q.id
         assert q.kind.startswith("oos_") == (not q.in_scope), q.id

@@ -78,8 +78,9 @@ def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 
     # 4 decimals, rounded so that the guarantee survives: a threshold rounded up would also refuse the
     # calibration question it was read from (a margin of -0.01203 under a threshold of -0.012), a delta rounded
     # down would leave out the gap it was read from
-    margins = {k: math.floor(v * 1e4) / 1e4 for k, v in margins.items() if np.isfinite(v)}
-    return {"answer_set_delta": math.ceil(round(delta * 1e4, 6)) / 1e4, "abstain_margins": ",".join(f"{k}:{v}" for k, v in margins.items()),
+    margins = {k: math.floor(round(v * 1e4, 6)) / 1e4 for k, v in margins.items() if np.isfinite(v)}
+    return {"answer_set_delta": math.ceil(round(delta * 1e4, 6)) / 1e4,
+            "abstain_margins": ",".join(f"{k}:{v}" for k, v in margins.items()),
             "n_in_scope": len(inside), "n_out_of_scope": len(records) - len(inside),
             "set_alpha": set_alpha, "abstain_alpha": abstain_alpha}
 

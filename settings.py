@@ -86,7 +86,7 @@ class Settings:
     background_top: int = 1
     # Ukrainian/Russian typed in Latin letters is embedded in Cyrillic (index.romanized.search_form)
     romanized_search: bool = True
-    abstain_margin: float = -0.01  # the threshold for languages abstain_margins does not name
+    abstain_margin: float = -0.01  # the threshold when abstain_margins names neither the language nor "*"
     # thresholds by detected question language ("pl:-0.01,en:-0.02,*:-0.015"; "*" for the others). One for all:
     # split-conformal (≤ 3 % of in-scope questions refused) on cross-fitted tune records, each question scored
     # by a model not trained on it (python -m eval.crossfit). Per-language thresholds at 5 % were noisier than

@@ -100,7 +100,7 @@ def summary(records: list[dict], settings: object | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: train the fold models, pool their records, print the chosen settings as JSON."""
-    from eval.calibrate import add_rule_arguments
+    from eval.calibrate import CalibrationError, add_rule_arguments, choose
     from settings import apply_privacy_env
 
     apply_privacy_env()
@@ -117,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.folds < 2:
         ap.error(f"--folds {args.folds}: cross-fitting needs at least 2 folds")
-    from eval.calibrate import choose
     from index import finetune as ft
     from settings import Settings
 
@@ -139,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "records.json").write_text(json.dumps(records, indent=1))
-    chosen = choose(records, abstain_alpha=args.abstain_alpha, per_language=args.per_language,
-                    min_per_language=args.min_per_language)
+    try:
+        chosen = choose(records, abstain_alpha=args.abstain_alpha, per_language=args.per_language,
+                        min_per_language=args.min_per_language)
+    except CalibrationError as exc:
+        ap.error(str(exc))
     own = replace(settings, abstain_margins=chosen["abstain_margins"])
     chosen |= {"folds": args.folds, "out_of_fold": summary(records), "at_served_thresholds": served,
                "at_chosen_thresholds": summary(records, own)}

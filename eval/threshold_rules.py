@@ -7,7 +7,9 @@ eval.crossfit``): each split, stratified by language and scope, calibrates on ``
 and scores the rest. Reported per rule, averaged over splits: per language (PL, EN, UK) and overall, the share
 of in-scope questions refused (false abstention), of off-topic ones refused (recall), of questions handled right
 (answered with a right top pledge, or refused when off-topic), and per language how often a split met the
-issue's target (false abstention ≤ 5 % and recall ≥ 0.80 on that split's questions). Tune only: test is not read.
+issue's target (false abstention ≤ 5 % and recall ≥ 0.80 on that split's questions; with ~16 in-scope and ~5
+off-topic questions per language in a third of tune, that means no false refusal and at most one off-topic
+question answered, so read it as coarse). Tune only: test is not read.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from pathlib import Path
 
 from eval.calibrate import LANGS, choose
 
-# (label, abstain_alpha, per_language): the rule served until this comparison, then the candidates
+# (label, abstain_alpha, per_language): the rule served until this comparison, then the candidates. Per
+# language at 3 % is not among them: 2/3 of tune has ~31 in-scope EN and UK questions, too few for a finite
+# threshold at 3 % (it needs 33), so it would quietly be the pooled one for them.
 RULES: tuple[tuple[str, float, bool], ...] = (
-    ("per-language α=0.05", 0.05, True), ("per-language α=0.03", 0.03, True),
+    ("per-language α=0.05", 0.05, True),
     ("pooled α=0.05", 0.05, False), ("pooled α=0.04", 0.04, False), ("pooled α=0.03", 0.03, False),
 )
+Counts = tuple[int, int, int, int, int]
 
 
 def thresholds(records: list[dict], alpha: float, per_language: bool) -> dict[str, float]:
@@ -33,12 +38,13 @@ def thresholds(records: list[dict], alpha: float, per_language: bool) -> dict[st
     return {k: float(v) for k, v in (part.split(":") for part in chosen.split(",") if part)}
 
 
-def outcome(records: list[dict], margins: dict[str, float]) -> dict[str, tuple[int, int, int, int, int]]:
-    """Per language and "all": (in-scope refused, in scope, off-topic refused, off-topic, handled right)."""
+def outcome(records: list[dict], margins: dict[str, float]) -> dict[str, Counts]:
+    """Per language and "all": (in-scope refused, in scope, off-topic refused, off-topic, handled right). A
+    language without its own threshold uses "*" (``choose`` always gives one), as ``Settings`` does."""
     out = {}
     for lang in (*LANGS, "all"):
         rows = [r for r in records if lang == "all" or r["lang"] == lang]
-        refused = [r["margin"] < margins.get(r["lang"], margins.get("*", float("-inf"))) for r in rows]
+        refused = [r["margin"] < margins.get(r["lang"], margins["*"]) for r in rows]
         inside = [(r, x) for r, x in zip(rows, refused) if r["in_scope"]]
         outside = [x for r, x in zip(rows, refused) if not r["in_scope"]]
         handled = sum(1 for r, x in inside if not x and r["gap"] == 0) + sum(outside)
@@ -48,10 +54,11 @@ def outcome(records: list[dict], margins: dict[str, float]) -> dict[str, tuple[i
 
 def split(records: list[dict], fraction: float, rng: random.Random) -> tuple[list[dict], list[dict]]:
     """A random (calibration, evaluation) split, stratified by language and scope."""
-    strata: dict[tuple, list[dict]] = {}
+    strata: dict[tuple[str, bool], list[dict]] = {}
     for r in records:
         strata.setdefault((r["lang"], r["in_scope"]), []).append(r)
-    calib, rest = [], []
+    calib: list[dict] = []
+    rest: list[dict] = []
     for rows in strata.values():
         rows = rows[:]
         rng.shuffle(rows)
@@ -72,9 +79,9 @@ def compare(records: list[dict], splits: int = 600, fraction: float = 2 / 3, see
                 sums[label][lang] = [a + b for a, b in zip(sums[label][lang], counts)]
                 if lang in LANGS:
                     met[label][lang] += counts[0] <= 0.05 * counts[1] and counts[2] >= 0.8 * counts[3]
-    table = {}
+    table: dict[str, dict] = {}
     for label, alpha, per_language in RULES:
-        row: dict = {"thresholds_on_all_records": thresholds(records, alpha, per_language)}
+        row: dict[str, object] = {"thresholds_on_all_records": thresholds(records, alpha, per_language)}
         for lang, (fa, n_in, ref, n_out, handled) in sums[label].items():
             row[lang] = {"false_abstention": round(fa / max(n_in, 1), 4), "recall": round(ref / max(n_out, 1), 4),
                          "handled": round(handled / max(n_in + n_out, 1), 4)}
@@ -94,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.records.is_file():
         ap.error(f"--records {args.records}: no such file; run python -m eval.crossfit first (it writes it)")
+    if args.splits < 1:
+        ap.error(f"--splits {args.splits}: must be at least 1 (600 by default)")
     if not 0 < args.fraction < 1:
         ap.error(f"--fraction {args.fraction}: must be between 0 and 1 (exclusive)")
     records = json.loads(args.records.read_text(encoding="utf-8"))

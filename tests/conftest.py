@@ -58,7 +58,7 @@ def report():
 @pytest.fixture()
 def fake_settings(tmp_path: Path) -> Settings:
     """Default settings with the index in a temporary folder; one abstention threshold (``abstain_margin``, which
-    the tests move) instead of the real model's per-language ones; and all passage units pooled, where the fake
+    the tests move) instead of the one calibrated for the real model; and all passage units pooled, where the fake
     encoder's bag of words finds a pledge by its title (a whole pledge's many words drown the title's). The
     background is the mean of the 3 closest passages, which the tests' thresholds were set against (the real
     model's default, 1, makes bag-of-words margins jump with a single shared word)."""

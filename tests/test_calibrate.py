@@ -1,4 +1,5 @@
-"""Calibrated answer sets and per-language abstention: the conformal choices and how the retriever applies them."""
+"""Calibrated answer sets and abstention thresholds: the conformal choices, the comparison of rules, and how the
+retriever applies them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.retriever import Ranked, Retrieval, Retriever
-from eval.calibrate import choose, conformal_lower, conformal_upper
+from eval.calibrate import CalibrationError, choose, conformal_lower, conformal_upper
 from settings import Settings, SettingsError
 
 
@@ -39,46 +40,107 @@ def test_choose_gives_a_delta_covering_the_gaps_and_thresholds_per_language() ->
 
 
 def test_choose_pools_languages_by_default_at_three_percent() -> None:
-    records = [{"lang": lang, "in_scope": True, "margin": 0.001 * i, "gap": 0.0}
-               for lang in ("pl", "en", "uk") for i in range(50)]  # n = 150: ⌊0.03·151⌋ = 4th smallest
+    margins = {"pl": [0.01 * i for i in range(50)], "en": [-0.03 + 0.01 * i for i in range(50)],
+               "uk": [0.005 + 0.01 * i for i in range(50)]}
+    records = [{"lang": lang, "in_scope": True, "margin": m, "gap": 0.0} for lang, ms in margins.items() for m in ms]
+    # n = 150: ⌊0.03·151⌋ = 4th smallest of -0.03, -0.02, -0.01, 0.0, 0.005, …
     chosen = choose(records)
-    assert chosen["abstain_margins"] == "*:0.001" and chosen["abstain_alpha"] == 0.03
+    assert chosen["abstain_margins"] == "*:0.0" and chosen["abstain_alpha"] == 0.03
+    # per language, 50 each: ⌊0.03·51⌋ = 1st smallest of its own
+    assert choose(records, per_language=True)["abstain_margins"] == "*:0.0,pl:0.0,en:-0.03,uk:0.005"
 
 
 def test_choose_rounds_so_that_the_guarantee_holds() -> None:
     """Rounded to 4 decimals, the threshold goes down (it must not refuse the margin it was read from) and the
-    answer-set width goes up (it must still hold the gap it was read from)."""
-    records = [{"lang": "pl", "in_scope": True, "margin": -0.012034 + i, "gap": 0.00101 if i == 0 else 0.0}
-               for i in range(40)]  # ⌊0.03·41⌋ = 1st smallest margin; ⌈41·0.97⌉ = 40th gap: the largest
-    chosen = choose(records)
-    threshold = float(chosen["abstain_margins"].split(":")[1])
-    assert threshold == -0.0121 and not -0.012034 < threshold
-    assert chosen["answer_set_delta"] == 0.0011 >= 0.00101
+    answer-set width goes up (it must still hold the gap it was read from) — also a hair off a 4-decimal value."""
+    for margin, gap, threshold, delta in ((-0.012034, 0.00101, -0.0121, 0.0011),
+                                          (float(np.nextafter(-0.0145, -1)), float(np.nextafter(0.0011, 1)),
+                                           -0.0146, 0.0012),
+                                          (-0.0145, 0.0011, -0.0145, 0.0011)):
+        records = [{"lang": "pl", "in_scope": True, "margin": margin + i, "gap": gap if i == 0 else 0.0}
+                   for i in range(40)]  # ⌊0.03·41⌋ = 1st smallest margin; ⌈41·0.97⌉ = 40th gap: the largest
+        chosen = choose(records)
+        got = float(chosen["abstain_margins"].split(":")[1])
+        assert got == threshold and not margin < got, margin
+        assert chosen["answer_set_delta"] == delta and gap <= chosen["answer_set_delta"], gap
 
 
-def test_threshold_rules_compare_on_the_same_splits() -> None:
-    from eval.threshold_rules import RULES, compare, outcome
+def test_choose_refuses_what_cannot_give_a_threshold() -> None:
+    records = [{"lang": "pl", "in_scope": True, "margin": 0.01 * i, "gap": 0.0} for i in range(20)]
+    with pytest.raises(CalibrationError, match="20 in-scope calibration questions .* at least 33"):
+        choose(records)  # α = 0.03 needs ⌈1/0.03⌉ − 1 = 33
+    with pytest.raises(CalibrationError, match="abstain_alpha 1.5: must lie between 0 and 1"):
+        choose(records, abstain_alpha=1.5)
 
-    rng = np.random.default_rng(0)
+
+def test_calibrate_cli_checks_alpha_before_any_work(capsys) -> None:
+    from eval.crossfit import main as crossfit_main
+
+    with pytest.raises(SystemExit):
+        crossfit_main(["--abstain-alpha", "0"])
+    assert "'0': must be a number between 0 and 1" in capsys.readouterr().err
+
+
+def _rule_records(seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
     records = [{"lang": lang, "in_scope": True, "margin": float(m), "gap": 0.0}
                for lang in ("pl", "en", "uk") for m in rng.normal(0.05, 0.03, 60)]
-    records += [{"lang": lang, "in_scope": False, "margin": float(m), "gap": None}
-                for lang in ("pl", "en", "uk") for m in rng.normal(-0.1, 0.05, 20)]
+    return records + [{"lang": lang, "in_scope": False, "margin": float(m), "gap": None}
+                      for lang in ("pl", "en", "uk") for m in rng.normal(-0.1, 0.05, 20)]
+
+
+def test_threshold_rules_outcome_uses_each_language_threshold_else_the_pooled_one() -> None:
+    from eval.threshold_rules import outcome
+
+    records = _rule_records()
     assert outcome(records, {"*": -1.0})["all"] == (0, 180, 0, 60, 180)  # nothing refused: every in-scope right
-    table = compare(records, splits=20)
-    assert set(table["rules"]) == {label for label, _, _ in RULES}
+    got = outcome(records, {"pl": 1.0, "*": -1.0})  # Polish: everything refused; the others: nothing
+    assert got["pl"] == (60, 60, 20, 20, 20) and got["en"] == (0, 60, 0, 20, 60)
+    assert got["all"] == (60, 180, 20, 60, 140)
+
+
+def test_threshold_rules_split_keeps_each_language_and_scope_in_proportion() -> None:
+    import random
+
+    from eval.threshold_rules import split
+
+    calib, rest = split(_rule_records(), 2 / 3, random.Random(0))
+    for part, share in ((calib, 2 / 3), (rest, 1 / 3)):
+        for lang in ("pl", "en", "uk"):
+            assert sum(r["lang"] == lang and r["in_scope"] for r in part) == round(60 * share)
+            assert sum(r["lang"] == lang and not r["in_scope"] for r in part) == round(20 * share)
+
+
+def test_threshold_rules_compare_every_rule_on_the_same_seeded_splits(monkeypatch) -> None:
+    from eval import threshold_rules
+
+    records = _rule_records()
+    seen: dict[str, list[int]] = {}
+    real = threshold_rules.thresholds
+
+    def spy(recs, alpha, per_language):
+        seen.setdefault(f"{alpha}{per_language}", []).append(hash(tuple(sorted(r["margin"] for r in recs))))
+        return real(recs, alpha, per_language)
+
+    monkeypatch.setattr(threshold_rules, "thresholds", spy)
+    table = threshold_rules.compare(records, splits=20)
+    assert set(table["rules"]) == {label for label, _, _ in threshold_rules.RULES}
+    assert len({tuple(v) for v in seen.values()}) == 1  # every rule calibrated on the very same splits
     pooled, strict = table["rules"]["pooled α=0.05"], table["rules"]["pooled α=0.03"]
     assert strict["all"]["false_abstention"] <= pooled["all"]["false_abstention"]  # a lower α refuses less
-    assert 0 <= strict["uk"]["target_met"] <= 1 and "*" in strict["thresholds_on_all_records"]
-    assert compare(records, splits=20) == table  # seeded: the same splits every run
+    assert threshold_rules.compare(records, splits=20) == table  # seeded: the same splits every run
 
 
-def test_threshold_rules_names_a_missing_records_file(tmp_path, capsys) -> None:
+def test_threshold_rules_checks_its_arguments(tmp_path, capsys) -> None:
     from eval.threshold_rules import main
 
     with pytest.raises(SystemExit):
         main(["--records", str(tmp_path / "none.json")])
     assert "run python -m eval.crossfit first" in capsys.readouterr().err
+    (tmp_path / "r.json").write_text("[]")
+    with pytest.raises(SystemExit):
+        main(["--records", str(tmp_path / "r.json"), "--splits", "0"])
+    assert "--splits 0: must be at least 1" in capsys.readouterr().err
 
 
 def test_answer_sets_hold_every_near_tie(fake_assistant) -> None:

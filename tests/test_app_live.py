@@ -182,11 +182,12 @@ def _ask(page, question: str) -> None:
     page.locator("#send").click()
 
 
-def _until(check, timeout: float = 15) -> None:
-    """Poll ``check`` (the page's CSP forbids the string evaluation `wait_for_function` uses)."""
+def _until(check, timeout: float = 15, state=None) -> None:
+    """Poll ``check`` (the page's CSP forbids the string evaluation `wait_for_function` uses); on a timeout the
+    message carries ``state()``, what the page looked like, so a rare failure can be told apart afterwards."""
     deadline = time.time() + timeout
     while not check():
-        assert time.time() < deadline, "timed out"
+        assert time.time() < deadline, f"timed out; {state() if state else ''}"
         time.sleep(0.2)
 
 
@@ -214,7 +215,11 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
     page.locator("#answers .kqa-card").first.wait_for(timeout=30_000)
     page.wait_for_timeout(600)  # the scroll happens on the next frame
     assert _in_view(page, "#answers .kqa-title") and _in_view(page, "#answers .kqa-badge")  # answer first
-    _until(lambda: page.evaluate("document.documentElement.lang") == "en")  # set by ui.js on the next frame
+    # set by ui.js on the next frame, from the heading's data-ui-lang (once, in 1 of ~6 full runs, this timed out)
+    _until(lambda: page.evaluate("document.documentElement.lang") == "en", state=lambda: page.evaluate(
+        "({html: document.documentElement.lang, heading: (document.querySelector('#kqa-head [data-ui-lang]')"
+        " || {dataset: {}}).dataset.uiLang, turn: (document.querySelector('#answers .kqa-turn')"
+        " || {dataset: {}}).dataset.uiLang})"))
     card = page.locator("#answers .kqa-card").first
     assert "as of 2025" in card.locator(".kqa-badge").inner_text()
     assert "Unofficial translation" in card.locator(".kqa-tr").inner_text()  # above the Polish quotes

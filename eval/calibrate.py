@@ -85,13 +85,13 @@ def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 
         if not 0 < alpha < 1:
             raise CalibrationError(f"{name} {alpha}: must lie between 0 and 1, e.g. 0.03")
     gaps = [r["gap"] for r in records if r["in_scope"] and r["gap"] is not None]
-    delta = conformal_upper(gaps, set_alpha)
     inside = [r for r in records if r["in_scope"]]
     margins = {"*": conformal_lower([r["margin"] for r in inside], abstain_alpha)}
     if not np.isfinite(margins["*"]) or not gaps:
         raise CalibrationError(f"{len(inside)} in-scope calibration questions cannot place a threshold at "
                                f"abstain_alpha {abstain_alpha}: it needs at least {math.ceil(1 / abstain_alpha) - 1};"
                                " add questions or raise the alpha")
+    delta = conformal_upper(gaps, set_alpha)
     for lang in LANGS if per_language else ():
         own = [r["margin"] for r in inside if r["lang"] == lang]
         if len(own) >= min_per_language:

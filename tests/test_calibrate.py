@@ -71,6 +71,8 @@ def test_choose_refuses_what_cannot_give_a_threshold() -> None:
         choose(records)  # α = 0.03 needs ⌈1/0.03⌉ − 1 = 33
     with pytest.raises(CalibrationError, match="abstain_alpha 1.5: must lie between 0 and 1"):
         choose(records, abstain_alpha=1.5)
+    with pytest.raises(CalibrationError, match="0 in-scope calibration questions"):
+        choose([{"lang": "pl", "in_scope": False, "margin": -0.1, "gap": None}])  # off-topic only
 
 
 def test_calibrate_cli_checks_alpha_before_any_work(capsys) -> None:

@@ -24,6 +24,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from eval.threshold_rules import outcome
+from settings import Settings
+
 
 def fold_records(settings: object, hparams: object, fold: list[str], work: Path,
                  romanized: bool = False) -> list[dict]:
@@ -78,7 +81,7 @@ def override(hparams: object, assignments: list[str]) -> object:
     return replace(hparams, **changes)  # type: ignore[type-var]
 
 
-def summary(records: list[dict], settings: object | None = None) -> dict:
+def summary(records: list[dict], settings: Settings | None = None) -> dict:
     """Out-of-fold hit@1 (share of in-scope questions whose top pledge is right) over the pooled records; with
     ``settings``, also what its abstention thresholds (``Settings.abstain_threshold``, as the retriever applies
     them) do: in-scope questions refused, off-topic ones refused, and questions handled right (answered right or
@@ -87,15 +90,9 @@ def summary(records: list[dict], settings: object | None = None) -> dict:
     out: dict = {"hit@1": round(sum(r["gap"] == 0 for r in inside) / max(len(inside), 1), 4), "n": len(inside)}
     if settings is None:
         return out
-    margins = settings.margins_by_language()  # type: ignore[attr-defined]
-
-    def refused(r: dict) -> bool:
-        return r["margin"] < settings.abstain_threshold(r["lang"], margins)  # type: ignore[attr-defined]
-
-    outside = [r for r in records if not r["in_scope"]]
-    right = sum(1 for r in inside if r["gap"] == 0 and not refused(r)) + sum(1 for r in outside if refused(r))
-    return out | {"false_abstentions": sum(map(refused, inside)), "refused": sum(map(refused, outside)),
-                  "n_out_of_scope": len(outside), "handled": right, "n_all": len(records)}
+    fa, _, refused, n_out, handled = outcome(records, settings.margins_by_language(), settings)["all"]
+    return out | {"false_abstentions": fa, "refused": refused, "n_out_of_scope": n_out, "handled": handled,
+                  "n_all": len(records)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.folds < 2:
         ap.error(f"--folds {args.folds}: cross-fitting needs at least 2 folds")
     from index import finetune as ft
-    from settings import Settings
 
     settings = Settings.from_env()
     try:

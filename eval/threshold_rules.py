@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from eval.calibrate import LANGS, choose
+from settings import Settings
 
 # (label, abstain_alpha, per_language): the rule served until this comparison, then the candidates. Per
 # language at 3 % is not among them: 2/3 of tune has ~31 in-scope EN and UK questions, too few for a finite
@@ -33,18 +34,21 @@ Counts = tuple[int, int, int, int, int]
 
 
 def thresholds(records: list[dict], alpha: float, per_language: bool) -> dict[str, float]:
-    """The thresholds ``choose`` gives for these records, as a dict (a language missing uses "*")."""
+    """The thresholds ``choose`` gives for these records, parsed as the served setting is (a language missing
+    uses "*")."""
     chosen = choose(records, abstain_alpha=alpha, per_language=per_language)["abstain_margins"]
-    return {k: float(v) for k, v in (part.split(":") for part in chosen.split(",") if part)}
+    return Settings(abstain_margins=chosen).margins_by_language()
 
 
-def outcome(records: list[dict], margins: dict[str, float]) -> dict[str, Counts]:
-    """Per language and "all": (in-scope refused, in scope, off-topic refused, off-topic, handled right). A
-    language without its own threshold uses "*" (``choose`` always gives one), as ``Settings`` does."""
+def outcome(records: list[dict], margins: dict[str, float], settings: Settings | None = None) -> dict[str, Counts]:
+    """Per language and "all": (in-scope refused, in scope, off-topic refused, off-topic, handled right), each
+    question's threshold looked up as the retriever does (``Settings.abstain_threshold``: its language, else
+    "*", else ``settings.abstain_margin``)."""
+    settings = settings or Settings()
     out = {}
     for lang in (*LANGS, "all"):
         rows = [r for r in records if lang == "all" or r["lang"] == lang]
-        refused = [r["margin"] < margins.get(r["lang"], margins["*"]) for r in rows]
+        refused = [r["margin"] < settings.abstain_threshold(r["lang"], margins) for r in rows]
         inside = [(r, x) for r, x in zip(rows, refused) if r["in_scope"]]
         outside = [x for r, x in zip(rows, refused) if not r["in_scope"]]
         handled = sum(1 for r, x in inside if not x and r["gap"] == 0) + sum(outside)

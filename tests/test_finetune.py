@@ -75,7 +75,7 @@ def test_training_targets(report, rows) -> None:
 
 
 def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> None:
-    from index.romanized import romanize, search_form
+    from index.romanized import CYRILLIC, romanize, search_form
 
     typed = ft.make_plan(report, rows, ft.HParams(romanized=False))
     rom = ft.make_plan(report, rows)  # the default
@@ -94,7 +94,7 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
             assert e.query == search_form(r["query"], r["lang"]) and e.targets == plain[qid].targets
     copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat")}
     cyrillic = {r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru")
-                and any("\u0400" <= ch <= "\u04ff" for ch in r["query"])}
+                and CYRILLIC.search(r["query"])}
     assert copies == cyrillic
     # typed in Latin letters and labelled Ukrainian: trained in the Cyrillic form the retriever embeds
     latin = next(r for r in rows if r["split"] == "tune" and r["lang"] == "uk" and r["query"].isascii())

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from assistant.contacts import HelpContact
 from corpus.model import Passage, Pledge, Span
 from corpus.reports import ReportSet
 from index.units import Unit
@@ -82,6 +83,8 @@ class Answer:
     """The assistant's whole reply to one question (see ``to_json`` for the CLI/API shape).
 
     ``answer_id`` is random: feedback names the answer it is about without any text of the question.
+    ``help_contacts`` are the help numbers (corpus/contacts.json) for a refusal or an answer about violence,
+    in the reply's language; every interface shows them.
     """
 
     answer_id: str
@@ -96,6 +99,7 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     retriever: str = "hybrid"
     margin: float = 0.0
+    help_contacts: list[HelpContact] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """Plain JSON-ready dict with the fields ``ask --json`` documents."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of, status_fields
-from assistant.contacts import Contacts
+from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
 from assistant.render import cite_line, status_notes
@@ -128,10 +128,10 @@ def answer_card(lang: str, ans: Answer, a: PledgeAnswer, library: ReportSet, tra
             f'{vote_html(lang, ans.answer_id, a.pledge_id)}</article>')
 
 
-def contacts_html(lang: str, contacts: Contacts) -> str:
+def contacts_html(lang: str, contacts: list[HelpContact]) -> str:
     """The help numbers, as tappable phone links."""
-    items = "".join(f'<li><a href="tel:{e(phone.replace(" ", ""))}">{e(phone)}</a> — {e(text)}</li>'
-                    for phone, text in contacts.lines(lang))
+    items = "".join(f'<li><a href="tel:{e(c.phone.replace(" ", ""))}">{e(c.phone)}</a> — {e(c.text)}</li>'
+                    for c in contacts)
     return f'<aside class="kqa-contacts" aria-label="{e(t(lang, "ui_contacts"))}"><p class="kqa-k">{e(t(lang, "ui_contacts"))}</p><ul>{items}</ul></aside>'
 
 
@@ -144,7 +144,7 @@ def asked_html(lang: str, question: str) -> str:
             f'({e(t(lang, "ui_long_q", n=len(question)))})</summary><p>{e(question)}</p></details>')
 
 
-def answer_html(ans: Answer, library: ReportSet, translations: Translations, contacts: Contacts) -> str:
+def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> str:
     """A whole reply: the question, notices, the answers, other matches folded, help contacts when they apply."""
     lang = ans.reply_language
     out = [asked_html(lang, ans.question)] + [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
@@ -159,9 +159,8 @@ def answer_html(ans: Answer, library: ReportSet, translations: Translations, con
         if rest:
             cards = "".join(answer_card(lang, ans, a, library, translations) for a in rest)
             out.append(f'<details class="kqa-more"><summary>{e(t(lang, "more"))} ({len(rest)})</summary>{cards}</details>')
-    shown = [a.pledge_id for a in ans.answers]
-    if contacts.applies(shown, ans.abstained):
-        out.append(contacts_html(lang, contacts))
+    if ans.help_contacts:
+        out.append(contacts_html(lang, ans.help_contacts))
     return f'<section class="kqa-turn" data-answer="{e(ans.answer_id)}" data-ui-lang="{lang}">{"".join(out)}</section>'
 
 

@@ -2,7 +2,7 @@
 ``diff OLD NEW [--json]`` (what changed between two editions of the report).
 
 A thin layer: it calls the library and turns its exceptions into messages and exit codes
-(0 ok, 2 bad input or settings, 3 report, model or index problem).
+(0 ok, 2 bad input or settings, 3 report, model, index or help-contacts file problem).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "diff":
         return _diff(args.old, args.new, as_json=args.json)
 
+    from assistant.contacts import ContactsError
     from assistant.core import Assistant, QuestionError
     from corpus import ReportFormatError
     from corpus.reports import ReportSetError
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     except (QuestionError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ReportFormatError, ReportSetError, EncoderError, MaterializeError, IndexLoadError) as exc:
+    except (ReportFormatError, ReportSetError, EncoderError, MaterializeError, IndexLoadError,
+            ContactsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
+from assistant.contacts import Contacts
 from assistant.language import detect_language
 from assistant.messages import MESSAGES, reply_language, t
 from assistant.retriever import Retrieval, Retriever
@@ -83,6 +84,7 @@ class Assistant:
     index: SearchIndex
     encoder: Encoder
     retriever: Retriever
+    contacts: Contacts = field(default_factory=Contacts.load)
     sentences: SentenceIndex = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -131,14 +133,15 @@ class Assistant:
             return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
                           abstained=True, message=t(reply, "not_in_report"), answers=[], suggestions=suggestions,
                           truncated=truncated, notices=notices, retriever=self.retriever.strategy,
-                          margin=round(result.margin, 4))
+                          margin=round(result.margin, 4), help_contacts=self.contacts.for_answer([], True, reply))
         n_primary = self.retriever.primary_count(result)
         answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
                                  result.unit_scores, self.settings.highlight_window, primary=i < n_primary)
                    for i, r in enumerate(top)]
         return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
                       abstained=False, message="", answers=answers, truncated=truncated, notices=notices,
-                      retriever=self.retriever.strategy, margin=round(result.margin, 4))
+                      retriever=self.retriever.strategy, margin=round(result.margin, 4),
+                      help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
 
     def _report_filter(self, report: str | None) -> set[str] | None:
         """Pledge ids of the report named by key or section (None: all reports)."""

@@ -52,7 +52,7 @@ def plain_answer(ans: Answer) -> str:
     if ans.abstained:
         out.append(ans.message)
         out += [f"  - {s.title}  ({t(lang, 'status')}: {t(lang, s.status_label)})" for s in ans.suggestions]
-        return "\n".join(out)
+        return "\n".join(out + _help_lines(ans))
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
@@ -63,7 +63,14 @@ def plain_answer(ans: Answer) -> str:
             out += textwrap.wrap(f"„{_marked(p.text, p.highlights, '**', '**')}”", width=100,
                                  initial_indent="     ", subsequent_indent="     ")
         out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.report, a.citations, detail=True)}")
-    return "\n".join(out)
+    return "\n".join(out + _help_lines(ans))
+
+
+def _help_lines(ans: Answer) -> list[str]:
+    """The help numbers under a refusal or an answer about violence (none otherwise)."""
+    if not ans.help_contacts:
+        return []
+    return [f"\n{t(ans.reply_language, 'ui_contacts')}"] + [f"  {c.phone} — {c.text}" for c in ans.help_contacts]
 
 
 def cite_line(lang: str, report: dict, citations: list[Citation], *, detail: bool = False) -> str:

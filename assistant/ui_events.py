@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from assistant.browse import rows_html, search
 from assistant.cards import answer_html, library_card, message_html
-from assistant.contacts import Contacts
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackStore
 from assistant.messages import reply_language, t
@@ -27,7 +26,6 @@ class UiEvents:
     assistant: Assistant
     feedback: FeedbackStore
     translations: Translations = field(default_factory=Translations)
-    contacts: Contacts = field(default_factory=Contacts.load)
     admin_token: str | None = None
 
     @property
@@ -51,7 +49,7 @@ class UiEvents:
         except QuestionError as exc:
             return message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns), turns, last
         self.feedback.record(ans)
-        turns = [answer_html(ans, self.assistant.library, self.translations, self.contacts), *turns][:MAX_HISTORY]
+        turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
         last = reply_language(ans.language)
         return history_html(ui_lang(choice, last), turns), turns, last
 

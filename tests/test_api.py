@@ -37,6 +37,12 @@ def test_ask_returns_the_cli_json_object(client: TestClient) -> None:
     assert doc["reply_language"] == "en" and len(doc["answers"]) == 2
     assert doc["answers"][0]["citations"][0]["source"] == "sources/krakow-miasto-rownych-szans.txt"
     assert doc["answers"][0]["report"]["edition"] == "2025"
+    assert doc["help_contacts"] == []  # respite care: no help numbers
+    violence = client.get("/api/ask", params={"q": "pełnomocnik ds. przeciwdziałania przemocy w rodzinie",
+                                              "top_k": 1, "lang": "en"}).json()
+    assert violence["answers"][0]["pledge_id"] == "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
+    assert {"phone": "800 120 002", "text": "Niebieska Linia — national helpline for people experiencing domestic "
+            "violence (free)"} in violence["help_contacts"]  # a front end built on the API can show them too
 
 
 @pytest.mark.parametrize("params, status, fragment", [

@@ -100,13 +100,12 @@ def test_a_read_only_database_gives_a_generic_error(tmp_path: Path) -> None:
 def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
     from assistant import Assistant
     from assistant.cards import answer_html
-    from assistant.contacts import Contacts
     from corpus.translated import Translations
 
     a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0), encoder=fake_assistant.encoder,
                        log_fn=lambda m: None)
     ans = a.ask("<b>zobowiązanie's</b> opieki wyręczeniowej", top_k=3, lang="uk")
-    page = answer_html(ans, a.library, Translations(), Contacts.load())
+    page = answer_html(ans, a.library, Translations())
     assert "&lt;b&gt;zobowiązanie&#x27;s&lt;/b&gt;" in page and "&amp;lt;" not in page  # escaped exactly once
     assert "Urząd Miasta Krakowa — Sprawozdanie ze stopnia realizacji zobowiązań programowych, 2025, рядки" in page
     assert page.count('class="kqa-vote"') == len(ans.answers)  # one vote group per pledge of the answer
@@ -117,15 +116,23 @@ def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
 def test_contacts_are_data(tmp_path: Path) -> None:
     import json
 
-    from assistant.contacts import Contacts
+    from assistant.contacts import Contacts, ContactsError
 
     c = Contacts.load()
     assert c.applies(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False)
     assert c.applies([], True) and not c.applies(["wesprzemy-mniejszosci-narodowe"], False)
-    assert ("800 120 002", c.lines("en")[1][1]) == c.lines("en")[1]
+    assert c.lines("en")[1].phone == "800 120 002" and "domestic violence" in c.lines("en")[1].text
+    assert c.lines("de") == c.lines("en")  # languages the file lacks get English
+    assert c.for_answer(["wesprzemy-mniejszosci-narodowe"], False, "pl") == []
     bad = tmp_path / "c.json"
     bad.write_text(json.dumps({"contacts": [{"phone": "1", "text": {"pl": "x"}}]}))
-    with pytest.raises(ValueError, match="needs 'phone' and text in pl, en, uk"):
+    with pytest.raises(ContactsError, match=r"c.json: contact 1 needs 'phone' and text in pl, en, uk \(missing \['en', 'uk'\]\)"):
+        Contacts.load(bad)
+    bad.write_text("{not json")
+    with pytest.raises(ContactsError, match="c.json: cannot read the help contacts .*fix its JSON"):
+        Contacts.load(bad)
+    bad.write_text("[]")
+    with pytest.raises(ContactsError, match="expected a JSON object"):
         Contacts.load(bad)
 
 

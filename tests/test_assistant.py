@@ -124,6 +124,24 @@ def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) ->
     assert "Tego nie ma w raporcie" in format_answer(pl)
 
 
+def test_help_contacts_travel_with_the_answer(fake_assistant: Assistant) -> None:
+    """Every interface (CLI text, --json, the API, the app) gets the help numbers from the Answer itself."""
+    violence = "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
+    refusal = _with_margin(fake_assistant, 10).ask("скільки коштує квиток на трамвай?")
+    assert [c.phone for c in refusal.help_contacts] == ["112", "800 120 002", "12 616 1616"]
+    assert "домашнього насильства" in refusal.help_contacts[1].text  # in the reply's language
+    assert refusal.to_json()["help_contacts"][0] == {"phone": "112", "text": refusal.help_contacts[0].text}
+    text = format_answer(refusal)
+    assert "Потрібна допомога зараз?" in text and "800 120 002 — Niebieska Linia" in text
+    answering = _with_margin(fake_assistant, -10)
+    about = answering.ask("pełnomocnik ds. przeciwdziałania przemocy w rodzinie", top_k=3)
+    assert (violence in [a.pledge_id for a in about.answers]) == bool(about.help_contacts)
+    assert about.help_contacts and "Potrzebujesz pomocy teraz?" in format_answer(about)
+    other = answering.ask("opieka wytchnieniowa dla osób z niepełnosprawnościami", top_k=1)
+    assert other.answers[0].pledge_id != violence and other.help_contacts == []
+    assert "Need help now?" not in format_answer(other) and "Potrzebujesz" not in format_answer(other)
+
+
 def test_strategies_share_the_loaded_index(fake_assistant: Assistant) -> None:
     from assistant.retriever import Retriever
 

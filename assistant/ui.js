@@ -93,9 +93,11 @@
   }, true);
   document.addEventListener("click", (ev) => { if (ev.target.closest && ev.target.closest("#send")) refuseIfBusy(ev); }, true);
 
-  function onChange() {
+  function syncLang() {
     const head = document.querySelector("#kqa-head [data-ui-lang]");
     if (head && document.documentElement.lang !== head.dataset.uiLang) document.documentElement.lang = head.dataset.uiLang;
+  }
+  function onChange() {
     document.querySelectorAll(".kqa-vote").forEach((g) => {
       const state = votes[g.dataset.aid + "|" + g.dataset.pid];
       if (state) setPressed(g, state);
@@ -118,6 +120,9 @@
   }
   let scheduled = false;
   new MutationObserver(() => {
+    // The language at once, not on the next frame: a throttled or busy page may delay frames, and screen
+    // readers read the new answer with the page's lang (the observer watches children only, so no loop).
+    syncLang();
     if (!scheduled) { scheduled = true; requestAnimationFrame(() => { scheduled = false; onChange(); onDetail(); }); }
   }).observe(document.documentElement, {childList: true, subtree: true});
 })();

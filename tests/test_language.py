@@ -26,10 +26,17 @@ from assistant.messages import reply_language, t
     ("cholovik mene byie, kudy zvernutysia", "uk"),
     ("mama potrebuie opiky, ya vtomylasia", "uk"),
     ("gde poluchit besplatnuyu pomoshch psikhologa", "ru"),
+    # one word known only to the romanized reading is enough; the reply is then in Ukrainian
+    ("dopomoha", "uk"),
+    ("mobinh na roboti", "uk"),
+    ("asystent osobystyi", "uk"),
     # Polish without diacritics stays Polish, even with words that are also Ukrainian when romanized
     ("bez skierowania do ginekologa", "pl"),
     ("na co moge liczyc", "pl"),
     ("asystent osobisty dla niepelnosprawnych", "pl"),
+    ("asystent osobisty", "pl"),
+    ("darmowa mammografia", "pl"),
+    ("pelnomocnik ds przemocy", "pl"),
     # Cyrillic without і/ї/є/ґ or ы/э/ъ/ё: word frequencies, not langdetect's Macedonian or Bulgarian
     ("притулок для жертв насильства", "uk"),
     ("бизнес-инкубатор", "ru"),

@@ -60,6 +60,8 @@ class Settings:
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
     # unofficial EN/UK translations the app shows beside the Polish quotes (corpus/translated.py)
     translations_dir: Path = ROOT / "corpus" / "translations"
+    # help numbers beside refusals and answers about the pledges it lists (assistant/contacts.py); operator data
+    contacts_file: Path = ROOT / "corpus" / "contacts.json"
     device: str = "cpu"
     threads: int = 2
     # index

@@ -83,8 +83,8 @@ class Answer:
     """The assistant's whole reply to one question (see ``to_json`` for the CLI/API shape).
 
     ``answer_id`` is random: feedback names the answer it is about without any text of the question.
-    ``help_contacts`` are the help numbers (corpus/contacts.json) for a refusal or an answer about violence,
-    in the reply's language; every interface shows them.
+    ``help_contacts`` are the help numbers (corpus/contacts.json) for a refusal or an answer showing a pledge
+    that file lists (family violence, workplace mobbing), in the reply's language; every interface shows them.
     """
 
     answer_id: str

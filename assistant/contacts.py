@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-CONTACTS_FILE = Path(__file__).resolve().parent.parent / "corpus" / "contacts.json"
-
+from settings import Settings
 
 class ContactsError(ValueError):
     """The contacts file cannot be used; the message names the file, what is wrong and the fix."""
@@ -35,24 +34,19 @@ class Contacts:
     on_refusal: bool
 
     @classmethod
-    def load(cls, path: Path | str = CONTACTS_FILE) -> Contacts:
-        """Read and check the file; a broken file stops the app with the reason (a helpline must not vanish)."""
+    def load(cls, path: Path | str | None = None) -> Contacts:
+        """Read and check the file (default: ``Settings().contacts_file``); a broken file stops the app with the
+        reason, since a helpline must not vanish quietly."""
+        path = Path(path) if path is not None else Settings().contacts_file
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ContactsError(f"{path}: cannot read the help contacts ({exc}); restore the file from git "
                                 "or fix its JSON") from None
-        if not isinstance(doc, dict):
-            raise ContactsError(f"{path}: expected a JSON object with 'contacts', 'pledges' and "
-                                f"'show_when_not_in_report', not {type(doc).__name__}")
-        for i, entry in enumerate(doc.get("contacts", [])):
-            text = entry.get("text") if isinstance(entry, dict) else None
-            missing = [k for k in ("pl", "en", "uk") if not (isinstance(text, dict) and text.get(k))]
-            if not isinstance(entry, dict) or not entry.get("phone") or missing:
-                raise ContactsError(f"{path}: contact {i + 1} needs 'phone' and text in pl, en, uk "
-                                    f"(missing {missing or ['phone']})")
-        return cls(tuple(doc.get("contacts", [])), frozenset(doc.get("pledges", [])),
-                   bool(doc.get("show_when_not_in_report", False)))
+        problems = _problems(doc)
+        if problems:
+            raise ContactsError(f"{path}: " + "; ".join(problems) + " (see the file's 'note'; git has the original)")
+        return cls(tuple(doc["contacts"]), frozenset(doc["pledges"]), doc["show_when_not_in_report"])
 
     def applies(self, pledge_ids: list[str], abstained: bool) -> bool:
         """Whether an answer showing ``pledge_ids`` (or refusing) gets the contacts."""
@@ -65,3 +59,34 @@ class Contacts:
     def for_answer(self, pledge_ids: list[str], abstained: bool, lang: str) -> list[HelpContact]:
         """The contacts an answer showing ``pledge_ids`` (or refusing) carries: all of them, or none."""
         return self.lines(lang) if self.applies(pledge_ids, abstained) else []
+
+
+def _problems(doc: object) -> list[str]:
+    """What is wrong with a parsed contacts file, every problem at once (empty: nothing)."""
+    if not isinstance(doc, dict):
+        return [f"expected a JSON object with 'contacts', 'pledges' and 'show_when_not_in_report', "
+                f"not {type(doc).__name__}"]
+    problems = []
+    entries = doc.get("contacts")
+    if not isinstance(entries, list) or not entries:
+        problems.append("'contacts' must be a non-empty list of {\"phone\": …, \"text\": {\"pl\", \"en\", \"uk\"}}")
+        entries = []
+    for i, entry in enumerate(entries, 1):
+        entry = entry if isinstance(entry, dict) else {}
+        text = entry.get("text") if isinstance(entry.get("text"), dict) else {}
+        missing = ([] if _filled(entry.get("phone")) else ["phone"]) + [
+            f"text.{k}" for k in ("pl", "en", "uk") if not _filled(text.get(k))]
+        missing += [f"text.{k}" for k, v in text.items() if k not in ("pl", "en", "uk") and not _filled(v)]
+        if missing:
+            problems.append(f"contact {i} needs 'phone' and text in pl, en, uk as non-empty strings "
+                            f"(missing or not text: {', '.join(missing)})")
+    pledges = doc.get("pledges")
+    if not isinstance(pledges, list) or not all(_filled(p) for p in pledges):
+        problems.append("'pledges' must be a list of pledge ids (strings; GET /api/pledges lists them)")
+    if not isinstance(doc.get("show_when_not_in_report"), bool):
+        problems.append("'show_when_not_in_report' must be true or false (without quotes)")
+    return problems
+
+
+def _filled(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())

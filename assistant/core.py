@@ -92,13 +92,22 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None,
-             progress: bool = False, log_fn: Callable[[str], None] | None = None) -> Assistant:
+             contacts: Contacts | None = None, progress: bool = False,
+             log_fn: Callable[[str], None] | None = None) -> Assistant:
         """Load the model (or use ``encoder``) and open the index build, rebuilding it when the reports folder,
-        model or settings changed; a broken reports folder leaves the last good build serving (logged)."""
+        model or settings changed; a broken reports folder leaves the last good build serving (logged). The help
+        contacts are read first, so a broken file stops before the long part."""
         settings = settings or Settings.from_env()
+        contacts = contacts or Contacts.load(settings.contacts_file)
         encoder = encoder or load_encoder(settings)
         index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)
-        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy))
+        unknown = sorted(contacts.pledges - {p.id for p in index.reports.pledges})
+        if unknown:  # e.g. next year's report renamed a pledge: say so, rather than lose its help numbers quietly
+            (log_fn or log.warning)(f"{settings.contacts_file}: no loaded report has pledge(s) "
+                                    f"{', '.join(unknown)}; answers about them get no help numbers — fix "
+                                    "'pledges' (ids: GET /api/pledges)")
+        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy),
+                   contacts)
 
     def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
         """Ranking and abstention evidence for an already cleaned question (in ``lang``, if known)."""

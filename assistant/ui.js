@@ -125,4 +125,5 @@
     syncLang();
     if (!scheduled) { scheduled = true; requestAnimationFrame(() => { scheduled = false; onChange(); onDetail(); }); }
   }).observe(document.documentElement, {childList: true, subtree: true});
+  syncLang();
 })();

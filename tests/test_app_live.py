@@ -215,7 +215,8 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
     page.locator("#answers .kqa-card").first.wait_for(timeout=30_000)
     page.wait_for_timeout(600)  # the scroll happens on the next frame
     assert _in_view(page, "#answers .kqa-title") and _in_view(page, "#answers .kqa-badge")  # answer first
-    # set by ui.js on the next frame, from the heading's data-ui-lang (this timed out once in a full run; cause unknown)
+    # set by ui.js's mutation callback from the heading's data-ui-lang (it was set on the next animation frame
+    # when this timed out once in a full run; cause unknown)
     _until(lambda: page.evaluate("document.documentElement.lang") == "en", state=lambda: page.evaluate(
         "({html: document.documentElement.lang, heading: (document.querySelector('#kqa-head [data-ui-lang]')"
         " || {dataset: {}}).dataset.uiLang, turn: (document.querySelector('#answers .kqa-turn')"

@@ -160,3 +160,15 @@ def test_highlights_never_mark_a_whole_passage_of_several_sentences(fake_assista
             sentences = len(wide.library.by_id(a.pledge_id).pledge.sentences if p.kind == "pledge"
                             else wide.library.by_id(a.pledge_id).status.sentences)
             assert len(p.highlights) < sentences or sentences == 1
+
+
+def test_contacts_naming_an_unknown_pledge_are_reported_at_load(fake_assistant: Assistant) -> None:
+    """Next year's report may rename a pledge: the operator is told, and refusals keep their numbers."""
+    from assistant.contacts import Contacts
+
+    listed = Contacts.load(fake_assistant.settings.contacts_file)
+    renamed = Contacts(listed.entries, frozenset({"old-pledge-id"}), True)
+    said: list[str] = []
+    a = Assistant.load(fake_assistant.settings, encoder=fake_assistant.encoder, contacts=renamed, log_fn=said.append)
+    assert any("no loaded report has pledge(s) old-pledge-id" in m and "GET /api/pledges" in m for m in said)
+    assert a.contacts is renamed

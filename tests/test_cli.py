@@ -32,3 +32,12 @@ def test_broken_report_exits_3_naming_the_line(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "assistant", "ask", "pomoc"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, env=env)
     assert out.returncode == 3 and "bad.txt, line 3: no line reads" in out.stderr
+
+
+def test_broken_contacts_file_exits_3_before_loading_the_model(tmp_path: Path) -> None:
+    (tmp_path / "contacts.json").write_text('{"contacts": [], "pledges": [], "show_when_not_in_report": true}')
+    env = {"KQA_CONTACTS_FILE": str(tmp_path / "contacts.json"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "pomoc"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 3 and "contacts.json: 'contacts' must be a non-empty list" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from settings import Settings
 
+
 class ContactsError(ValueError):
     """The contacts file cannot be used; the message names the file, what is wrong and the fix."""
 

@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     translations = Translations(settings.translations_dir)
     demo = build_app(UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token))
     # A word no list knows goes through every stage (word lists, romanized Ukrainian/Russian keys, langdetect's
-    # profiles): all are loaded now, not on the first resident's question (~1 s).
+    # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
                         css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,

@@ -12,6 +12,7 @@ import math
 import re
 from functools import lru_cache
 
+from index.lexical import fold
 from index.romanized import CYRILLIC as _CYRILLIC
 from index.romanized import WORD as _WORDS
 from index.romanized import romanized_zipfs
@@ -34,9 +35,6 @@ def _factory() -> None:
     DetectorFactory.seed = 0  # langdetect is random unless seeded
 
 
-_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
-
-
 @lru_cache(maxsize=1)
 def _folded_polish() -> dict[str, float]:
     """Polish words typed without diacritics ("migrantow", "uslugi") → the best zipf of a Polish word that folds
@@ -46,7 +44,7 @@ def _folded_polish() -> dict[str, float]:
 
     out: dict[str, float] = {}
     for word, freq in get_frequency_dict("pl", wordlist="small").items():
-        folded = word.translate(_FOLD)
+        folded = fold(word)
         if folded != word and freq > 0:
             out[folded] = max(out.get(folded, 0.0), round(math.log10(freq) + 9, 2))
     return out

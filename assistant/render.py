@@ -67,7 +67,7 @@ def plain_answer(ans: Answer) -> str:
 
 
 def _help_lines(ans: Answer) -> list[str]:
-    """The help numbers under a refusal or an answer about violence (none otherwise)."""
+    """The help numbers the answer carries (a refusal, or a pledge corpus/contacts.json lists), if any."""
     if not ans.help_contacts:
         return []
     return [f"\n{t(ans.reply_language, 'ui_contacts')}"] + [f"  {c.phone} — {c.text}" for c in ans.help_contacts]

@@ -62,11 +62,11 @@ def test_report_words_typed_without_diacritics_stay_latin_script() -> None:
     """A resident typing one word of the report on a phone without Polish letters is not answered in another
     language; the two rare words that still read as Russian are the known exceptions (language.py)."""
     from corpus import parse_report
+    from index.lexical import fold
     from index.romanized import WORD
 
     report = parse_report(Path(__file__).resolve().parent.parent / "corpus/reports/krakow-miasto-rownych-szans.txt")
-    fold = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ", "acelnoszzACELNOSZZ")
-    words = {w.lower().translate(fold) for p in report.pledges for text in (p.title, p.pledge.text, p.status.text)
+    words = {fold(w.lower()) for p in report.pledges for text in (p.title, p.pledge.text, p.status.text)
              for w in WORD.findall(text)}
     assert len(words) > 400
     assert {w for w in words if detect_language(w) in ("uk", "ru")} <= {"komponent", "grantow"}

@@ -99,6 +99,21 @@ class Settings:
     answer_set_delta: float = 0.0
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
+    # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many
+    # (older ones are dropped; the request body limit bounds them too)
+    max_history_turns: int = 6
+    # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin``; else it
+    # is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
+    # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
+    # something else (its margin ≥ ``followup_offtopic_margin``). Chosen on the tune conversations
+    # (python -m eval.followup).
+    followup_alone_margin: float = 0.03
+    followup_context_margin: float = -0.0145
+    followup_offtopic_margin: float = -0.06
+    followup_context_questions: int = 2
+    # A detail follow-up ("is it free?") highlights the pledge's sentences that bear on it: its best sentence
+    # must beat the closest background passage by this much, else the answer says the report says no more
+    followup_bears_margin: float = 0.0
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
     # answers asked (no text), votes and stats: SQLite here unless database_url names another database

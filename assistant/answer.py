@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from assistant.contacts import HelpContact
+from assistant.conversation import FollowUp, Turn
 from corpus.model import Passage, Pledge, Span
 from corpus.reports import ReportSet
 from index.units import Unit
@@ -85,6 +86,8 @@ class Answer:
     ``answer_id`` is random: feedback names the answer it is about without any text of the question.
     ``help_contacts`` are the help numbers (corpus/contacts.json) for a refusal or an answer showing a pledge
     that file lists (family violence, workplace mobbing), in the reply's language; every interface shows them.
+    ``follow_up`` says how a later turn of a conversation was read (None for a first question); ``turn()`` is
+    the record a client keeps and sends back as ``history`` with its next question.
     """
 
     answer_id: str
@@ -100,10 +103,20 @@ class Answer:
     retriever: str = "hybrid"
     margin: float = 0.0
     help_contacts: list[HelpContact] = field(default_factory=list)
+    follow_up: FollowUp | None = None
+
+    def turn(self) -> Turn:
+        """This answer as a conversation turn: the question and the pledges shown as answers (not "other
+        matches"; none when refused)."""
+        return Turn(self.question, tuple(a.pledge_id for a in self.answers if a.primary))
 
     def to_json(self) -> dict:
-        """Plain JSON-ready dict with the fields ``ask --json`` documents."""
-        return asdict(self)
+        """Plain JSON-ready dict with the fields ``ask --json`` documents (``turn``: what to send back in
+        ``history``)."""
+        doc = asdict(self)
+        doc["follow_up"] = self.follow_up.to_json() if self.follow_up else None
+        doc["turn"] = self.turn().to_json()
+        return doc
 
 
 def cite(library: ReportSet, kind: str, span: Span) -> Citation:
@@ -157,9 +170,10 @@ def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: 
 
 
 def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,
-                  unit_scores: np.ndarray, window: float, *, primary: bool) -> PledgeAnswer:
-    """Quote, highlight and cite one pledge."""
-    scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
+                  unit_scores: np.ndarray, window: float, *, primary: bool, highlight: bool = True) -> PledgeAnswer:
+    """Quote, highlight (unless ``highlight`` is off: no sentence bears on the question) and cite one pledge."""
+    scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, [])
+              if highlight and np.isfinite(unit_scores[i])]
     best = max((sc for sc, _ in scored), default=float("inf"))
     passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]

@@ -22,6 +22,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "partly done", "not_done": "not done",
         "empty": "Please type a question.", "title": "title", "status_text": "status",
         "more": "Other matching pledges",
+        "no_more": "The report says no more about this than what is quoted below.",
+        "continuing": "Continuing about: {title}",
     },
     "pl": {
         "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}", "rule": "etykieta według reguły: {rule}",
@@ -42,6 +44,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "zrealizowane częściowo", "not_done": "niezrealizowane",
         "unclear": "niejasny", "empty": "Proszę wpisać pytanie.", "title": "tytuł", "status_text": "stan realizacji",
         "more": "Inne pasujące zobowiązania",
+        "no_more": "Raport nie mówi o tym nic więcej niż to, co zacytowano poniżej.",
+        "continuing": "Kontynuacja tematu: {title}",
     },
     "uk": {
         "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}", "rule": "мітка за правилом: {rule}",
@@ -63,6 +67,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "виконано частково", "not_done": "не виконано",
         "empty": "Будь ласка, введіть запитання.", "title": "назва", "status_text": "стан виконання",
         "more": "Інші відповідні зобов'язання",
+        "no_more": "Звіт не каже про це більше, ніж процитовано нижче.",
+        "continuing": "Продовження теми: {title}",
     },
 }
 # The app's own words (labels, buttons, notes); merged into MESSAGES so that there is one catalogue.

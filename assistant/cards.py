@@ -147,7 +147,8 @@ def asked_html(lang: str, question: str) -> str:
 def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> str:
     """A whole reply: the question, notices, the answers, other matches folded, help contacts when they apply."""
     lang = ans.reply_language
-    out = [asked_html(lang, ans.question)] + [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
+    out = [asked_html(lang, ans.question), follow_up_html(lang, ans, library)]
+    out += [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
     if ans.abstained:
         items = "".join(f'<li>{e(s.title)} — {e(t(lang, s.status_label))}</li>' for s in ans.suggestions)
         out.append(f'<article class="kqa-card" data-pledge="-"><h2 class="kqa-title">{e(ans.message)}</h2>'
@@ -162,6 +163,21 @@ def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> 
     if ans.help_contacts:
         out.append(contacts_html(lang, ans.help_contacts))
     return f'<section class="kqa-turn" data-answer="{e(ans.answer_id)}" data-ui-lang="{lang}">{"".join(out)}</section>'
+
+
+def context_html(lang: str, titles: list[str]) -> str:
+    """'Continuing about: <title>': what a follow-up question will be read with ('' for none)."""
+    if not titles:
+        return ""
+    names = "; ".join(f'<span lang="pl">{e(title)}</span>' for title in titles)
+    return f'<p class="kqa-context"><span class="kqa-k">{e(t(lang, "continuing"))}</span> {names}</p>'
+
+
+def follow_up_html(lang: str, ans: Answer, library: ReportSet) -> str:
+    """Under the question: what a follow-up continues (detail, language, sibling), '' otherwise."""
+    if ans.follow_up is None or not ans.follow_up.about or ans.follow_up.kind not in ("detail", "language", "sibling"):
+        return ""
+    return context_html(lang, [library.by_id(p).title for p in ans.follow_up.about])
 
 
 def message_html(lang: str, text: str) -> str:

@@ -52,8 +52,9 @@ class Turn:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """How a turn continues the conversation: its kind and the pledges it is about (``about``: the pledges it
-    continues for detail and language, the new one for a sibling, none for a new or off-topic question)."""
+    """How a turn continues the conversation: its kind and the pledges it continues (``about``: the pledges the
+    conversation was about before this turn, for a detail, a language request or a sibling; none for a new or
+    off-topic question)."""
 
     kind: str
     about: tuple[str, ...] = ()
@@ -147,7 +148,7 @@ def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, 
     if context is not None and context.ranked and alone.margin >= policy.offtopic \
             and context.margin >= policy.context:
         top = context.ranked[0].pledge_id
-        return Reading("context", FollowUp(DETAIL, previous) if top in previous else FollowUp(SIBLING, (top,)))
+        return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
     if alone.margin >= abstain_threshold:
         return Reading("alone", _standalone(top_alone, previous))
     return Reading("refuse", FollowUp(OFFTOPIC))

@@ -188,19 +188,34 @@ def events(fake_assistant, tmp_path: Path):
 
 
 def test_respond_shows_the_newest_answer_first_and_keeps_no_text(events, tmp_path: Path) -> None:
-    page, turns, last = events.respond("opieka wytchnieniowa", [], "auto", "pl")
+    page, turns, last, history, context = events.respond("opieka wytchnieniowa", [], "auto", "pl", [])
     assert last == "pl" and len(turns) == 1 and "kqa-card" in page
-    page, turns, last = events.respond("Is there help for carers?", turns, "auto", last)
+    page, turns, last, history, context = events.respond("Is there help for carers?", turns, "auto", last, history)
     assert last == "en" and len(turns) == 2 and page.index("Is there help for carers?") < page.index("opieka wytchnieniowa")
+    assert [h["q"] for h in history] == ["opieka wytchnieniowa", "Is there help for carers?"]
     assert events.feedback.stats()["answers"] == 2
     assert b"wytchnieniowa" not in b"".join(p.read_bytes() for p in tmp_path.glob("fb.sqlite3*"))
+
+
+def test_conversation_lives_in_the_session_and_can_be_dropped(events) -> None:
+    page, turns, last, history, context = events.respond("Rozwiniemy system opieki wyręczeniowej", [], "auto",
+                                                         "pl", [])
+    assert "Kontynuacja tematu:" in context and "Rozwiniemy system opieki" in context
+    page, turns, last, history, context = events.respond("po angielsku", turns, "auto", last, history)
+    assert "Continuing about:" in page and last == "pl" and len(history) == 2  # the reply is English, the UI follows
+    assert len(history[-1]["pledge_ids"]) == 1
+    assert events.forget_context() == ([], "")
+    assert events.new_conversation() == ("", [], [], "")
+    many = [{"q": f"q{i}", "pledge_ids": []} for i in range(10)]
+    _, _, _, history, context = events.respond("opieka", [], "pl", "pl", many)
+    assert len(history) == events.assistant.settings.max_history_turns
 
 
 @pytest.mark.parametrize("choice, fragment", [("pl", "Pytanie jest puste"), ("uk", "Запитання порожнє"),
                                               ("en", "The question is empty")])
 def test_respond_says_what_to_do_in_the_interface_language(events, choice: str, fragment: str) -> None:
-    page, turns, _ = events.respond("   ", ["<earlier>"], choice, "pl")
-    assert fragment in page and "<earlier>" in page and turns == ["<earlier>"]  # earlier answers stay
+    page, turns, _, history, _ = events.respond("   ", ["<earlier>"], choice, "pl", [])
+    assert fragment in page and "<earlier>" in page and turns == ["<earlier>"] and history == []  # answers stay
 
 
 def test_browse_by_words_and_status_and_open(events) -> None:

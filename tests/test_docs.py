@@ -108,8 +108,9 @@ def broken_links(path: Path, root: Path = ROOT) -> list[str]:
             problems.append(f"{where}: no file {linked.relative_to(root)}; fix the path or restore the file")
         elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
             offered = ", ".join(sorted(anchors(linked)))
-            problems.append(f"{where}: no heading with anchor #{anchor} in {linked.relative_to(root)}; "
-                            f"its anchors are: {offered}")
+            problems.append(
+                f"{where}: no heading with anchor #{anchor} in {linked.relative_to(root)}; its anchors are: {offered}"
+            )
     return problems
 
 
@@ -128,8 +129,11 @@ def test_readme_is_a_short_front_door() -> None:
 
 def test_docs_folder_is_linked_from_the_readme() -> None:
     """Every docs page is reachable: linked from README.md or from the docs index."""
-    targets = {target.partition("#")[0] for page in (ROOT / "README.md", ROOT / "docs" / "README.md")
-               for _, target in links(page)}
+    targets = {
+        target.partition("#")[0]
+        for page in (ROOT / "README.md", ROOT / "docs" / "README.md")
+        for _, target in links(page)
+    }
     reachable = {(ROOT / t).resolve() for t in targets} | {(ROOT / "docs" / t).resolve() for t in targets}
     missing = [str(p.relative_to(ROOT)) for p in doc_files()[1:] if p.resolve() not in reachable]
     assert not missing, f"docs pages linked from neither README.md nor docs/README.md: {missing}; add a link"

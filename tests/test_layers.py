@@ -27,16 +27,12 @@ LAYERS = {"settings": 0, "corpus": 1, "index": 2, "assistant": 3, "eval": 4, "ap
 # coordinator empties this when those branches land. Circles are named by their modules (a circle found inside
 # a listed one, after part of it is removed, is still allowed); upward imports by (importer, imported).
 KNOWN_CIRCLES: dict[frozenset[str], str] = {
-    frozenset({"corpus.parser", "corpus.pdf"}): "being removed on branch i26 (issue 26, the parser; issue 30 asks for it)",
-    frozenset({"eval.load", "eval.load_ui"}): "being removed on branch i28 (issue 28, the load tool; issue 30 asks for it)",
-    frozenset({"index.finetune", "index.finetune_train", "index.materialize"}): (
-        "being removed on branch i27 (issue 27, the model pipeline; issue 30 asks for it)"
-    ),
+    frozenset({"corpus.parser", "corpus.pdf"}): "being removed on branch i26 (the parser, issue 26)",
+    frozenset({"eval.load", "eval.load_ui"}): "being removed on branch i28 (the load tool, issue 28)",
+    frozenset({"index.finetune", "index.finetune_train", "index.materialize"}): "being removed on branch i27",
 }
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("assistant.cli", "eval.__main__"): (
-        "being removed on branch i25 (issue 25, the CLI; issue 30: `kqa eval` wired at the entry point)"
-    ),
+    ("assistant.cli", "eval.__main__"): "being removed on branch i25 (`kqa eval` wired at the entry point)",
 }
 
 
@@ -92,8 +88,10 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> list[Edge]:
             else:
                 prefix = node.module or ""
             # `from corpus import parser` imports the module corpus.parser; `from corpus import Pledge` the package
-            targets = [f"{prefix}.{alias.name}" if _resolve(f"{prefix}.{alias.name}", modules) else prefix
-                       for alias in node.names]
+            targets = [
+                f"{prefix}.{alias.name}" if _resolve(f"{prefix}.{alias.name}", modules) else prefix
+                for alias in node.names
+            ]
         for target in targets:
             resolved = _resolve(target, modules)
             if resolved and resolved != module:
@@ -195,8 +193,10 @@ def test_no_import_circles() -> None:
     )
     for known in sorted(KNOWN_CIRCLES, key=sorted):
         if not any(set(c) <= known for c in found):
-            warnings.warn(f"KNOWN_CIRCLES entry {sorted(known)} no longer occurs; remove it from tests/test_layers.py",
-                          stacklevel=1)
+            warnings.warn(
+                f"KNOWN_CIRCLES entry {sorted(known)} no longer occurs; remove it from tests/test_layers.py",
+                stacklevel=1,
+            )
 
 
 def test_the_walk_finds_local_relative_and_circular_imports(tmp_path: Path) -> None:
@@ -217,4 +217,3 @@ def test_the_walk_finds_local_relative_and_circular_imports(tmp_path: Path) -> N
     ]
     assert circles(edges) == [["corpus.a", "corpus.b", "index.x"]]
     assert "corpus/b.py:1 imports corpus.a" in _circle_message(circles(edges)[0], edges)
-

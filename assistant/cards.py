@@ -12,7 +12,7 @@ from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_c
 from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
-from assistant.render import cite_line, status_notes
+from assistant.render import cite_line, continues, marked, status_notes
 from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -29,12 +29,7 @@ def e(text: object) -> str:
 
 def quote_html(text: str, highlights: list[Highlight]) -> str:
     """A Polish report passage, verbatim, with its best sentences in <mark>."""
-    parts, pos = [], 0
-    for h in sorted(highlights, key=lambda h: h.start):
-        parts += [e(text[pos:h.start]), f"<mark>{e(text[h.start:h.end])}</mark>"]
-        pos = h.end
-    parts.append(e(text[pos:]))
-    return "„" + "".join(parts).replace("\n\n", "<br><br>") + "”"
+    return "„" + marked(text, highlights, "<mark>", "</mark>", e).replace("&#10;&#10;", "<br><br>") + "”"
 
 
 def badge_html(lang: str, label: str, edition: str) -> str:
@@ -175,9 +170,7 @@ def context_html(lang: str, titles: list[str]) -> str:
 
 def follow_up_html(lang: str, ans: Answer, library: ReportSet) -> str:
     """Under the question: what a follow-up continues (detail, language, sibling), '' otherwise."""
-    if ans.follow_up is None or not ans.follow_up.about or ans.follow_up.kind not in ("detail", "language", "sibling"):
-        return ""
-    return context_html(lang, [library.by_id(p).title for p in ans.follow_up.about])
+    return context_html(lang, continues(ans, library))
 
 
 def message_html(lang: str, text: str) -> str:

@@ -8,8 +8,8 @@ on the turn's own retrieval score as HQE does):
 
 1. A request for another language ("po ukraińsku", "in English?": ``assistant.language_request``) re-shows the
    last answer in that language.
-2. The turn alone is retrieved. When its abstention margin reaches ``followup_alone_margin`` it stands on its
-   own: a new question (or, if it lands on the pledge just shown, a detail about it).
+2. The turn alone is retrieved. When its abstention margin reaches ``followup_alone_margin`` (and the abstention
+   threshold) it stands on its own: a new question (or, if it lands on the pledge just shown, a detail about it).
 3. Otherwise the turn is retrieved again with its context (the earlier questions in front of it). When that
    margin reaches ``followup_context_margin``, and the turn alone is not clearly about something else (its own
    margin at least ``followup_offtopic_margin``), the context carries: a detail about the pledge just shown, or
@@ -143,7 +143,7 @@ def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, 
     Pure: the calibration replays it over saved retrievals with other policies.
     """
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
-    if alone.margin >= policy.alone:
+    if alone.margin >= max(policy.alone, abstain_threshold):
         return Reading("alone", _standalone(top_alone, previous))
     if context is not None and context.ranked and alone.margin >= policy.offtopic \
             and context.margin >= policy.context:
@@ -154,9 +154,9 @@ def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, 
     return Reading("refuse", FollowUp(OFFTOPIC))
 
 
-def needs_context(alone: Retrieval, policy: FollowUpPolicy) -> bool:
+def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float) -> bool:
     """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all."""
-    return alone.margin < policy.alone and alone.margin >= policy.offtopic
+    return alone.margin < max(policy.alone, abstain_threshold) and alone.margin >= policy.offtopic
 
 
 def _standalone(top: str | None, previous: tuple[str, ...]) -> FollowUp:

@@ -151,7 +151,7 @@ class Assistant:
         reply = lang or reply_language(request.lang if request is not None else detected)
         reading, shown, alone = self._read(text, detected, turns)
         return self._compose(text, detected, reply, reading, shown, alone, top_k=top_k, allowed=allowed,
-                             truncated=truncated)
+                             truncated=truncated, previous=last_shown(turns))
 
     @property
     def policy(self) -> FollowUpPolicy:
@@ -165,15 +165,16 @@ class Assistant:
         if not turns:
             return Reading("refuse" if self.retriever.abstains(alone, detected) else "alone", None), alone, alone
         context = None
-        if needs_context(alone, self.policy):
+        if needs_context(alone, self.policy, self.retriever.threshold(detected)):
             expanded = context_text(turns, text, self.settings.followup_context_questions)
             context = self.retrieve(expanded, detect_language(expanded))
         reading = read_turn(alone, context, last_shown(turns), self.policy, self.retriever.threshold(detected))
         return reading, (context if reading.source == "context" and context is not None else alone), alone
 
     def _compose(self, text: str, detected: str, reply: str, reading: Reading, shown: Retrieval, alone: Retrieval,
-                 *, top_k: int, allowed: set[str] | None, truncated: bool) -> Answer:
-        """The Answer for a reading: quoted pledges from ``shown``, highlights for the turn itself (``alone``)."""
+                 *, top_k: int, allowed: set[str] | None, truncated: bool, previous: tuple[str, ...]) -> Answer:
+        """The Answer for a reading: quoted pledges from ``shown``, highlights for the turn itself (``alone``).
+        A refusal in a conversation about a pledge with safety numbers keeps those numbers."""
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         ranked = [r for r in shown.ranked if allowed is None or r.pledge_id in allowed][:top_k]
         common = {"answer_id": uuid.uuid4().hex, "question": text, "language": detected, "reply_language": reply,
@@ -185,7 +186,9 @@ class Assistant:
                            for r in ranked]
             return Answer(**common, abstained=True, message=t(reply, "not_in_report"), answers=[],
                           suggestions=suggestions, notices=notices,
-                          help_contacts=self.contacts.for_answer([], True, reply))
+                          help_contacts=self.contacts.for_answer(
+                              [], True, reply, near_safety=self.near_safety(alone) or bool(
+                                  set(previous) & self.contacts.pledges)))
         n_primary = self.retriever.primary_count(shown)
         detail = reading.follow_up is not None and reading.follow_up.kind == DETAIL
         answers = []
@@ -198,6 +201,13 @@ class Assistant:
                 notices.append(t(reply, "no_more"))
         return Answer(**common, abstained=False, message="", answers=answers, notices=notices,
                       help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
+
+    def near_safety(self, retrieval: Retrieval) -> bool:
+        """Whether a refused question is close to a pledge the contacts file lists (violence at home or at work):
+        that pledge scores within ``contacts_safety_margin`` of the closest general city topic."""
+        return any(r.pledge_id in self.contacts.pledges
+                   and r.dense - retrieval.background >= self.settings.contacts_safety_margin
+                   for r in retrieval.ranked)
 
     def _bears(self, alone: Retrieval, pledge_id: str) -> bool:
         """Whether some sentence of the pledge answers the turn better than the closest general city topic by

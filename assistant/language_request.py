@@ -33,7 +33,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
            "на польській", "polskoju", "polskoyu", "pol's'koju", "pol'skoju"),
     "en": ("po angielsku", "in english", "into english", "auf englisch", "en anglais", "en ingles", "in inglese",
            "англійською", "англійській", "по-англійськи", "по англійськи", "по-английски", "по английски",
-           "на английском", "на англійській", "anhliiskoiu", "angliyskoyu", "anglijskoju", "angliiskoiu"),
+           "на английском", "на англійській", "anhliiskoiu", "angliyskoyu", "anglijskoju", "angliiskoiu",
+           "po angliisky", "po anhliisky", "po angliyski", "po angliiski"),
     "uk": ("po ukrainsku", "in ukrainian", "into ukrainian", "auf ukrainisch", "en ukrainien", "en ucraniano",
            "in ucraino", "українською", "українській", "по-українськи", "по українськи", "по-украински",
            "по украински", "на украинском", "на українській", "ukrainskoju", "ukrainskoyu", "ukrayinskoyu",
@@ -52,7 +53,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
 }
 _NAMES: dict[str, tuple[str, ...]] = {
     "pl": ("polski", "polish", "polnisch", "польська", "польский", "polska"),
-    "en": ("angielski", "english", "englisch", "англійська", "английский", "anglais", "ingles", "inglese"),
+    "en": ("angielski", "english", "englisch", "англійська", "английский", "anglais", "ingles", "inglese", "англ",
+           "angl", "eng"),
     "uk": ("ukrainski", "ukrainian", "ukrainisch", "українська", "украинский", "ukrainska", "ukrainska mova"),
     "ru": ("rosyjski", "russian", "russisch", "російська", "русский"),
     "de": ("niemiecki", "german", "deutsch", "німецька", "немецкий"),
@@ -68,7 +70,8 @@ _REQUEST_WORDS = frozenset((
     "покажи", "покажіть", "скажи", "скажіть", "повтори", "повторіть", "версія",
     "переведи", "переведите", "перевести", "ответь", "ответьте", "напишите", "скажите", "покажите",
     "übersetzen", "ubersetzen", "übersetze", "ubersetze", "antworte", "antworten", "bitte", "prosze", "proszę",
-    "pls", "plz", "please", "thanks", "dzięki", "dzieki", "дякую", "спасибо", "danke", "version", "versions"))
+    "pls", "plz", "please", "thanks", "dzięki", "dzieki", "дякую", "спасибо", "danke", "version", "versions",
+    "poproszę", "poprosze", "prosimy", "поясніть", "put", "switch", "write", "repeat"))
 # A word this frequent (wordfreq's zipf) in some candidate language is a function word, not content.
 COMMON_ZIPF = 4.8
 _FREQ_LANGS = ("pl", "en", "uk", "ru", "de", "fr", "es", "it")
@@ -110,18 +113,28 @@ def _fold_latin(text: str) -> str:
 
 
 def language_request(text: str) -> LanguageRequest | None:
-    """The language ``text`` asks the answer to be in, or None when it asks for none."""
+    """The language ``text`` asks the answer to be in, or None when it asks for none.
+
+    Pure (the last answer again, in that language): every word before the phrase is a common word, and after it
+    either only common words or a break (",", "?", "—") and a remark of whom it is for ("po polsku, for my
+    landlady"); a bare language name only as nearly the whole turn ("English?", "англ").
+    """
     lower = " ".join(text.lower().split())
-    if len(_WORD.findall(lower)) > MAX_WORDS:
+    words = _WORD.findall(lower)
+    if len(words) > MAX_WORDS:
         return None
     folded = _fold_latin(lower)
     for pattern, lang, bare in _patterns():
         match = pattern.search(folded)
         if match is None:
             continue
-        rest = _WORD.findall(lower[:match.start()] + " " + lower[match.end():])
-        pure = all(_common(w) for w in rest)
-        if bare and not pure:
+        before, after = _WORD.findall(lower[:match.start()]), lower[match.end():]
+        if bare:
+            if len(words) <= 3 and all(_common(w) for w in before + _WORD.findall(after)):
+                return LanguageRequest(lang, True)
             continue  # "Polish courses": a bare language name is a request only when nothing else is asked
+        # up to the first break (",", "?", "—"), the rest may be a remark: "po polsku proszę, dla sąsiadki"
+        head = re.split(r"[,.;:!?\u2013\u2014]", after, maxsplit=1)[0]
+        pure = all(_common(w) for w in before + _WORD.findall(head))
         return LanguageRequest(lang, pure)
     return None

@@ -10,7 +10,9 @@ A file is JSONL, one conversation per line::
 Turn kinds: ``first`` (the opening question), ``detail`` (about the pledge just shown), ``language`` (the same
 answer in another language: ``reply_lang``), ``sibling`` (an elliptical switch to another pledge), ``new_topic``
 (a standalone question about another pledge), ``offtopic_followup`` and ``offtopic_new`` (not in the report).
-``rewrite`` (optional) is the turn written as a standalone question, for the gap to hand-written rewrites.
+``rewrite`` (optional) is the turn written as a standalone question, for the gap to hand-written rewrites;
+``answered`` (detail turns, optional) says whether the pledge's text or status answers the follow-up (labelled
+by a helper from the report): when it does not, the answer should say the report says no more.
 
 Each conversation is asked turn by turn as a user would: the history sent with a turn is what the assistant
 showed for the turns before it (``Answer.turn()``), so an early mistake costs the later turns too. A turn is
@@ -45,6 +47,7 @@ class ConvTurn:
     expected: tuple[str, ...]
     reply_lang: str | None = None
     rewrite: str | None = None
+    answered: bool | None = None  # detail turns: does the report answer it? (None: not labelled)
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,11 @@ def _turn(t: object, where: str, titles: dict[str, str], *, first: bool) -> Conv
         raise QueryFileError(f"{where}: unknown pledge title {unknown[0]!r}; use a report heading exactly")
     if kind == "language" and not isinstance(t.get("reply_lang"), str):
         raise QueryFileError(f"{where}: a language turn needs reply_lang (the ISO code asked for, e.g. \"uk\")")
+    answered = t.get("answered")
+    if answered is not None and not isinstance(answered, bool):
+        raise QueryFileError(f"{where}: answered must be true or false, not {answered!r}")
     return ConvTurn(t["q"], kind, tuple(titles[" ".join(x.split())] for x in expected), t.get("reply_lang"),
-                    t.get("rewrite"))
+                    t.get("rewrite"), answered)
 
 
 def select_conversations(convs: list[Conversation], split: str) -> list[Conversation]:
@@ -137,12 +143,17 @@ def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: object, previou
     if turn.kind == "language" and turn.reply_lang:
         handled = handled and getattr(ans, "reply_language") == reply_language(turn.reply_lang)
     follow_up = getattr(ans, "follow_up")
-    return {"conversation": conv.id, "turn": i, "lang": conv.lang, "kind": turn.kind, "q": turn.q,
-            "expected": list(turn.expected), "got": top, "abstained": abstained, "handled": handled,
-            "reply_language": getattr(ans, "reply_language"),
-            "read_as": follow_up.kind if follow_up is not None else None,
-            "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous
-            and top not in turn.expected}
+    rec = {"conversation": conv.id, "turn": i, "lang": conv.lang, "kind": turn.kind, "q": turn.q,
+           "expected": list(turn.expected), "got": top, "abstained": abstained, "handled": handled,
+           "reply_language": getattr(ans, "reply_language"),
+           "read_as": follow_up.kind if follow_up is not None else None,
+           "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous
+           and top not in turn.expected}
+    if turn.answered is not None and handled:
+        # a handled detail turn shows the pledge; it says "no more" exactly when no sentence is highlighted
+        said_no_more = not any(p.highlights for p in answers[0].passages)
+        rec["no_more_right"] = said_no_more == (not turn.answered)
+    return rec
 
 
 def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Callable[[str], str], *,
@@ -201,6 +212,8 @@ def summarize(records: list[dict]) -> dict:
         "by_language": {lang: _rate(later, lambda r, lang=lang: r["lang"] == lang, "handled")
                         for lang in sorted({r["lang"] for r in records})},
         "wrong_carry_over": _rate(records, lambda r: r["kind"] in CARRY_KINDS, "carry_over"),
+        # of the handled detail turns: highlights when the report answers them, "no more" when it does not
+        "detail_no_more_right": _rate(records, lambda r: "no_more_right" in r, "no_more_right"),
     }
     if any("rewrite_handled" in r for r in records):
         out["rewrites"] = {k: _rate(records, lambda r, k=k: r["kind"] == k and "rewrite_handled" in r,
@@ -224,6 +237,7 @@ def text_table(summary: dict) -> str:
     rows += [(f"  {k}", summary["by_kind"][k], rewrites.get(k)) for k in LATER_KINDS]
     rows += [(f"  later, {lang}", m, None) for lang, m in summary["by_language"].items()]
     rows.append(("wrong carry-overs", summary["wrong_carry_over"], None))
+    rows.append(("detail: 'no more' right", summary["detail_no_more_right"], None))
     head = f"{'group':<26} {'n':>4}  {'rate':<22}" + ("  rewritten standalone" if rewrites else "")
     lines = [head]
     for name, m, rw in rows:

@@ -40,6 +40,8 @@ class Case:
     alone: Retrieval
     context: Retrieval
     threshold: float
+    answered: bool | None = None  # detail turns: the report answers it (labelled)
+    bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passage
 
 
 def cases(assistant: object, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
@@ -53,12 +55,36 @@ def cases(assistant: object, convs: Iterable[Conversation], context_questions: i
             if i and not is_pure_request(turn.q):
                 lang = detect_language(turn.q)
                 expanded = context_text(history, turn.q, context_questions)
-                out.append(Case(f"{conv.id}#{i}", turn.kind, turn.expected, last_shown(history),
-                                assistant.retrieve(turn.q, lang),  # type: ignore[attr-defined]
+                alone = assistant.retrieve(turn.q, lang)  # type: ignore[attr-defined]
+                out.append(Case(f"{conv.id}#{i}", turn.kind, turn.expected, last_shown(history), alone,
                                 assistant.retrieve(expanded, detect_language(expanded)),  # type: ignore[attr-defined]
-                                assistant.retriever.threshold(lang)))  # type: ignore[attr-defined]
+                                assistant.retriever.threshold(lang),  # type: ignore[attr-defined]
+                                turn.answered, _bears(assistant, alone, turn.expected)))
             history.append(Turn(turn.q, turn.expected))
     return out
+
+
+def _bears(assistant: object, alone: Retrieval, expected: tuple[str, ...]) -> float:
+    """What ``Assistant._bears`` compares with ``followup_bears_margin`` for the expected pledge."""
+    rows = [i for i, _ in assistant.sentences.get(expected[0], [])] if expected else []  # type: ignore[attr-defined]
+    scores = [float(alone.unit_scores[i]) for i in rows if np.isfinite(alone.unit_scores[i])]
+    return max(scores, default=-1.0) - alone.background
+
+
+def choose_bears(data: list[Case]) -> tuple[float, int, int]:
+    """The ``followup_bears_margin`` that best tells labelled detail turns the report answers from those it does
+    not (ties: the lowest, so a doubtful highlight is kept rather than hidden); (margin, right, of)."""
+    labelled = [(c.bears, bool(c.answered)) for c in data if c.answered is not None]
+    if not labelled:
+        return 0.0, 0, 0
+    candidates = sorted({round(b, 4) for b, _ in labelled})
+    best = max(candidates, key=lambda m: (sum((b >= m) == a for b, a in labelled), -m))
+    return best, sum((b >= best) == a for b, a in labelled), len(labelled)
+
+
+def choose_bears_at(data: list[Case], margin: float) -> int:
+    """How many labelled detail turns ``margin`` tells right."""
+    return sum((c.bears >= margin) == bool(c.answered) for c in data if c.answered is not None)
 
 
 def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
@@ -113,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     convs = select_conversations(load_conversations(args.conversations, titles), args.split)
     results = []
     for k in args.context_questions:
-        policy, s = choose(cases(assistant, convs, k), args.max_carry)
+        data = cases(assistant, convs, k)
+        if k == args.context_questions[0]:
+            bears, right, of = choose_bears(data)
+            print(f"detail turns the report answers told apart: KQA_FOLLOWUP_BEARS_MARGIN={bears} ({right} of {of}"
+                  f" right; served {assistant.settings.followup_bears_margin}: "
+                  f"{choose_bears_at(data, assistant.settings.followup_bears_margin)} right)")
+        policy, s = choose(data, args.max_carry)
         results.append({"context_questions": k, "policy": policy.__dict__, **s})
         print(f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"
               f"{s['carry_n']}, context read {s['context_reads']} times; {policy}")

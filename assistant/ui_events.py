@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from assistant.api import token_ok
 from assistant.browse import rows_html, search
 from assistant.cards import answer_html, context_html, library_card, message_html
-from assistant.conversation import Turn, last_shown
+from assistant.conversation import LANGUAGE, Turn, last_shown
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackStore
 from assistant.messages import reply_language, t
@@ -60,7 +60,9 @@ class UiEvents:
         self.feedback.record(ans)
         turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
         history = [*history, ans.turn().to_json()][-self.assistant.settings.max_history_turns:]
-        last = reply_language(ans.language)
+        # the interface follows the question's language, or the language a follow-up asked for
+        asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
+        last = ans.reply_language if asked_for else reply_language(ans.language)
         lang = ui_lang(choice, last)
         return history_html(lang, turns), turns, last, history, self.context(history, lang)
 

@@ -202,7 +202,7 @@ def test_conversation_lives_in_the_session_and_can_be_dropped(events) -> None:
                                                          "pl", [])
     assert "Kontynuacja tematu:" in context and "Rozwiniemy system opieki" in context
     page, turns, last, history, context = events.respond("po angielsku", turns, "auto", last, history)
-    assert "Continuing about:" in page and last == "pl" and len(history) == 2  # the reply is English, the UI follows
+    assert "Continuing about:" in page and last == "en" and len(history) == 2  # the reply is English, the UI follows
     assert len(history[-1]["pledge_ids"]) == 1
     assert events.forget_context() == ([], "")
     assert events.new_conversation() == ("", [], [], "")

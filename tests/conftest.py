@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import ipaddress
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,3 +89,51 @@ def real_assistant(tmp_path_factory: pytest.TempPathFactory):
 
     settings = replace(Settings.from_env(), index_dir=tmp_path_factory.mktemp("real-index"))
     return Assistant.load(settings, log_fn=lambda m: None)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres user there."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Callable[[], str]]:
+    """A throwaway PostgreSQL cluster (Debian's postgresql) in a temporary folder on a loopback port, for the
+    session; it gives a function that creates a fresh, empty database and returns its SQLAlchemy URL."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("LOUD SKIP: PostgreSQL is not installed (apt-get install postgresql; .ci/run does); the "
+                    "tests against PostgreSQL did not run")
+    bin_dir = Path(found[-1]).parent
+    # Not under pytest's temporary folder: that one is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="kqa-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    port = free_port()
+    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U",
+                                 "postgres", "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-w", "-l", str(base / "pg.log"),
+                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                                 "start"]), check=True, capture_output=True)
+
+    def new_database() -> str:
+        import psycopg
+
+        name = f"kqa_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        yield new_database
+    finally:
+        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

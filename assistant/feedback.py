@@ -29,9 +29,20 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from assistant.answer import Answer
-from assistant.feedback_schema import (NO_PLEDGE, StoreUnavailable, answer_counts, answers, import_legacy_json,
-                                       meta_table, migrate, questions, set_aside_if_damaged, upsert, votes,
-                                       write_transaction)
+from assistant.feedback_schema import (
+    NO_PLEDGE,
+    StoreUnavailable,
+    answer_counts,
+    answers,
+    import_legacy_json,
+    meta_table,
+    migrate,
+    questions,
+    set_aside_if_damaged,
+    upsert,
+    votes,
+    write_transaction,
+)
 from settings import Settings
 
 log = logging.getLogger("assistant.feedback")
@@ -84,7 +95,7 @@ class FeedbackStore:
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            set_aside_if_damaged(path, float(sa.engine.make_url(url).query.get("timeout", 10)))
+            set_aside_if_damaged(path, float(str(sa.engine.make_url(url).query.get("timeout", 10))))
         self.engine = sa.create_engine(url, pool_pre_ping=path is None)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -94,7 +105,7 @@ class FeedbackStore:
                 import_legacy_json(self.engine, legacy_json)
         except sa.exc.SQLAlchemyError as exc:
             raise StoreUnavailable(f"feedback database {self.engine.url.render_as_string(hide_password=True)} "
-                                   f"cannot be opened or migrated: {type(exc).__name__}: {exc.orig or exc}"
+                                   f"cannot be opened or migrated: {type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
                                    ) from exc
         self._purging = threading.Lock()
         self._next_purge = 0.0

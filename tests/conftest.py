@@ -62,15 +62,20 @@ def report():
     return load_report()
 
 
-@pytest.fixture()
-def fake_settings(tmp_path: Path) -> Settings:
-    """Default settings with the index in a temporary folder; one abstention threshold (``abstain_margin``, which
+def fake_settings_in(index_dir: Path, base: Settings | None = None) -> Settings:
+    """``base`` (default settings) with the index in ``index_dir``; one abstention threshold (``abstain_margin``, which
     the tests move) instead of the one calibrated for the real model; and all passage units pooled, where the fake
     encoder's bag of words finds a pledge by its title (a whole pledge's many words drown the title's). The
     background is the mean of the 3 closest passages, which the tests' thresholds were set against (the real
     model's default, 1, makes bag-of-words margins jump with a single shared word)."""
-    return replace(Settings(), index_dir=tmp_path / "index", abstain_margins="", unit_kinds="whole,pledge,status",
+    return replace(base or Settings(), index_dir=index_dir, abstain_margins="", unit_kinds="whole,pledge,status",
                    background_top=3)
+
+
+@pytest.fixture()
+def fake_settings(tmp_path: Path) -> Settings:
+    """``fake_settings_in`` a temporary folder."""
+    return fake_settings_in(tmp_path / "index")
 
 
 @pytest.fixture()
@@ -80,6 +85,23 @@ def fake_assistant(fake_settings: Settings):
     from index.fake import FakeEncoder
 
     return Assistant.load(fake_settings, encoder=FakeEncoder(), log_fn=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fake-encoder index build, made once, for tests that start server processes (tests/replica_server.py);
+    the replicas must run with ``FAKE_REPLICA_ENV``, the settings it was built with, or they rebuild it."""
+    from assistant import Assistant
+    from index.fake import FakeEncoder
+
+    index_dir = tmp_path_factory.mktemp("fake-index") / "index"
+    base = Settings.from_env({k: v for k, v in FAKE_REPLICA_ENV.items() if k.startswith("KQA_")})
+    Assistant.load(fake_settings_in(index_dir, base), encoder=FakeEncoder(), log_fn=lambda m: None)
+    return index_dir
+
+
+# Settings of the fake replicas: every question is answered (no abstention), no rate limit (one client address).
+FAKE_REPLICA_ENV = {"KQA_ABSTAIN_MARGIN": "-10", "KQA_RATE_LIMIT": "0"}
 
 
 @pytest.fixture(scope="session")
@@ -135,5 +157,5 @@ def postgres() -> Iterator[Callable[[], str]]:
         yield new_database
     finally:
         subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"]),
-                       capture_output=True)
+                       capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)

@@ -20,7 +20,8 @@ import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
 from fastapi.exception_handlers import http_exception_handler
@@ -39,6 +40,7 @@ from assistant.render import pledge_record
 from settings import Settings
 
 log = logging.getLogger("assistant.api")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -72,11 +74,11 @@ class Service:
             raise ApiError(503, "the assistant is still loading; try again in a few seconds", {"Retry-After": "5"})
         return self.assistant
 
-    async def write(self, fn: Any, *args: Any) -> Any:
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a database call in the I/O threads."""
         return await asyncio.get_running_loop().run_in_executor(self.io_pool, fn, *args)
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the pool, waiting at most ``api_wait_s`` for a free thread."""
         if self.slots is None:  # created lazily: it belongs to the server's event loop
             self.slots = asyncio.Semaphore(max(1, self.settings.api_threads))
@@ -107,7 +109,30 @@ def _at_most(assistant: Assistant, top_k: int | None, report: str | None) -> int
 
 
 def _router(service: Service) -> APIRouter:
+    """Every /api/ route: asking and voting, the pledges and the operator's routes, then the catch-all."""
     api = APIRouter(prefix="/api")
+    _ask_and_vote(api, service)
+    _read_and_operate(api, service)
+
+    @api.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+                   include_in_schema=False)
+    async def elsewhere(request: Request, rest: str) -> JSONResponse:
+        """Under /api/, a method a route does not declare gets 405 with Allow (GET /api/ask: use POST, the
+        question must not be in the URL); an unknown path gets a JSON 404 (not echoing the path, which a client
+        may have put a question in), not the web app's page."""
+        allowed = sorted({m for r in api.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
+                          and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        if not allowed:
+            return _json_error(404, "no such API route; see /api/docs")
+        hint = "; send the question in a JSON body: POST /api/ask {\"q\": \"…\"}" if rest == "ask" else ""
+        return _json_error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}{hint}",
+                           {"Allow": ", ".join(allowed)})
+
+    return api
+
+
+def _ask_and_vote(api: APIRouter, service: Service) -> None:
+    """The two routes that write (rate-limited by the security middleware)."""
 
     @api.post("/ask", operation_id="ask", summary="Answer a question with quoted, cited pledges (same object as "
               "`ask --json`)", response_model=Answer, responses={**errors(400, 404, 422, 429, 503),
@@ -122,28 +147,33 @@ def _router(service: Service) -> APIRouter:
         await service.write(service.feedback.record, ans, body.report or "")
         return ans
 
-    @api.get("/pledges", operation_id="pledges", summary="Every pledge with its status, citation and report",
-             responses={**errors(503), 200: {"links": PLEDGES_LINKS}})
-    async def pledges() -> list[dict]:
-        library = service.ready().library
-        return [pledge_record(library, p) for p in library.pledges]
-
-    @api.get("/pledges/{pledge_id}", operation_id="pledge", summary="One pledge", responses=errors(404, 422, 503))
-    async def pledge(pledge_id: str = Path(min_length=1, max_length=300)) -> dict:
-        library = service.ready().library
-        try:
-            return pledge_record(library, library.by_id(pledge_id))
-        except KeyError:
-            raise ApiError(404, f"no pledge {pledge_id!r}; GET /api/pledges lists the ids") from None
-
     @api.post("/feedback", operation_id="vote", summary="Vote on one pledge of an answer (one vote per answer and "
               "pledge; the same vote again changes nothing)", responses=errors(404, 422, 429, 503))
     async def feedback(vote: Vote) -> VoteResult:
         counts = await service.write(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
         return VoteResult(pledge_id=vote.pledge_id, vote=vote.vote, counts=Counts(**counts))
 
+
+def _read_and_operate(api: APIRouter, service: Service) -> None:
+    """The pledges, health and the operator's stats."""
+
+    @api.get("/pledges", operation_id="pledges", summary="Every pledge with its status, citation and report",
+             responses={**errors(503), 200: {"links": PLEDGES_LINKS}})
+    async def pledges() -> list[dict[str, Any]]:
+        library = service.ready().library
+        return [pledge_record(library, p) for p in library.pledges]
+
+    @api.get("/pledges/{pledge_id}", operation_id="pledge", summary="One pledge", responses=errors(404, 422, 503))
+    async def pledge(pledge_id: str = Path(min_length=1, max_length=300)) -> dict[str, Any]:
+        library = service.ready().library
+        try:
+            return pledge_record(library, library.by_id(pledge_id))
+        except KeyError:
+            raise ApiError(404, f"no pledge {pledge_id!r}; GET /api/pledges lists the ids") from None
+
     @api.get("/health", operation_id="health", summary="Model, index and feedback store answer",
-             response_model=Health, responses={**errors(), 503: {"model": Health, "description": "a check failed, or still loading"}})
+             response_model=Health,
+             responses={**errors(), 503: {"model": Health, "description": "a check failed, or still loading"}})
     async def health() -> JSONResponse:
         checks = {"model": False, "index": False, "feedback_store": False}
         if service.assistant is not None:
@@ -157,24 +187,9 @@ def _router(service: Service) -> APIRouter:
     @api.get("/stats", operation_id="stats", summary="Operator counts (no question text); needs the admin token",
              responses=errors(401, 403, 422, 503))
     async def stats(credentials: AdminToken,
-                    days: int = Query(30, ge=1, le=3660)) -> dict:
+                    days: int = Query(30, ge=1, le=3660)) -> dict[str, Any]:
         check_admin(service.settings, credentials.credentials if credentials else None)
         return await service.write(service.feedback.stats, days)
-
-    @api.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-                   include_in_schema=False)
-    async def elsewhere(request: Request, rest: str) -> JSONResponse:
-        """Under /api/, a method a route does not declare gets 405 with Allow (GET /api/ask: use POST, the
-        question must not be in the URL); an unknown path gets a JSON 404, not the web app's page."""
-        allowed = sorted({m for r in api.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
-                          and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
-        if not allowed:
-            return _json_error(404, f"no API route /api/{rest}; see /api/docs")
-        hint = "; send the question in a JSON body: POST /api/ask {\"q\": \"…\"}" if rest == "ask" else ""
-        return _json_error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}{hint}",
-                           {"Allow": ", ".join(allowed)})
-
-    return api
 
 
 def token_ok(configured: str | None, given: str | None) -> bool:

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -104,9 +105,9 @@ class FeedbackStore:
             if legacy_json is not None:
                 import_legacy_json(self.engine, legacy_json)
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreUnavailable(f"feedback database {self.engine.url.render_as_string(hide_password=True)} "
-                                   f"cannot be opened or migrated: {type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"
-                                   ) from exc
+            where, why = self.engine.url.render_as_string(hide_password=True), getattr(exc, "orig", None) or exc
+            raise StoreUnavailable(f"feedback database {where} cannot be opened or migrated: "
+                                   f"{type(exc).__name__}: {why}") from exc
         self._purging = threading.Lock()
         self._next_purge = 0.0
         self.purge_if_due()
@@ -149,7 +150,7 @@ class FeedbackStore:
         except StoreUnavailable:
             pass
 
-    def vote(self, answer_id: str, pledge_id: str, vote: str | None, reason: str | None = None) -> dict:
+    def vote(self, answer_id: str, pledge_id: str, vote: str | None, reason: str | None = None) -> dict[str, int]:
         """Set (or with ``vote=None`` take back) the vote on one pledge of one answer; return its counts.
         The same vote sent twice, even at the same moment from two replicas, leaves one vote."""
         if vote is not None and vote not in VOTES:
@@ -177,7 +178,7 @@ class FeedbackStore:
         self._write(work)
         return self.counts(pledge_id)
 
-    def counts(self, pledge_id: str) -> dict:
+    def counts(self, pledge_id: str) -> dict[str, int]:
         """Current up/down votes on one pledge, over all answers."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(votes.c.vote, sa.func.count()).where(votes.c.pledge_id == pledge_id)
@@ -228,12 +229,12 @@ class FeedbackStore:
             log.info("purged %d answers from before %s without a vote (their counts are kept)", total, cutoff)
         return total
 
-    def stats(self, days: int = 30) -> dict:
+    def stats(self, days: int = 30) -> dict[str, Any]:
         """Counts for the operator: by day, language, pledge, "not in the report", and vote outcome (answers
         past the retention period counted from the daily counts)."""
         since = _day(days * 86400)
         with self.engine.connect() as conn:
-            def grouped(name: str, where: Callable[[sa.Table], sa.ColumnElement[bool]] | None = None) -> dict:
+            def grouped(name: str, where: Callable[[sa.Table], sa.ColumnElement[bool]] | None = None) -> dict[str, int]:
                 out: dict[str, int] = {}
                 for table, n in ((answers, sa.func.count()), (answer_counts, sa.func.sum(answer_counts.c.n))):
                     col, cond = table.c[name], table.c.day >= since

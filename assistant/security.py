@@ -54,14 +54,14 @@ def host_of(scope: Scope) -> str:
     """The Host header without its port ('[::1]:7860' → '::1')."""
     for key, value in scope.get("headers", []):
         if key == b"host":
-            host = value.decode("latin-1").strip().lower()
+            host: str = value.decode("latin-1").strip().lower()
             if host.startswith("["):
                 return host[1:host.find("]")] if "]" in host else host
             return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return ""
 
 
-async def _reply(send: Send, status: int, message: str, extra: tuple = ()) -> None:
+async def _reply(send: Send, status: int, message: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     """A small JSON error, with the safe headers too."""
     body = json.dumps({"error": message}).encode()
     await send({"type": "http.response.start", "status": status,

@@ -1,5 +1,6 @@
 """Run inside the test's network namespace (only loopback): ask through every route with a marker question,
-good and bad arguments (and once in a URL, which the API refuses), try an upload and an oversized body, then stop the app. Prints one JSON line.
+good and bad arguments (and once in a URL, which the API refuses), try an upload and an oversized body, then
+stop the app. Prints one JSON line.
 
     python tests/privacy_driver.py URL MARKER
 """

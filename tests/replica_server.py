@@ -54,9 +54,9 @@ def wait_ready(proc: subprocess.Popen, port: int, log: Path, timeout: float = 12
 def start_all(ports: list[int], env: dict[str, str], folder: Path, *flags: str) -> list[subprocess.Popen]:
     """Replicas on ``ports``, started at once (logs ``replica-<i>.log`` in ``folder``), once all answer."""
     logs = [folder / f"replica-{i}.log" for i in range(len(ports))]
-    procs = [launch(port, env, log, *flags) for port, log in zip(ports, logs)]
+    procs = [launch(port, env, log, *flags) for port, log in zip(ports, logs, strict=True)]
     try:
-        return [wait_ready(proc, port, log) for proc, port, log in zip(procs, ports, logs)]
+        return [wait_ready(proc, port, log) for proc, port, log in zip(procs, ports, logs, strict=True)]
     except RuntimeError:
         for proc in procs:
             stop(proc)

@@ -105,7 +105,8 @@ def test_feedback_votes_change_and_are_checked(client: TestClient) -> None:
         "/api/feedback", json={"answer_id": aid, "pledge_id": pid, "vote": v, "reason": reason})
     assert vote(first, "up").json()["counts"] == {"up": 1, "down": 0}
     again = vote(first, "up")  # the same vote again: 200, the same state
-    assert again.status_code == 200 and again.json() == {"pledge_id": first, "vote": "up", "counts": {"up": 1, "down": 0}}
+    assert again.status_code == 200
+    assert again.json() == {"pledge_id": first, "vote": "up", "counts": {"up": 1, "down": 0}}
     assert vote(first, "down", "outdated").json()["counts"] == {"up": 0, "down": 1}
     assert vote(first, None).json()["counts"] == {"up": 0, "down": 0}
     assert vote(second, "down", "wrong_pledge").json()["counts"] == {"up": 0, "down": 1}

@@ -37,9 +37,10 @@ def docs_nginx_config() -> str:
 def _nginx_conf(tmp: Path, port: int, replicas: list[int]) -> Path:
     """The docs' configuration with this test's ports and folders, inside a minimal main configuration."""
     site = docs_nginx_config().replace("/var/log/nginx/", f"{tmp}/").replace("listen 80;", f"listen 127.0.0.1:{port};")
-    for documented, real in zip(("127.0.0.1:7860", "127.0.0.1:7861"), replicas):
+    for documented, real in zip(("127.0.0.1:7860", "127.0.0.1:7861"), replicas, strict=True):
         site = site.replace(documented, f"127.0.0.1:{real}")
-    temps = "\n".join(f"    {kind}_temp_path {tmp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temps = "\n".join(f"    {kind}_temp_path {tmp}/{kind};"
+                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     conf = tmp / "nginx.conf"
     conf.write_text(f"{'user root root;' if os.geteuid() == 0 else ''}\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
                     f"error_log {tmp}/main-error.log;\nevents {{ worker_connections 64; }}\n"

@@ -137,7 +137,8 @@ def migrate(engine: sa.Engine, target: int = SCHEMA_VERSION) -> int:
         if target > found:
             upsert(conn, meta_table, {"key": "schema_version", "value": str(target)}, ["key"],
                    lambda new: {"value": new.value})
-            log.info("feedback database schema %d → %d", found, target)
+            if found:  # an upgrade changes the operator's file: say so (a new database says nothing)
+                log.warning("feedback database upgraded from schema %d to %d", found, target)
     return found
 
 

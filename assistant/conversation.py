@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from assistant.language_request import language_request
 from assistant.retriever import Retrieval
+from index.conversation import expand
 
 # What a later turn is, as the answer's ``follow_up.kind`` says it
 DETAIL, LANGUAGE, SIBLING, NEW_TOPIC, OFFTOPIC = "detail", "language", "sibling", "new_topic", "offtopic"
@@ -110,8 +111,7 @@ def _turn(item: object, i: int) -> Turn:
 def context_text(history: list[Turn], question: str, max_questions: int = 2) -> str:
     """The turn with its context: the last ``max_questions`` earlier questions in front of it (history
     expansion). Earlier questions that asked only for another language add nothing and are skipped."""
-    earlier = [t.q for t in history if not is_pure_request(t.q)][-max_questions:]
-    return " ".join([*earlier, question])
+    return expand([t.q for t in history if not is_pure_request(t.q)], question, max_questions)
 
 
 def is_pure_request(text: str) -> bool:

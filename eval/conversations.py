@@ -88,8 +88,8 @@ def _conversation(line: str, where: str, titles: dict[str, str], n: int) -> Conv
         raise QueryFileError(f"{where}: bad JSON ({exc.msg} at column {exc.colno}); fix the line") from None
     if not isinstance(row, dict) or not all(k in row for k in ("id", "lang", "split", "turns")):
         raise QueryFileError(f"{where}: expected an object with id, lang, split and turns")
-    if row["split"] not in SPLITS:
-        raise QueryFileError(f"{where}: split {row['split']!r} is unknown; use one of {', '.join(SPLITS)}")
+    if row["split"] not in (*SPLITS, "train"):
+        raise QueryFileError(f"{where}: split {row['split']!r} is unknown; use one of {', '.join(SPLITS)} or train")
     raw = row["turns"]
     if not isinstance(raw, list) or len(raw) < 2:
         raise QueryFileError(f"{where}: turns must be a list of at least 2 turns")

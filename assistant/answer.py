@@ -104,19 +104,17 @@ class Answer:
     margin: float = 0.0
     help_contacts: list[HelpContact] = field(default_factory=list)
     follow_up: FollowUp | None = None
+    # this answer as a conversation turn: the question and the pledges shown as answers (not "other matches";
+    # none when refused), what a client sends back in ``history`` with its next question. Always computed here
+    # (a value passed in is replaced), so ``dataclasses.replace`` keeps it true; a field, so the API documents it.
+    turn: Turn | None = None
 
-    def turn(self) -> Turn:
-        """This answer as a conversation turn: the question and the pledges shown as answers (not "other
-        matches"; none when refused)."""
-        return Turn(self.question, tuple(a.pledge_id for a in self.answers if a.primary))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "turn", Turn(self.question, tuple(a.pledge_id for a in self.answers if a.primary)))
 
     def to_json(self) -> dict:
-        """Plain JSON-ready dict with the fields ``ask --json`` documents (``turn``: what to send back in
-        ``history``)."""
-        doc = asdict(self)
-        doc["follow_up"] = self.follow_up.to_json() if self.follow_up else None
-        doc["turn"] = self.turn().to_json()
-        return doc
+        """Plain JSON-ready dict with the fields ``ask --json`` documents."""
+        return asdict(self)
 
 
 def cite(library: ReportSet, kind: str, span: Span) -> Citation:

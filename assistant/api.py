@@ -140,8 +140,9 @@ def _ask_and_vote(api: APIRouter, service: Service) -> None:
     async def ask(body: AskRequest) -> Answer:
         def answer() -> Answer:
             assistant = service.ready()
+            history = [t.model_dump() for t in body.history or []]
             return assistant.ask(body.q, _at_most(assistant, body.top_k, body.report), lang=body.lang,
-                                 report=body.report)
+                                 report=body.report, history=history)
 
         ans = await service.run(answer)
         await service.write(service.feedback.record, ans, body.report or "")

@@ -35,11 +35,29 @@ class ErrorBody(BaseModel):
                        examples=["the question is empty; type a question, e.g. \"is there free mammography?\""])
 
 
+# Earlier turns a client may send with a question; the server reads the last Settings.max_history_turns of them.
+MAX_HISTORY = 20
+
+
+class HistoryTurn(BaseModel):
+    """One earlier turn as the client saw it: exactly the ``turn`` object of that answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(max_length=MAX_QUESTION_CHARS, description="the earlier question")
+    pledge_ids: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=50,
+        description="the pledges that answer showed (its `turn.pledge_ids`; [] when it was refused); an unknown "
+                    "id gets 422 naming it")
+
+
 class AskRequest(BaseModel):
     """A question, and how to answer it. Unknown fields are refused (422), so a misspelt option is not ignored."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"q": "is there free mammography?"}, {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"}]})
+        {"q": "is there free mammography?"}, {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"},
+        {"q": "is it free?", "history": [{"q": "is there free mammography?", "pledge_ids": [
+            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-"
+            "chorob-zwiazanych-z-podeszlym-wiekiem"]}]}]})
     q: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra={"pattern": LETTER},
                    description="the question, in any language; at least one letter (a question of only digits, "
                                "signs or spaces gets 400)")
@@ -48,6 +66,10 @@ class AskRequest(BaseModel):
     lang: Literal["pl", "en", "uk"] | None = Field(None, description="reply language (default: the question's)")
     report: str | None = Field(None, min_length=1, max_length=300,
                                description="only this report (its key or section); unknown: 404")
+    history: list[HistoryTurn] | None = Field(
+        None, max_length=MAX_HISTORY,
+        description="the conversation so far, oldest first: each earlier answer's `turn` object. A follow-up "
+                    "(\"is it free?\", \"po ukraińsku\") is read with it; the server keeps nothing of it")
 
 
 class _VoteOn(BaseModel):

@@ -151,4 +151,4 @@ def _chat(assistant: object, top_k: int | None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             continue
         print(plain_answer(ans, assistant.library))
-        history = [*history, ans.turn()][-assistant.settings.max_history_turns:]
+        history = [*history, ans.turn][-assistant.settings.max_history_turns:]

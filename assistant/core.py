@@ -127,7 +127,7 @@ class Assistant:
         ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's (or the language
         a follow-up asks for). ``report`` (a report key, or a section's name) limits answers to that report.
         ``history``: the earlier turns of this conversation, oldest first, as ``Turn`` records or dicts
-        ``{"q": …, "pledge_ids": […]}`` (``Answer.turn()``); only the last ``max_history_turns`` are read.
+        ``{"q": …, "pledge_ids": […]}`` (``Answer.turn``); only the last ``max_history_turns`` are read.
         """
         if lang is not None and lang not in MESSAGES:
             raise QuestionError("lang", f"lang {lang!r} is not a reply language; use one of {', '.join(MESSAGES)}")

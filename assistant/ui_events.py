@@ -5,7 +5,7 @@ state it shows, so unit tests drive them directly and app.py keeps only layout a
     >>> page, turns, last, history, context = events.respond("czy jest darmowa mammografia?", [], "auto", "pl", [])
     ...                                                                                        # doctest: +SKIP
 
-A conversation lives in the browser session's state (``history``: the turns as ``Answer.turn()`` records, in
+A conversation lives in the browser session's state (``history``: the turns as ``Answer.turn`` records, in
 the server's memory for that session only, never written anywhere), so a follow-up ("is it free?") is read with
 the turns before it.
 """
@@ -59,7 +59,7 @@ class UiEvents:
             return page, turns, last, history, self.context(history, lang)
         self.feedback.record(ans)
         turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
-        history = [*history, ans.turn().to_json()][-self.assistant.settings.max_history_turns:]
+        history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns:]
         # the interface follows the question's language, or the language a follow-up asked for
         asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
         last = ans.reply_language if asked_for else reply_language(ans.language)

@@ -15,7 +15,7 @@ answer in another language: ``reply_lang``), ``sibling`` (an elliptical switch t
 by a helper from the report): when it does not, the answer should say the report says no more.
 
 Each conversation is asked turn by turn as a user would: the history sent with a turn is what the assistant
-showed for the turns before it (``Answer.turn()``), so an early mistake costs the later turns too. A turn is
+showed for the turns before it (``Answer.turn``), so an early mistake costs the later turns too. A turn is
 handled right when an in-scope one is answered with a right pledge first (and, for a language request, in the
 language asked for where the assistant has it, else English) and an off-topic one is refused. A *wrong
 carry-over* is a new-topic or off-topic turn answered with a pledge the previous turn showed. Intervals are
@@ -173,7 +173,7 @@ def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Calla
                 alone = ask(turn.rewrite, history=[], lang=lang)
                 rec["rewrite_handled"] = turn_record(conv, i, turn, alone, previous, reply_language)["handled"]
             records.append(rec)
-            history.append(getattr(ans, "turn")())
+            history.append(getattr(ans, "turn"))
     return records
 
 

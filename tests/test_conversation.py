@@ -97,13 +97,13 @@ def test_first_question_is_unchanged_by_an_empty_history(convo: Assistant) -> No
     a, b = convo.ask(RESPITE_TITLE), convo.ask(RESPITE_TITLE, history=[])
     assert a.follow_up is None and b.follow_up is None
     assert [x.pledge_id for x in a.answers] == [x.pledge_id for x in b.answers]
-    doc = a.to_json()
+    doc = json.loads(json.dumps(a.to_json()))
     assert doc["follow_up"] is None and doc["turn"] == {"q": RESPITE_TITLE, "pledge_ids": [RESPITE]}
 
 
 def test_language_request_reshows_the_last_answer(convo: Assistant) -> None:
     first = convo.ask("Rozwiniemy system opieki wyręczeniowej")
-    again = convo.ask("po ukraińsku proszę", history=[first.turn()])
+    again = convo.ask("po ukraińsku proszę", history=[first.turn])
     assert again.reply_language == "uk" and again.question == "po ukraińsku proszę"
     assert [x.pledge_id for x in again.answers] == [x.pledge_id for x in first.answers]
     assert again.follow_up is not None and again.follow_up.kind == LANGUAGE and again.follow_up.about == (RESPITE,)

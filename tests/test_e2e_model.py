@@ -62,8 +62,8 @@ def test_cli_ask_json(real_assistant) -> None:
 def test_a_three_turn_conversation(real_assistant) -> None:
     """The issue's conversation: a question, "is it free?", "po ukraińsku" — the same pledge each time."""
     first = real_assistant.ask("Czy jest darmowa mammografia?")
-    second = real_assistant.ask("is it free?", history=[first.turn()])
-    third = real_assistant.ask("po ukraińsku", history=[first.turn(), second.turn()])
+    second = real_assistant.ask("is it free?", history=[first.turn])
+    third = real_assistant.ask("po ukraińsku", history=[first.turn, second.turn])
     assert all(a.answers[0].pledge_id.startswith("zapewnimy-kobietom-") for a in (first, second, third))
     assert second.follow_up is not None and second.follow_up.kind == "detail"
     assert third.follow_up is not None and third.follow_up.kind == "language" and third.reply_language == "uk"

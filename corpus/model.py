@@ -68,7 +68,11 @@ class Pledge:
 
 @dataclass(frozen=True)
 class Report:
-    """A parsed report section: introduction, pledges in order, closing paragraph."""
+    """A parsed report section: introduction, pledges in order, closing paragraph.
+
+    ``positions[i]`` is where line i+1 is printed — (page, line on that page) — for a report read from a PDF
+    (None for a text file, whose line numbers are already what a reader counts).
+    """
 
     source: str
     sha256: str
@@ -76,6 +80,7 @@ class Report:
     intro: Passage | None
     pledges: tuple[Pledge, ...]
     closing: Passage | None
+    positions: tuple[tuple[int, int] | None, ...] | None = None
 
     def by_id(self, pledge_id: str) -> Pledge:
         """The pledge with this id, or KeyError naming the ids there are."""
@@ -87,6 +92,13 @@ class Report:
     def source_text(self, span: Span) -> str:
         """The exact text of the source file at ``span`` (lines joined with newlines)."""
         return "\n".join(self.lines[span.start_line - 1:span.end_line])
+
+    def printed_at(self, span: Span) -> tuple[tuple[int, int] | None, ...] | None:
+        """(page, line on that page) of each line of ``span`` (None for a blank line); None for a text file."""
+        if self.positions is None:
+            return None
+        lines = range(span.start_line - 1, span.end_line)
+        return tuple(self.positions[i] if self.lines[i].strip() else None for i in lines)
 
     def to_json(self) -> dict:
         """Plain JSON-ready dict (what a saved index keeps); ``Report.from_json`` reverses it exactly."""
@@ -107,8 +119,10 @@ class Report:
         pledges = tuple(Pledge(id=p["id"], title=p["title"], title_passage=passage(p["title_passage"]),
                                pledge=passage(p["pledge"]), status=passage(p["status"]),
                                status_label=StatusLabel(**p["status_label"])) for p in d["pledges"])
+        positions = d.get("positions")
         return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]), pledges,
-                      passage(d["closing"]))
+                      passage(d["closing"]),
+                      None if positions is None else tuple(tuple(p) if p else None for p in positions))
 
     def with_source(self, source: str) -> Report:
         """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""

@@ -20,7 +20,11 @@ What a PDF adds and the text export does not have is removed here, in a general 
 - page numbers: an edge line that is only a page number ("7", "- 7 -", "Strona 7 z 9", "7/9").
 Paragraph gaps (more than 1.5 line heights) become blank lines, as the parser expects. A page break
 becomes a blank line too — the parser joins a paragraph whose continuation starts in lower case — except
-after a full-width line that does not end a sentence, which can only continue on the next page.
+after a full-width line that does not end a sentence (``corpus.sentences``: a colon or semicolon does not end one),
+which can only continue on the next page.
+
+Each line keeps where a reader finds it: its page and its line number on that page, counting the page's lines of
+text from the top (the running header, the footer and the page number are not counted, blank gaps neither).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from corpus.parser import ReportFormatError
+from corpus.errors import ReportFormatError
+from corpus.sentences import ends_sentence
 
 MAX_PDF_BYTES = 50_000_000  # report PDFs with images run to a few MB; far bigger is the wrong file
 GAP_FACTOR = 1.5  # a vertical step this many line heights or more is a paragraph gap
@@ -41,7 +46,6 @@ RUNNING_SHARE = 0.6  # a header/footer recurs on at least this share of the page
 EDGE_LINES = 2  # header/footer candidates: this many lines at each edge of a page
 _PAGE_NUMBER = re.compile(r"^[\s\-–—.]*(?:(?:strona|str\.?|s\.|page|p\.)\s*)?\d{1,4}"
                           r"(?:\s*(?:/|z|ze|of)\s*\d{1,4})?[\s\-–—.]*$", re.I)
-_TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class PdfLine:
     y: float | None
 
 
-def pdf_lines(data: bytes, source: str) -> tuple[list[str], list[int]]:
-    """PDF bytes → (lines, page of each line): paragraphs separated by blank lines, page furniture removed."""
+def pdf_lines(data: bytes, source: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """PDF bytes → (lines, (page, line on that page) of each line): paragraphs separated by blank lines, page
+    furniture removed. A blank line gets the position of the text line after it (it is not on the page)."""
     pages = read_pdf(data, source)
     body = strip_furniture(pages)
     lines, line_pages = _with_blank_lines(body)
@@ -144,30 +149,30 @@ def _line_step(pages: list[list[PdfLine]]) -> float | None:
     return statistics.median(steps) if steps else None
 
 
-def _with_blank_lines(pages: list[list[PdfLine]]) -> tuple[list[str], list[int]]:
+def _with_blank_lines(pages: list[list[PdfLine]]) -> tuple[list[str], list[tuple[int, int]]]:
     """Join the pages' lines, with a blank line at each paragraph gap and at page breaks between paragraphs."""
     step = _line_step(pages)
     lengths = sorted(len(line.text) for page in pages for line in page)
     full = FULL_LINE * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0.0
     lines: list[str] = []
-    line_pages: list[int] = []
+    positions: list[tuple[int, int]] = []
     prev: PdfLine | None = None
     for page in pages:
-        for line in page:
+        for on_page, line in enumerate(page, start=1):
             if prev is not None and _gap_between(prev, line, step, full):
                 lines.append("")
-                line_pages.append(line.page)
+                positions.append((line.page, on_page))
             lines.append(line.text)
-            line_pages.append(line.page)
+            positions.append((line.page, on_page))
             prev = line
-    return lines, line_pages
+    return lines, positions
 
 
 def _gap_between(prev: PdfLine, line: PdfLine, step: float | None, full: float) -> bool:
     """Whether a paragraph may end between ``prev`` and ``line`` (the parser decides page breaks)."""
     if prev.page != line.page:
         # A full line that does not end a sentence was wrapped: its paragraph goes on over the page.
-        return not (len(prev.text) >= full and not _TERMINAL.search(prev.text))
+        return not (len(prev.text) >= full and not ends_sentence(prev.text))
     if step is None or prev.y is None or line.y is None:
         return False
     return prev.y - line.y > GAP_FACTOR * step or line.y > prev.y  # a jump up starts a new block

@@ -3,11 +3,13 @@
 The manifest says which report and which edition the file is::
 
     {"title": "Sprawozdanie ...", "section": "Kraków — miasto równych szans", "edition": "2025-06",
-     "publisher": "Urząd Miasta Krakowa", "url": null, "closing_paragraphs": 1}
+     "publisher": "Urząd Miasta Krakowa", "url": null, "pledges": 9, "closing_paragraphs": 1}
 
 Files with the same title and section are editions of one report, ordered by ``edition`` (a year
 "2025", a month "2025-06" or a day "2025-06-30"; a bare year sorts before the dated editions of that
-year). ``closing_paragraphs`` is optional and passed to the parser.
+year). ``pledges`` (the number of pledges, checked) and ``closing_paragraphs`` (paragraphs after the last
+status that close the section; without it only one paragraph may follow the last status) are optional and
+passed to the parser (corpus/parser.py ParseOptions).
 
 Pledge ids are slugs of their titles, so two reports with a pledge of the same title would share an id;
 such ids are qualified as ``{report_key}.{pledge_id}`` in every edition of both reports, keeping the ids
@@ -17,7 +19,6 @@ of one report's pledges the same from edition to edition.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -25,13 +26,15 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from corpus import REPORTS_DIR
+from corpus.errors import ReportFormatError
 from corpus.model import Pledge, Report, Span
-from corpus.parser import parse_report, relative_source, slugify
+from corpus.parser import OPTION_HINTS, ParseOptions, parse_report, relative_source, slugify
 
+REPORTS_DIR = Path(__file__).resolve().parent / "reports"
+DEFAULT_REPORT = REPORTS_DIR / "krakow-miasto-rownych-szans.txt"
 REPORT_SUFFIXES = (".txt", ".pdf")
 REQUIRED = ("title", "section", "edition", "publisher", "url")
-OPTIONAL = ("closing_paragraphs", "note", "language", "examples")
+OPTIONAL = ("pledges", "closing_paragraphs", "note", "language", "examples")
 _EDITION = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _EXAMPLE = ('{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}')
 
@@ -170,8 +173,9 @@ def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
     pairs = _pair_files(folder)
     loaded: list[tuple[ReportInfo, Report]] = []
     for report_file, manifest_file in pairs:
-        info, closing = read_manifest(manifest_file, report_file)
-        loaded.append((info, _parse(report_file, manifest_file, closing)))
+        info, options = read_manifest(manifest_file, report_file)
+        loaded.append((info, parse_report(report_file, closing_paragraphs=options.closing_paragraphs,
+                                          pledges=options.pledges)))
     groups: dict[tuple[str, str], list[tuple[ReportInfo, Report]]] = {}
     for info, report in loaded:
         groups.setdefault((info.title, info.section), []).append((info, report))
@@ -211,8 +215,9 @@ def _pair_files(folder: Path) -> list[tuple[Path, Path]]:
     return [(path, manifests[path.stem]) for path in reports]
 
 
-def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | None]:
-    """The manifest's ReportInfo and its optional ``closing_paragraphs``; errors name the field."""
+def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseOptions]:
+    """The manifest's ReportInfo and what it tells the parser (``pledges``, ``closing_paragraphs``); errors name
+    the field."""
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -240,9 +245,10 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | 
         edition_order(edition)
     except ValueError:
         _bad(manifest, "edition", data["edition"])
-    closing = data.get("closing_paragraphs")
-    if closing is not None and (not isinstance(closing, int) or isinstance(closing, bool) or closing < 0):
-        _bad(manifest, "closing_paragraphs", closing)
+    try:
+        options = ParseOptions.from_manifest(data, str(manifest))
+    except ReportFormatError as exc:
+        raise ReportSetError(str(exc)) from None
     examples = data.get("examples", {})
     if not isinstance(examples, dict) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
@@ -251,30 +257,20 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | 
     info = ReportInfo(title=" ".join(data["title"].split()), section=" ".join(data["section"].split()),
                       edition=edition, publisher=data["publisher"].strip(), url=data["url"],
                       file=relative_source(report_file), examples=examples)
-    return info, closing
+    return info, options
 
 
 def _hint(name: str) -> str:
     return {"title": "the report's title (a non-empty string)", "section": "the section's name (a non-empty string)",
             "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
             "publisher": "who published it (a non-empty string)", "url": "the report's web address, or null",
-            "closing_paragraphs": "how many paragraphs close the section (a whole number ≥ 0), or leave it out",
+            **OPTION_HINTS,
             "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
             }[name]
 
 
 def _bad(manifest: Path, name: str, value: object) -> None:
     raise ReportSetError(f"{manifest}: field {name!r} is {value!r}; expected {_hint(name)}")
-
-
-def _parse(report_file: Path, manifest: Path, closing: int | None) -> Report:
-    """Parse one file, passing ``closing_paragraphs`` on when the manifest sets it."""
-    if closing is None:
-        return parse_report(report_file)
-    if "closing_paragraphs" not in inspect.signature(parse_report).parameters:
-        raise ReportSetError(f"{manifest}: field 'closing_paragraphs' is set but this parser does not take it; "
-                             "expected the field left out (the parser then keeps its default)")
-    return parse_report(report_file, closing_paragraphs=closing)  # type: ignore[call-arg]
 
 
 def _check_editions(members: list[tuple[ReportInfo, Report]]) -> None:

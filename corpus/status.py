@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 
 from corpus.model import Passage, StatusLabel
+from corpus.sentences import split_sentences
 
 _PASSIVE_AUX = r"(?:został|została|zostało|zostały|zostali)"
 _COMPLETED = r"(?:zrealizowan|wykonan|powołan|utworzon|uruchomion|wprowadzon|otwart|wdrożon|zakończon|ukończon)\w*"
@@ -125,3 +126,10 @@ def label_status(status: Passage) -> StatusLabel:
     best, evidence = min(hits, key=lambda h: h[0])
     rule = RULES[best]
     return StatusLabel(rule.label, evidence, rule.name, len(labels) > 1 or rule.weak or negation_seen)
+
+
+def label_text(text: str) -> StatusLabel:
+    """Label a status text given as plain text."""
+    from corpus.model import Sentence, Span
+    sentences = tuple(Sentence(text[a:b], a, b, Span("", 1, 1)) for a, b in split_sentences(text))
+    return label_status(Passage("status", text, Span("", 1, 1), sentences))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from corpus import DEFAULT_REPORT
+from corpus import CORPUS_DIR, DEFAULT_REPORT, code_sha256
 from index.build import calibrate, open_index
 from index.fake import FakeEncoder
 from index.store import load_index
@@ -95,15 +95,36 @@ def test_a_broken_folder_leaves_the_last_good_build_serving_with_true_citations(
             assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
 
 
-def test_a_build_of_another_parser_version_is_not_served_as_the_last_good_one(tmp_path: Path) -> None:
+def test_a_build_of_other_parser_code_is_not_served_as_the_last_good_one(tmp_path: Path) -> None:
     folder, settings = _one_report(tmp_path)
     _load(settings)
     current = Path(settings.index_dir / "current").resolve()
     manifest = json.loads((current / "manifest.json").read_text())
-    (current / "manifest.json").write_text(json.dumps({**manifest, "parser_version": 0}))
+    (current / "manifest.json").write_text(json.dumps({**manifest, "parser_sha256": "0" * 64}))
     (folder / "raport.txt").write_text("", encoding="utf-8")
     with pytest.raises(Exception, match="raport.txt: file is empty"):
         _load(settings)
+
+
+def test_a_change_to_the_status_rules_or_parser_rebuilds_without_a_version_bump(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The manifest records the hash of corpus/'s own code: editing any of it changes the hash.
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "reports", "translations"))
+    before = code_sha256(copy)
+    assert before == code_sha256(CORPUS_DIR)
+    with open(copy / "status.py", "a", encoding="utf-8") as f:
+        f.write("# a changed rule\n")
+    assert code_sha256(copy) != before
+    # …and a build recorded with other code is stale: the next load rebuilds it, saying why.
+    _, settings = _one_report(tmp_path)
+    _load(settings)
+    built = json.loads((settings.index_dir / "current" / "manifest.json").read_text())
+    assert built["parser_sha256"] == before and "parser_version" not in built
+    monkeypatch.setattr("index.build.code_sha256", lambda: code_sha256(copy))
+    said: list[str] = []
+    _load(settings, said)
+    assert any("stale (parser_sha256 was" in m for m in said) and any("index rebuilt" in m for m in said)
 
 
 def test_a_report_file_without_a_manifest_is_refused(tmp_path: Path) -> None:

@@ -147,4 +147,4 @@ def test_broken_pdfs_are_refused_naming_the_file(tmp_path: Path) -> None:
 def test_owner_only_encryption_still_opens(tmp_path: Path) -> None:
     # Many published PDFs are "encrypted" with an empty user password only to restrict editing.
     lines, pages = pdf_lines(_one_page_pdf(tmp_path / "ro.pdf", user_password="").read_bytes(), "ro.pdf")
-    assert lines == ["Zażółć gęślą jaźń"] and pages == [1]
+    assert lines == ["Zażółć gęślą jaźń"] and pages == [(1, 1)]

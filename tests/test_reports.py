@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pdf_maker import build_pdf
 
-import corpus.reports as reports_mod
 from corpus import DEFAULT_REPORT, ReportFormatError
 from corpus.reports import ReportInfo, ReportSetError, edition_order, load_report_set
 
@@ -19,7 +18,7 @@ SECTION = "Kraków — miasto równych szans"
 
 def _manifest(**changes: object) -> dict:
     base = {"title": TITLE, "section": SECTION, "edition": "2025", "publisher": "Urząd Miasta Krakowa",
-            "url": None}
+            "url": None, "closing_paragraphs": 1}
     base.update(changes)
     return {k: v for k, v in base.items() if v != "<drop>"}
 
@@ -60,7 +59,8 @@ def test_missing_field_is_named(tmp_path: Path, field: str) -> None:
     ("publisher", None, "a non-empty string"), ("url", 3, "or null"),
     ("edition", "czerwiec 2025", '"YYYY", "YYYY-MM" or "YYYY-MM-DD"'), ("edition", "2025-13", "YYYY-MM"),
     ("edition", 20.25, "YYYY-MM"), ("closing_paragraphs", "1", "a whole number"),
-    ("closing_paragraphs", True, "a whole number"), ("examples", ["q"], "example questions per language"),
+    ("closing_paragraphs", True, "a whole number"), ("pledges", 0, "a whole number ≥ 1"),
+    ("pledges", "9", "how many pledges"), ("examples", ["q"], "example questions per language"),
     ("examples", {"pl": [""]}, "example questions per language"),
 ])
 def test_wrongly_typed_field_is_named(tmp_path: Path, field: str, value: object, hint: str) -> None:
@@ -105,20 +105,16 @@ def test_broken_report_file_names_file_and_line(tmp_path: Path) -> None:
         load_report_set(folder)
 
 
-def test_closing_paragraphs_needs_a_parser_that_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _put(tmp_path / "r", "a", manifest=_manifest(closing_paragraphs=2))
-    if "closing_paragraphs" not in reports_mod.inspect.signature(reports_mod.parse_report).parameters:
-        assert "field 'closing_paragraphs' is set but this parser does not take it" in _refusal(folder)
-    seen: list[int] = []
-    real = reports_mod.parse_report
-
-    def parse_with_closing(path: Path, *, closing_paragraphs: int = 1):
-        seen.append(closing_paragraphs)
-        return real(path)
-
-    monkeypatch.setattr(reports_mod, "parse_report", parse_with_closing)
-    load_report_set(folder)
-    assert seen == [2]
+def test_the_manifests_parsing_fields_reach_the_parser(tmp_path: Path) -> None:
+    folder = _put(tmp_path / "r", "a", manifest=_manifest(closing_paragraphs=0, pledges=9))
+    last = load_report_set(folder).latest()[0].report
+    assert last.closing is None and last.pledges[-1].status.text.endswith("rozwój naszego miasta.")
+    _put(folder, "a", manifest=_manifest(pledges=8))
+    with pytest.raises(ReportFormatError, match=r'a\.txt, line 154: found 9 pledges .*"pledges": 8; expected 8'):
+        load_report_set(folder)
+    _put(folder, "a", manifest=_manifest(closing_paragraphs="<drop>"))
+    with pytest.raises(ReportFormatError, match=r"a\.txt, line 166: 2 paragraphs follow the last"):
+        load_report_set(folder)
 
 
 def test_edition_order() -> None:

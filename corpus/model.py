@@ -44,14 +44,15 @@ class Passage:
 class StatusLabel:
     """A status label with the sentence of the status text that justifies it and the rule that decided it.
 
-    ``doubtful`` marks a label a reader should not take at face value (clauses disagree, a weak cue or a
-    negation decided it); the answer then names the rule.
+    ``doubtful`` marks a label a reader should not take at face value; ``doubt`` says why (a key of
+    corpus.status.DOUBTS, "" when not doubtful) and the answer names the rule and the reason.
     """
 
     label: str  # "done" | "partly_done" | "in_progress" | "planned" | "not_done" | "unclear"
     evidence: str
     rule: str
     doubtful: bool
+    doubt: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""The status labeller's second opinion: a small classifier over word stems learned from the labelled cases.
+
+``corpus/status_cases.jsonl`` holds status passages written in the style of Polish municipal reports, each with
+its label, a case type and a split (``tune`` or ``test``, assigned once, stratified by label). The classifier
+learns from the ``tune`` cases only, when first needed, deterministically (same cases → same weights): multinomial
+logistic regression (L2, full-batch gradient descent from zero weights, numpy only) over word-stem unigrams and
+bigrams. Stems are a word's first ``STEM`` letters, so Polish inflection shares features; numbers, years and
+percentages are folded to one token each; "nie" is joined to the word after it.
+
+It never decides alone: ``corpus.status`` uses it to confirm or doubt what the rules read (its docstring says how).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+CASES_FILE = Path(__file__).resolve().parent / "status_cases.jsonl"
+LABELS = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
+SPLITS = ("tune", "test", "fresh")  # fresh: written after test had been looked at once (eval/status.py)
+STEM = 6
+L2 = 0.001
+STEPS = 400
+RATE = 2.0
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|proc\w*\.?)|\d+(?:[ ,.]\d{3})*(?:[.,]\d+)?|[^\W\d_]+")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled status passage."""
+
+    text: str
+    label: str
+    case: str
+    split: str
+
+
+def load_cases(path: Path = CASES_FILE, split: str | None = None) -> list[Case]:
+    """The labelled cases (of one split, or all); a malformed line is refused naming the line."""
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            case = Case(text=row["text"], label=row["label"], case=row.get("case", ""), split=row["split"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}, line {n}: not a case ({exc}); expected "
+                             '{"text": ..., "label": ..., "case": ..., "split": "tune" or "test"}') from None
+        if case.label not in LABELS or case.split not in SPLITS:
+            raise ValueError(f"{path}, line {n}: label {case.label!r} / split {case.split!r}; expected a label of "
+                             f"{', '.join(LABELS)} and split one of {', '.join(SPLITS)}")
+        if split is None or case.split == split:
+            out.append(case)
+    return out
+
+
+def features(text: str) -> list[str]:
+    """Word-stem unigrams and bigrams of a text, numbers folded, "nie" joined to the next word."""
+    words: list[str] = []
+    for m in _TOKEN.finditer(text.lower()):
+        token = m.group()
+        if token[0].isdigit():
+            token = "<%>" if ("%" in token or "proc" in token) else ("<rok>" if re.fullmatch(r"(?:19|20)\d\d", token)
+                                                                     else "<liczba>")
+        words.append(token[:STEM])
+    joined: list[str] = []
+    for w in words:
+        if joined and joined[-1] == "nie" and w != "tylko":
+            joined[-1] = f"nie_{w}"
+        else:
+            joined.append(w)
+    return joined + [f"{a}_{b}" for a, b in zip(joined, joined[1:])]
+
+
+@dataclass(frozen=True)
+class StatusModel:
+    """Learned weights over a vocabulary; ``proba`` gives a probability per label."""
+
+    vocab: dict[str, int]
+    weights: np.ndarray  # (features + 1 bias, labels)
+
+    def _row(self, text: str) -> np.ndarray:
+        x = np.zeros(len(self.vocab) + 1)
+        for f in features(text):
+            if f in self.vocab:
+                x[self.vocab[f]] = 1.0
+        norm = np.linalg.norm(x)
+        x = x / norm if norm else x
+        x[-1] = 1.0
+        return x
+
+    def proba(self, text: str) -> dict[str, float]:
+        z = self._row(text) @ self.weights
+        p = np.exp(z - z.max())
+        return dict(zip(LABELS, (p / p.sum()).tolist()))
+
+
+def train(cases: list[Case]) -> StatusModel:
+    """Fit the classifier on ``cases`` (deterministic: zero start, fixed steps)."""
+    vocab: dict[str, int] = {}
+    for c in cases:
+        for f in features(c.text):
+            vocab.setdefault(f, len(vocab))
+    model = StatusModel(vocab, np.zeros((len(vocab) + 1, len(LABELS))))
+    x = np.stack([model._row(c.text) for c in cases]) if cases else np.zeros((0, len(vocab) + 1))
+    y = np.zeros((len(cases), len(LABELS)))
+    y[np.arange(len(cases)), [LABELS.index(c.label) for c in cases]] = 1.0
+    w = model.weights
+    for _ in range(STEPS):
+        z = x @ w
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        w -= RATE * (x.T @ (p - y) / max(len(cases), 1) + L2 * w)
+    return model
+
+
+@cache
+def default_model() -> StatusModel:
+    """The classifier learned from the tune cases, once per process."""
+    return train(load_cases(split="tune"))

@@ -61,6 +61,7 @@ class PledgeAnswer:
     status_evidence: str
     status_rule: str
     status_doubtful: bool
+    status_doubt: str  # why the label is doubtful (corpus.status.DOUBTS), "" when it is not
     status_change: dict | None  # {"since", "before", "after"}
     score: float
     primary: bool  # one of the answers (True) or one of the "other matches" (False)
@@ -129,7 +130,8 @@ def status_fields(library: ReportSet, pledge: Pledge) -> dict:
     change = library.status_changes.get(pledge.id)
     label = pledge.status_label
     return {"status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
-            "status_doubtful": label.doubtful, "status_change": asdict(change) if change else None}
+            "status_doubtful": label.doubtful, "status_doubt": label.doubt,
+            "status_change": asdict(change) if change else None}
 
 
 SentenceIndex = dict[str, list[tuple[int, Unit]]]

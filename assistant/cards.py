@@ -109,7 +109,8 @@ def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citatio
     """One pledge: title, badge, notes (a status change; the rule of a doubtful label), translation, Polish
     quotes, citation, copy buttons."""
     label = pledge.status_label
-    notes = "".join(f'<p class="kqa-note">{e(n)}</p>' for n in status_notes(lang, change, label.doubtful, label.rule))
+    notes = "".join(f'<p class="kqa-note">{e(n)}</p>'
+                    for n in status_notes(lang, change, label.doubtful, label.rule, label.doubt))
     return (f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
             f'{badge_html(lang, pledge.status_label.label, report["edition"])}{notes}'
             f'{translation_html(lang, translations.for_pledge(pledge, lang))}'

@@ -7,21 +7,23 @@ import textwrap
 from dataclasses import asdict
 
 from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
-from assistant.messages import rule_name, t
+from assistant.messages import doubt_note, rule_name, t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
 
 CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
 
 
-def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str) -> list[str]:
-    """The lines that qualify a status: a change since the last edition; the rule when the label is doubtful."""
+def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
+    """The lines that qualify a status: a change since the last edition; the rule and why, when the label is
+    doubtful."""
     notes = []
     if change:
         notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
                        after=t(lang, change["after"])))
     if doubtful:
-        notes.append(t(lang, "rule", rule=rule_name(lang, rule)))
+        why = doubt_note(lang, doubt)
+        notes.append(t(lang, "rule", rule=rule_name(lang, rule)) + (f" — {why}" if why else ""))
     return notes
 
 
@@ -56,7 +58,8 @@ def plain_answer(ans: Answer) -> str:
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
-        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule)]
+        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule,
+                                                          a.status_doubt)]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")

@@ -3,30 +3,39 @@
 Two readers, no model from ``index/``:
 
 1. Rules (``corpus.status_rules``): each clause gives at most one cue (negation limited to the clause of its
-   status verb); ``combine`` turns a passage's cues into one label, first match wins:
-   - a partial cue ("częściowo", "w 50%", "nie w pełni") → partly_done;
-   - something done and something not done or stopped → partly_done ("done in part, not done in part");
+   status verb); ``combine`` turns a passage's cues into one label, the first of these that applies:
+   - a partial cue ("częściowo", "w 50%", "nie w pełni") → partly_done ("partial completion", "not fully
+     completed");
+   - something not done or stopped, and something done, set up, done so far or a step done → partly_done ("done
+     in part, not done in part"; contested when only amounts or a step were done: they may not be the task);
    - something done and "3 z 5" → partly_done;
-   - not done / stopped: with a plan → planned, with work going on → in_progress, else not_done;
-   - done or set up → done (with work going on or planned as well, the label is *contested*);
-   - ongoing work → in_progress; postponed → planned; a plan → planned; a past programme only → unclear;
-   - weak cues alone (amounts done so far, the future tense, "3 z 5") → in_progress / planned / partly_done;
+   - something not done or stopped: with a plan, a schedule or a postponement → planned, with work going on →
+     in_progress, else not_done;
+   - something done or set up → done;
+   - else the first cue of: work going on → in_progress; postponed → planned; planned or scheduled → planned; a
+     past programme only → unclear; "3 z 5" → partly_done; amounts done so far → in_progress; the future tense
+     → planned (a step done alone decides nothing: on tune, reading it as in_progress made labels worse);
    - nothing → unclear ("no rule matched").
-   Cues of other labels that the winning rule does not explain (e.g. done and planned) make the label contested.
+   The label is *contested* when other cues point elsewhere and the deciding rule does not explain them: a task
+   reported complete explains work going on or planned after it; partly_done explains any; in_progress explains
+   plans; a cue in a relative clause ("…, który prowadzi konsultacje") or an amount done so far contests nothing.
+   A *weak* rule (a step done, the future tense, "3 z 5") is only a hint.
 2. A classifier (``corpus.status_model``) learned from the tune cases of ``corpus/status_cases.jsonl``.
 
-How they make one label (thresholds chosen on the tune cases by cross-validation, see eval/status.py):
+How they make one label (``Thresholds``, chosen on the tune cases by cross-validation: python -m eval.status
+--choose):
 - "done" is shown only when the rules read done, uncontested, and the classifier does not prefer another label
   with at least ``done_veto``; otherwise the rules' best other label (or the classifier's best non-done one) is
-  shown, doubtful. The classifier alone never shows "done".
+  shown, doubtful ("done_withheld"). The classifier alone never shows "done".
 - No rule matched: "unclear", unless the classifier is at least ``alone_min`` sure of a label other than done,
-  which is then shown, doubtful ("similar labelled passages").
-- Otherwise the rules' label is shown. It is doubtful when the classifier prefers another label and either the
-  rule is weak or contested, or the classifier is at least ``disagree_min`` sure.
+  which is then shown, doubtful ("model_only").
+- Otherwise the rules' label is shown. It is doubtful when the classifier prefers another label and the rule is
+  contested ("contested") or weak ("weak"), or the classifier is at least ``disagree_min`` sure ("disagree").
+On tune, a veto of "done" and a doubt on disagreement alone never helped (every setting that used them only
+added doubt), so ``done_veto`` and ``disagree_min`` are above 1: never.
 
-``doubt`` says why a label is doubtful (a key the interfaces show in the reader's language, see
-assistant/messages.py): "contested", "weak", "disagree", "done_withheld", "model_only". An ``unclear`` label is
-not doubtful: it already says the text could not be read.
+``doubt`` says why a label is doubtful (a key of DOUBTS, shown in the reader's language: assistant/messages.py).
+An ``unclear`` label is not doubtful: it already says the text could not be read.
 """
 
 from __future__ import annotations
@@ -35,16 +44,29 @@ from dataclasses import dataclass
 
 from corpus.model import StatusLabel
 from corpus.status_model import LABELS, StatusModel, default_model
-from corpus.status_rules import KIND_RULES, WEAK, Cue, clauses, cues
+from corpus.status_rules import KIND_LABELS, KIND_RULES, QUIET, WEAK, Cue, clauses, cues
 
-__all__ = ["LABELS", "MIXED", "RULES", "THRESHOLDS", "RuleReading", "Thresholds", "clauses", "combine", "decide",
-           "label_text"]
+__all__ = ["DOUBTS", "LABELS", "MIXED", "RULES", "THRESHOLDS", "Rule", "RuleReading", "Thresholds", "clauses",
+           "combine", "decide", "label_text"]
 
 MIXED = "done in part, not done in part"
 NO_RULE = "no rule matched"
 MODEL_RULE = "similar labelled passages"
-# Every rule name a label can carry (interfaces translate each: assistant/messages.py RULE_NAMES).
-RULES: tuple[str, ...] = (*dict.fromkeys(KIND_RULES.values()), MIXED, NO_RULE, MODEL_RULE)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule a label can name: its name (English; interfaces translate it, assistant/messages.py RULE_NAMES) and
+    the label it gives."""
+
+    name: str
+    label: str
+
+
+# Every rule a label can carry ("" for the classifier's label: any but done).
+RULES: tuple[Rule, ...] = (*(Rule(name, label) for name, label in {
+    name: KIND_LABELS[kind] for kind, name in KIND_RULES.items()}.items()), Rule(MIXED, "partly_done"),
+    Rule(NO_RULE, "unclear"), Rule(MODEL_RULE, ""))
 DOUBTS = ("contested", "weak", "disagree", "done_withheld", "model_only")
 
 
@@ -53,19 +75,20 @@ class Thresholds:
     """How sure the classifier must be (chosen on the tune cases by cross-validation: python -m eval.status
     --choose)."""
 
-    done_veto: float = 1.01
+    done_veto: float = 1.01  # never (see the module docstring)
     alone_min: float = 0.6
-    disagree_min: float = 1.01
+    disagree_min: float = 1.01  # never
 
 
 THRESHOLDS = Thresholds()
 _DONE = ("task_done", "done", "set_up")
 _NOT_DONE = ("negated", "stopped")
 # A rule label does not contest these labels of other cues: "zrealizowane, ale nie w pełni" is one reading.
-# A body or service set up is compatible with work going on: it is working ("powołany został Zespół, który prowadzi…").
+# The task reported complete is compatible with work going on or planned after it (its activities, a next edition).
+# Something set up is not ("Trwają prace; powołano zespół roboczy"), except in a relative clause about it
+# ("powołany został Zespół, który prowadzi konsultacje"): see ``combine``.
 _COMPATIBLE = {"partly_done": {"done", "not_done", "planned", "in_progress"}, "in_progress": {"planned", "unclear"},
-               "not_done": {"planned"}, "planned": {"not_done"}, "set_up": {"in_progress"},
-               "task_done": {"in_progress", "planned"}}
+               "not_done": {"planned"}, "planned": {"not_done"}, "task_done": {"in_progress", "planned"}}
 
 
 @dataclass(frozen=True)
@@ -84,7 +107,7 @@ def _first(found: list[Cue], kinds: tuple[str, ...]) -> Cue | None:
     return next((c for c in found if c.kind in kinds), None)
 
 
-def _decided(found: list[Cue], kinds: tuple[str, ...]) -> tuple[str, Cue] | None:
+def _decided(found: list[Cue]) -> tuple[str, Cue] | None:
     """(label, deciding cue) by the precedence of ``combine``'s docstring, or None when nothing matched."""
     has = {c.kind for c in found}
     partial = _first(found, ("not_fully", "partial"))
@@ -108,13 +131,13 @@ def _decided(found: list[Cue], kinds: tuple[str, ...]) -> tuple[str, Cue] | None
 
 def combine(found: list[Cue], text: str) -> RuleReading:
     """One label from a passage's cues (see the module docstring)."""
-    decided = _decided(found, ())
+    decided = _decided(found)
     if decided is None:
         return RuleReading("unclear", NO_RULE, text.split("\n")[0][:300], False, False, "")
     label, cue = decided
     if label == "mixed":  # contested when only amounts or a step were done: those may not be part of the task
         return RuleReading("partly_done", MIXED, cue.sentence, False, not _first(found, _DONE), "partly_done")
-    strong_others = {c.label for c in found if c.kind not in WEAK and c.label != label}
+    strong_others = {c.label for c in found if c.kind not in QUIET and c.label != label and not c.relative}
     contested = bool(strong_others - _COMPATIBLE.get(cue.kind if cue.kind in _COMPATIBLE else label, set()))
     others = [c.label for c in found if c.label not in ("done", label)]
     fallback = label if label != "done" else next(iter(others), "")

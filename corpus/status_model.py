@@ -22,7 +22,7 @@ import numpy as np
 
 CASES_FILE = Path(__file__).resolve().parent / "status_cases.jsonl"
 LABELS = ("done", "partly_done", "in_progress", "planned", "not_done", "unclear")
-SPLITS = ("tune", "test", "fresh")  # fresh: written after test had been looked at once (eval/status.py)
+SPLITS = ("tune", "test", "fresh", "fresh2")  # fresh, fresh2: written after test was looked at (eval/status.py)
 STEM = 6
 L2 = 0.001
 STEPS = 400

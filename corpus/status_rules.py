@@ -1,13 +1,16 @@
 """Status cues: how far a task has got, read clause by clause from general Polish phrasings of municipal reports.
 
-A sentence is cut into clauses at , ; : ( ) dashes (not a range like 2019–2023) and at the conjunctions a, ale, lecz, jednak, natomiast, zaś,
-i, oraz, ani. A clause is *negated* when "nie" (not "nie tylko") stands at most four words before a status verb
-of that clause, or before "jeszcze" ("nie jest jeszcze dostępna") — realising, completing, setting up, starting, continuing, running, funding, planning, in any
-form ("nie powołano", "nie będzie kontynuowany"), or of being available or working ("nie przyjmuje dzieci"), or
-before "jeszcze" ("nie jest jeszcze dostępna") or a perfective auxiliary ("nie zostało zlecone"). So "Gabinet został otwarty. Nie jest wymagane skierowanie." is not
-negated (no status verb after "nie"), and a "nie" never reaches past a comma or "ale".
+A sentence is cut into clauses at , ; : ( ) and dashes (not a range like 2019–2023), then at the conjunctions a,
+ale, lecz, jednak, natomiast, zaś, i, oraz, ani. A clause is *negated* when "nie" (not "nie tylko") stands at most
+four words before a status verb of that clause (realising, completing, setting up, starting, continuing, running,
+funding, planning, being available or working, in any form: "nie powołano", "nie będzie kontynuowany", "nie
+przyjmuje dzieci"), before a perfective auxiliary ("nie zostało zlecone") or before "jeszcze" ("nie jest jeszcze
+dostępna"). So in "Gabinet został otwarty. Nie jest wymagane skierowanie." nothing is negated, and a "nie" never
+reaches past a comma or "ale". A clause whose part between punctuation starts with "który"/"co" is *relative*: it
+describes something just named ("Zespół, który prowadzi konsultacje").
 
-Each clause gives at most one cue (``clause_cue``), the first of these that matches:
+Each clause gives at most one cue (``clause_cue``), the first of these that matches; a percentage of realisation
+is read per sentence (100 % → task_done, less → partial):
 
   kind        label        rule name                          e.g.
   not_fully   partly_done  "not fully completed"              "nie w pełni", "nie został w całości zrealizowany"
@@ -16,19 +19,20 @@ Each clause gives at most one cue (``clause_cue``), the first of these that matc
                                                               zakresie", "I etap zrealizowano"
   stopped     not_done     "suspended, stopped or abandoned"  "zawieszona", "wstrzymano", "odstąpiono od",
                                                               "zrezygnowano z", "niezrealizowane", "brak realizacji"
-  postponed   planned      "postponed"                        "przesunięta na 2026 r.", "odłożono do"
+  postponed   planned      "postponed"                        "przesunięta na 2026 r.", "odłożono do czasu"
   past        unclear      "past programme only"              "był realizowany w latach 2019–2023"
   scheduled   planned      "future or scheduled work"         "zostanie zrealizowane w 2026 r.", "będzie realizowane"
   task_done   done         "completed"                        "Postulat został zrealizowany", "Postulat zrealizowano",
-                                                              "Zrealizowano w całości", "w 100%"
+                                                              "Zrealizowano w całości", "Stopień realizacji: 100%"
   done        done         "completed"                        "budowa została zakończona", "zakończono budowę"
   set_up      done         "set up and working"               "powołany został Zespół", "uruchomiono", "działa od"
   ongoing     in_progress  "ongoing or continued work"        "trwają", "w trakcie", "realizowane na bieżąco",
                                                               "kontynuacja", "rozpoczęto", "odbywa się", "wspiera"
   plan        planned      "future or scheduled work"         "planowane jest", "przewidziano", "ma zostać", "nastąpi"
-  so_far      in_progress  "results so far (weak cue)"        "zrealizowano 30 525 godzin", "przeszkolono 320",
+  so_far      in_progress  "amounts done so far"              "zrealizowano 30 525 godzin", "przeszkolono 320",
                                                               "pozyskano środki", "objęto wsparciem 18 rodzin"
   step_done   in_progress  "a step completed (weak cue)"      "dokumentacja została opracowana", "została wyremontowana"
+                                                              (counts only beside something not done)
   future      planned      "future tense (weak cue)"          "zostanie podpisana", "będzie prowadzona"
   of_total    partly_done  "part of the total (weak cue)"     "3 z 5 zaplanowanych"
 
@@ -65,23 +69,25 @@ _STATUS_VERB = (r"(?:\w*realiz\w*|wykon\w*|zakończ\w*|ukończ\w*|rozpocz\w*|pod
                 r"nastąpi\w*|odby\w*|podpisa\w*|zatrudni\w*|udostępni\w*|przystąpi\w*|przeprowadz\w*|zorganizow\w*|"
                 r"ogłosz\w*|ogłoszono|przygotow\w*|udał\w*|powsta\w*|rusz\w*|doszł\w*|dosz\w*|zlec\w*|wydatkow\w*)")
 _NEGATION = re.compile(rf"\bnie\s+(?!tylko\b)(?:\S+\s+){{0,3}}?(?:{_STATUS_VERB}|dostępn\w*|czynn\w*|działa\w*|"
-                       r"funkcjonuj\w*|przyjmuj\w*|obowiązuj\w*)\b|\bnie\s+(?:\S+\s+){0,2}?jeszcze\b|\bjeszcze nie\b|"
-                       rf"\bnie\s+(?:\S+\s+)?(?:{_AUX}|zostanie|zostaną)\b")
+                       r"funkcjonuj\w*|przyjmuj\w*|obowiązuj\w*)\b|\bnie\s+(?!tylko\b)(?:\S+\s+){0,2}?jeszcze\b|"
+                       rf"\bjeszcze nie\b|\bnie\s+(?!tylko\b)(?:\S+\s+)?(?:{_AUX}|zostanie|zostaną)\b")
 # A dash between digits ("2019–2023") is a range, not a clause break.
-_CLAUSE_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|(?<!\d)[–—](?!\d)|\s(?:a|ale|lecz|jednak|natomiast|zaś|i|oraz|ani)\s")
+_PUNCT_BREAK = re.compile(r"[,;:()]|\s[-–—]\s|(?<!\d)[–—](?!\d)")
+_CONJ_BREAK = re.compile(r"\s(?:a|ale|lecz|jednak|natomiast|zaś|i|oraz|ani)\s")
 _NUMBER_SOON = r"(?:\s+\S+){0,2}?\s+(?:ok\.\s+|około\s+|ponad\s+)?\d"
 _PERCENT = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*(?:%|proc\b|proc\.|procent\w*)")
+_RELATIVE = re.compile(r"(?:któr\w+|co)\b", re.I)
 _OF_TOTAL = re.compile(r"\b(\d+)\s+z\s+(\d+)\b")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "not_fully": rf"\bnie\s+(?:\S+\s+){{0,3}}?{_FULLY}|\bniepełn(?!osprawn)\w*|\bniezrealizowan\w* {_FULLY}",
-    "partial": (r"\bczęściow\w*|\bw części\b|\bpołowiczn\w*|\bw (?:ograniczonym|niepełnym) zakresie|"
+    "partial": (r"\bczęściow\w*|\bw części\b(?!\s+(?:[ivx]+\b|\d|sprawozdani|raport|dokument|opisow|pierwsz|drugi))|\bpołowiczn\w*|\bw (?:ograniczonym|niepełnym) zakresie|"
                 r"\bw znacznej części|\b(?:większość|część|części) zadania|\btylko w zakresie|\bjedynie\b|"
                 r"\b(?:i|pierwszy|1\.)\s+etap\w*\b.*\b(?:zrealizowan|wykonan|zakończon|zrealizowano|wykonano|zakończono)"
                 r"|\b(?:zrealizowano|wykonano|zakończono)\s+(?:i|pierwszy)\s+etap"),
     "stopped": (r"\bzawiesz\w*|\bzawieszon\w*|\bwstrzyma\w*|\bodstąpi\w*|\bzrezygnowan\w*|\brezygnacj\w*|"
                 r"\bzaniecha\w*|\banulowan\w*|\bunieważni\w*|\bwycofan\w*|\bwycofano\b|\bwykreśl\w*|\bskreśl\w*|"
-                r"\bwypowiedzian\w* umow|\bwypowiedziano umow|\bumow\w* [^,;]*rozwiązan\w*|\bniecelow\w*|"
+                r"\bwypowiedzian\w* umow|\bwypowiedziano umow|\busunięt\w*|\busunięto\b|\bbrak postęp\w*|\bumow\w* [^,;]*rozwiązan\w*|\bniecelow\w*|"
                 r"\bbez osiągnięcia celu|\bprzedwcześnie\b|\bnie(?:zrealizowan|wykonan|rozpoczęt|uruchomion|wdrożon|"
                 r"podjęt)\w*|\bbrak realizacji\b|\bnie przewiduje się\b"),
     "postponed": (r"\b(?:przesunięt|przesunięto|przeniesion|przeniesiono|odłożon|odłożono|przełożon|przełożono)\w*\s+"
@@ -90,7 +96,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "past": (r"\b(?:był|była|było|były)\s+(?:\S+\s+)?(?:realizowan|prowadzon)\w*|\brealizowano w latach|"
              r"\bfunkcjonował\w*\s+do\b|\bdo \d{4}\s*r\w*\.?\s+(?:\S+\s+){0,3}?(?:realizował|prowadził)\w*|"
              r"\bw latach \d{4}\s*[–-]\s*\d{4}\s+(?:\S+\s+){0,2}?(?:prowadził\w*|przeprowadzono|realizował\w*)|"
-             r"\bw poprzedniej kadencji\b|\b(?:był|była|było)\s+prowadzon\w*\s+w\s+\d{4}"),
+             r"\bw poprzedniej kadencji\b|\bw przeszłości\b|\b(?:był|była|było)\s+prowadzon\w*\s+w\s+\d{4}"),
     "scheduled": (r"\b(?:zostanie|zostaną|będzie|będą|ma(?:ją)? zostać)\s+(?:\S+\s+){0,2}?"
                   rf"(?:{_COMPLETE}|{_SET_UP}|realizowan\w*|prowadzon\w*|wprowadzon\w*|uruchomion\w*|otwart\w*|"
                   r"podpisan\w*|ogłoszon\w*|zlecon\w*|organizowan\w*|oferowan\w*|dostępn\w*)"),
@@ -106,7 +112,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "set_up": (rf"\b{_AUX}\s+(?:\S+\s+){{0,2}}?(?:{_SET_UP})|\b(?:{_SET_UP})\s+{_AUX}\b|"
                rf"\b{_SET_UP_IMPERSONAL}\b(?!{_NUMBER_SOON})|\brozpoczęł\w* działalność|\brozpoczął działalność|"
                r"\b(?:działa|funkcjonuje|czynn\w*|przyjmuje \w+|obowiązuje)\s+od\b|\bpełni\s+(?:swoją |swoja )?funkcj|"
-               r"\bpowstał[aoy]?\b|\bruszył[aoy]?\b|\bzaczął działać|\bzaczęł\w* działać|\bdziała\b|"
+               r"\bpowstał[aoy]?\b|\bruszył[aoy]?\b|\boddano do użytku|\bprzekazano do użytk\w*|\bzaczął działać|\bzaczęł\w* działać|\bdziała\b|"
                r"\bw(?:eszł\w*|szedł) w życie"),
     "ongoing": (r"\btrwa(?:ją)?\b|\bw trakcie\b|\bw toku\b|\bw realizacji\b|\bw fazie realizacji|"
                 r"\brealizowan[eyaio]\b|\brealizuje\b|\brealizuje się|\bprowadzon\w*|\bprowadzi\b|\bprowadzą\b|"
@@ -115,7 +121,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
                 r"\bprzystąpiono\b|\bpodjęto działania|\bsukcesywnie|\betapami\b|\bzaawansowan\w*|\bprzebiega\b|"
                 r"\bcorocznie\b|\bco roku\b|\bkażdego roku\b|\bfunkcjonuje\b|\bwspiera(?:ją)?\b|\brozwijan[yaeio]\b|"
                 r"\bwdrażan[yaeio]\b|\bdo wyczerpania|\bwykonywan\w*|\bpodejmowan\w*|\bsystematyczn\w*|"
-                r"\bw miarę potrzeb|\b(?:przygotowuje|opracowuje|realizuje|wdraża|analizuje|"
+                r"\bw miarę potrzeb|\bw fazie\b|\b(?:przygotowuje|opracowuje|realizuje|wdraża|analizuje|"
                 r"pracuje nad|pracują nad)\b"),
     "plan": (r"\bplanowan\w*|\bzaplanowan\w*|\bzaplanowano\b|\bplanuje\b|\bplanuje się|\bprzewidzian\w*|"
              r"\bprzewidziano\b|\bprzewiduje się|\bprzewidywan\w*|\bzamierza\w*|\bzapowiedzia\w*|\bma(?:ją)? zostać|"
@@ -140,18 +146,21 @@ KIND_RULES = {"not_fully": "not fully completed", "negated": "negated status", "
               "stopped": "suspended, stopped or abandoned", "postponed": "postponed", "past": "past programme only",
               "scheduled": "future or scheduled work", "task_done": "completed",
               "done": "completed", "set_up": "set up and working", "ongoing": "ongoing or continued work",
-              "plan": "future or scheduled work", "so_far": "results so far (weak cue)",
+              "plan": "future or scheduled work", "so_far": "amounts done so far",
               "step_done": "a step completed (weak cue)",
               "future": "future tense (weak cue)", "of_total": "part of the total (weak cue)"}
-WEAK = frozenset({"so_far", "step_done", "future", "of_total"})
+WEAK = frozenset({"step_done", "future", "of_total"})  # cues that alone leave a label doubtful when the classifier differs
+QUIET = WEAK | {"so_far"}  # cues that never contest another label (amounts done fit any status)
 
 
 @dataclass(frozen=True)
 class Cue:
-    """What one clause says about the status (``kind``, see the module docstring) and the sentence it is in."""
+    """What one clause says about the status (``kind``, see the module docstring) and the sentence it is in;
+    ``relative``: the clause is a relative one ("…, który prowadzi konsultacje"), about something just named."""
 
     kind: str
     sentence: str
+    relative: bool = False
 
     @property
     def label(self) -> str:
@@ -160,7 +169,17 @@ class Cue:
 
 def clauses(sentence: str) -> list[str]:
     """The clauses of a sentence: negation is read per clause so it cannot reach across a comma or "ale"."""
-    return [c.strip() for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
+    return [c for c, _ in _clauses(sentence)]
+
+
+def _clauses(sentence: str) -> list[tuple[str, bool]]:
+    """(clause, relative) pairs: a clause is relative when its part between punctuation starts with "który"/"co"
+    (so "…, który prowadzi konsultacje i przygotowuje raport" is relative in both its clauses)."""
+    out = []
+    for part in _PUNCT_BREAK.split(sentence):
+        relative = bool(_RELATIVE.match(part.strip()))
+        out += [(c.strip(), relative) for c in _CONJ_BREAK.split(part) if c and c.strip()]
+    return out
 
 
 def _percent_kind(text: str) -> str | None:
@@ -194,5 +213,6 @@ def cues(text: str) -> list[Cue]:
         percent = _percent_kind(sentence.lower())
         if percent:
             found.append(Cue(percent, sentence))
-        found += [Cue(kind, sentence) for clause in clauses(sentence) if (kind := clause_cue(clause))]
+        found += [Cue(kind, sentence, relative) for clause, relative in _clauses(sentence)
+                  if (kind := clause_cue(clause))]
     return found

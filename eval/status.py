@@ -139,7 +139,7 @@ def text_report(split: str, result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when every figure is within its limit, else 1."""
     ap = argparse.ArgumentParser(prog="python -m eval.status", description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("test", "tune", "fresh"), default="test")
+    ap.add_argument("--split", choices=("test", "tune", "fresh", "fresh2"), default="test")
     ap.add_argument("--json", action="store_true", help="print one JSON object (with every doubtful or wrong case)")
     ap.add_argument("--failures", action="store_true", help="also list the doubtful and wrongly labelled cases")
     ap.add_argument("--choose", action="store_true", help="show the best thresholds of the grid on tune (how "

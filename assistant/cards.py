@@ -12,7 +12,7 @@ from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_c
 from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
-from assistant.render import cite_line, status_notes
+from assistant.render import change_note, cite_line, status_notes
 from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -174,8 +174,10 @@ def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Tr
     """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
     card = pledge_card(lang, pledge, report_of(library, pledge.id), pledge_citations(library, pledge), translations,
                        status_fields(library, pledge)["status_change"])
+    note = change_note(lang, library, pledge.id)
     return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
-            f'{earlier_html(lang, library, pledge)}</article>')
+            + (f'<p class="kqa-note">{e(note)}</p>' if note else "")
+            + f'{earlier_html(lang, library, pledge)}</article>')
 
 
 def earlier_html(lang: str, library: ReportSet, pledge: Pledge) -> str:

@@ -132,7 +132,20 @@ _UI: dict[str, dict[str, str]] = {
         "err_report": "Цей звіт недоступний.",
     },
 }
+# What changed in a pledge since the edition before (corpus.diff.KINDS), as Browse and its cards note it.
+_CHANGES: dict[str, dict[str, str]] = {
+    "en": {"changed_kinds": "changed since {since}: {kinds}", "kind_label": "status", "kind_status_text": "status text",
+           "kind_pledge_text": "pledge text", "kind_title": "title", "line": "line", "pages": "pp."},
+    "pl": {"changed_kinds": "zmiany od wydania {since}: {kinds}", "kind_label": "status",
+           "kind_status_text": "opis stanu realizacji", "kind_pledge_text": "treść zobowiązania", "kind_title": "tytuł",
+           "line": "wiersz", "pages": "s."},
+    "uk": {"changed_kinds": "зміни від видання {since}: {kinds}", "kind_label": "статус",
+           "kind_status_text": "опис стану виконання", "kind_pledge_text": "текст зобов'язання", "kind_title": "назва",
+           "line": "рядок", "pages": "с."},
+}
 for _lang, _extra in _UI.items():
+    MESSAGES[_lang].update(_extra)
+for _lang, _extra in _CHANGES.items():
     MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 

@@ -27,6 +27,14 @@ def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str, doub
     return notes
 
 
+def change_note(lang: str, library: ReportSet, pledge_id: str) -> str:
+    """What changed in a pledge since the edition before ('changed since 2024: title, pledge text'), or ''."""
+    change = library.changes.get(pledge_id)
+    if change is None:
+        return ""
+    return t(lang, "changed_kinds", since=change.since, kinds=", ".join(t(lang, f"kind_{k}") for k in change.kinds))
+
+
 def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
     """One pledge as the API lists it: texts, status with evidence and rule, citations and its report."""
     return {"pledge_id": pledge.id, "title": pledge.title, "report": report_of(library, pledge.id),

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+from corpus.diff import PledgeChange, diff_reports, match_pledges
 from corpus.errors import ReportFormatError
 from corpus.model import Pledge, Report, Span
 from corpus.parser import OPTION_HINTS, ParseOptions, parse_report, relative_source, slugify
@@ -76,11 +77,21 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class EditionChange:
+    """What changed in a pledge since the previous edition of its report: ``kinds`` of corpus.diff.KINDS."""
+
+    since: str
+    kinds: tuple[str, ...]
+    before: str  # the status label then
+    after: str  # and now
+
+
+@dataclass(frozen=True)
 class ReportSet:
     """All reports of a folder; ``editions[key]`` holds one report's editions, oldest first.
 
     Questions are answered from the latest edition of each report (``pledges``, ``by_id``); older editions
-    stay for browsing and for what changed (``status_change``).
+    stay for browsing (``earlier``) and for what changed (``changes``, ``status_changes``).
     """
 
     folder: Path
@@ -125,23 +136,48 @@ class ReportSet:
         raise KeyError(f"no edition has source {span.source!r}")
 
     def earlier(self, pledge_id: str) -> list[tuple[LoadedReport, Pledge]]:
-        """The same pledge (same id) in the older editions of its report, newest first: for browsing."""
+        """The same pledge in the older editions of its report, newest first, followed through renamings (pledges
+        are paired by content between each edition and the one before: corpus.diff)."""
         key = self.edition_of(pledge_id).key
-        return [(ed, p) for ed in reversed(self.editions[key][:-1]) for p in ed.report.pledges if p.id == pledge_id]
+        eds = self.editions[key]
+        out: list[tuple[LoadedReport, Pledge]] = []
+        index = next(i for i, p in enumerate(eds[-1].report.pledges) if p.id == pledge_id)
+        for k in range(len(eds) - 1, 0, -1):
+            before = self._pairs[key][k - 1].get(index)
+            if before is None:
+                break
+            index = before
+            out.append((eds[k - 1], eds[k - 1].report.pledges[index]))
+        return out
+
+    @cached_property
+    def _pairs(self) -> dict[str, list[dict[int, int]]]:
+        """Per report, per pair of consecutive editions: new pledge index → old pledge index."""
+        return {key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in zip(eds, eds[1:])]
+                for key, eds in self.editions.items()}
+
+    @cached_property
+    def _diffs(self) -> dict[str, tuple[str, PledgeChange]]:
+        """Latest pledge id → (previous edition, its change), for pledges paired with the edition before."""
+        out: dict[str, tuple[str, PledgeChange]] = {}
+        for eds in self.editions.values():
+            if len(eds) > 1:
+                for c in diff_reports(eds[-2].report, eds[-1].report).matched:
+                    out[c.pledge_id] = (eds[-2].info.edition, c)
+        return out
+
+    @cached_property
+    def changes(self) -> dict[str, EditionChange]:
+        """Latest pledges that changed in any way (label, status text, pledge text, title) since the edition
+        before: what Browse's "changed since the last edition" lists."""
+        return {pid: EditionChange(since, c.kinds, c.label_before, c.label_after)
+                for pid, (since, c) in self._diffs.items() if c.changed}
 
     @cached_property
     def status_changes(self) -> dict[str, StatusChange]:
-        """Latest pledges whose label differs from the same pledge (matched by title) in the edition before."""
-        from corpus.diff import diff_reports
-
-        changes: dict[str, StatusChange] = {}
-        for eds in self.editions.values():
-            if len(eds) < 2:
-                continue
-            for c in diff_reports(eds[-2].report, eds[-1].report).matched:
-                if c.label_before != c.label_after:
-                    changes[c.pledge_id] = StatusChange(eds[-2].info.edition, c.label_before, c.label_after)
-        return changes
+        """Latest pledges whose status label moved since the edition before (paired by content)."""
+        return {pid: StatusChange(since, c.label_before, c.label_after) for pid, (since, c) in self._diffs.items()
+                if c.label_before != c.label_after}
 
     def to_json(self) -> dict:
         """Everything serving needs, for a saved index: every edition's manifest and parsed report."""

@@ -44,6 +44,9 @@ class Citation:
     end_line: int
     page: int | None
     text: str
+    # PDF only: (page, line on that page) of each line of ``text``, None for a blank line (citations count the lines
+    # a reader sees on the printed page, not the lines of the extracted text)
+    printed_at: tuple[tuple[int, int] | None, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +112,8 @@ class Answer:
 
 def cite(library: ReportSet, kind: str, span: Span) -> Citation:
     """A citation whose text is read from the report's own lines, so it always equals the source."""
-    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span))
+    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span),
+                    library.printed_at(span))
 
 
 def pledge_citations(library: ReportSet, pledge: Pledge) -> list[Citation]:

@@ -62,12 +62,24 @@ def source_html(lang: str, report: dict, citations: list[Citation]) -> str:
     cite = e(cite_line(lang, report, citations))
     if report.get("url"):
         cite = f'<a href="{e(report["url"])}" rel="noopener noreferrer">{cite}</a>'
-    blocks = []
-    for c in citations:
-        lines = "".join(f"<li>{e(line) or '&nbsp;'}</li>" for line in c.text.split("\n"))
-        blocks.append(f'<ol class="kqa-lines" start="{c.start_line}">{lines}</ol>')
+    blocks = [quoted_lines_html(lang, c) for c in citations]
     return (f'<p class="kqa-cite"><span class="kqa-k">{e(t(lang, "source"))}:</span> {cite}</p>'
             f'<details class="kqa-src"><summary>{e(t(lang, "ui_source_lines"))}</summary>{"".join(blocks)}</details>')
+
+
+def quoted_lines_html(lang: str, c: Citation) -> str:
+    """The cited lines, numbered as a reader finds them: by line of the text file, or for a PDF by page and line on
+    that page (blank lines of the extracted text are not on the page and are left out)."""
+    lines = c.text.split("\n")
+    if not c.printed_at:
+        items = "".join(f"<li>{e(line) or '&nbsp;'}</li>" for line in lines)
+        return f'<ol class="kqa-lines" start="{c.start_line}">{items}</ol>'
+    pages: dict[int, list[tuple[int, str]]] = {}
+    for line, at in zip(lines, c.printed_at):
+        if at is not None:
+            pages.setdefault(at[0], []).append((at[1], line))
+    return "".join(f'<p class="kqa-k">{e(t(lang, "page"))} {page}</p><ol class="kqa-lines" start="{rows[0][0]}">'
+                   + "".join(f"<li>{e(text)}</li>" for _, text in rows) + "</ol>" for page, rows in pages.items())
 
 
 def vote_html(lang: str, answer_id: str, pledge_id: str) -> str:

@@ -130,9 +130,17 @@ class ReportSet:
 
     def source_text(self, span: Span) -> str:
         """The exact lines of the edition whose source ``span`` names."""
+        return self._edition_of_source(span).source_text(span)
+
+    def printed_at(self, span: Span) -> tuple[tuple[int, int] | None, ...] | None:
+        """Where each line of ``span`` is printed — (page, line on that page), None for a blank line — when the
+        edition was read from a PDF; None for a text file."""
+        return self._edition_of_source(span).printed_at(span)
+
+    def _edition_of_source(self, span: Span) -> Report:
         for ed in self:
             if ed.report.source == span.source:
-                return ed.report.source_text(span)
+                return ed.report
         raise KeyError(f"no edition has source {span.source!r}")
 
     def earlier(self, pledge_id: str) -> list[tuple[LoadedReport, Pledge]]:

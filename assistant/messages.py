@@ -154,7 +154,8 @@ RULE_NAMES: dict[str, dict[str, str]] = {
     "pl": {
         "not fully completed": "nie w pełni zrealizowane", "partial completion": "realizacja częściowa",
         "negated status": "zaprzeczony stan realizacji",
-        "suspended, stopped or abandoned": "zawieszone, wstrzymane lub zaniechane", "postponed": "przesunięte na później",
+        "suspended, stopped or abandoned": "zawieszone, wstrzymane lub zaniechane",
+        "postponed": "przesunięte na później",
         "past programme only": "tylko program z przeszłości", "completed": "zrealizowane",
         "set up and working": "powołane lub uruchomione i działa",
         "ongoing or continued work": "prace trwające lub kontynuowane", "amounts done so far": "dotychczasowe wyniki",

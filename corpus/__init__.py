@@ -11,7 +11,6 @@ from corpus.model import Passage, Pledge, Report, Sentence, Span, StatusLabel
 from corpus.parser import parse_report
 from corpus.reports import DEFAULT_REPORT, REPORTS_DIR
 
-
 CORPUS_DIR = Path(__file__).resolve().parent
 
 
@@ -30,5 +29,5 @@ def load_report(path: Path | str | None = None) -> Report:
     return parse_report(Path(path) if path else DEFAULT_REPORT)
 
 
-__all__ = ["CORPUS_DIR", "DEFAULT_REPORT", "REPORTS_DIR", "Passage", "Pledge", "Report", "ReportFormatError", "Sentence", "Span",
-           "StatusLabel", "code_sha256", "load_report", "parse_report"]
+__all__ = ["CORPUS_DIR", "DEFAULT_REPORT", "REPORTS_DIR", "Passage", "Pledge", "Report", "ReportFormatError",
+           "Sentence", "Span", "StatusLabel", "code_sha256", "load_report", "parse_report"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from corpus.model import Pledge, Report
 from corpus.parser import slugify
@@ -106,12 +107,13 @@ class PledgeChange:
         """The status text's word diff (kept for callers that knew only that one)."""
         return render_ops(self.status_ops, context)
 
-    def to_json(self) -> dict:
-        out: dict = {"pledge_id": self.pledge_id, "title": self.title, "changes": list(self.kinds),
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"pledge_id": self.pledge_id, "title": self.title, "changes": list(self.kinds),
                      "label_before": self.label_before, "label_after": self.label_after}
         if self.pledge_id_before != self.pledge_id:
             out["pledge_id_before"] = self.pledge_id_before
-        for kind, ops in (("title", self.title_ops), ("pledge_text", self.pledge_ops), ("status_text", self.status_ops)):
+        texts = (("title", self.title_ops), ("pledge_text", self.pledge_ops), ("status_text", self.status_ops))
+        for kind, ops in texts:
             if kind in self.kinds:
                 out[kind] = {"word_diff": render_ops(ops), "summary": word_summary(ops)}
         return out
@@ -134,7 +136,7 @@ class ReportDiff:
         """Matched pledges with any kind of change."""
         return tuple(c for c in self.matched if c.changed)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"changed": [c.to_json() for c in self.changed], "added": list(self.added),
                 "removed": list(self.removed)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -101,19 +101,17 @@ class Report:
         lines = range(span.start_line - 1, span.end_line)
         return tuple(self.positions[i] if self.lines[i].strip() else None for i in lines)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict (what a saved index keeps); ``Report.from_json`` reverses it exactly."""
         return asdict(self)
 
     @staticmethod
-    def from_json(d: dict) -> Report:
+    def from_json(d: dict[str, Any]) -> Report:
         """Inverse of ``to_json``."""
-        def span(x: dict) -> Span:
+        def span(x: dict[str, Any]) -> Span:
             return Span(**x)
 
-        def passage(x: dict | None) -> Passage | None:
-            if x is None:
-                return None
+        def passage(x: dict[str, Any]) -> Passage:
             sentences = tuple(Sentence(s["text"], s["start"], s["end"], span(s["span"])) for s in x["sentences"])
             return Passage(x["kind"], x["text"], span(x["span"]), sentences)
 
@@ -121,9 +119,9 @@ class Report:
                                pledge=passage(p["pledge"]), status=passage(p["status"]),
                                status_label=StatusLabel(**p["status_label"])) for p in d["pledges"])
         positions = d.get("positions")
-        return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]), pledges,
-                      passage(d["closing"]),
-                      None if positions is None else tuple(tuple(p) if p else None for p in positions))
+        return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]) if d["intro"] else None,
+                      pledges, passage(d["closing"]) if d["closing"] else None,
+                      None if positions is None else tuple((p[0], p[1]) if p else None for p in positions))
 
     def with_source(self, source: str) -> Report:
         """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""
@@ -136,11 +134,11 @@ _T = TypeVar("_T")
 def map_spans(node: _T, fn: Callable[[Span], Span]) -> _T:
     """``node`` (a frozen record, or a tuple of them) with every Span inside it replaced by ``fn(span)``."""
     if isinstance(node, Span):
-        return fn(node)  # type: ignore[return-value]
+        return fn(node)  # type: ignore[return-value]  # _T is Span here; mypy cannot narrow a TypeVar
     if isinstance(node, tuple):
-        return type(node)(map_spans(item, fn) for item in node)  # type: ignore[return-value]
+        return type(node)(map_spans(item, fn) for item in node)
     if is_dataclass(node) and not isinstance(node, type):
         changes = {f.name: map_spans(getattr(node, f.name), fn) for f in fields(node)
                    if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
-        return replace(node, **changes)  # type: ignore[return-value]
+        return replace(node, **changes)
     return node

@@ -34,6 +34,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from corpus.errors import ReportFormatError
 from corpus.layout import CONTINUATION_START, Marker, Paragraph, items, joined
@@ -63,7 +64,7 @@ class ParseOptions:
     pledges: int | None = None
 
     @staticmethod
-    def from_manifest(data: dict, manifest: str) -> ParseOptions:
+    def from_manifest(data: dict[str, Any], manifest: str) -> ParseOptions:
         """The two fields of a manifest's JSON object; a wrong value is refused naming the manifest."""
         values = {name: data.get(name) for name in OPTION_HINTS}
         for name, value in values.items():
@@ -120,7 +121,7 @@ def _passage(kind: str, paras: list[Paragraph], source: str) -> Passage:
         if i:
             parts.append("\n\n")
             offset += 2
-        for j, (num, raw) in enumerate(zip(para.lines, para.texts)):
+        for j, (num, raw) in enumerate(zip(para.lines, para.texts, strict=True)):
             piece = " ".join(raw.split())
             if j:
                 parts.append(" ")
@@ -214,7 +215,7 @@ def _pledges(heads: list[tuple[Paragraph, list[Paragraph]]], statuses: list[list
     """Pledge records from (title, pledge text) and status paragraphs; headings must be unique."""
     pledges: list[Pledge] = []
     seen: dict[str, int] = {}
-    for (head, text), status in zip(heads, statuses):
+    for (head, text), status in zip(heads, statuses, strict=True):
         title = head.text
         pid = slugify(title)
         if pid in seen:

@@ -30,6 +30,7 @@ text from the top (the running header, the footer and the page number are not co
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 import statistics
@@ -116,7 +117,7 @@ def _page_lines(page: object, number: int) -> list[PdfLine]:
 
     page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
     lines = "".join(texts).split("\n")
-    return [PdfLine(" ".join(t.split()), number, y) for t, y in zip(lines, heights) if t.strip()]
+    return [PdfLine(" ".join(t.split()), number, y) for t, y in zip(lines, heights, strict=False) if t.strip()]
 
 
 def _furniture_key(line: PdfLine) -> tuple[str, float | None]:
@@ -144,7 +145,7 @@ def strip_furniture(pages: list[list[PdfLine]]) -> list[list[PdfLine]]:
 
 def _line_step(pages: list[list[PdfLine]]) -> float | None:
     """The usual baseline-to-baseline distance of consecutive lines (the median of the steps down)."""
-    steps = [a.y - b.y for page in pages for a, b in zip(page, page[1:])
+    steps = [a.y - b.y for page in pages for a, b in itertools.pairwise(page)
              if a.y is not None and b.y is not None and a.y > b.y]
     return statistics.median(steps) if steps else None
 

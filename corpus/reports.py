@@ -19,12 +19,14 @@ of one report's pledges the same from edition to edition.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from corpus.diff import PledgeChange, diff_reports, match_pledges
 from corpus.errors import ReportFormatError
@@ -161,7 +163,7 @@ class ReportSet:
     @cached_property
     def _pairs(self) -> dict[str, list[dict[int, int]]]:
         """Per report, per pair of consecutive editions: new pledge index → old pledge index."""
-        return {key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in zip(eds, eds[1:])]
+        return {key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in itertools.pairwise(eds)]
                 for key, eds in self.editions.items()}
 
     @cached_property
@@ -187,12 +189,12 @@ class ReportSet:
         return {pid: StatusChange(since, c.label_before, c.label_after) for pid, (since, c) in self._diffs.items()
                 if c.label_before != c.label_after}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Everything serving needs, for a saved index: every edition's manifest and parsed report."""
         return {"editions": [{"key": ed.key, "info": asdict(ed.info), "report": ed.report.to_json()} for ed in self]}
 
     @staticmethod
-    def from_json(d: dict, folder: Path) -> ReportSet:
+    def from_json(d: dict[str, Any], folder: Path) -> ReportSet:
         """Inverse of ``to_json`` (``folder``: where the copies live)."""
         editions: dict[str, list[LoadedReport]] = {}
         for e in d["editions"]:

@@ -12,6 +12,7 @@ It never decides alone: ``corpus.status`` uses it to confirm or doubt what the r
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ def features(text: str) -> list[str]:
             joined[-1] = f"nie_{w}"
         else:
             joined.append(w)
-    return joined + [f"{a}_{b}" for a, b in zip(joined, joined[1:])]
+    return joined + [f"{a}_{b}" for a, b in itertools.pairwise(joined)]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class StatusModel:
         cols, vals = self._sparse(text)
         z = vals @ self.weights[cols]
         p = np.exp(z - z.max())
-        return dict(zip(LABELS, (p / p.sum()).tolist()))
+        return dict(zip(LABELS, (p / p.sum()).tolist(), strict=True))
 
 
 def train(cases: list[Case]) -> StatusModel:

@@ -51,14 +51,15 @@ _COMPLETE = r"(?:zrealizowan|wykonan|zakończon|ukończon|spełnion|osiągnięt|
 _SET_UP = (r"(?:powołan|utworzon|uruchomion|otwart|wdrożon|wprowadzon|przyjęt|udostępnion|zatrudnion|zmienion|"
            r"wybudowan|zapewnion|zainstalowan|zamontowan)"
            r"(?:y|a|e|i|ych)\b|zatrudnieni\b|oddan\w* do użytku|przekazan\w* do użytk\w*")
-_SET_UP_IMPERSONAL = (r"(?:powołano|utworzono|uruchomiono|otwarto|wdrożono|wprowadzono|przyjęto|udostępniono|zatrudniono|"
-                      r"wybudowano|zapewniono|zainstalowano|zamontowano)")
+_SET_UP_IMPERSONAL = (r"(?:powołano|utworzono|uruchomiono|otwarto|wdrożono|wprowadzono|przyjęto|udostępniono|"
+                      r"zatrudniono|wybudowano|zapewniono|zainstalowano|zamontowano)")
 _YEARS = r"(?:w \d{4}\s*r(?:oku|\.)?)"
 _THE_TASK = r"(?:zadani\w*|postulat\w*|zobowiązani\w*|cel zadania|całość zadania|realizacj\w* zadania)"
 _TASK = (r"(?:zadani\w*|postulat\w*|zobowiązani\w*|cel(?: zadania)?|całość zadania|przedsięwzięci\w*|inwestycj\w*|"
          r"realizacj\w*|program\w*|projekt\w*|budow\w*)")
 # What may follow "Zrealizowano"/"Wykonano" in a clause that reports the task done, not an amount of work.
-_HOW = rf"(?:{_TASK}|w całości|w pełni|w pełnym zakresie|w terminie|{_YEARS}|z sukcesem|zgodnie z \S+|prawidłowo|terminowo|planowo)"
+_HOW = (rf"(?:{_TASK}|w całości|w pełni|w pełnym zakresie|w terminie|{_YEARS}|z sukcesem|zgodnie z \S+|prawidłowo|"
+         r"terminowo|planowo)")
 # "do końca 2025 r." is a deadline, not "fully": only a bare "do końca" means "to the end".
 _FULLY = (r"(?:w pełni|w całości|całkowicie|w pełnym zakresie|do końca(?!\s+(?:\d|r\.|roku|miesiąca|kwartału|"
           r"stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia)))")
@@ -81,13 +82,15 @@ _OF_TOTAL = re.compile(r"\b(\d+)\s+z\s+(\d+)\b")
 
 _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "not_fully": rf"\bnie\s+(?:\S+\s+){{0,3}}?{_FULLY}|\bniepełn(?!osprawn)\w*|\bniezrealizowan\w* {_FULLY}",
-    "partial": (r"\bczęściow\w*|\bw części\b(?!\s+(?:[ivx]+\b|\d|sprawozdani|raport|dokument|opisow|pierwsz|drugi))|\bpołowiczn\w*|\bw (?:ograniczonym|niepełnym) zakresie|"
+    "partial": (r"\bczęściow\w*|\bw części\b(?!\s+(?:[ivx]+\b|\d|sprawozdani|raport|dokument|opisow|pierwsz|drugi))|"
+                r"\bpołowiczn\w*|\bw (?:ograniczonym|niepełnym) zakresie|"
                 r"\bw znacznej części|\b(?:większość|część|części) zadania|\btylko w zakresie|\bjedynie\b|"
                 r"\b(?:i|pierwszy|1\.)\s+etap\w*\b.*\b(?:zrealizowan|wykonan|zakończon|zrealizowano|wykonano|zakończono)"
                 r"|\b(?:zrealizowano|wykonano|zakończono)\s+(?:i|pierwszy)\s+etap"),
     "stopped": (r"\bzawiesz\w*|\bzawieszon\w*|\bwstrzyma\w*|\bodstąpi\w*|\bzrezygnowan\w*|\brezygnacj\w*|"
                 r"\bzaniecha\w*|\banulowan\w*|\bunieważni\w*|\bwycofan\w*|\bwycofano\b|\bwykreśl\w*|\bskreśl\w*|"
-                r"\bwypowiedzian\w* umow|\bwypowiedziano umow|\busunięt\w*|\busunięto\b|\bbrak postęp\w*|\bumow\w* [^,;]*rozwiązan\w*|\bniecelow\w*|"
+                r"\bwypowiedzian\w* umow|\bwypowiedziano umow|\busunięt\w*|\busunięto\b|\bbrak postęp\w*|"
+                r"\bumow\w* [^,;]*rozwiązan\w*|\bniecelow\w*|"
                 r"\bbez osiągnięcia celu|\bprzedwcześnie\b|\bnie(?:zrealizowan|wykonan|rozpoczęt|uruchomion|wdrożon|"
                 r"podjęt)\w*|\bbrak realizacji\b|\bnie przewiduje się\b"),
     "postponed": (r"\b(?:przesunięt|przesunięto|przeniesion|przeniesiono|odłożon|odłożono|przełożon|przełożono)\w*\s+"
@@ -112,7 +115,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "set_up": (rf"\b{_AUX}\s+(?:\S+\s+){{0,2}}?(?:{_SET_UP})|\b(?:{_SET_UP})\s+{_AUX}\b|"
                rf"\b{_SET_UP_IMPERSONAL}\b(?!{_NUMBER_SOON})|\brozpoczęł\w* działalność|\brozpoczął działalność|"
                r"\b(?:działa|funkcjonuje|czynn\w*|przyjmuje \w+|obowiązuje)\s+od\b|\bpełni\s+(?:swoją |swoja )?funkcj|"
-               r"\bpowstał[aoy]?\b|\bruszył[aoy]?\b|\boddano do użytku|\bprzekazano do użytk\w*|\bzaczął działać|\bzaczęł\w* działać|\bdziała\b|"
+               r"\bpowstał[aoy]?\b|\bruszył[aoy]?\b|\boddano do użytku|\bprzekazano do użytk\w*|\bzaczął działać|"
+               r"\bzaczęł\w* działać|\bdziała\b|"
                r"\bw(?:eszł\w*|szedł) w życie"),
     "ongoing": (r"\btrwa(?:ją)?\b|\bw trakcie\b|\bw toku\b|\bw realizacji\b|\bw fazie realizacji|"
                 r"\brealizowan[eyaio]\b|\brealizuje\b|\brealizuje się|\bprowadzon\w*|\bprowadzi\b|\bprowadzą\b|"
@@ -139,7 +143,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "future": (r"\b(?:zostanie|zostaną|będzie|będą)\b"),
 }.items()}
 KIND_LABELS = {"not_fully": "partly_done", "negated": "not_done", "partial": "partly_done", "stopped": "not_done",
-               "postponed": "planned", "past": "unclear", "scheduled": "planned", "task_done": "done", "done": "done", "set_up": "done", "ongoing": "in_progress",
+               "postponed": "planned", "past": "unclear", "scheduled": "planned", "task_done": "done", "done": "done",
+               "set_up": "done", "ongoing": "in_progress",
                "plan": "planned", "so_far": "in_progress", "step_done": "in_progress", "future": "planned",
                "of_total": "partly_done"}
 KIND_RULES = {"not_fully": "not fully completed", "negated": "negated status", "partial": "partial completion",
@@ -149,7 +154,7 @@ KIND_RULES = {"not_fully": "not fully completed", "negated": "negated status", "
               "plan": "future or scheduled work", "so_far": "amounts done so far",
               "step_done": "a step completed (weak cue)",
               "future": "future tense (weak cue)", "of_total": "part of the total (weak cue)"}
-WEAK = frozenset({"step_done", "future", "of_total"})  # cues that alone leave a label doubtful when the classifier differs
+WEAK = frozenset({"step_done", "future", "of_total"})  # alone, a label doubtful when the classifier differs
 QUIET = WEAK | {"so_far"}  # cues that never contest another label (amounts done fit any status)
 
 
@@ -197,8 +202,8 @@ def clause_cue(clause: str) -> str | None:
         return "not_fully"
     if _NEGATION.search(text):
         return "negated"
-    for kind in ("partial", "stopped", "postponed", "past", "scheduled", "task_done", "done", "set_up", "ongoing", "plan", "so_far",
-                 "step_done", "future"):
+    for kind in ("partial", "stopped", "postponed", "past", "scheduled", "task_done", "done", "set_up", "ongoing",
+                 "plan", "so_far", "step_done", "future"):
         if _PATTERNS[kind].search(text):
             return kind
     m = _OF_TOTAL.search(text)

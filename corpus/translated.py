@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from corpus.model import Pledge
 
@@ -42,7 +43,7 @@ class Translations:
 
     def __init__(self, folder: Path | str = TRANSLATIONS_DIR) -> None:
         self.folder = Path(folder)
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
         for lang in LANGUAGES:
             path = self.folder / f"{lang}.json"
             # A missing file means no translation for that language (Polish only), not a broken app.

@@ -51,7 +51,7 @@ def fold_models(cases: list[Case], folds: int = FOLDS) -> list[StatusModel]:
     for c in cases:
         fold_of.append(seen[c.label] % folds)
         seen[c.label] += 1
-    models = [train([c for c, f in zip(cases, fold_of) if f != k]) for k in range(folds)]
+    models = [train([c for c, f in zip(cases, fold_of, strict=True) if f != k]) for k in range(folds)]
     return [models[f] for f in fold_of]
 
 
@@ -60,7 +60,7 @@ def readings(split: str) -> list[tuple[Case, RuleReading, dict[str, float]]]:
     each case's classifier never saw it)."""
     cases = load_cases(split=split)
     models = fold_models(cases) if split == "tune" else [default_model()] * len(cases)
-    return [(c, combine(cues(c.text), c.text), m.proba(c.text)) for c, m in zip(cases, models)]
+    return [(c, combine(cues(c.text), c.text), m.proba(c.text)) for c, m in zip(cases, models, strict=True)]
 
 
 def label_cases(split: str, limits: Thresholds = THRESHOLDS) -> list[tuple[Case, StatusLabel]]:

@@ -15,7 +15,7 @@ import pytest
 
 from assistant import Assistant
 from corpus import CORPUS_DIR, DEFAULT_REPORT, code_sha256
-from index.build import calibrate, open_index
+from index.build import calibrate
 from index.fake import FakeEncoder
 from index.store import load_index
 from settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from pdf_maker import build_pdf
 
 from corpus import DEFAULT_REPORT, load_report, parse_report
-from corpus.diff import MATCH_THRESHOLD, content_similarity, diff_reports, format_diff, title_similarity
+from corpus.diff import MATCH_THRESHOLD, diff_reports, format_diff, title_similarity
 from corpus.reports import load_report_set
 
 ROOT = Path(__file__).resolve().parent.parent

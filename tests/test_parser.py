@@ -6,7 +6,9 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, given, settings as hsettings, strategies as st
+from hypothesis import Phase, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from corpus import DEFAULT_REPORT, ReportFormatError, parse_report
 from corpus.parser import decode_report, parse_report_text, split_sentences
@@ -135,7 +137,8 @@ GOOD = "Wstęp do sekcji.\n\nTytuł pierwszy\n\nTreść pierwsza.\n\nStopień re
      11, "two heading-like lines before 'Stopień realizacji zadania' at line 17"),
     ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n\nZamknięcie.\n", 9,
      'set as "closing_paragraphs" in the report\'s manifest'),
-    (GOOD + "\nTytuł pierwszy\n\nInna treść.\n\nStopień realizacji zadania\n\nS.\n", 11, "repeats the heading at line 3"),
+    (GOOD + "\nTytuł pierwszy\n\nInna treść.\n\nStopień realizacji zadania\n\nS.\n", 11,
+     "repeats the heading at line 3"),
     ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\n", 5, "status text is empty"),
     ("Tytuł\n\nTreść.\n\nStopień realizacji zadania jest oceniany co rok.\n", 5,
      "text after 'Stopień realizacji zadania' goes on in lower case"),
@@ -211,7 +214,7 @@ def test_a_page_break_before_a_quote_or_number_after_a_short_line_is_refused(tmp
     with pytest.raises(ReportFormatError, match=r"line 9: two heading-like lines .* 'Do końca roku zrealizowano', "
                                                 r"then 'Tytuł drugi' at line 13.*cut by a page break"):
         parse_report(_write(tmp_path, text))
-    joined = GOOD.replace("Status pierwszy.", "Do końca roku zrealizowano\n\n 525 godzin usług.".replace(" 525", "w sumie 525"))
+    joined = GOOD.replace("Status pierwszy.", "Do końca roku zrealizowano\n\n w sumie 525 godzin usług.")
     assert parse_report(_write(tmp_path, joined + SECOND)).pledges[0].status.text == \
         "Do końca roku zrealizowano w sumie 525 godzin usług."
 

@@ -61,7 +61,7 @@ def test_same_pledges_as_the_text_file(laid_out, report) -> None:
     pdf_report, _ = laid_out
     assert [p.title for p in pdf_report.pledges] == [p.title for p in report.pledges]
     assert [p.id for p in pdf_report.pledges] == [p.id for p in report.pledges]
-    for got, want in zip(pdf_report.pledges, report.pledges):
+    for got, want in zip(pdf_report.pledges, report.pledges, strict=True):
         assert _norm(got.pledge.text) == _norm(want.pledge.text)
         assert _norm(got.status.text) == _norm(want.status.text)
         assert got.status_label.label == want.status_label.label
@@ -81,7 +81,7 @@ def test_every_span_has_the_page_where_its_first_line_was_placed(laid_out) -> No
     # Non-blank PDF lines are the source's non-blank lines in order (see the next test): map one to the other.
     pdf_nums = [i for i, line in enumerate(pdf_report.lines, start=1) if line.strip()]
     src_nums = [i for i, line in enumerate(SOURCE_LINES, start=1) if line.strip()]
-    placed = {p: pages[s - 1] for p, s in zip(pdf_nums, src_nums)}
+    placed = {p: pages[s - 1] for p, s in zip(pdf_nums, src_nums, strict=True)}
     spans = _walk_spans(pdf_report)
     assert len(spans) > 50
     assert [s.page for s in spans] == [placed[s.start_line] for s in spans]
@@ -186,7 +186,7 @@ def test_quoted_lines_are_the_lines_on_that_page(printed) -> None:
     for p in report.pledges:
         for passage in (p.title_passage, p.pledge, p.status):
             quoted = report.source_text(passage.span).split("\n")
-            for text, at in zip(quoted, library.printed_at(passage.span) or ()):
+            for text, at in zip(quoted, library.printed_at(passage.span) or (), strict=True):
                 if at is None:
                     assert not text.strip()  # a paragraph gap, not a printed line
                     continue

@@ -29,5 +29,18 @@ def load_report(path: Path | str | None = None) -> Report:
     return parse_report(Path(path) if path else DEFAULT_REPORT)
 
 
-__all__ = ["CORPUS_DIR", "DEFAULT_REPORT", "REPORTS_DIR", "Passage", "Pledge", "Report", "ReportFormatError",
-           "Sentence", "Span", "StatusLabel", "code_sha256", "load_report", "parse_report"]
+__all__ = [
+    "CORPUS_DIR",
+    "DEFAULT_REPORT",
+    "REPORTS_DIR",
+    "Passage",
+    "Pledge",
+    "Report",
+    "ReportFormatError",
+    "Sentence",
+    "Span",
+    "StatusLabel",
+    "code_sha256",
+    "load_report",
+    "parse_report",
+]

@@ -95,8 +95,12 @@ class PledgeChange:
     @property
     def kinds(self) -> tuple[str, ...]:
         """What changed, of KINDS (empty when nothing did)."""
-        changed = {"label": self.label_before != self.label_after, "title": _changed(self.title_ops),
-                   "pledge_text": _changed(self.pledge_ops), "status_text": _changed(self.status_ops)}
+        changed = {
+            "label": self.label_before != self.label_after,
+            "title": _changed(self.title_ops),
+            "pledge_text": _changed(self.pledge_ops),
+            "status_text": _changed(self.status_ops),
+        }
         return tuple(k for k in KINDS if changed[k])
 
     @property
@@ -108,8 +112,13 @@ class PledgeChange:
         return render_ops(self.status_ops, context)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"pledge_id": self.pledge_id, "title": self.title, "changes": list(self.kinds),
-                     "label_before": self.label_before, "label_after": self.label_after}
+        out: dict[str, Any] = {
+            "pledge_id": self.pledge_id,
+            "title": self.title,
+            "changes": list(self.kinds),
+            "label_before": self.label_before,
+            "label_after": self.label_after,
+        }
         if self.pledge_id_before != self.pledge_id:
             out["pledge_id_before"] = self.pledge_id_before
         texts = (("title", self.title_ops), ("pledge_text", self.pledge_ops), ("status_text", self.status_ops))
@@ -137,8 +146,11 @@ class ReportDiff:
         return tuple(c for c in self.matched if c.changed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"changed": [c.to_json() for c in self.changed], "added": list(self.added),
-                "removed": list(self.removed)}
+        return {
+            "changed": [c.to_json() for c in self.changed],
+            "added": list(self.added),
+            "removed": list(self.removed),
+        }
 
 
 def stems(text: str) -> list[str]:
@@ -163,8 +175,10 @@ def content_similarity(old: Pledge, new: Pledge) -> float:
 
 def match_pledges(old: Report, new: Report, threshold: float = MATCH_THRESHOLD) -> list[tuple[int, int, float]]:
     """(old index, new index, similarity) for pairs at or over ``threshold``, one to one, best first."""
-    scored = sorted(((content_similarity(o, n), i, j) for i, o in enumerate(old.pledges)
-                     for j, n in enumerate(new.pledges)), key=lambda t: (-t[0], t[2], t[1]))
+    scored = sorted(
+        ((content_similarity(o, n), i, j) for i, o in enumerate(old.pledges) for j, n in enumerate(new.pledges)),
+        key=lambda t: (-t[0], t[2], t[1]),
+    )
     used_old: set[int] = set()
     used_new: set[int] = set()
     pairs: list[tuple[int, int, float]] = []
@@ -179,11 +193,18 @@ def match_pledges(old: Report, new: Report, threshold: float = MATCH_THRESHOLD) 
 
 
 def _change(old: Pledge, new: Pledge, similarity: float) -> PledgeChange:
-    return PledgeChange(pledge_id=new.id, pledge_id_before=old.id, title=new.title, title_before=old.title,
-                        similarity=round(similarity, 3), label_before=old.status_label.label,
-                        label_after=new.status_label.label, title_ops=word_ops(old.title, new.title),
-                        pledge_ops=word_ops(old.pledge.text, new.pledge.text),
-                        status_ops=word_ops(old.status.text, new.status.text))
+    return PledgeChange(
+        pledge_id=new.id,
+        pledge_id_before=old.id,
+        title=new.title,
+        title_before=old.title,
+        similarity=round(similarity, 3),
+        label_before=old.status_label.label,
+        label_after=new.status_label.label,
+        title_ops=word_ops(old.title, new.title),
+        pledge_ops=word_ops(old.pledge.text, new.pledge.text),
+        status_ops=word_ops(old.status.text, new.status.text),
+    )
 
 
 def diff_reports(old: Report, new: Report) -> ReportDiff:
@@ -192,9 +213,11 @@ def diff_reports(old: Report, new: Report) -> ReportDiff:
     matched = tuple(_change(old.pledges[i], new.pledges[j], s) for i, j, s in pairs)
     old_hit = {i for i, _, _ in pairs}
     new_hit = {j for _, j, _ in pairs}
-    return ReportDiff(matched=matched,
-                      added=tuple(p.title for j, p in enumerate(new.pledges) if j not in new_hit),
-                      removed=tuple(p.title for i, p in enumerate(old.pledges) if i not in old_hit))
+    return ReportDiff(
+        matched=matched,
+        added=tuple(p.title for j, p in enumerate(new.pledges) if j not in new_hit),
+        removed=tuple(p.title for i, p in enumerate(old.pledges) if i not in old_hit),
+    )
 
 
 def format_diff(diff: ReportDiff, context: int = 8) -> str:
@@ -204,15 +227,20 @@ def format_diff(diff: ReportDiff, context: int = 8) -> str:
         out.append(f"* {c.title}" + (f"  (was: {c.title_before})" if "title" in c.kinds else ""))
         if "label" in c.kinds:
             out.append(f"  status label: {c.label_before} → {c.label_after}")
-        for kind, name, ops in (("title", "title", c.title_ops), ("pledge_text", "pledge text", c.pledge_ops),
-                                ("status_text", "status text", c.status_ops)):
+        for kind, name, ops in (
+            ("title", "title", c.title_ops),
+            ("pledge_text", "pledge text", c.pledge_ops),
+            ("status_text", "status text", c.status_ops),
+        ):
             if kind in c.kinds:
                 out.append(f"  {name} ({word_summary(ops)}): {render_ops(ops, context)}")
     out += [f"+ added: {t}" for t in diff.added]
     out += [f"- removed: {t}" for t in diff.removed]
     counts = {k: sum(k in c.kinds for c in diff.changed) for k in KINDS}
     unchanged = len(diff.matched) - len(diff.changed)
-    out.append(f"{len(diff.changed)} changed ({counts['label']} label, {counts['status_text']} status text, "
-               f"{counts['pledge_text']} pledge text, {counts['title']} title), {unchanged} unchanged, "
-               f"{len(diff.added)} added, {len(diff.removed)} removed")
+    out.append(
+        f"{len(diff.changed)} changed ({counts['label']} label, {counts['status_text']} status text, "
+        f"{counts['pledge_text']} pledge text, {counts['title']} title), {unchanged} unchanged, "
+        f"{len(diff.added)} added, {len(diff.removed)} removed"
+    )
     return "\n".join(out)

@@ -49,8 +49,12 @@ class Paragraph:
     def looks_like_heading(self) -> bool:
         """Short, starts with a capital and carries no final punctuation: how the report sets headings."""
         text = self.text
-        return (len(self.lines) <= MAX_HEADING_LINES and len(text) <= MAX_HEADING_CHARS
-                and text[:1].isupper() and not PUNCTUATED.search(text))
+        return (
+            len(self.lines) <= MAX_HEADING_LINES
+            and len(text) <= MAX_HEADING_CHARS
+            and text[:1].isupper()
+            and not PUNCTUATED.search(text)
+        )
 
     def joined(self, other: Paragraph) -> Paragraph:
         return Paragraph(self.lines + other.lines, self.texts + other.texts)
@@ -70,9 +74,13 @@ def marker_rest(line: str, number: int, source: str) -> str | None:
         return None
     rest = m.group("rest")
     if rest and not m.group("sep") and not _NEW_TEXT.match(rest):
-        raise ReportFormatError(source, number, f"text after 'Stopień realizacji zadania' goes on in lower case "
-                                f"({rest[:40]!r}): a sentence, or the marker with its status?",
-                                "the marker alone on its line, or followed by ':' and the status text")
+        raise ReportFormatError(
+            source,
+            number,
+            f"text after 'Stopień realizacji zadania' goes on in lower case "
+            f"({rest[:40]!r}): a sentence, or the marker with its status?",
+            "the marker alone on its line, or followed by ':' and the status text",
+        )
     return rest
 
 

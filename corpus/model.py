@@ -92,7 +92,7 @@ class Report:
 
     def source_text(self, span: Span) -> str:
         """The exact text of the source file at ``span`` (lines joined with newlines)."""
-        return "\n".join(self.lines[span.start_line - 1:span.end_line])
+        return "\n".join(self.lines[span.start_line - 1 : span.end_line])
 
     def printed_at(self, span: Span) -> tuple[tuple[int, int] | None, ...] | None:
         """(page, line on that page) of each line of ``span`` (None for a blank line); None for a text file."""
@@ -108,6 +108,7 @@ class Report:
     @staticmethod
     def from_json(d: dict[str, Any]) -> Report:
         """Inverse of ``to_json``."""
+
         def span(x: dict[str, Any]) -> Span:
             return Span(**x)
 
@@ -115,13 +116,27 @@ class Report:
             sentences = tuple(Sentence(s["text"], s["start"], s["end"], span(s["span"])) for s in x["sentences"])
             return Passage(x["kind"], x["text"], span(x["span"]), sentences)
 
-        pledges = tuple(Pledge(id=p["id"], title=p["title"], title_passage=passage(p["title_passage"]),
-                               pledge=passage(p["pledge"]), status=passage(p["status"]),
-                               status_label=StatusLabel(**p["status_label"])) for p in d["pledges"])
+        pledges = tuple(
+            Pledge(
+                id=p["id"],
+                title=p["title"],
+                title_passage=passage(p["title_passage"]),
+                pledge=passage(p["pledge"]),
+                status=passage(p["status"]),
+                status_label=StatusLabel(**p["status_label"]),
+            )
+            for p in d["pledges"]
+        )
         positions = d.get("positions")
-        return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]) if d["intro"] else None,
-                      pledges, passage(d["closing"]) if d["closing"] else None,
-                      None if positions is None else tuple((p[0], p[1]) if p else None for p in positions))
+        return Report(
+            d["source"],
+            d["sha256"],
+            tuple(d["lines"]),
+            passage(d["intro"]) if d["intro"] else None,
+            pledges,
+            passage(d["closing"]) if d["closing"] else None,
+            None if positions is None else tuple((p[0], p[1]) if p else None for p in positions),
+        )
 
     def with_source(self, source: str) -> Report:
         """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""
@@ -138,7 +153,10 @@ def map_spans(node: _T, fn: Callable[[Span], Span]) -> _T:
     if isinstance(node, tuple):
         return type(node)(map_spans(item, fn) for item in node)
     if is_dataclass(node) and not isinstance(node, type):
-        changes = {f.name: map_spans(getattr(node, f.name), fn) for f in fields(node)
-                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
+        changes = {
+            f.name: map_spans(getattr(node, f.name), fn)
+            for f in fields(node)
+            if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))
+        }
         return replace(node, **changes)
     return node

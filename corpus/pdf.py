@@ -45,8 +45,11 @@ GAP_FACTOR = 1.5  # a vertical step this many line heights or more is a paragrap
 FULL_LINE = 0.85  # a line this long (in characters, of the long lines' length) fills the text width
 RUNNING_SHARE = 0.6  # a header/footer recurs on at least this share of the pages (and on 2 or more)
 EDGE_LINES = 2  # header/footer candidates: this many lines at each edge of a page
-_PAGE_NUMBER = re.compile(r"^[\s\-–—.]*(?:(?:strona|str\.?|s\.|page|p\.)\s*)?\d{1,4}"
-                          r"(?:\s*(?:/|z|ze|of)\s*\d{1,4})?[\s\-–—.]*$", re.I)
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-–—.]*(?:(?:strona|str\.?|s\.|page|p\.)\s*)?\d{1,4}"
+    r"(?:\s*(?:/|z|ze|of)\s*\d{1,4})?[\s\-–—.]*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,9 @@ def pdf_lines(data: bytes, source: str) -> tuple[list[str], list[tuple[int, int]
     body = strip_furniture(pages)
     lines, line_pages = _with_blank_lines(body)
     if not any(line.strip() for line in lines):
-        raise ReportFormatError(source, None, "has only page headers, footers or numbers as text",
-                                "a PDF whose pages carry the report text")
+        raise ReportFormatError(
+            source, None, "has only page headers, footers or numbers as text", "a PDF whose pages carry the report text"
+        )
     return lines, line_pages
 
 
@@ -76,11 +80,19 @@ def read_pdf(data: bytes, source: str) -> list[list[PdfLine]]:
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     if len(data) > MAX_PDF_BYTES:
-        raise ReportFormatError(source, None, f"file is {len(data):,} bytes, over the limit of {MAX_PDF_BYTES:,}",
-                                "the report PDF (is this the right file?)")
+        raise ReportFormatError(
+            source,
+            None,
+            f"file is {len(data):,} bytes, over the limit of {MAX_PDF_BYTES:,}",
+            "the report PDF (is this the right file?)",
+        )
     if b"%PDF-" not in data[:1024]:
-        raise ReportFormatError(source, None, "is not a PDF (no %PDF- header)",
-                                "a PDF file, or the plain-text report saved with a .txt name")
+        raise ReportFormatError(
+            source,
+            None,
+            "is not a PDF (no %PDF- header)",
+            "a PDF file, or the plain-text report saved with a .txt name",
+        )
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair warnings would flood the CLI
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -88,16 +100,28 @@ def read_pdf(data: bytes, source: str) -> list[list[PdfLine]]:
             raise FileNotDecryptedError("needs a password")
         pages = [_page_lines(page, n) for n, page in enumerate(reader.pages, start=1)]
     except (FileNotDecryptedError, DependencyError) as exc:
-        raise ReportFormatError(source, None, f"is encrypted and cannot be opened ({exc})",
-                                "an unencrypted PDF (save a copy without a password)") from None
+        raise ReportFormatError(
+            source,
+            None,
+            f"is encrypted and cannot be opened ({exc})",
+            "an unencrypted PDF (save a copy without a password)",
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ReportFormatError(source, None, f"cannot be read as a PDF ({type(exc).__name__}: {exc})",
-                                "an intact PDF (re-export it from the original document)") from None
+        raise ReportFormatError(
+            source,
+            None,
+            f"cannot be read as a PDF ({type(exc).__name__}: {exc})",
+            "an intact PDF (re-export it from the original document)",
+        ) from None
     if not pages:
         raise ReportFormatError(source, None, "PDF has no pages", "a PDF with the report's pages")
     if not any(pages):
-        raise ReportFormatError(source, None, f"PDF has no text layer on any of its {len(pages)} page(s) "
-                                "(a scan?)", "a PDF with selectable text (run OCR on it, or use the text export)")
+        raise ReportFormatError(
+            source,
+            None,
+            f"PDF has no text layer on any of its {len(pages)} page(s) (a scan?)",
+            "a PDF with selectable text (run OCR on it, or use the text export)",
+        )
     return pages
 
 
@@ -127,7 +151,7 @@ def _furniture_key(line: PdfLine) -> tuple[str, float | None]:
 
 
 def _edges(lines: list[PdfLine]) -> list[PdfLine]:
-    return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES):]
+    return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES) :]
 
 
 def strip_furniture(pages: list[list[PdfLine]]) -> list[list[PdfLine]]:
@@ -137,16 +161,19 @@ def strip_furniture(pages: list[list[PdfLine]]) -> list[list[PdfLine]]:
     running = {key for key, n in counts.items() if n >= needed}
     out: list[list[PdfLine]] = []
     for page in pages:
-        drop = {id(line) for line in _edges(page)
-                if _furniture_key(line) in running or _PAGE_NUMBER.match(line.text)}
+        drop = {id(line) for line in _edges(page) if _furniture_key(line) in running or _PAGE_NUMBER.match(line.text)}
         out.append([line for line in page if id(line) not in drop])
     return out
 
 
 def _line_step(pages: list[list[PdfLine]]) -> float | None:
     """The usual baseline-to-baseline distance of consecutive lines (the median of the steps down)."""
-    steps = [a.y - b.y for page in pages for a, b in itertools.pairwise(page)
-             if a.y is not None and b.y is not None and a.y > b.y]
+    steps = [
+        a.y - b.y
+        for page in pages
+        for a, b in itertools.pairwise(page)
+        if a.y is not None and b.y is not None and a.y > b.y
+    ]
     return statistics.median(steps) if steps else None
 
 

@@ -39,7 +39,7 @@ REPORT_SUFFIXES = (".txt", ".pdf")
 REQUIRED = ("title", "section", "edition", "publisher", "url")
 OPTIONAL = ("pledges", "closing_paragraphs", "note", "language", "examples")
 _EDITION = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_EXAMPLE = ('{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}')
+_EXAMPLE = '{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}'
 
 
 class ReportSetError(ValueError):
@@ -163,8 +163,10 @@ class ReportSet:
     @cached_property
     def _pairs(self) -> dict[str, list[dict[int, int]]]:
         """Per report, per pair of consecutive editions: new pledge index → old pledge index."""
-        return {key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in itertools.pairwise(eds)]
-                for key, eds in self.editions.items()}
+        return {
+            key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in itertools.pairwise(eds)]
+            for key, eds in self.editions.items()
+        }
 
     @cached_property
     def _diffs(self) -> dict[str, tuple[str, PledgeChange]]:
@@ -180,14 +182,20 @@ class ReportSet:
     def changes(self) -> dict[str, EditionChange]:
         """Latest pledges that changed in any way (label, status text, pledge text, title) since the edition
         before: what Browse's "changed since the last edition" lists."""
-        return {pid: EditionChange(since, c.kinds, c.label_before, c.label_after)
-                for pid, (since, c) in self._diffs.items() if c.changed}
+        return {
+            pid: EditionChange(since, c.kinds, c.label_before, c.label_after)
+            for pid, (since, c) in self._diffs.items()
+            if c.changed
+        }
 
     @cached_property
     def status_changes(self) -> dict[str, StatusChange]:
         """Latest pledges whose status label moved since the edition before (paired by content)."""
-        return {pid: StatusChange(since, c.label_before, c.label_after) for pid, (since, c) in self._diffs.items()
-                if c.label_before != c.label_after}
+        return {
+            pid: StatusChange(since, c.label_before, c.label_after)
+            for pid, (since, c) in self._diffs.items()
+            if c.label_before != c.label_after
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Everything serving needs, for a saved index: every edition's manifest and parsed report."""
@@ -199,7 +207,8 @@ class ReportSet:
         editions: dict[str, list[LoadedReport]] = {}
         for e in d["editions"]:
             editions.setdefault(e["key"], []).append(
-                LoadedReport(e["key"], ReportInfo(**e["info"]), Report.from_json(e["report"])))
+                LoadedReport(e["key"], ReportInfo(**e["info"]), Report.from_json(e["report"]))
+            )
         return ReportSet(folder, {k: tuple(v) for k, v in editions.items()})
 
 
@@ -220,8 +229,9 @@ def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
     loaded: list[tuple[ReportInfo, Report]] = []
     for report_file, manifest_file in pairs:
         info, options = read_manifest(manifest_file, report_file)
-        loaded.append((info, parse_report(report_file, closing_paragraphs=options.closing_paragraphs,
-                                          pledges=options.pledges)))
+        loaded.append(
+            (info, parse_report(report_file, closing_paragraphs=options.closing_paragraphs, pledges=options.pledges))
+        )
     groups: dict[tuple[str, str], list[tuple[ReportInfo, Report]]] = {}
     for info, report in loaded:
         groups.setdefault((info.title, info.section), []).append((info, report))
@@ -237,27 +247,36 @@ def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
 def _pair_files(folder: Path) -> list[tuple[Path, Path]]:
     """(report file, manifest) pairs; refuses orphans on either side and an empty folder."""
     if not folder.is_dir():
-        raise ReportSetError(f"{folder}: reports folder not found; expected a folder with NAME.txt or NAME.pdf "
-                             "files, each with a NAME.json manifest")
+        raise ReportSetError(
+            f"{folder}: reports folder not found; expected a folder with NAME.txt or NAME.pdf "
+            "files, each with a NAME.json manifest"
+        )
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     reports = [p for p in files if p.suffix.lower() in REPORT_SUFFIXES]
     manifests = {p.stem: p for p in files if p.suffix.lower() == ".json"}
     if not reports and not manifests:
-        raise ReportSetError(f"{folder}: no reports in the folder; expected NAME.txt or NAME.pdf with a "
-                             f"NAME.json manifest beside it: {_EXAMPLE}")
+        raise ReportSetError(
+            f"{folder}: no reports in the folder; expected NAME.txt or NAME.pdf with a "
+            f"NAME.json manifest beside it: {_EXAMPLE}"
+        )
     stems: dict[str, Path] = {}
     for path in reports:
         if path.stem in stems:
-            raise ReportSetError(f"{path}: {stems[path.stem].name} has the same name; expected one report file "
-                                 f"per manifest (rename one, with its own {path.stem}-2.json)")
+            raise ReportSetError(
+                f"{path}: {stems[path.stem].name} has the same name; expected one report file "
+                f"per manifest (rename one, with its own {path.stem}-2.json)"
+            )
         stems[path.stem] = path
         if path.stem not in manifests:
-            raise ReportSetError(f"{path}: no manifest {path.stem}.json beside it; expected {folder / path.stem}"
-                                 f".json with {_EXAMPLE}")
+            raise ReportSetError(
+                f"{path}: no manifest {path.stem}.json beside it; expected {folder / path.stem}.json with {_EXAMPLE}"
+            )
     for stem, manifest in manifests.items():
         if stem not in stems:
-            raise ReportSetError(f"{manifest}: no report file {stem}.txt or {stem}.pdf beside it; expected the "
-                                 "report file next to its manifest (or remove the manifest)")
+            raise ReportSetError(
+                f"{manifest}: no report file {stem}.txt or {stem}.pdf beside it; expected the "
+                "report file next to its manifest (or remove the manifest)"
+            )
     return [(path, manifests[path.stem]) for path in reports]
 
 
@@ -275,8 +294,10 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseO
             raise ReportSetError(f"{manifest}: field {name!r} is missing; expected it with {_hint(name)}")
     unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
-        raise ReportSetError(f"{manifest}: unknown field {unknown[0]!r}; expected only "
-                             f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)")
+        raise ReportSetError(
+            f"{manifest}: unknown field {unknown[0]!r}; expected only "
+            f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)"
+        )
     for name in ("title", "section", "publisher"):
         if not isinstance(data[name], str) or not data[name].strip():
             _bad(manifest, name, data[name])
@@ -297,22 +318,32 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseO
         raise ReportSetError(str(exc)) from None
     examples = data.get("examples", {})
     if not isinstance(examples, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
-            for k, v in examples.items()):
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
+        for k, v in examples.items()
+    ):
         _bad(manifest, "examples", examples)
-    info = ReportInfo(title=" ".join(data["title"].split()), section=" ".join(data["section"].split()),
-                      edition=edition, publisher=data["publisher"].strip(), url=data["url"],
-                      file=relative_source(report_file), examples=examples)
+    info = ReportInfo(
+        title=" ".join(data["title"].split()),
+        section=" ".join(data["section"].split()),
+        edition=edition,
+        publisher=data["publisher"].strip(),
+        url=data["url"],
+        file=relative_source(report_file),
+        examples=examples,
+    )
     return info, options
 
 
 def _hint(name: str) -> str:
-    return {"title": "the report's title (a non-empty string)", "section": "the section's name (a non-empty string)",
-            "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
-            "publisher": "who published it (a non-empty string)", "url": "the report's web address, or null",
-            **OPTION_HINTS,
-            "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
-            }[name]
+    return {
+        "title": "the report's title (a non-empty string)",
+        "section": "the section's name (a non-empty string)",
+        "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
+        "publisher": "who published it (a non-empty string)",
+        "url": "the report's web address, or null",
+        **OPTION_HINTS,
+        "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
+    }[name]
 
 
 def _bad(manifest: Path, name: str, value: object) -> None:
@@ -323,9 +354,11 @@ def _check_editions(members: list[tuple[ReportInfo, Report]]) -> None:
     seen: dict[str, str] = {}
     for info, _ in members:
         if info.edition in seen:
-            raise ReportSetError(f"{info.file}: edition {info.edition!r} of {info.title!r} / {info.section!r} "
-                                 f"is also the edition of {seen[info.edition]}; expected each edition of a report "
-                                 "once (fix the 'edition' in one manifest)")
+            raise ReportSetError(
+                f"{info.file}: edition {info.edition!r} of {info.title!r} / {info.section!r} "
+                f"is also the edition of {seen[info.edition]}; expected each edition of a report "
+                "once (fix the 'edition' in one manifest)"
+            )
         seen[info.edition] = info.file
 
 
@@ -334,12 +367,16 @@ def _report_keys(idents: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     by_section: dict[str, int] = {}
     for _, section in idents:
         by_section[slugify(section)] = by_section.get(slugify(section), 0) + 1
-    keys = {(title, section): slugify(section) if by_section[slugify(section)] == 1
-            else slugify(f"{title} {section}") for title, section in idents}
+    keys = {
+        (title, section): slugify(section) if by_section[slugify(section)] == 1 else slugify(f"{title} {section}")
+        for title, section in idents
+    }
     if len(set(keys.values())) < len(keys):
         clash = sorted(k for k in keys.values() if list(keys.values()).count(k) > 1)[0]
-        raise ReportSetError(f"two reports get the key {clash!r} from their title and section; expected titles "
-                             "and sections that differ in more than accents, case or punctuation")
+        raise ReportSetError(
+            f"two reports get the key {clash!r} from their title and section; expected titles "
+            "and sections that differ in more than accents, case or punctuation"
+        )
     return keys
 
 
@@ -354,6 +391,14 @@ def _qualify_shared_ids(editions: dict[str, tuple[LoadedReport, ...]]) -> dict[s
         return editions
     out: dict[str, tuple[LoadedReport, ...]] = {}
     for key, eds in editions.items():
-        out[key] = tuple(replace(ed, report=replace(ed.report, pledges=tuple(
-            replace(p, id=f"{key}.{p.id}") if p.id in shared else p for p in ed.report.pledges))) for ed in eds)
+        out[key] = tuple(
+            replace(
+                ed,
+                report=replace(
+                    ed.report,
+                    pledges=tuple(replace(p, id=f"{key}.{p.id}") if p.id in shared else p for p in ed.report.pledges),
+                ),
+            )
+            for ed in eds
+        )
     return out

@@ -16,7 +16,8 @@ TERMINAL = re.compile(rf"[.!?…]{_CLOSERS}$")
 PUNCTUATED = re.compile(rf"[.!?…:;,]{_CLOSERS}$")
 # Abbreviations after which a period does not end a Polish sentence (general Polish usage).
 ABBREVIATIONS = frozenset(
-    "ds tzw nt np m.in r ul art pkt ok godz tj itp itd dr prof inż mgr św al pl ust poz nr tys mln mld zł".split())
+    "ds tzw nt np m.in r ul art pkt ok godz tj itp itd dr prof inż mgr św al pl ust poz nr tys mln mld zł".split()
+)
 _SENTENCE_END = re.compile(rf"[.!?…]{_CLOSERS}\s+(?=[A-ZĄĆĘŁŃÓŚŹŻ0-9„\"(])")
 
 
@@ -31,7 +32,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for para in re.finditer(r"[^\n]+", text):
         start = para.start()
         for m in _SENTENCE_END.finditer(para.group()):
-            word = re.search(r"(\S+)$", para.group()[:m.start()])
+            word = re.search(r"(\S+)$", para.group()[: m.start()])
             if word and word.group(1).lower().rstrip(".") in ABBREVIATIONS:
                 continue
             end = para.start() + m.start() + len(m.group().rstrip())

@@ -46,8 +46,20 @@ from corpus.model import StatusLabel
 from corpus.status_model import LABELS, StatusModel, default_model
 from corpus.status_rules import KIND_LABELS, KIND_RULES, QUIET, WEAK, Cue, clauses, cues
 
-__all__ = ["DOUBTS", "LABELS", "MIXED", "RULES", "THRESHOLDS", "Rule", "RuleReading", "Thresholds", "clauses",
-           "combine", "decide", "label_text"]
+__all__ = [
+    "DOUBTS",
+    "LABELS",
+    "MIXED",
+    "RULES",
+    "THRESHOLDS",
+    "Rule",
+    "RuleReading",
+    "Thresholds",
+    "clauses",
+    "combine",
+    "decide",
+    "label_text",
+]
 
 MIXED = "done in part, not done in part"
 NO_RULE = "no rule matched"
@@ -64,9 +76,12 @@ class Rule:
 
 
 # Every rule a label can carry ("" for the classifier's label: any but done).
-RULES: tuple[Rule, ...] = (*(Rule(name, label) for name, label in {
-    name: KIND_LABELS[kind] for kind, name in KIND_RULES.items()}.items()), Rule(MIXED, "partly_done"),
-    Rule(NO_RULE, "unclear"), Rule(MODEL_RULE, ""))
+RULES: tuple[Rule, ...] = (
+    *(Rule(name, label) for name, label in {name: KIND_LABELS[kind] for kind, name in KIND_RULES.items()}.items()),
+    Rule(MIXED, "partly_done"),
+    Rule(NO_RULE, "unclear"),
+    Rule(MODEL_RULE, ""),
+)
 DOUBTS = ("contested", "weak", "disagree", "done_withheld", "model_only")
 
 
@@ -87,8 +102,13 @@ _NOT_DONE = ("negated", "stopped")
 # The task reported complete is compatible with work going on or planned after it (its activities, a next edition).
 # Something set up is not ("Trwają prace; powołano zespół roboczy"), except in a relative clause about it
 # ("powołany został Zespół, który prowadzi konsultacje"): see ``combine``.
-_COMPATIBLE = {"partly_done": {"done", "not_done", "planned", "in_progress"}, "in_progress": {"planned", "unclear"},
-               "not_done": {"planned"}, "planned": {"not_done"}, "task_done": {"in_progress", "planned"}}
+_COMPATIBLE = {
+    "partly_done": {"done", "not_done", "planned", "in_progress"},
+    "in_progress": {"planned", "unclear"},
+    "not_done": {"planned"},
+    "planned": {"not_done"},
+    "task_done": {"in_progress", "planned"},
+}
 
 
 @dataclass(frozen=True)
@@ -121,8 +141,16 @@ def _decided(found: list[Cue]) -> tuple[str, Cue] | None:
     if not_done:
         later = _first(found, ("plan", "scheduled", "postponed", "ongoing"))
         return (later.label, later) if later else ("not_done", not_done)
-    for group in (_DONE, ("ongoing",), ("postponed",), ("plan", "scheduled"), ("past",), ("of_total",), ("so_far",),
-                  ("future",)):
+    for group in (
+        _DONE,
+        ("ongoing",),
+        ("postponed",),
+        ("plan", "scheduled"),
+        ("past",),
+        ("of_total",),
+        ("so_far",),
+        ("future",),
+    ):
         cue = _first(found, group)
         if cue:
             return cue.label, cue
@@ -151,12 +179,14 @@ def decide(reading: RuleReading, proba: dict[str, float], limits: Thresholds = T
         if not reading.contested and (best == "done" or proba[best] < limits.done_veto):
             return StatusLabel(label="done", evidence=reading.evidence, rule=reading.rule, doubtful=False)
         other = reading.fallback or max((k for k in LABELS if k != "done"), key=lambda k: proba[k])
-        return StatusLabel(label=other, evidence=reading.evidence, rule=reading.rule, doubtful=True,
-                           doubt="done_withheld")
+        return StatusLabel(
+            label=other, evidence=reading.evidence, rule=reading.rule, doubtful=True, doubt="done_withheld"
+        )
     if reading.rule == NO_RULE:
         if best != "done" and best != "unclear" and proba[best] >= limits.alone_min:
-            return StatusLabel(label=best, evidence=reading.evidence, rule=MODEL_RULE, doubtful=True,
-                               doubt="model_only")
+            return StatusLabel(
+                label=best, evidence=reading.evidence, rule=MODEL_RULE, doubtful=True, doubt="model_only"
+            )
         return StatusLabel(label="unclear", evidence=reading.evidence, rule=NO_RULE, doubtful=False)
     doubt = ""
     if best != reading.label:
@@ -166,9 +196,13 @@ def decide(reading: RuleReading, proba: dict[str, float], limits: Thresholds = T
             doubt = "weak"
         elif proba[best] >= limits.disagree_min:
             doubt = "disagree"
-    return StatusLabel(label=reading.label, evidence=reading.evidence, rule=reading.rule,
-                       doubtful=bool(doubt) and reading.label != "unclear", doubt=doubt if reading.label != "unclear"
-                       else "")
+    return StatusLabel(
+        label=reading.label,
+        evidence=reading.evidence,
+        rule=reading.rule,
+        doubtful=bool(doubt) and reading.label != "unclear",
+        doubt=doubt if reading.label != "unclear" else "",
+    )
 
 
 def label_text(text: str, model: StatusModel | None = None) -> StatusLabel:

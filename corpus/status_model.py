@@ -51,11 +51,15 @@ def load_cases(path: Path = CASES_FILE, split: str | None = None) -> list[Case]:
             row = json.loads(line)
             case = Case(text=row["text"], label=row["label"], case=row.get("case", ""), split=row["split"])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}, line {n}: not a case ({exc}); expected "
-                             '{"text": ..., "label": ..., "case": ..., "split": "tune" or "test"}') from None
+            raise ValueError(
+                f"{path}, line {n}: not a case ({exc}); expected "
+                '{"text": ..., "label": ..., "case": ..., "split": "tune" or "test"}'
+            ) from None
         if case.label not in LABELS or case.split not in SPLITS:
-            raise ValueError(f"{path}, line {n}: label {case.label!r} / split {case.split!r}; expected a label of "
-                             f"{', '.join(LABELS)} and split one of {', '.join(SPLITS)}")
+            raise ValueError(
+                f"{path}, line {n}: label {case.label!r} / split {case.split!r}; expected a label of "
+                f"{', '.join(LABELS)} and split one of {', '.join(SPLITS)}"
+            )
         if split is None or case.split == split:
             out.append(case)
     return out
@@ -67,8 +71,11 @@ def features(text: str) -> list[str]:
     for m in _TOKEN.finditer(text.lower()):
         token = m.group()
         if token[0].isdigit():
-            token = "<%>" if ("%" in token or "proc" in token) else ("<rok>" if re.fullmatch(r"(?:19|20)\d\d", token)
-                                                                     else "<liczba>")
+            token = (
+                "<%>"
+                if ("%" in token or "proc" in token)
+                else ("<rok>" if re.fullmatch(r"(?:19|20)\d\d", token) else "<liczba>")
+            )
         words.append(token[:STEM])
     joined: list[str] = []
     for w in words:

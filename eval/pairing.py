@@ -23,8 +23,10 @@ from corpus import load_report
 from corpus.diff import MATCH_THRESHOLD, content_similarity
 from corpus.model import Pledge
 
-FILLER = ("oraz dla mieszkańców miasta w ramach programu nowe wsparcie usługi kobiet seniorów dzieci bezpłatne "
-          "szkolenia pomoc rodzin opieki zdrowia Krakowa gminy").split()
+FILLER = (
+    "oraz dla mieszkańców miasta w ramach programu nowe wsparcie usługi kobiet seniorów dzieci bezpłatne "
+    "szkolenia pomoc rodzin opieki zdrowia Krakowa gminy"
+).split()
 
 
 def _edit_words(rng: random.Random, text: str, share: float) -> str:
@@ -78,16 +80,22 @@ def generate(seed: int = 0, per_pledge: int = 30) -> dict[str, list[float]]:
     """Scores of renamings (must pair) and of other pledges (must not), per kind of case."""
     rng = random.Random(seed)
     pledges = list(load_report().pledges)
-    scores: dict[str, list[float]] = {"title reworded": [], "text edited": [], "both": [], "other pledge": [],
-                                      "impostor title": []}
+    scores: dict[str, list[float]] = {
+        "title reworded": [],
+        "text edited": [],
+        "both": [],
+        "other pledge": [],
+        "impostor title": [],
+    }
     for i, p in enumerate(pledges):
         for _ in range(per_pledge):
             kind = rng.choice(["title reworded", "text edited", "both"])
             # Both at once: a reworded (not rewritten) title and up to 20 % of the text edited. A new title over a
             # much edited text is another pledge as far as anyone can tell: added and removed, not paired.
             title = _retitle(rng, p.title, rewrite=kind != "both") if kind != "text edited" else None
-            text = _retext(rng, p.pledge.text, 0.3 if kind == "text edited" else 0.2) if kind != "title reworded" \
-                else None
+            text = (
+                _retext(rng, p.pledge.text, 0.3 if kind == "text edited" else 0.2) if kind != "title reworded" else None
+            )
             renamed = _with(p, title, text)
             scores[kind].append(content_similarity(p, renamed))
             for j, other in enumerate(pledges):
@@ -108,11 +116,17 @@ def choose(scores: dict[str, list[float]]) -> dict:
     else:
         grid = sorted(set(pos + neg))
         threshold = min(grid, key=lambda t: 10 * sum(s >= t for s in neg) + sum(s < t for s in pos))
-    return {"lowest_renaming": round(hi, 3), "highest_other": round(lo, 3), "chosen": threshold,
-            "in_use": MATCH_THRESHOLD, "renamings_missed_in_use": sum(s < MATCH_THRESHOLD for s in pos),
-            "others_matched_in_use": sum(s >= MATCH_THRESHOLD for s in neg), "renamings": len(pos),
-            "others": len(neg), "by_kind": {k: {"n": len(v), "min": round(min(v), 3), "max": round(max(v), 3)}
-                                            for k, v in scores.items()}}
+    return {
+        "lowest_renaming": round(hi, 3),
+        "highest_other": round(lo, 3),
+        "chosen": threshold,
+        "in_use": MATCH_THRESHOLD,
+        "renamings_missed_in_use": sum(s < MATCH_THRESHOLD for s in pos),
+        "others_matched_in_use": sum(s >= MATCH_THRESHOLD for s in neg),
+        "renamings": len(pos),
+        "others": len(neg),
+        "by_kind": {k: {"n": len(v), "min": round(min(v), 3), "max": round(max(v), 3)} for k, v in scores.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,8 +39,11 @@ from corpus.status_model import Case, StatusModel, default_model, load_cases, tr
 from corpus.status_rules import cues
 
 FOLDS = 5
-GRID = {"done_veto": (0.3, 0.4, 0.5, 0.6, 0.7, 1.01), "alone_min": (0.4, 0.5, 0.6, 0.7, 1.01),
-        "disagree_min": (0.4, 0.5, 0.6, 0.7, 1.01)}  # 1.01: never
+GRID = {
+    "done_veto": (0.3, 0.4, 0.5, 0.6, 0.7, 1.01),
+    "alone_min": (0.4, 0.5, 0.6, 0.7, 1.01),
+    "disagree_min": (0.4, 0.5, 0.6, 0.7, 1.01),
+}  # 1.01: never
 LIMITS = {"done_when_not_done": 0.0, "wrong_without_doubt": 0.01, "doubtful_or_unclear": 0.15}
 
 
@@ -73,15 +76,30 @@ def choose_thresholds(split: str = "tune") -> list[dict]:
     labels, then the fewest doubtful ones, then the strictest veto of "done", then the most doubt on disagreement."""
     read = readings(split)
     rows = []
-    for done_veto, alone_min, disagree_min in itertools.product(GRID["done_veto"], GRID["alone_min"],
-                                                                GRID["disagree_min"]):
+    for done_veto, alone_min, disagree_min in itertools.product(
+        GRID["done_veto"], GRID["alone_min"], GRID["disagree_min"]
+    ):
         limits = Thresholds(done_veto, alone_min, disagree_min)
         result = figures([(c, decide(r, p, limits)) for c, r, p in read])
         f = result["figures"]
-        rows.append({"thresholds": asdict(limits), "ok": all(x["ok"] for x in f.values()),
-                     "accuracy": result["accuracy"], **{k: x["count"] for k, x in f.items()}})
-    return sorted(rows, key=lambda r: (not r["ok"], -r["accuracy"], r["doubtful_or_unclear"],
-                                       r["thresholds"]["done_veto"], r["thresholds"]["disagree_min"]))
+        rows.append(
+            {
+                "thresholds": asdict(limits),
+                "ok": all(x["ok"] for x in f.values()),
+                "accuracy": result["accuracy"],
+                **{k: x["count"] for k, x in f.items()},
+            }
+        )
+    return sorted(
+        rows,
+        key=lambda r: (
+            not r["ok"],
+            -r["accuracy"],
+            r["doubtful_or_unclear"],
+            r["thresholds"]["done_veto"],
+            r["thresholds"]["disagree_min"],
+        ),
+    )
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -102,9 +120,12 @@ def figures(labelled: list[tuple[Case, StatusLabel]]) -> dict:
     for case, got in labelled:
         confusion[case.label][got.label] += 1
         wrong = got.label != case.label
-        flags = {"done_when_not_done": got.label == "done" and case.label != "done",
-                 "wrong_without_doubt": wrong and not got.doubtful and got.label != "unclear",
-                 "doubtful_or_unclear": got.doubtful or got.label == "unclear", "correct": not wrong}
+        flags = {
+            "done_when_not_done": got.label == "done" and case.label != "done",
+            "wrong_without_doubt": wrong and not got.doubtful and got.label != "unclear",
+            "doubtful_or_unclear": got.doubtful or got.label == "unclear",
+            "correct": not wrong,
+        }
         counts.update(k for k, v in flags.items() if v)
         if wrong or got.doubtful:
             failures.append({"text": case.text, "case": case.case, "gold": case.label, **asdict(got)})
@@ -112,8 +133,13 @@ def figures(labelled: list[tuple[Case, StatusLabel]]) -> dict:
     out: dict = {"n": n, "accuracy": counts["correct"] / n if n else 0.0, "confusion": confusion, "figures": {}}
     for name, limit in LIMITS.items():
         k = counts[name]
-        out["figures"][name] = {"count": k, "rate": k / n if n else 0.0, "interval": wilson(k, n), "limit": limit,
-                                "ok": k / n <= limit if n else True}
+        out["figures"][name] = {
+            "count": k,
+            "rate": k / n if n else 0.0,
+            "interval": wilson(k, n),
+            "limit": limit,
+            "ok": k / n <= limit if n else True,
+        }
     out["by_case"] = dict(sorted(Counter(f["case"] for f in failures if f["gold"] != f["label"]).items()))
     out["failures"] = failures
     return out
@@ -122,15 +148,20 @@ def figures(labelled: list[tuple[Case, StatusLabel]]) -> dict:
 def text_report(split: str, result: dict) -> str:
     """The confusion matrix and the figures as a table."""
     width = max(map(len, LABELS)) + 2
-    lines = [f"status labels on {split}: {result['n']} passages, accuracy {result['accuracy']:.3f}", "",
-             "true \\ shown".ljust(width) + "".join(label.rjust(width) for label in LABELS)]
+    lines = [
+        f"status labels on {split}: {result['n']} passages, accuracy {result['accuracy']:.3f}",
+        "",
+        "true \\ shown".ljust(width) + "".join(label.rjust(width) for label in LABELS),
+    ]
     for gold in LABELS:
         lines.append(gold.ljust(width) + "".join(str(result["confusion"][gold][s]).rjust(width) for s in LABELS))
     lines.append("")
     for name, f in result["figures"].items():
         lo, hi = f["interval"]
-        lines.append(f"{name:<22} {f['count']:>3} / {result['n']} = {f['rate']:.3f}  (95 % CI {lo:.3f}–{hi:.3f}; "
-                     f"limit {f['limit']:.2f}) {'ok' if f['ok'] else 'OVER THE LIMIT'}")
+        lines.append(
+            f"{name:<22} {f['count']:>3} / {result['n']} = {f['rate']:.3f}  (95 % CI {lo:.3f}–{hi:.3f}; "
+            f"limit {f['limit']:.2f}) {'ok' if f['ok'] else 'OVER THE LIMIT'}"
+        )
     if result["by_case"]:
         lines += ["", "wrong labels by case type: " + ", ".join(f"{k} {v}" for k, v in result["by_case"].items())]
     return "\n".join(lines)
@@ -142,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("test", "tune", "fresh", "fresh2"), default="test")
     ap.add_argument("--json", action="store_true", help="print one JSON object (with every doubtful or wrong case)")
     ap.add_argument("--failures", action="store_true", help="also list the doubtful and wrongly labelled cases")
-    ap.add_argument("--choose", action="store_true", help="show the best thresholds of the grid on tune (how "
-                    "corpus.status.THRESHOLDS was chosen) and exit")
+    ap.add_argument(
+        "--choose",
+        action="store_true",
+        help="show the best thresholds of the grid on tune (how corpus.status.THRESHOLDS was chosen) and exit",
+    )
     args = ap.parse_args(argv)
     if args.choose:
         for row in choose_thresholds()[:10]:
@@ -157,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.failures:
             for f in result["failures"]:
                 mark = "WRONG" if f["gold"] != f["label"] else "doubt"
-                print(f"{mark:5} {f['gold']:>11} → {f['label']:<11} {f['doubt'] or '-':<13} {f['rule']:<32} "
-                      f"{f['text'][:110]}")
+                print(
+                    f"{mark:5} {f['gold']:>11} → {f['label']:<11} {f['doubt'] or '-':<13} {f['rule']:<32} "
+                    f"{f['text'][:110]}"
+                )
     return 0 if all(f["ok"] for f in result["figures"].values()) else 1
 
 

@@ -19,10 +19,13 @@ TEXT = DEFAULT_REPORT.read_text(encoding="utf-8")
 MANIFEST = json.loads(DEFAULT_REPORT.with_suffix(".json").read_text(encoding="utf-8"))
 ADDED = "Uruchomimy miejską wypożyczalnię sprzętu rehabilitacyjnego"
 DROPPED = "Powołamy pełnomocnika ds. przeciwdziałania przemocy w rodzinie"
-GYN_BEFORE = ("Zadanie zostało uwzględnione do realizacji w programie „Zdrowy Kraków”. Trwają uzgodnienia z\n"
-              "podmiotami leczniczymi w sprawie sposobu realizacji zadania.")
-GYN_AFTER = ("Zadanie zostało zrealizowane w programie „Zdrowy Kraków”. Gabinet przyjmuje pacjentki od 1\n"
-             "października 2025 r.")
+GYN_BEFORE = (
+    "Zadanie zostało uwzględnione do realizacji w programie „Zdrowy Kraków”. Trwają uzgodnienia z\n"
+    "podmiotami leczniczymi w sprawie sposobu realizacji zadania."
+)
+GYN_AFTER = (
+    "Zadanie zostało zrealizowane w programie „Zdrowy Kraków”. Gabinet przyjmuje pacjentki od 1\npaździernika 2025 r."
+)
 
 
 def _edit(text: str, old: str, new: str) -> str:
@@ -40,10 +43,13 @@ def second_edition() -> str:
     start = text.index(DROPPED)
     end = text.index("Przemocy pełni swoja funkcję.\n") + len("Przemocy pełni swoja funkcję.\n")
     text = text[:start] + text[end:]
-    return _edit(text, "Wsparcie w rozwoju przedsiębiorczości kobiet\n",
-                 f"{ADDED}\n\nMieszkańcy wypożyczą bezpłatnie wózki, balkoniki i łóżka rehabilitacyjne.\n\n"
-                 "Stopień realizacji zadania\n\nPlanowane jest otwarcie wypożyczalni w 2026 roku.\n\n"
-                 "Wsparcie w rozwoju przedsiębiorczości kobiet\n")
+    return _edit(
+        text,
+        "Wsparcie w rozwoju przedsiębiorczości kobiet\n",
+        f"{ADDED}\n\nMieszkańcy wypożyczą bezpłatnie wózki, balkoniki i łóżka rehabilitacyjne.\n\n"
+        "Stopień realizacji zadania\n\nPlanowane jest otwarcie wypożyczalni w 2026 roku.\n\n"
+        "Wsparcie w rozwoju przedsiębiorczości kobiet\n",
+    )
 
 
 def _put(folder: Path, name: str, text: str, **manifest: object) -> Path:
@@ -60,8 +66,10 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return DEFAULT_REPORT, _put(folder, "new", second_edition(), edition="2026")
 
 
-MAMMO = "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-chorob-" \
-        "zwiazanych-z-podeszlym-wiekiem"
+MAMMO = (
+    "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-chorob-"
+    "zwiazanych-z-podeszlym-wiekiem"
+)
 
 
 def test_every_kind_of_change_is_reported(editions: tuple[Path, Path]) -> None:
@@ -75,8 +83,10 @@ def test_every_kind_of_change_is_reported(editions: tuple[Path, Path]) -> None:
     }
     by_id = {c["pledge_id"]: c for c in diff["changed"]}
     mammo = by_id[MAMMO]["pledge_text"]
-    assert mammo["summary"] == "1 word removed, 1 added" and "Zapewnimy [-bezpłatne-] {+płatne+} badania" in \
-        mammo["word_diff"]
+    assert (
+        mammo["summary"] == "1 word removed, 1 added"
+        and "Zapewnimy [-bezpłatne-] {+płatne+} badania" in mammo["word_diff"]
+    )
     renamed = by_id["wesprzemy-mniejszosci-narodowe-i-etniczne"]
     assert renamed["pledge_id_before"] == "wesprzemy-mniejszosci-narodowe"
     assert renamed["title"]["word_diff"] == "Wesprzemy mniejszości narodowe {+i etniczne+}"
@@ -90,8 +100,9 @@ def test_a_renamed_title_is_a_change_of_the_same_pledge(editions: tuple[Path, Pa
     # Was: a reworded title paired up but counted as "not changed".
     diff = diff_reports(*(parse_report(p) for p in editions))
     renamed = [c for c in diff.matched if c.title != c.title_before]
-    assert [(c.title_before, c.title, c.kinds) for c in renamed] == \
-        [("Wesprzemy mniejszości narodowe", "Wesprzemy mniejszości narodowe i etniczne", ("title",))]
+    assert [(c.title_before, c.title, c.kinds) for c in renamed] == [
+        ("Wesprzemy mniejszości narodowe", "Wesprzemy mniejszości narodowe i etniczne", ("title",))
+    ]
     assert len(diff.matched) == 8 and renamed[0].similarity >= MATCH_THRESHOLD
 
 
@@ -101,9 +112,15 @@ def test_a_different_pledge_with_a_similar_title_is_added_not_matched(tmp_path: 
     start = TEXT.index("Wesprzemy mniejszości narodowe\n")
     end = TEXT.index("Pomożemy promować kulturę")
     new_title = "Wesprzemy mniejszości narodowe w szkołach"
-    text = TEXT[:start] + (f"{new_title}\n\nUczniowie z rodzin mniejszości otrzymają stypendia i zajęcia z "
-                           "języka ojczystego w każdej dzielnicy.\n\nStopień realizacji zadania\n\nPlanowane jest "
-                           "ogłoszenie naboru w 2026 roku.\n\n") + TEXT[end:]
+    text = (
+        TEXT[:start]
+        + (
+            f"{new_title}\n\nUczniowie z rodzin mniejszości otrzymają stypendia i zajęcia z "
+            "języka ojczystego w każdej dzielnicy.\n\nStopień realizacji zadania\n\nPlanowane jest "
+            "ogłoszenie naboru w 2026 roku.\n\n"
+        )
+        + TEXT[end:]
+    )
     assert title_similarity("Wesprzemy mniejszości narodowe", new_title) > 0.85
     diff = diff_reports(old, parse_report(_put(tmp_path, "szkoly", text)))
     assert diff.added == (new_title,) and diff.removed == ("Wesprzemy mniejszości narodowe",)
@@ -123,25 +140,28 @@ def test_the_threshold_separates_generated_renamings_from_other_pledges() -> Non
 
 def test_same_report_has_no_changes_and_pdf_equals_text(editions: tuple[Path, Path], tmp_path: Path) -> None:
     old, new = editions
-    assert diff_reports(parse_report(old), parse_report(old)).to_json() == {"changed": [], "added": [],
-                                                                            "removed": []}
+    assert diff_reports(parse_report(old), parse_report(old)).to_json() == {"changed": [], "added": [], "removed": []}
     pdf = tmp_path / "new.pdf"
     build_pdf(new.read_text(encoding="utf-8").split("\n")[:-1], pdf)  # page breaks are not changes
-    assert diff_reports(parse_report(old), parse_report(pdf, closing_paragraphs=1)).to_json() == \
-        diff_reports(parse_report(old), parse_report(new)).to_json()
+    assert (
+        diff_reports(parse_report(old), parse_report(pdf, closing_paragraphs=1)).to_json()
+        == diff_reports(parse_report(old), parse_report(new)).to_json()
+    )
 
 
 def test_summary_shows_every_kind_and_trimmed_diffs(editions: tuple[Path, Path]) -> None:
     text = format_diff(diff_reports(*(parse_report(p) for p in editions)))
-    assert ("* Stworzymy ogólnodostępny gabinet opieki ginekologicznej dla kobiet\n  status label: in_progress → "
-            "done\n") in text
+    assert (
+        "* Stworzymy ogólnodostępny gabinet opieki ginekologicznej dla kobiet\n  status label: in_progress → done\n"
+    ) in text
     assert "  pledge text (1 word removed, 1 added): Zapewnimy [-bezpłatne-] {+płatne+} badania mammograficzne" in text
     assert "* Wesprzemy mniejszości narodowe i etniczne  (was: Wesprzemy mniejszości narodowe)" in text
-    assert ("… środki finansowe z Funduszu Solidarnościowego w wysokości 1 [-689 658-] {+712 000+} zł oraz "
-            "zaangażowała środki własne w wysokości 357 …") in text
+    assert (
+        "… środki finansowe z Funduszu Solidarnościowego w wysokości 1 [-689 658-] {+712 000+} zł oraz "
+        "zaangażowała środki własne w wysokości 357 …"
+    ) in text
     assert f"+ added: {ADDED}" in text and f"- removed: {DROPPED}" in text
-    assert text.endswith("4 changed (1 label, 2 status text, 1 pledge text, 1 title), 4 unchanged, 1 added, "
-                         "1 removed")
+    assert text.endswith("4 changed (1 label, 2 status text, 1 pledge text, 1 title), 4 unchanged, 1 added, 1 removed")
 
 
 def test_editions_in_a_folder_keep_a_renamed_pledges_history_and_list_every_change(tmp_path: Path) -> None:
@@ -153,9 +173,11 @@ def test_editions_in_a_folder_keep_a_renamed_pledges_history_and_list_every_chan
     assert [(ed.info.edition, p.title) for ed, p in earlier] == [("2025", "Wesprzemy mniejszości narodowe")]
     assert library.earlier(next(p.id for p in library.pledges if p.title == ADDED)) == []
     assert {pid: c.kinds for pid, c in library.changes.items()} == {
-        MAMMO: ("pledge_text",), "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych": ("status_text",),
+        MAMMO: ("pledge_text",),
+        "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych": ("status_text",),
         "wesprzemy-mniejszosci-narodowe-i-etniczne": ("title",),
-        "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet": ("label", "status_text")}
+        "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet": ("label", "status_text"),
+    }
     assert list(library.status_changes) == ["stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"]
 
 
@@ -177,8 +199,9 @@ def test_browse_lists_every_kind_of_change(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "assistant", "diff", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "diff", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_reports_all_four_kinds(editions: tuple[Path, Path]) -> None:
@@ -188,8 +211,13 @@ def test_cli_reports_all_four_kinds(editions: tuple[Path, Path]) -> None:
     assert json.loads(out.stdout) == diff_reports(*(parse_report(p) for p in editions)).to_json()
     out = _cli(old, new)
     assert out.returncode == 0, out.stderr
-    for shown in ("status label: in_progress → done", "pledge text (1 word removed, 1 added)",
-                  "(was: Wesprzemy mniejszości narodowe)", f"+ added: {ADDED}", "[-689 658-]"):
+    for shown in (
+        "status label: in_progress → done",
+        "pledge text (1 word removed, 1 added)",
+        "(was: Wesprzemy mniejszości narodowe)",
+        f"+ added: {ADDED}",
+        "[-689 658-]",
+    ):
         assert shown in out.stdout, shown
 
 
@@ -203,4 +231,4 @@ def test_cli_broken_file_exits_2(tmp_path: Path) -> None:
     # Without its manifest, a second edition whose closing cannot be told is refused, with the fix named.
     (tmp_path / "bare.txt").write_text(second_edition(), encoding="utf-8")
     out = _cli(str(DEFAULT_REPORT), str(tmp_path / "bare.txt"))
-    assert out.returncode == 2 and 'bare.txt, line ' in out.stderr and '"closing_paragraphs"' in out.stderr
+    assert out.returncode == 2 and "bare.txt, line " in out.stderr and '"closing_paragraphs"' in out.stderr

@@ -27,11 +27,17 @@ TITLES = [
     "Wsparcie w rozwoju przedsiębiorczości kobiet",
 ]
 # (title lines, pledge lines, status lines, label) read off the report by hand
-SPANS = [((7, 7), (9, 14), (18, 23), "done"), ((27, 29), (31, 35), (39, 40), "in_progress"),
-         ((46, 46), (48, 49), (53, 56), "in_progress"), ((60, 60), (62, 63), (67, 76), "in_progress"),
-         ((80, 80), (82, 84), (88, 104), "in_progress"), ((108, 108), (110, 112), (116, 123), "in_progress"),
-         ((125, 125), (127, 130), (134, 135), "in_progress"), ((141, 141), (143, 145), (149, 150), "done"),
-         ((154, 154), (156, 158), (162, 164), "in_progress")]
+SPANS = [
+    ((7, 7), (9, 14), (18, 23), "done"),
+    ((27, 29), (31, 35), (39, 40), "in_progress"),
+    ((46, 46), (48, 49), (53, 56), "in_progress"),
+    ((60, 60), (62, 63), (67, 76), "in_progress"),
+    ((80, 80), (82, 84), (88, 104), "in_progress"),
+    ((108, 108), (110, 112), (116, 123), "in_progress"),
+    ((125, 125), (127, 130), (134, 135), "in_progress"),
+    ((141, 141), (143, 145), (149, 150), "done"),
+    ((154, 154), (156, 158), (162, 164), "in_progress"),
+]
 
 
 def _span(p) -> tuple[int, int]:
@@ -55,7 +61,7 @@ def test_real_report_spans_and_labels(report, i: int) -> None:
 
 def test_page_break_mid_sentence_is_repaired(report) -> None:
     status = report.by_id("wesprzemy-mniejszosci-narodowe").status.text
-    assert "realizowane na bieżąco przez działalność „Centrum Wielokulturowego\"" in status
+    assert 'realizowane na bieżąco przez działalność „Centrum Wielokulturowego"' in status
     assert "\n" not in status  # one paragraph, not two
 
 
@@ -80,7 +86,7 @@ def test_sentence_spans_quote_source_lines(report) -> None:
     for p in report.pledges:
         for passage in (p.pledge, p.status):
             for s in passage.sentences:
-                assert passage.text[s.start:s.end] == s.text
+                assert passage.text[s.start : s.end] == s.text
                 src = " ".join(" ".join(report.source_text(s.span).split()).split())
                 assert " ".join(s.text.split()) in src
 
@@ -101,8 +107,9 @@ def test_crlf_and_extra_blank_lines_give_the_same_pledges(tmp_path: Path, report
     crlf = parse_report(_write(tmp_path, raw.replace("\n", "\r\n"), "crlf.txt"), closing_paragraphs=1)
     spaced = parse_report(_write(tmp_path, raw.replace("\n\n", "\n\n \n\n"), "spaced.txt"), closing_paragraphs=1)
     for other in (crlf, spaced):
-        assert [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in other.pledges] == \
-               [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in report.pledges]
+        assert [(p.title, p.pledge.text, p.status.text, p.status_label.label) for p in other.pledges] == [
+            (p.title, p.pledge.text, p.status.text, p.status_label.label) for p in report.pledges
+        ]
     assert _span(crlf.pledges[3].status) == (67, 76)
 
 
@@ -114,8 +121,11 @@ def test_the_manifest_beside_the_file_gives_the_closing_and_the_count(tmp_path: 
     (tmp_path / "raport.json").write_text('{"closing_paragraphs": 1, "pledges": 9}', encoding="utf-8")
     assert parse_report(path).closing.text == report.closing.text
     (tmp_path / "raport.json").write_text('{"closing_paragraphs": 1, "pledges": 10}', encoding="utf-8")
-    with pytest.raises(ReportFormatError, match=r"raport.txt, line 160: found 9 pledges .* but the manifest says "
-                                                r'"pledges": 10; expected 10 pledges'):
+    with pytest.raises(
+        ReportFormatError,
+        match=r"raport.txt, line 160: found 9 pledges .* but the manifest says "
+        r'"pledges": 10; expected 10 pledges',
+    ):
         parse_report(path)
     (tmp_path / "raport.json").write_text('{"closing_paragraphs": "1"}', encoding="utf-8")
     with pytest.raises(ReportFormatError, match=r"raport.json: field 'closing_paragraphs' is '1'; expected"):
@@ -125,24 +135,39 @@ def test_the_manifest_beside_the_file_gives_the_closing_and_the_count(tmp_path: 
 GOOD = "Wstęp do sekcji.\n\nTytuł pierwszy\n\nTreść pierwsza.\n\nStopień realizacji zadania\n\nStatus pierwszy.\n"
 
 
-@pytest.mark.parametrize("text, line, fragment", [
-    ("", None, "file is empty"),
-    ("   \n \n", None, "file is empty"),
-    ("Tylko tekst bez nagłówków.\n\nI drugi akapit.\n", 3, "no line reads 'Stopień realizacji zadania'"),
-    ("Stopień realizacji zadania\n\nStatus bez zobowiązania.\n", 1, "has no pledge before it"),
-    (GOOD + "\nStopień realizacji zadania\n\nDrugi status.\n", 11, "has no heading above it"),
-    ("Tytuł\n\nStopień realizacji zadania\n\nStatus.\n", 3, "has no pledge text above it"),
-    (GOOD + "\nTytuł drugi\n\nTreść druga.\n", 11, "followed by text"),
-    (GOOD + "\nTytuł drugi\n\nCel programu\n\nTreść druga.\n\nStopień realizacji zadania\n\nS.\n",
-     11, "two heading-like lines before 'Stopień realizacji zadania' at line 17"),
-    ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n\nZamknięcie.\n", 9,
-     'set as "closing_paragraphs" in the report\'s manifest'),
-    (GOOD + "\nTytuł pierwszy\n\nInna treść.\n\nStopień realizacji zadania\n\nS.\n", 11,
-     "repeats the heading at line 3"),
-    ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\n", 5, "status text is empty"),
-    ("Tytuł\n\nTreść.\n\nStopień realizacji zadania jest oceniany co rok.\n", 5,
-     "text after 'Stopień realizacji zadania' goes on in lower case"),
-])
+@pytest.mark.parametrize(
+    "text, line, fragment",
+    [
+        ("", None, "file is empty"),
+        ("   \n \n", None, "file is empty"),
+        ("Tylko tekst bez nagłówków.\n\nI drugi akapit.\n", 3, "no line reads 'Stopień realizacji zadania'"),
+        ("Stopień realizacji zadania\n\nStatus bez zobowiązania.\n", 1, "has no pledge before it"),
+        (GOOD + "\nStopień realizacji zadania\n\nDrugi status.\n", 11, "has no heading above it"),
+        ("Tytuł\n\nStopień realizacji zadania\n\nStatus.\n", 3, "has no pledge text above it"),
+        (GOOD + "\nTytuł drugi\n\nTreść druga.\n", 11, "followed by text"),
+        (
+            GOOD + "\nTytuł drugi\n\nCel programu\n\nTreść druga.\n\nStopień realizacji zadania\n\nS.\n",
+            11,
+            "two heading-like lines before 'Stopień realizacji zadania' at line 17",
+        ),
+        (
+            "Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n\nZamknięcie.\n",
+            9,
+            'set as "closing_paragraphs" in the report\'s manifest',
+        ),
+        (
+            GOOD + "\nTytuł pierwszy\n\nInna treść.\n\nStopień realizacji zadania\n\nS.\n",
+            11,
+            "repeats the heading at line 3",
+        ),
+        ("Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\n", 5, "status text is empty"),
+        (
+            "Tytuł\n\nTreść.\n\nStopień realizacji zadania jest oceniany co rok.\n",
+            5,
+            "text after 'Stopień realizacji zadania' goes on in lower case",
+        ),
+    ],
+)
 def test_broken_reports_name_file_and_line(tmp_path: Path, text: str, line: int | None, fragment: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ReportFormatError) as err:
@@ -166,8 +191,13 @@ SECOND = "\nTytuł drugi\n\nTreść druga.\n\nStopień realizacji zadania\n\nSta
 
 def test_a_status_on_the_marker_line_is_the_status(tmp_path: Path) -> None:
     # Was: the marker was not seen, the first pledge swallowed the second and showed its status.
-    text = GOOD.replace("Stopień realizacji zadania\n\nStatus pierwszy.", "Stopień realizacji zadania: Postulat "
-                        "został zrealizowany.\nGabinet działa od maja.") + SECOND
+    text = (
+        GOOD.replace(
+            "Stopień realizacji zadania\n\nStatus pierwszy.",
+            "Stopień realizacji zadania: Postulat został zrealizowany.\nGabinet działa od maja.",
+        )
+        + SECOND
+    )
     r = parse_report(_write(tmp_path, text))
     assert [p.title for p in r.pledges] == ["Tytuł pierwszy", "Tytuł drugi"]
     first = r.pledges[0]
@@ -185,22 +215,29 @@ def test_a_sub_heading_right_above_the_marker_stays_in_the_pledge_text(tmp_path:
     assert r.pledges[1].pledge.text == "Treść druga.\n\nCel programu"
 
 
-@pytest.mark.parametrize("where, line", [
-    # inside a status: was taken as the next pledge's title, the real title becoming a sub-heading
-    ("Status pierwszy.\n\nDziałania podjęte w 2025 roku\n\nZorganizowano szkolenia.\n", 11),
-    # inside a pledge text: which of the two headings is the title cannot be told
-    ("Status pierwszy.\n", 11),
-])
+@pytest.mark.parametrize(
+    "where, line",
+    [
+        # inside a status: was taken as the next pledge's title, the real title becoming a sub-heading
+        ("Status pierwszy.\n\nDziałania podjęte w 2025 roku\n\nZorganizowano szkolenia.\n", 11),
+        # inside a pledge text: which of the two headings is the title cannot be told
+        ("Status pierwszy.\n", 11),
+    ],
+)
 def test_a_sub_heading_with_text_after_it_is_refused(tmp_path: Path, where: str, line: int) -> None:
-    second = SECOND if "Działania" in where else SECOND.replace("Treść druga.\n", "Treść druga.\n\nCel programu"
-                                                                                 "\n\nOpis celu.\n")
+    second = (
+        SECOND
+        if "Działania" in where
+        else SECOND.replace("Treść druga.\n", "Treść druga.\n\nCel programu\n\nOpis celu.\n")
+    )
     text = GOOD.replace("Status pierwszy.\n", where) + second
     with pytest.raises(ReportFormatError, match=rf"r.txt, line {line}: two heading-like lines before"):
         parse_report(_write(tmp_path, text))
 
 
-@pytest.mark.parametrize("start", ["„Zdrowy Kraków” obejmie badania.", "(w tym dla seniorek) badania.",
-                                   "2 nowe gabinety zostaną otwarte."])
+@pytest.mark.parametrize(
+    "start", ["„Zdrowy Kraków” obejmie badania.", "(w tym dla seniorek) badania.", "2 nowe gabinety zostaną otwarte."]
+)
 def test_a_pledge_text_may_start_with_a_quote_bracket_or_digit(tmp_path: Path, start: str) -> None:
     # Was: joined to the title as if cut by a page break, then refused with "no heading above it".
     r = parse_report(_write(tmp_path, GOOD.replace("Treść pierwsza.", start)))
@@ -211,12 +248,17 @@ def test_a_page_break_before_a_quote_or_number_after_a_short_line_is_refused(tmp
     # "Do końca roku zrealizowano" could be a heading with its text below, or a sentence cut by a page break:
     # the parser does not guess; it names both lines.
     text = GOOD.replace("Status pierwszy.", "Do końca roku zrealizowano\n\n 30 525 godzin usług.") + SECOND
-    with pytest.raises(ReportFormatError, match=r"line 9: two heading-like lines .* 'Do końca roku zrealizowano', "
-                                                r"then 'Tytuł drugi' at line 13.*cut by a page break"):
+    with pytest.raises(
+        ReportFormatError,
+        match=r"line 9: two heading-like lines .* 'Do końca roku zrealizowano', "
+        r"then 'Tytuł drugi' at line 13.*cut by a page break",
+    ):
         parse_report(_write(tmp_path, text))
     joined = GOOD.replace("Status pierwszy.", "Do końca roku zrealizowano\n\n w sumie 525 godzin usług.")
-    assert parse_report(_write(tmp_path, joined + SECOND)).pledges[0].status.text == \
-        "Do końca roku zrealizowano w sumie 525 godzin usług."
+    assert (
+        parse_report(_write(tmp_path, joined + SECOND)).pledges[0].status.text
+        == "Do końca roku zrealizowano w sumie 525 godzin usług."
+    )
 
 
 LAST = "Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n"
@@ -224,8 +266,11 @@ LAST = "Tytuł\n\nTreść.\n\nStopień realizacji zadania\n\nS1.\n\nS2.\n"
 
 def test_paragraphs_after_the_last_status_need_the_manifests_count(tmp_path: Path) -> None:
     # Was: the second paragraph silently became the section's closing.
-    with pytest.raises(ReportFormatError, match=r"line 9: 2 paragraphs follow the last 'Stopień realizacji zadania' "
-                                                r"\(line 5\).*\"closing_paragraphs\" in the report"):
+    with pytest.raises(
+        ReportFormatError,
+        match=r"line 9: 2 paragraphs follow the last 'Stopień realizacji zadania' "
+        r"\(line 5\).*\"closing_paragraphs\" in the report",
+    ):
         parse_report(_write(tmp_path, LAST))
     told = parse_report(_write(tmp_path, LAST), closing_paragraphs=0)
     assert told.pledges[0].status.text == "S1.\n\nS2." and told.closing is None
@@ -239,8 +284,12 @@ def test_paragraphs_after_the_last_status_need_the_manifests_count(tmp_path: Pat
 
 def test_ends_a_sentence() -> None:
     # One definition for the parser and the PDF reader: a colon or semicolon does not end a sentence.
-    assert all(map(ends_sentence, ["Zrealizowano.", "Czy tak?", "programu „Zdrowy Kraków”.", "(zob. niżej).",
-                                   "Koniec…", "kropka. "]))
+    assert all(
+        map(
+            ends_sentence,
+            ["Zrealizowano.", "Czy tak?", "programu „Zdrowy Kraków”.", "(zob. niżej).", "Koniec…", "kropka. "],
+        )
+    )
     assert not any(map(ends_sentence, ["Działania obejmują:", "szkolenia dla urzędników;", "w tym", "koszty,"]))
 
 
@@ -278,8 +327,10 @@ def test_good_minimal_report(tmp_path: Path) -> None:
 # Hypothesis draws a seed and the layout is built from it with random.Random: drawing every word through Hypothesis
 # took ~100 ms an example, this ~1 ms (a failure prints the seed and the whole layout).
 
-WORDS = ("miasto program zadanie wsparcie kobiet osób szkolenia urzędu rada środki usług realizacji dla w ramach "
-         "oraz na rzecz projektu mieszkańców gminy opieki zdrowia roku pomocy").split()
+WORDS = (
+    "miasto program zadanie wsparcie kobiet osób szkolenia urzędu rada środki usług realizacji dla w ramach "
+    "oraz na rzecz projektu mieszkańców gminy opieki zdrowia roku pomocy"
+).split()
 STARTS = "Miasto Program Zadanie Wsparcie Szkolenia Rada Urząd Gabinet Pomoc Projekt W Do Od Na Przy".split()
 FIRSTS = ["„Zdrowy Kraków” obejmie", "(w tym seniorki) otrzymają", "2 nowe gabinety", "Zapewnimy"]
 BLANKS = ["", " ", "\t"]
@@ -287,8 +338,9 @@ BLANKS = ["", " ", "\t"]
 
 def _paragraph(rng: random.Random, first: str | None = None) -> str:
     sentences = [f"{first or rng.choice(STARTS)} {' '.join(rng.choices(WORDS, k=rng.randint(3, 12)))}."]
-    sentences += [f"{rng.choice(STARTS)} {' '.join(rng.choices(WORDS, k=rng.randint(3, 12)))}."
-                  for _ in range(rng.randint(0, 2))]
+    sentences += [
+        f"{rng.choice(STARTS)} {' '.join(rng.choices(WORDS, k=rng.randint(3, 12)))}." for _ in range(rng.randint(0, 2))
+    ]
     return " ".join(sentences)
 
 
@@ -322,8 +374,9 @@ def _pledge_blocks(rng: random.Random, p: dict, missing: bool, faults: set[str])
     if sub == "in status" and len(status) > 1:  # with text after it (last in a status it is only status text)
         status.insert(1, ["Działania podjęte w 2025 roku"])
         faults.add("sub-heading in a status")
-    marker = rng.choice(["Stopień realizacji zadania", "Stopień realizacji zadania:", "STOPIEŃ REALIZACJI ZADANIA",
-                         "on the line"])
+    marker = rng.choice(
+        ["Stopień realizacji zadania", "Stopień realizacji zadania:", "STOPIEŃ REALIZACJI ZADANIA", "on the line"]
+    )
     if missing:
         faults.add("missing marker")
     elif marker == "on the line":
@@ -337,11 +390,18 @@ def _layout(seed: int) -> tuple[dict, list[str], dict, set[str]]:
     """(the report as parts, its lines, the manifest's parsing fields, what makes it ambiguous or broken)."""
     rng = random.Random(seed)
     n = rng.randint(1, 4)
-    r = {"intro": [_paragraph(rng) for _ in range(rng.randint(0, 2))],
-         "pledges": [{"title": f"{rng.choice(STARTS)} {' '.join(rng.choices(WORDS, k=rng.randint(1, 8)))} numer {k}",
-                      "pledge": [_paragraph(rng, rng.choice([None, *FIRSTS]))] + [_paragraph(rng)] * rng.randint(0, 1),
-                      "status": [_paragraph(rng) for _ in range(rng.randint(1, 2))]} for k in range(n)],
-         "closing": [_paragraph(rng) for _ in range(rng.randint(0, 2))]}
+    r = {
+        "intro": [_paragraph(rng) for _ in range(rng.randint(0, 2))],
+        "pledges": [
+            {
+                "title": f"{rng.choice(STARTS)} {' '.join(rng.choices(WORDS, k=rng.randint(1, 8)))} numer {k}",
+                "pledge": [_paragraph(rng, rng.choice([None, *FIRSTS]))] + [_paragraph(rng)] * rng.randint(0, 1),
+                "status": [_paragraph(rng) for _ in range(rng.randint(1, 2))],
+            }
+            for k in range(n)
+        ],
+        "closing": [_paragraph(rng) for _ in range(rng.randint(0, 2))],
+    }
     faults: set[str] = set()
     missing = rng.randint(0, n - 1) if rng.random() < 0.25 else -1  # the pledge that loses its marker line
     blocks = [_wrap(rng, p) for p in r["intro"]]
@@ -352,8 +412,10 @@ def _layout(seed: int) -> tuple[dict, list[str], dict, set[str]]:
     if not given and len(r["pledges"][-1]["status"]) + len(r["closing"]) > 1:
         faults.add("closing paragraphs not given")
     lines = [line for block in blocks for line in [*block, *rng.choices(BLANKS, k=rng.randint(1, 3))]]
-    options = {"closing_paragraphs": len(r["closing"]) if given else None,
-               "pledges": rng.choice([None, len(r["pledges"])])}
+    options = {
+        "closing_paragraphs": len(r["closing"]) if given else None,
+        "pledges": rng.choice([None, len(r["pledges"])]),
+    }
     return r, lines, options, faults
 
 
@@ -367,14 +429,14 @@ def test_generated_layouts_parse_right_or_are_refused(seed: int, newline: str) -
     r, lines, options, faults = _layout(seed)
     shown = f"seed {seed}, {faults or 'well-formed'}, {options}:\n" + "\n".join(lines)
     try:
-        parsed = parse_report_text(decode_report(newline.join(lines).encode("utf-8"), "gen.txt"), "gen.txt",
-                                   **options)
+        parsed = parse_report_text(decode_report(newline.join(lines).encode("utf-8"), "gen.txt"), "gen.txt", **options)
     except ReportFormatError as exc:
         assert str(exc).startswith("gen.txt, line ") and "; expected " in str(exc), exc
         assert faults, f"refused: {exc}\n{shown}"
         return
     assert not faults, f"not refused: {shown}"
-    assert [(p.title, p.pledge.text, p.status.text) for p in parsed.pledges] == \
-        [(p["title"], _norm_paras(p["pledge"]), _norm_paras(p["status"])) for p in r["pledges"]], shown
+    assert [(p.title, p.pledge.text, p.status.text) for p in parsed.pledges] == [
+        (p["title"], _norm_paras(p["pledge"]), _norm_paras(p["status"])) for p in r["pledges"]
+    ], shown
     assert (parsed.intro.text if parsed.intro else "") == _norm_paras(r["intro"])
     assert (parsed.closing.text if parsed.closing else "") == _norm_paras(r["closing"])

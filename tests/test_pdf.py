@@ -152,6 +152,7 @@ def test_owner_only_encryption_still_opens(tmp_path: Path) -> None:
 
 # --- citations a person can follow: page, and line numbers on that page --------------------------------------------
 
+
 def _printed_body(path: Path) -> list[list[str]]:
     """Each page's printed lines as a reader counts them, read back with pypdf on its own: running header and
     page-number footer left out (the layout's header is the first line, the footer the last)."""
@@ -208,9 +209,11 @@ def test_a_citation_names_the_page_and_its_lines_and_a_range_across_pages(printe
     status = pledge_citations(library, crossing[0])[2]
     (first_page, first), (last_page, last) = status.printed_at[0], status.printed_at[-1]
     assert cite_line("en", report_of(library, crossing[0].id), [status]).endswith(
-        f", pp. {first_page}–{last_page}, p. {first_page}, line {first} – p. {last_page}, line {last}")
-    assert f"s. {first_page}–{last_page}, s. {first_page}, wiersz {first}" in \
-        cite_line("pl", report_of(library, crossing[0].id), [status])
+        f", pp. {first_page}–{last_page}, p. {first_page}, line {first} – p. {last_page}, line {last}"
+    )
+    assert f"s. {first_page}–{last_page}, s. {first_page}, wiersz {first}" in cite_line(
+        "pl", report_of(library, crossing[0].id), [status]
+    )
     title = pledge_citations(library, one_page[0])[0]
     page, line = title.printed_at[0]
     assert cite_line("en", report_of(library, one_page[0].id), [title]).endswith(f", p. {page}, line {line}")

@@ -49,9 +49,14 @@ def test_phrasings_get_their_label(text: str, label: str, doubtful: bool) -> Non
     assert got.rule in {r.name for r in RULES} and (got.doubt in DOUBTS if got.doubtful else got.doubt == "")
 
 
-DONE_PHRASES = ["Postulat został zrealizowany.", "Program został uruchomiony w 2024 roku.",
-                "Powołano pełnomocnika ds. równego traktowania.", "Gabinet został otwarty w marcu.",
-                "Zadanie zrealizowano w całości.", "W odpowiedzi na potrzeby powołany został Zespół Rzeczników."]
+DONE_PHRASES = [
+    "Postulat został zrealizowany.",
+    "Program został uruchomiony w 2024 roku.",
+    "Powołano pełnomocnika ds. równego traktowania.",
+    "Gabinet został otwarty w marcu.",
+    "Zadanie zrealizowano w całości.",
+    "W odpowiedzi na potrzeby powołany został Zespół Rzeczników.",
+]
 
 
 @pytest.mark.parametrize("text", DONE_PHRASES)
@@ -63,8 +68,10 @@ def test_negating_a_done_phrase_is_never_done(text: str) -> None:
 
 
 def test_negation_is_read_per_clause() -> None:
-    assert clauses("Zespół został powołany, ale program nie został uruchomiony.") == \
-           ["Zespół został powołany", "program nie został uruchomiony."]
+    assert clauses("Zespół został powołany, ale program nie został uruchomiony.") == [
+        "Zespół został powołany",
+        "program nie został uruchomiony.",
+    ]
     assert clauses("Program był realizowany w latach 2019–2023.") == ["Program był realizowany w latach 2019–2023."]
     got = label_text("Zespół został powołany, ale program nie został uruchomiony.")
     assert (got.label, got.rule) == ("partly_done", "done in part, not done in part")
@@ -72,8 +79,17 @@ def test_negation_is_read_per_clause() -> None:
 
 def test_real_report_labels_keep_their_evidence(report) -> None:
     labels = [p.status_label for p in report.pledges]
-    assert [s.label for s in labels] == ["done", "in_progress", "in_progress", "in_progress", "in_progress",
-                                         "in_progress", "in_progress", "done", "in_progress"]
+    assert [s.label for s in labels] == [
+        "done",
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "in_progress",
+        "done",
+        "in_progress",
+    ]
     assert labels[7].evidence == "Postulat został zrealizowany." and not labels[7].doubtful
     assert labels[0].rule == "set up and working" and not labels[0].doubtful
     assert not any(s.doubtful for s in labels)
@@ -90,8 +106,19 @@ def test_the_labelled_set() -> None:
     for label in LABELS:  # stratified by label: each label about half in each split
         assert abs(by[label, "tune"] - by[label, "test"]) <= 1, label
     kinds = {c.case for c in main}
-    assert {"negation_other", "partial_words", "partial_percent", "suspended", "postponed", "abandoned",
-            "past_programme", "future_plan", "amounts", "impersonal", "two_statuses"} <= kinds
+    assert {
+        "negation_other",
+        "partial_words",
+        "partial_percent",
+        "suspended",
+        "postponed",
+        "abandoned",
+        "past_programme",
+        "future_plan",
+        "amounts",
+        "impersonal",
+        "two_statuses",
+    } <= kinds
 
 
 def test_the_classifier_is_learned_deterministically() -> None:

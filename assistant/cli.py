@@ -27,8 +27,9 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--report", default=None, help="only this report (its key or section)")
     ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"), help="reply language (default: the question's)")
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
-    chat = sub.add_parser("chat", help="a conversation at a prompt (follow-ups keep their context) until an "
-                          "empty line or Ctrl-D; '/new' starts a new conversation")
+    about_chat = ("a conversation at a prompt (follow-ups such as 'is it free?' keep their context) until an empty "
+                  "line or Ctrl-D; '/new' starts a new conversation")
+    chat = sub.add_parser("chat", help=about_chat, description=about_chat)
     chat.add_argument("--top-k", type=int, default=None)
     diff = sub.add_parser("diff", help="what changed between two editions of the report (.txt or .pdf files)")
     diff.add_argument("old", help="the earlier edition's file")

@@ -119,8 +119,10 @@ def test_contacts_are_data(tmp_path: Path) -> None:
     from assistant.contacts import Contacts, ContactsError
 
     c = Contacts.load()
-    assert c.applies(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False)
-    assert c.applies([], True) and not c.applies(["wesprzemy-mniejszosci-narodowe"], False)
+    assert c.kinds_for(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False) == ("safety",)
+    assert c.kinds_for([], True) == ("general",) and c.kinds_for([], True, near_safety=True) == ("safety", "general")
+    assert c.kinds_for(["wesprzemy-mniejszosci-narodowe"], False) == ()
+    assert [x.phone for x in c.for_answer([], True, "en")] == ["12 616 1616"]  # a tram ticket: the city
     assert c.lines("en")[1].phone == "800 120 002" and "domestic violence" in c.lines("en")[1].text
     assert c.lines("de") == c.lines("en")  # languages the file lacks get English
     assert c.for_answer(["wesprzemy-mniejszosci-narodowe"], False, "pl") == []
@@ -139,6 +141,8 @@ def test_contacts_are_data(tmp_path: Path) -> None:
     ({"pledges": "powolamy-pelnomocnika"}, "'pledges' must be a list of pledge ids"),
     ({"pledges": [5]}, "'pledges' must be a list"),
     ({"show_when_not_in_report": "false"}, "must be true or false"),
+    ({"contacts": [{"phone": "1", "for": "police", "text": {"pl": "x", "en": "x", "uk": "x"}}]},
+     "contact 1: 'for' is 'police'; use \"safety\" or \"general\""),
 ])
 def test_broken_contacts_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
     """Every kind of mistake an operator could make in the file is named at load, never served half-broken."""
@@ -163,7 +167,8 @@ def test_cards_show_the_help_numbers_the_answer_carries(fake_assistant) -> None:
                               log_fn=lambda m: None)
     ans = refusing.ask("ile kosztuje bilet tramwajowy?")
     page = answer_html(ans, refusing.library, Translations())
-    assert ans.help_contacts and 'class="kqa-contacts"' in page and '<a href="tel:800120002">800 120 002</a>' in page
+    assert ans.help_contacts and 'class="kqa-contacts"' in page and '<a href="tel:126161616">12 616 1616</a>' in page
+    assert "800 120 002" not in page  # a tram ticket is not a safety matter: the city's contact, not 112
     answering = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
                                log_fn=lambda m: None)
     other = answering.ask("opieka wytchnieniowa dla osób z niepełnosprawnościami", top_k=1)

@@ -116,7 +116,7 @@ class Settings:
     followup_bears_margin: float = 0.0
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)
-    contacts_safety_margin: float = -0.06
+    contacts_safety_margin: float = -0.04
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
     # answers asked (no text), votes and stats: SQLite here unless database_url names another database

@@ -4,7 +4,7 @@ Each contact is for ``safety`` (112, the domestic-violence line) or ``general`` 
 The safety numbers go with the pledges the file lists (``pledges``: violence at home and at work) and with
 refusals close to them: a question the report does not cover whose best listed pledge still scores within
 ``Settings.contacts_safety_margin`` of the closest general city topic (chosen on tune, python -m
-eval.contacts). Other refusals get the general contact; an answer about another pledge gets none. Which
+eval.contacts), or a refusal in a conversation that was about one. Other refusals get the general contact; an answer about another pledge gets none. Which
 pledges and numbers is data, so an operator can change them without a code change. The assistant attaches them
 to the ``Answer`` itself (``help_contacts``), so the CLI, the JSON API and any front end built on it carry them.
 """

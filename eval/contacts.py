@@ -1,21 +1,24 @@
 """Which refusals get the safety numbers: ``python -m eval.contacts [--split tune|test]``.
 
-A refused question gets 112 and the domestic-violence line when a pledge ``corpus/contacts.json`` lists still
-scores within ``contacts_safety_margin`` of the closest general city topic (``Assistant.near_safety``); the
-city's general contact otherwise. Only refused questions matter here (an answer shows the numbers with the
-pledge itself). Among the questions of the dev set and the conversations' standalone turns that are refused,
-positives need the safety numbers: in-scope questions about a listed pledge (wrongly refused, they must not lose
-the numbers too) and off-topic questions labelled ``safety`` in ``eval/safety_labels.jsonl`` (bullying, threats,
-self-harm …; labelled by a helper who read the report and the questions); negatives are the other refused ones.
-On ``tune`` (with the train-only questions of ``eval/train.jsonl``: the model was trained to refuse those, so
-their margins are low and the choice errs towards showing the numbers) the margin is chosen as the largest that
-gives every positive the numbers; on any split the command prints what the served margin does.
+A refused question gets 112 and the domestic-violence line when a pledge ``corpus/contacts.json`` lists (violence
+at home, at work) still scores within ``contacts_safety_margin`` of the closest general city topic
+(``Assistant.near_safety``), and the city's general contact otherwise; so a tram-ticket question gets the city,
+and a question about violence that is wrongly refused keeps the safety numbers.
+
+The margin is chosen on ``tune`` like the abstention threshold: the questions about a listed pledge (the dev
+set's and the conversations' standalone turns) are the ones that must keep the numbers if refused, so the
+margin is the lowest of their margins, rounded down to 0.01 (split-conformal: a new such question falls below it
+with probability about 1/(n+1)). The command also prints what a margin does to the refused off-topic questions:
+how many get the safety numbers needlessly, and how many of those labelled ``safety`` in
+``eval/safety_labels.jsonl`` (bullying, threats, self-harm …, labelled by a helper who read the report and the
+questions) get them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -26,48 +29,49 @@ HERE = Path(__file__).resolve().parent
 
 def safety_labels(path: Path = HERE / "safety_labels.jsonl") -> dict[str, bool]:
     """Question id → needs the safety numbers (only off-topic questions are labelled)."""
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            out[row["id"]] = bool(row["safety"])
-    return out
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["id"]: bool(row["safety"]) for row in rows}
 
 
 def _questions(assistant: object, split: str) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(id, text, expected) of the dev set's questions of ``split`` and the conversations' standalone turns
-    (first and new-topic turns) of ``split``."""
+    """(id, text, expected) of the dev set's questions of ``split`` and the conversations' standalone turns."""
     from eval.conversations import load_conversations, select_conversations
     from eval.queries import load_queries, select_split
 
     titles = {p.title: p.id for p in assistant.library.pledges}  # type: ignore[attr-defined]
     out = [(q.id, q.query, q.expected) for q in select_split(load_queries(HERE / "dev.jsonl", titles), split)]
-    if split == "tune":  # the train-only questions too: only a handful of refused ones need the safety numbers
-        rows = [json.loads(line) for line in (HERE / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        out += [(r["id"], r["query"], tuple(titles[" ".join(t.split())] for t in r["expected"])) for r in rows]
     for conv in select_conversations(load_conversations(HERE / "conversations.jsonl", titles), split):
         out += [(f"{conv.id}#{i}", t.q, t.expected) for i, t in enumerate(conv.turns)
                 if t.kind in ("first", "new_topic", "offtopic_new")]
     return out
 
 
-def cases(assistant: object, split: str, labels: dict[str, bool]) -> list[tuple[str, float, bool]]:
-    """(id, the best listed pledge's margin, needs the numbers) for the refused questions of ``split`` that are
-    about a listed pledge or labelled off-topic."""
+def margins(assistant: object, split: str) -> dict[str, np.ndarray]:
+    """The best listed pledge's margin of: ``listed`` (questions about a listed pledge), ``offtopic`` (refused
+    off-topic questions not labelled safety) and ``safety`` (refused off-topic questions labelled safety)."""
     from assistant.language import detect_language
 
-    listed = assistant.contacts.pledges  # type: ignore[attr-defined]
-    out = []
+    labels, listed = safety_labels(), assistant.contacts.pledges  # type: ignore[attr-defined]
+    groups: dict[str, list[float]] = {"listed": [], "offtopic": [], "safety": []}
     for qid, text, expected in _questions(assistant, split):
-        if (expected and not set(expected) & listed) or (not expected and qid not in labels):
+        if expected and not set(expected) & listed:
             continue
         lang = detect_language(text)
         retrieval = assistant.retrieve(text, lang)  # type: ignore[attr-defined]
-        if not assistant.retriever.abstains(retrieval, lang):  # type: ignore[attr-defined]
-            continue  # answered: the numbers go with the pledge, not with a refusal
         margin = max(r.dense - retrieval.background for r in retrieval.ranked if r.pledge_id in listed)
-        out.append((qid, margin, bool(expected) or labels[qid]))
-    return out
+        if expected:
+            groups["listed"].append(margin)
+        elif assistant.retriever.abstains(retrieval, lang):  # type: ignore[attr-defined]
+            groups["safety" if labels.get(qid) else "offtopic"].append(margin)
+    return {k: np.array(v) for k, v in groups.items()}
+
+
+def describe(groups: dict[str, np.ndarray], margin: float) -> str:
+    g = groups
+    return (f"questions about a listed pledge that keep the numbers {int((g['listed'] >= margin).sum())}/"
+            f"{len(g['listed'])}; refused off-topic ones that get them {int((g['offtopic'] >= margin).sum())}/"
+            f"{len(g['offtopic'])}; refused ones labelled safety that get them {int((g['safety'] >= margin).sum())}/"
+            f"{len(g['safety'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,17 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     from settings import Settings
 
     assistant = Assistant.load(Settings.from_env(), log_fn=lambda m: print(m, file=sys.stderr))
-    data = cases(assistant, args.split, safety_labels())
-    pos = np.array([m for _, m, p in data if p])
-    neg = np.array([m for _, m, p in data if not p])
+    groups = margins(assistant, args.split)
     served = assistant.settings.contacts_safety_margin
-    print(f"split {args.split}: {len(pos)} questions that need the safety numbers, {len(neg)} that do not")
-    print(f"served margin {served}: positives with the numbers {int((pos >= served).sum())}/{len(pos)}, "
-          f"negatives with them {int((neg >= served).sum())}/{len(neg)}")
-    if args.split == "tune" and len(pos):
-        chosen = float(np.floor(pos.min() * 1000) / 1000)
-        print(f"chosen (every positive): KQA_CONTACTS_SAFETY_MARGIN={chosen}: positives "
-              f"{int((pos >= chosen).sum())}/{len(pos)}, negatives {int((neg >= chosen).sum())}/{len(neg)}")
+    print(f"split {args.split}, served KQA_CONTACTS_SAFETY_MARGIN={served}: {describe(groups, served)}")
+    if args.split == "tune" and len(groups["listed"]):
+        chosen = math.floor(float(groups["listed"].min()) * 100) / 100
+        print(f"chosen KQA_CONTACTS_SAFETY_MARGIN={chosen}: {describe(groups, chosen)}")
     return 0
 
 

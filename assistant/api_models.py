@@ -8,9 +8,10 @@ Unicode letters, the engine's own test), a reason goes only with a "down" vote.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 # A question longer than this is refused (422); the engine reads at most 4 × max_question_chars characters of it
 # (4,000 by default) and answers the first 1,000, so nothing it would read is refused.
@@ -70,6 +71,21 @@ class AskRequest(BaseModel):
         None, max_length=MAX_HISTORY,
         description="the conversation so far, oldest first: each earlier answer's `turn` object. A follow-up "
                     "(\"is it free?\", \"po ukraińsku\") is read with it; the server keeps nothing of it")
+
+
+def ask_request_model(pledge_ids: Sequence[str] | None) -> type[AskRequest]:
+    """``AskRequest`` whose history may name only these pledge ids (an enum in the OpenAPI document, so a
+    generated client knows them and any other id is a 422 by the schema as well as by the code); ``AskRequest``
+    itself when they are not known yet (the API is documented before the assistant has loaded)."""
+    if not pledge_ids:
+        return AskRequest
+    known = Literal[tuple(sorted(pledge_ids))]  # type: ignore[valid-type]  # a Literal built from the data
+    turn = create_model("HistoryTurn", __base__=HistoryTurn,
+                        pledge_ids=(list[known], Field(default_factory=list, max_length=50,  # type: ignore[valid-type]
+                                                       description=HistoryTurn.model_fields["pledge_ids"].description)))
+    return create_model("AskRequest", __base__=AskRequest,
+                        history=(list[turn] | None, Field(None, max_length=MAX_HISTORY,  # type: ignore[valid-type]
+                                                          description=AskRequest.model_fields["history"].description)))
 
 
 class _VoteOn(BaseModel):

@@ -1,0 +1,115 @@
+"""Long questions read in windows (assistant/retriever.py) and the sweep that chooses their settings (eval/windows.py),
+with the fake encoder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from assistant import Assistant
+from assistant.retriever import RetrievalError, Retriever, evidence_windows
+
+# a story in words the report and the background never use, so that it only dilutes (the fake encoder is a bag of
+# words: a real story's function words would match every pledge alike)
+STORY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. Sed do eiusmod tempor incididunt ut labore. "
+         "Ut enim ad minim veniam, quis nostrud exercitation. Duis aute irure dolor in reprehenderit voluptate. ")
+ASK = "Gdzie jest opieka wytchnieniowa? Rozwiniemy system opieki wyręczeniowej?"
+RESPITE = "rozwiniemy-system-opieki-wyreczeniowej"
+
+
+class CountingEncoder:
+    """Records every batch the retriever embeds."""
+
+    def __init__(self, encoder: object) -> None:
+        self.encoder, self.calls = encoder, []  # type: ignore[var-annotated]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return self.encoder.encode_queries(texts)  # type: ignore[attr-defined,no-any-return]
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self.encoder.encode_passages(texts)  # type: ignore[attr-defined,no-any-return]
+
+
+def _retriever(a: Assistant, **settings: object) -> Retriever:
+    return Retriever(a.index, CountingEncoder(a.encoder), replace(a.settings, **settings), a.settings.strategy)
+
+
+def test_short_text_has_no_windows_and_long_text_is_cut_at_sentence_ends() -> None:
+    assert evidence_windows(ASK, 40, 4, 30) == []
+    long = STORY * 2 + ASK
+    windows = evidence_windows(long, 40, 4, 30)
+    assert 2 <= len(windows) <= 4
+    assert " ".join(windows).split() == long.split()  # every word once, in order
+    assert all(w.rstrip().endswith((".", "?")) for w in windows)  # no sentence cut in two
+    assert windows[-1].endswith(ASK)
+    assert evidence_windows(long, 0, 4, 30) == evidence_windows(long, 40, 0, 30) == []
+
+
+def test_a_run_on_sentence_is_cut_at_words_and_windows_stay_bounded() -> None:
+    run_on = " ".join(f"słowo{i}" for i in range(300))
+    windows = evidence_windows(run_on, 40, 4, 30)
+    assert len(windows) == 4 and [len(w.split()) for w in windows] == [75, 75, 75, 75]
+    assert len(evidence_windows(STORY * 20, 40, 6, 10)) == 6
+
+
+def test_a_short_question_costs_one_text_and_scores_as_without_windows(fake_assistant: Assistant) -> None:
+    on, off = _retriever(fake_assistant), _retriever(fake_assistant, window_max=0)
+    a, b = on.retrieve(ASK), off.retrieve(ASK)
+    assert on.encoder.calls == [[ASK]] and a.windows == 0  # type: ignore[attr-defined]
+    assert a.ranked == b.ranked and a.margin == b.margin and np.array_equal(a.unit_scores, b.unit_scores)
+
+
+def test_a_long_question_is_one_batch_and_its_asking_window_decides(fake_assistant: Assistant) -> None:
+    long = STORY * 3 + ASK
+    on = _retriever(fake_assistant)
+    result = on.retrieve(long)
+    (batch,) = on.encoder.calls  # type: ignore[attr-defined]
+    assert batch[0] == long and len(batch) == 1 + result.windows and 2 <= result.windows <= 4
+    whole = _retriever(fake_assistant, window_max=0).retrieve(long)
+    assert result.ranked[0].pledge_id == RESPITE
+    assert result.margin > whole.margin  # the asking window is nearer the report than the diluted whole
+    blended = _retriever(fake_assistant, window_weight=0.0).retrieve(long)
+    assert [r.pledge_id for r in blended.ranked] == [r.pledge_id for r in whole.ranked]
+    assert [r.score for r in blended.ranked] == pytest.approx([r.score for r in whole.ranked], abs=1e-6)
+    assert blended.margin == pytest.approx(whole.margin, abs=1e-6)
+
+
+def test_each_window_is_compared_with_its_own_background(fake_assistant: Assistant) -> None:
+    """An off-topic post stays off-topic: its windows about city matters are judged against the background."""
+    post = STORY * 3 + "Ile kosztuje bilet miesięczny na tramwaj i autobus w Krakowie dla ucznia?"
+    on, off = _retriever(fake_assistant), _retriever(fake_assistant, window_max=0)
+    assert on.retrieve(post).margin < on.retrieve(STORY * 3 + ASK).margin
+    assert off.retrieve(post).windows == 0
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("window_weight", 1.5, "window_weight of 1.5 must lie in 0..1"),
+    ("window_max", -1, "must not be negative"),
+])
+def test_bad_window_settings_are_named(fake_assistant: Assistant, setting: str, value: object, message: str) -> None:
+    with pytest.raises(RetrievalError, match=message):
+        _retriever(fake_assistant, **{setting: value})
+
+
+def test_window_sweep_counts_each_kind_and_embeds_each_text_once(fake_assistant: Assistant) -> None:
+    from eval.queries import Query
+    from eval.windows import CachedEncoder, sweep
+
+    queries = [Query("a", STORY * 3 + ASK, "pl", (RESPITE,), 1, "long_post", "tune"),
+               Query("b", ASK, "pl", (RESPITE,), 2, "general", "tune"),
+               Query("c", STORY * 3 + "Ile kosztuje bilet na tramwaj?", "pl", (), 3, "long_post", "tune")]
+    grid = {"window_min_words": (40,), "window_max": (0, 3), "window_words": (30,), "window_weight": (1.0,)}
+    results = sweep(fake_assistant, queries, grid)
+    assert [r["variant"] for r in results] == [{"window_max": 0}, {"window_min_words": 40, "window_max": 3,
+                                                                   "window_words": 30, "window_weight": 1.0}]
+    for r in results:
+        assert r["at_served"]["long_post"]["n"] == 1 and r["at_served"]["long_post"]["n_off"] == 1
+        assert r["at_served"]["all"]["n"] == 2 and set(r["margins"]) == {"a", "b", "c"}
+    counting = CountingEncoder(fake_assistant.encoder)
+    cached = CachedEncoder(counting)
+    cached.encode_queries(["x", "y", "x"])
+    cached.encode_queries(["y", "z"])
+    assert counting.calls == [["x", "y"], ["z"]]

@@ -47,7 +47,8 @@ def evidence_windows(text: str, min_words: int, max_windows: int, window_words: 
     if count < 2:
         return []
     # word offsets where a sentence ends, and the end of the text
-    ends, total = [], 0
+    ends: list[int] = []
+    total = 0
     for sentence in _SENTENCE_BREAK.split(text):
         total += len(sentence.split())
         if ends and ends[-1] == total:
@@ -62,7 +63,7 @@ def evidence_windows(text: str, min_words: int, max_windows: int, window_words: 
         if cuts[-1] < cut < len(words):
             cuts.append(cut)
     cuts.append(len(words))
-    return [" ".join(words[a:b]) for a, b in zip(cuts, cuts[1:])]
+    return [" ".join(words[a:b]) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 class RetrievalError(ValueError):
@@ -134,7 +135,7 @@ class Retriever:
         k = min(self.index.dense.size, MAX_DENSE_CANDIDATES)
         scores, ids = self.index.dense.search(qvecs, k)
         out = np.full((len(qvecs), self.index.dense.size), -np.inf, dtype=np.float32)
-        for row, (s_row, i_row) in enumerate(zip(scores, ids)):
+        for row, (s_row, i_row) in enumerate(zip(scores, ids, strict=True)):
             valid = i_row >= 0
             out[row, i_row[valid]] = s_row[valid]
         return out

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # The first dev set's kinds: oos_near/oos_far are the off-topic questions, two_pledges those with two answers.
 BASE_KINDS = ("named", "keyword", "situation", "short", "typo", "two_pledges", "oos_near", "oos_far")
 # Shapes of real people's questions (issue 29), in scope or not: a long forum/helpline post (a story and its

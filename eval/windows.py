@@ -20,6 +20,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from index.encoder import Encoder
+
 ALPHA = 0.03
 GRID = {"window_min_words": (40,), "window_max": (0, 2, 3, 4, 6), "window_words": (20, 30, 45),
         "window_weight": (0.5, 1.0)}
@@ -28,25 +30,27 @@ GRID = {"window_min_words": (40,), "window_max": (0, 2, 3, 4, 6), "window_words"
 class CachedEncoder:
     """An encoder that embeds each distinct query text once (one batch for the texts it has not seen)."""
 
-    def __init__(self, encoder: object) -> None:
-        self.encoder, self.cache = encoder, {}  # type: ignore[var-annotated]
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.name, self.dim, self.backend = encoder.name, encoder.dim, encoder.backend
+        self.cache: dict[str, np.ndarray] = {}
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts``, encoding only the new ones."""
         new = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if new:
-            self.cache.update(zip(new, self.encoder.encode_queries(new)))  # type: ignore[attr-defined]
+            self.cache.update(zip(new, self.encoder.encode_queries(new), strict=True))
         return np.stack([self.cache[t] for t in texts])
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Passages go straight to the wrapped encoder."""
-        return self.encoder.encode_passages(texts)  # type: ignore[attr-defined,no-any-return]
+        return self.encoder.encode_passages(texts)
 
 
 def outcomes(records: list[dict], kinds: list[str], threshold: float) -> dict[str, dict]:
     """Per kind (and "all"): n, right first, false refusals (in scope) and off-topic refusals at ``threshold``."""
     groups: dict[str, list[tuple[dict, str]]] = defaultdict(list)
-    for rec, kind in zip(records, kinds):
+    for rec, kind in zip(records, kinds, strict=True):
         groups[kind].append((rec, kind))
         groups["all"].append((rec, kind))
     out = {}
@@ -70,7 +74,7 @@ def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict
     kinds = [q.kind for q in queries]
     results, seen = [], set()
     for values in itertools.product(*grid.values()):
-        variant = dict(zip(grid, values))
+        variant = dict(zip(grid, values, strict=True))
         if variant["window_max"] == 0:
             variant = {"window_max": 0}
         key = json.dumps(variant, sort_keys=True)
@@ -84,7 +88,7 @@ def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict
         own = conformal_lower([r["margin"] for r in records if r["in_scope"]], ALPHA)
         results.append({"variant": variant, "served": served, "conformal": round(own, 4),
                         "at_served": outcomes(records, kinds, served), "at_conformal": outcomes(records, kinds, own),
-                        "margins": {q.id: round(r["margin"], 5) for q, r in zip(queries, records)}})
+                        "margins": {q.id: round(r["margin"], 5) for q, r in zip(queries, records, strict=True)}})
     return results
 
 

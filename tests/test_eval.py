@@ -144,7 +144,8 @@ def test_files_without_kind_or_split_are_one_unknown_set(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("bad, message", [
     (_row("x2", kind="typos", split="test"), r"line 2: kind 'typos' is unknown; use one of named, keyword, "
-                                             r"situation, short, typo, two_pledges, oos_near, oos_far, long_post, general, faq_heading"),
+                                             r"situation, short, typo, two_pledges, oos_near, oos_far, long_post, "
+                                             r"general, faq_heading"),
     (_row("x2", kind=None, split="test"), r"line 2: kind None is unknown"),
     (_row("x2", kind="short", split="dev"), r"line 2: split 'dev' is unknown; use one of tune, test"),
     (_row("x2", kind="short"), r"line 2: no split field, but line 1 has one"),

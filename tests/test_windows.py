@@ -4,12 +4,14 @@ with the fake encoder."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 
 from assistant import Assistant
 from assistant.retriever import RetrievalError, Retriever, evidence_windows
+from index.encoder import Encoder
 
 # a story in words the report and the background never use, so that it only dilutes (the fake encoder is a bag of
 # words: a real story's function words would match every pledge alike)
@@ -22,18 +24,20 @@ RESPITE = "rozwiniemy-system-opieki-wyreczeniowej"
 class CountingEncoder:
     """Records every batch the retriever embeds."""
 
-    def __init__(self, encoder: object) -> None:
-        self.encoder, self.calls = encoder, []  # type: ignore[var-annotated]
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.calls: list[list[str]] = []
+        self.name, self.dim, self.backend = encoder.name, encoder.dim, encoder.backend
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
-        return self.encoder.encode_queries(texts)  # type: ignore[attr-defined,no-any-return]
+        return self.encoder.encode_queries(texts)
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self.encoder.encode_passages(texts)  # type: ignore[attr-defined,no-any-return]
+        return self.encoder.encode_passages(texts)
 
 
-def _retriever(a: Assistant, **settings: object) -> Retriever:
+def _retriever(a: Assistant, **settings: Any) -> Retriever:
     return Retriever(a.index, CountingEncoder(a.encoder), replace(a.settings, **settings), a.settings.strategy)
 
 

@@ -86,14 +86,19 @@ class Settings:
     # 1: the single closest background passage (chosen on cross-fitted tune records over 1/3/5/10: abstention
     # recall 0.742 vs 0.694 for 3 at the same ~3 % false abstention; python -m eval.crossfit)
     background_top: int = 1
+    # > 0: both sides of the margin become soft maxima at this temperature (t · log Σ exp(cosine / t)) over every
+    # abstention unit and every background passage, so that a question close to several report passages counts
+    # as more in scope and one close to several city topics as less; background_top is then unused. 0: hard maxima
+    abstain_temperature: float = 0.0
     # long questions (assistant/retriever.py): from window_min_words words on (0 = never), up to window_max windows
     # of consecutive sentences, about window_words words or more each, are scored besides the whole text, each
-    # against its own closest background; window_weight blends a unit's best window evidence (1) with the whole
-    # text's (0)
+    # against its own background; window_weight blends the windows' evidence (1; their mean, or with window_pool
+    # "max" the best) with the whole text's (0)
     window_min_words: int = 40
     window_max: int = 4
     window_words: int = 30
     window_weight: float = 1.0
+    window_pool: str = "mean"
     # Ukrainian/Russian typed in Latin letters is embedded in Cyrillic (index.romanized.search_form)
     romanized_search: bool = True
     abstain_margin: float = -0.01  # the threshold when abstain_margins names neither the language nor "*"

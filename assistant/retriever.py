@@ -35,6 +35,16 @@ MAX_DENSE_CANDIDATES = 2000
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+|\s+(?=>)")
 
 
+def soft_max(scores: np.ndarray, temperature: float, axis: int = -1) -> np.ndarray:
+    """``temperature`` · log Σ exp(score / ``temperature``) along ``axis`` (−inf entries count for nothing): the
+    largest score plus a bonus for every other score near it; ``temperature`` 0 is the plain maximum."""
+    top = scores.max(axis=axis, keepdims=True)
+    if temperature <= 0:
+        return np.squeeze(top, axis=axis)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    return np.squeeze(safe, axis=axis) + temperature * np.log(np.exp((scores - safe) / temperature).sum(axis=axis))
+
+
 def evidence_windows(text: str, min_words: int, max_windows: int, window_words: int) -> list[str]:
     """Windows of consecutive sentences of a long ``text`` to score besides the whole of it ([] when it has fewer
     than ``min_words`` words, or ``min_words`` or ``max_windows`` is 0): at most ``max_windows`` windows of about
@@ -102,6 +112,8 @@ class Retriever:
         if not 0.0 <= settings.window_weight <= 1.0:
             raise RetrievalError(f"window_weight of {settings.window_weight} must lie in 0..1 (0: the whole text "
                                  "alone, 1: the best window's evidence); set KQA_WINDOW_WEIGHT in that range")
+        if settings.window_pool not in ("mean", "max"):
+            raise RetrievalError(f"window_pool {settings.window_pool!r} is unknown; set KQA_WINDOW_POOL to mean or max")
         if min(settings.window_min_words, settings.window_max, settings.window_words) < 0:
             raise RetrievalError("window_min_words, window_max and window_words must not be negative (0 turns "
                                  f"windows off), not {settings.window_min_words}, {settings.window_max}, "
@@ -143,22 +155,32 @@ class Retriever:
     def _evidence(self, text: str) -> tuple[np.ndarray, float, int]:
         """Unit scores and background of ``text``, with its windows' evidence when it is long (one encoder call).
 
-        Each text's cosines are taken relative to its own closest background passage(s); a unit's evidence is its
-        best relative score over the texts, blended with the whole text's by ``window_weight`` and put back on the
-        whole text's scale (adding its background). A short question has one text: its own cosines, unchanged.
+        Each text's cosines are taken relative to its own background (``_background``); a unit's evidence is the
+        whole text's relative score blended (``window_weight``) with its windows' — their mean, or with
+        ``window_pool`` "max" the best of them — and put back on the whole text's scale (adding its background).
+        A short question has one text: its own cosines, unchanged.
         """
         texts = [text, *self.windows(text)]
         qvecs = self.encoder.encode_queries(texts) if len(texts) > 1 else self.embed(text)[None, :]
         units = self._unit_scores(qvecs)
-        bg = np.sort(self.index.background @ qvecs.T, axis=0)[-self.settings.background_top:]
-        backgrounds = bg.mean(axis=0) if bg.size else np.zeros(len(texts), dtype=np.float32)
+        backgrounds = self._background(self.index.background @ qvecs.T)
         if len(texts) == 1:
             return units[0], float(backgrounds[0]), 0
         relative = units - backgrounds[:, None]
-        best = relative.max(axis=0)
+        windows = relative[1:].max(axis=0) if self.settings.window_pool == "max" else relative[1:].mean(axis=0)
         w = self.settings.window_weight
-        blended = np.where(np.isfinite(relative[0]), (1 - w) * relative[0] + w * best, best)
+        # (the ends apart: 0 × −inf, an unfetched unit's score, would be NaN)
+        blended = relative[0] if w <= 0 else windows if w >= 1 else (1 - w) * relative[0] + w * windows
         return (blended + backgrounds[0]).astype(np.float32), float(backgrounds[0]), len(texts) - 1
+
+    def _background(self, cosines: np.ndarray) -> np.ndarray:
+        """How close each text (column) is to general city topics: the soft maximum of its background cosines
+        at ``abstain_temperature``, or with temperature 0 the mean of its ``background_top`` closest."""
+        if not cosines.size:
+            return np.zeros(cosines.shape[1], dtype=np.float32)
+        if self.settings.abstain_temperature > 0:
+            return soft_max(cosines, self.settings.abstain_temperature, axis=0)
+        return np.sort(cosines, axis=0)[-self.settings.background_top:].mean(axis=0)
 
     def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
         """Score every pledge for ``question`` (in ``lang``, detected again only if needed and not given)."""
@@ -181,8 +203,8 @@ class Retriever:
             np.maximum.at(dense, self._unit_pledge, pooled)
             dense = np.where(np.isfinite(dense), dense, 0.0).astype(np.float32)
             # Short background sentences compete with the report's units of every size, sentences included.
-            best_unit = float(np.where(self._abstain_used, unit_scores, -np.inf).max())
-            margin = best_unit - background
+            abstain_units = np.where(self._abstain_used, unit_scores, -np.inf)
+            margin = float(soft_max(abstain_units, self.settings.abstain_temperature)) - background
             fused = dense + (self.settings.lexical_weight * lex_norm if self.strategy == "hybrid" else 0)
         order = np.argsort(-fused, kind="stable")
         ranked = tuple(Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i]))

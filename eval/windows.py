@@ -23,8 +23,8 @@ import numpy as np
 from index.encoder import Encoder
 
 ALPHA = 0.03
-GRID = {"window_min_words": (40,), "window_max": (0, 2, 3, 4, 6), "window_words": (20, 30, 45),
-        "window_weight": (0.5, 1.0)}
+GRID = {"abstain_temperature": (0.0, 0.05, 0.08, 0.1), "window_min_words": (40,), "window_max": (0, 3, 4, 6),
+        "window_words": (30,), "window_pool": ("mean", "max"), "window_weight": (0.5, 1.0)}
 
 
 class CachedEncoder:
@@ -65,7 +65,7 @@ def outcomes(records: list[dict], kinds: list[str], threshold: float) -> dict[st
 
 
 def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict]:
-    """Records of every variant of ``grid`` (window_max 0 = today's reading; other window settings then skipped)."""
+    """Records of every variant of ``grid`` (window_max 0: no windows, the other window settings then skipped)."""
     from assistant.retriever import Retriever
     from eval.calibrate import calibration_records, conformal_lower
 
@@ -76,7 +76,7 @@ def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict
     for values in itertools.product(*grid.values()):
         variant = dict(zip(grid, values, strict=True))
         if variant["window_max"] == 0:
-            variant = {"window_max": 0}
+            variant = {k: v for k, v in variant.items() if not k.startswith("window_")} | {"window_max": 0}
         key = json.dumps(variant, sort_keys=True)
         if key in seen:
             continue

@@ -66,25 +66,36 @@ def test_a_short_question_costs_one_text_and_scores_as_without_windows(fake_assi
     assert a.ranked == b.ranked and a.margin == b.margin and np.array_equal(a.unit_scores, b.unit_scores)
 
 
-def test_a_long_question_is_one_batch_and_its_asking_window_decides(fake_assistant: Assistant) -> None:
+def test_a_long_question_is_one_batch_and_its_evidence_blends_the_whole_with_its_windows(
+        fake_assistant: Assistant) -> None:
     long = STORY * 3 + ASK
-    on = _retriever(fake_assistant)
+    on = _retriever(fake_assistant, window_weight=0.5, window_pool="mean")
     result = on.retrieve(long)
     (batch,) = on.encoder.calls  # type: ignore[attr-defined]
-    assert batch[0] == long and len(batch) == 1 + result.windows and 2 <= result.windows <= 4
+    assert batch[0] == long and batch[1:] == on.windows(long) and 2 <= result.windows == len(batch) - 1 <= 4
+    # the same evidence from each text scored alone: relative to its own background, windows averaged
+    alone = [_retriever(fake_assistant, window_max=0).retrieve(t) for t in batch]
+    relative = [r.unit_scores - r.background for r in alone]
+    expected = alone[0].background + 0.5 * relative[0] + 0.5 * np.mean(relative[1:], axis=0)
+    assert result.unit_scores == pytest.approx(expected, abs=1e-5) and result.background == alone[0].background
+    assert result.margin == pytest.approx(float(expected.max()) - alone[0].background, abs=1e-5)
+    whole = _retriever(fake_assistant, window_weight=0.0).retrieve(long)
+    assert [r.pledge_id for r in whole.ranked] == [r.pledge_id for r in alone[0].ranked]
+    assert whole.margin == pytest.approx(alone[0].margin, abs=1e-6)
+
+
+def test_with_max_pooling_the_asking_window_decides(fake_assistant: Assistant) -> None:
+    long = STORY * 3 + ASK
+    result = _retriever(fake_assistant, window_pool="max").retrieve(long)
     whole = _retriever(fake_assistant, window_max=0).retrieve(long)
-    assert result.ranked[0].pledge_id == RESPITE
+    assert result.ranked[0].pledge_id == RESPITE != whole.ranked[0].pledge_id
     assert result.margin > whole.margin  # the asking window is nearer the report than the diluted whole
-    blended = _retriever(fake_assistant, window_weight=0.0).retrieve(long)
-    assert [r.pledge_id for r in blended.ranked] == [r.pledge_id for r in whole.ranked]
-    assert [r.score for r in blended.ranked] == pytest.approx([r.score for r in whole.ranked], abs=1e-6)
-    assert blended.margin == pytest.approx(whole.margin, abs=1e-6)
 
 
 def test_each_window_is_compared_with_its_own_background(fake_assistant: Assistant) -> None:
     """An off-topic post stays off-topic: its windows about city matters are judged against the background."""
     post = STORY * 3 + "Ile kosztuje bilet miesięczny na tramwaj i autobus w Krakowie dla ucznia?"
-    on, off = _retriever(fake_assistant), _retriever(fake_assistant, window_max=0)
+    on, off = _retriever(fake_assistant, window_pool="max"), _retriever(fake_assistant, window_max=0)
     assert on.retrieve(post).margin < on.retrieve(STORY * 3 + ASK).margin
     assert off.retrieve(post).windows == 0
 
@@ -106,9 +117,11 @@ def test_window_sweep_counts_each_kind_and_embeds_each_text_once(fake_assistant:
                Query("b", ASK, "pl", (RESPITE,), 2, "general", "tune"),
                Query("c", STORY * 3 + "Ile kosztuje bilet na tramwaj?", "pl", (), 3, "long_post", "tune")]
     grid = {"window_min_words": (40,), "window_max": (0, 3), "window_words": (30,), "window_weight": (1.0,)}
+    grid = {"abstain_temperature": (0.0,), **grid}
     results = sweep(fake_assistant, queries, grid)
-    assert [r["variant"] for r in results] == [{"window_max": 0}, {"window_min_words": 40, "window_max": 3,
-                                                                   "window_words": 30, "window_weight": 1.0}]
+    assert [r["variant"] for r in results] == [
+        {"abstain_temperature": 0.0, "window_max": 0},
+        {"abstain_temperature": 0.0, "window_min_words": 40, "window_max": 3, "window_words": 30, "window_weight": 1.0}]
     for r in results:
         assert r["at_served"]["long_post"]["n"] == 1 and r["at_served"]["long_post"]["n_off"] == 1
         assert r["at_served"]["all"]["n"] == 2 and set(r["margins"]) == {"a", "b", "c"}
@@ -117,3 +130,29 @@ def test_window_sweep_counts_each_kind_and_embeds_each_text_once(fake_assistant:
     cached.encode_queries(["x", "y", "x"])
     cached.encode_queries(["y", "z"])
     assert counting.calls == [["x", "y"], ["z"]]
+
+
+def test_soft_max_is_the_maximum_at_temperature_zero_and_above_it_otherwise() -> None:
+    from assistant.retriever import soft_max
+
+    x = np.array([[0.5, 0.7, -np.inf], [0.1, 0.1, 0.1]], dtype=np.float32)
+    assert soft_max(x, 0.0).tolist() == pytest.approx([0.7, 0.1])
+    soft = soft_max(x, 0.1)
+    assert soft[0] == pytest.approx(0.7 + 0.1 * np.log(1 + np.exp(-2)), abs=1e-6)  # −inf adds nothing
+    assert soft[1] == pytest.approx(0.1 + 0.1 * np.log(3), abs=1e-6)  # three alike: log 3 above each
+    assert soft_max(x, 0.001).tolist() == pytest.approx([0.7, 0.1 + 0.001 * np.log(3)], abs=1e-5)
+    assert soft_max(x.T, 0.1, axis=0).tolist() == pytest.approx(soft.tolist())
+
+
+def test_soft_margin_counts_every_close_passage_on_both_sides(fake_assistant: Assistant) -> None:
+    from assistant.retriever import soft_max
+
+    t = 0.08
+    r = _retriever(fake_assistant, abstain_temperature=t)
+    result = r.retrieve(ASK)
+    q = fake_assistant.encoder.encode_queries([ASK])[0]
+    background = float(soft_max(fake_assistant.index.background @ q, t))
+    used = r._abstain_used  # noqa: SLF001 — the units abstention looks at
+    assert result.background == pytest.approx(background, abs=1e-5)
+    assert result.margin == pytest.approx(float(soft_max(result.unit_scores[used], t)) - background, abs=1e-5)
+    assert r.encoder.calls == [[ASK]]  # type: ignore[attr-defined]

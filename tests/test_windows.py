@@ -156,3 +156,14 @@ def test_soft_margin_counts_every_close_passage_on_both_sides(fake_assistant: As
     assert result.background == pytest.approx(background, abs=1e-5)
     assert result.margin == pytest.approx(float(soft_max(result.unit_scores[used], t)) - background, abs=1e-5)
     assert r.encoder.calls == [[ASK]]  # type: ignore[attr-defined]
+
+
+@pytest.mark.model
+def test_the_reports_own_headings_and_sentences_are_answered(real_assistant: Assistant) -> None:
+    """The build keeps only background passages under which no pledge heading or sentence, asked as a question,
+    is refused; it reasons with the hard margin, so check that the served (soft) margin keeps that promise."""
+    from index.build import pseudo_questions
+
+    r = real_assistant.retriever
+    refused = [q for q in pseudo_questions(real_assistant.library) if r.abstains(r.retrieve(q, "pl"), "pl")]
+    assert refused == []

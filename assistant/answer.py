@@ -44,6 +44,9 @@ class Citation:
     end_line: int
     page: int | None
     text: str
+    # PDF only: (page, line on that page) of each line of ``text``, None for a blank line (citations count the lines
+    # a reader sees on the printed page, not the lines of the extracted text)
+    printed_at: tuple[tuple[int, int] | None, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +64,7 @@ class PledgeAnswer:
     status_evidence: str
     status_rule: str
     status_doubtful: bool
+    status_doubt: str  # why the label is doubtful (corpus.status.DOUBTS), "" when it is not
     status_change: dict | None  # {"since", "before", "after"}
     score: float
     primary: bool  # one of the answers (True) or one of the "other matches" (False)
@@ -108,7 +112,8 @@ class Answer:
 
 def cite(library: ReportSet, kind: str, span: Span) -> Citation:
     """A citation whose text is read from the report's own lines, so it always equals the source."""
-    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span))
+    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span),
+                    library.printed_at(span))
 
 
 def pledge_citations(library: ReportSet, pledge: Pledge) -> list[Citation]:
@@ -129,7 +134,8 @@ def status_fields(library: ReportSet, pledge: Pledge) -> dict:
     change = library.status_changes.get(pledge.id)
     label = pledge.status_label
     return {"status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
-            "status_doubtful": label.doubtful, "status_change": asdict(change) if change else None}
+            "status_doubtful": label.doubtful, "status_doubt": label.doubt,
+            "status_change": asdict(change) if change else None}
 
 
 SentenceIndex = dict[str, list[tuple[int, Unit]]]

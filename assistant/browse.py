@@ -1,5 +1,6 @@
 """Browse for helpline staff: search by meaning (the assistant's own retrieval) plus literal match, filters by
-status and by "changed since the last edition", and the list as HTML rows that open a pledge."""
+status and by "changed since the last edition" (any change: status label, status text, pledge text or title —
+corpus.diff pairs pledges across editions by content), and the list as HTML rows that open a pledge."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 from assistant.cards import ICONS, e
 from assistant.core import Assistant, QuestionError
 from assistant.messages import t
+from assistant.render import change_note
 from corpus.model import Pledge
+from corpus.reports import ReportSet
 from corpus.status import LABELS as STATUSES
 from index.lexical import fold
 
@@ -60,12 +63,13 @@ def search(assistant: Assistant, text: str, status: str, changed_only: bool) -> 
     if status in STATUSES:
         rows = [r for r in rows if r.pledge.status_label.label == status]
     if changed_only:
-        rows = [r for r in rows if r.pledge.id in library.status_changes]
+        rows = [r for r in rows if r.pledge.id in library.changes]
     return rows
 
 
-def rows_html(lang: str, rows: list[Row], total: int) -> str:
-    """The list: one full-width button per pledge (title, localised status); no table, so nothing overflows."""
+def rows_html(lang: str, rows: list[Row], total: int, library: ReportSet | None = None) -> str:
+    """The list: one full-width button per pledge (title, localised status, what changed since the edition before
+    when ``library`` is given); no table, so nothing overflows."""
     if not rows:
         return f'<p class="kqa-count" role="status">{e(t(lang, "ui_none"))}</p>'
     items = []
@@ -73,6 +77,8 @@ def rows_html(lang: str, rows: list[Row], total: int) -> str:
         label = r.pledge.status_label.label
         why = f' <span class="kqa-why">· {e(t(lang, "ui_literal" if r.why == "literal" else "ui_by_meaning"))}</span>' \
             if r.why else ""
+        changed = change_note(lang, library, r.pledge.id) if library is not None else ""
+        why += f' <span class="kqa-why">· {e(changed)}</span>' if changed else ""
         items.append(f'<li><button type="button" class="kqa-row" data-open="{e(r.pledge.id)}">'
                      f'<span class="kqa-row-title" lang="pl">{e(r.pledge.title)}</span>'
                      f'<span class="kqa-chip kqa-s-{label}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '

@@ -12,7 +12,7 @@ from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_c
 from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
-from assistant.render import cite_line, status_notes
+from assistant.render import change_note, cite_line, status_notes
 from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -62,12 +62,24 @@ def source_html(lang: str, report: dict, citations: list[Citation]) -> str:
     cite = e(cite_line(lang, report, citations))
     if report.get("url"):
         cite = f'<a href="{e(report["url"])}" rel="noopener noreferrer">{cite}</a>'
-    blocks = []
-    for c in citations:
-        lines = "".join(f"<li>{e(line) or '&nbsp;'}</li>" for line in c.text.split("\n"))
-        blocks.append(f'<ol class="kqa-lines" start="{c.start_line}">{lines}</ol>')
+    blocks = [quoted_lines_html(lang, c) for c in citations]
     return (f'<p class="kqa-cite"><span class="kqa-k">{e(t(lang, "source"))}:</span> {cite}</p>'
             f'<details class="kqa-src"><summary>{e(t(lang, "ui_source_lines"))}</summary>{"".join(blocks)}</details>')
+
+
+def quoted_lines_html(lang: str, c: Citation) -> str:
+    """The cited lines, numbered as a reader finds them: by line of the text file, or for a PDF by page and line on
+    that page (blank lines of the extracted text are not on the page and are left out)."""
+    lines = c.text.split("\n")
+    if not c.printed_at:
+        items = "".join(f"<li>{e(line) or '&nbsp;'}</li>" for line in lines)
+        return f'<ol class="kqa-lines" start="{c.start_line}">{items}</ol>'
+    pages: dict[int, list[tuple[int, str]]] = {}
+    for line, at in zip(lines, c.printed_at):
+        if at is not None:
+            pages.setdefault(at[0], []).append((at[1], line))
+    return "".join(f'<p class="kqa-k">{e(t(lang, "page"))} {page}</p><ol class="kqa-lines" start="{rows[0][0]}">'
+                   + "".join(f"<li>{e(text)}</li>" for _, text in rows) + "</ol>" for page, rows in pages.items())
 
 
 def vote_html(lang: str, answer_id: str, pledge_id: str) -> str:
@@ -109,7 +121,8 @@ def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citatio
     """One pledge: title, badge, notes (a status change; the rule of a doubtful label), translation, Polish
     quotes, citation, copy buttons."""
     label = pledge.status_label
-    notes = "".join(f'<p class="kqa-note">{e(n)}</p>' for n in status_notes(lang, change, label.doubtful, label.rule))
+    notes = "".join(f'<p class="kqa-note">{e(n)}</p>'
+                    for n in status_notes(lang, change, label.doubtful, label.rule, label.doubt))
     return (f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
             f'{badge_html(lang, pledge.status_label.label, report["edition"])}{notes}'
             f'{translation_html(lang, translations.for_pledge(pledge, lang))}'
@@ -173,8 +186,10 @@ def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Tr
     """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
     card = pledge_card(lang, pledge, report_of(library, pledge.id), pledge_citations(library, pledge), translations,
                        status_fields(library, pledge)["status_change"])
+    note = change_note(lang, library, pledge.id)
     return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
-            f'{earlier_html(lang, library, pledge)}</article>')
+            + (f'<p class="kqa-note">{e(note)}</p>' if note else "")
+            + f'{earlier_html(lang, library, pledge)}</article>')
 
 
 def earlier_html(lang: str, library: ReportSet, pledge: Pledge) -> str:

@@ -132,7 +132,20 @@ _UI: dict[str, dict[str, str]] = {
         "err_report": "Цей звіт недоступний.",
     },
 }
+# What changed in a pledge since the edition before (corpus.diff.KINDS), as Browse and its cards note it.
+_CHANGES: dict[str, dict[str, str]] = {
+    "en": {"changed_kinds": "changed since {since}: {kinds}", "kind_label": "status", "kind_status_text": "status text",
+           "kind_pledge_text": "pledge text", "kind_title": "title", "line": "line", "pages": "pp."},
+    "pl": {"changed_kinds": "zmiany od wydania {since}: {kinds}", "kind_label": "status",
+           "kind_status_text": "opis stanu realizacji", "kind_pledge_text": "treść zobowiązania", "kind_title": "tytuł",
+           "line": "wiersz", "pages": "s."},
+    "uk": {"changed_kinds": "зміни від видання {since}: {kinds}", "kind_label": "статус",
+           "kind_status_text": "опис стану виконання", "kind_pledge_text": "текст зобов'язання", "kind_title": "назва",
+           "line": "рядок", "pages": "с."},
+}
 for _lang, _extra in _UI.items():
+    MESSAGES[_lang].update(_extra)
+for _lang, _extra in _CHANGES.items():
     MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 
@@ -140,20 +153,46 @@ DEFAULT_REPLY_LANGUAGE = "en"
 RULE_NAMES: dict[str, dict[str, str]] = {
     "pl": {
         "not fully completed": "nie w pełni zrealizowane", "partial completion": "realizacja częściowa",
-        "completed (perfective passive)": "zrealizowano (strona bierna, aspekt dokonany)",
-        "negated status": "zaprzeczony stan realizacji", "negative participle": "imiesłów z przeczeniem",
-        "abandoned or stopped": "zaniechane lub wstrzymane", "ongoing or continued work": "prace trwające lub kontynuowane",
-        "results so far (weak cue)": "dotychczasowe wyniki (słaba wskazówka)",
+        "negated status": "zaprzeczony stan realizacji",
+        "suspended, stopped or abandoned": "zawieszone, wstrzymane lub zaniechane",
+        "postponed": "przesunięte na później",
+        "past programme only": "tylko program z przeszłości", "completed": "zrealizowane",
+        "set up and working": "powołane lub uruchomione i działa",
+        "ongoing or continued work": "prace trwające lub kontynuowane", "amounts done so far": "dotychczasowe wyniki",
+        "a step completed (weak cue)": "wykonany jeden krok (słaba wskazówka)",
         "future or scheduled work": "prace przyszłe lub zaplanowane", "future tense (weak cue)": "czas przyszły (słaba wskazówka)",
+        "part of the total (weak cue)": "część całości (słaba wskazówka)",
+        "done in part, not done in part": "zrealizowane w części, w części nie",
+        "no rule matched": "żadna reguła nie pasuje", "similar labelled passages": "podobne opisane fragmenty",
     },
     "uk": {
         "not fully completed": "виконано не повністю", "partial completion": "часткове виконання",
-        "completed (perfective passive)": "виконано (пасив, доконаний вид)",
-        "negated status": "заперечений стан виконання", "negative participle": "дієприкметник із запереченням",
-        "abandoned or stopped": "припинено або зупинено", "ongoing or continued work": "триває або продовжується",
-        "results so far (weak cue)": "досягнуті результати (слабка ознака)",
+        "negated status": "заперечений стан виконання",
+        "suspended, stopped or abandoned": "призупинено, зупинено або скасовано", "postponed": "перенесено на пізніше",
+        "past programme only": "лише програма в минулому", "completed": "виконано",
+        "set up and working": "створено або запущено, працює",
+        "ongoing or continued work": "триває або продовжується", "amounts done so far": "досягнуті дотепер результати",
+        "a step completed (weak cue)": "виконано один крок (слабка ознака)",
         "future or scheduled work": "майбутні або заплановані роботи", "future tense (weak cue)": "майбутній час (слабка ознака)",
+        "part of the total (weak cue)": "частина від загального (слабка ознака)",
+        "done in part, not done in part": "частково виконано, частково ні",
+        "no rule matched": "жодне правило не підійшло", "similar labelled passages": "подібні розмічені фрагменти",
     },
+}
+# Why a label is doubtful (corpus.status.DOUBTS), shown after the rule's name.
+DOUBT_NOTES: dict[str, dict[str, str]] = {
+    "en": {"contested": "the text also says things that point to another status",
+           "weak": "only an indirect cue decided it", "disagree": "a second check read the text differently",
+           "done_withheld": "the text may say it is done, but not clearly enough to show it as done",
+           "model_only": "no rule matched; the label comes from similar passages only"},
+    "pl": {"contested": "tekst zawiera też sformułowania wskazujące na inny stan",
+           "weak": "zadecydowała tylko pośrednia wskazówka", "disagree": "druga metoda odczytała tekst inaczej",
+           "done_withheld": "tekst może mówić o realizacji, ale nie dość jasno, by pokazać „zrealizowane”",
+           "model_only": "żadna reguła nie pasuje; etykieta pochodzi tylko z podobnych fragmentów"},
+    "uk": {"contested": "у тексті є й формулювання, що вказують на інший стан",
+           "weak": "вирішила лише непряма ознака", "disagree": "друга перевірка прочитала текст інакше",
+           "done_withheld": "текст може говорити про виконання, але недостатньо чітко, щоб показати «виконано»",
+           "model_only": "жодне правило не підійшло; мітка лише за подібними фрагментами"},
 }
 
 
@@ -170,3 +209,8 @@ def t(lang: str, key: str, **kwargs: object) -> str:
 def rule_name(lang: str, rule: str) -> str:
     """A status rule's name in ``lang`` (English, as the rules name themselves, when there is none)."""
     return RULE_NAMES.get(reply_language(lang), {}).get(rule, rule)
+
+
+def doubt_note(lang: str, doubt: str) -> str:
+    """Why a status label is doubtful, in ``lang`` ('' for no reason given)."""
+    return DOUBT_NOTES[reply_language(lang)].get(doubt, "") if doubt else ""

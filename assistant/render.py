@@ -7,22 +7,32 @@ import textwrap
 from dataclasses import asdict
 
 from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
-from assistant.messages import rule_name, t
+from assistant.messages import doubt_note, rule_name, t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
 
 CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
 
 
-def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str) -> list[str]:
-    """The lines that qualify a status: a change since the last edition; the rule when the label is doubtful."""
+def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
+    """The lines that qualify a status: a change since the last edition; the rule and why, when the label is
+    doubtful."""
     notes = []
     if change:
         notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
                        after=t(lang, change["after"])))
     if doubtful:
-        notes.append(t(lang, "rule", rule=rule_name(lang, rule)))
+        why = doubt_note(lang, doubt)
+        notes.append(t(lang, "rule", rule=rule_name(lang, rule)) + (f" — {why}" if why else ""))
     return notes
+
+
+def change_note(lang: str, library: ReportSet, pledge_id: str) -> str:
+    """What changed in a pledge since the edition before ('changed since 2024: title, pledge text'), or ''."""
+    change = library.changes.get(pledge_id)
+    if change is None:
+        return ""
+    return t(lang, "changed_kinds", since=change.since, kinds=", ".join(t(lang, f"kind_{k}") for k in change.kinds))
 
 
 def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
@@ -56,7 +66,8 @@ def plain_answer(ans: Answer) -> str:
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
-        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule)]
+        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule,
+                                                          a.status_doubt)]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")
@@ -74,14 +85,27 @@ def _help_lines(ans: Answer) -> list[str]:
 
 
 def cite_line(lang: str, report: dict, citations: list[Citation], *, detail: bool = False) -> str:
-    """'Urząd Miasta Krakowa — <report title>, 2025, p. 3 / lines 7–23': what a resident can look up; with
-    ``detail``, which lines are the title, the pledge and the status (the CLI)."""
-    start = min((c.start_line for c in citations), default=0)
-    end = max((c.end_line for c in citations), default=0)
-    page = f", {t(lang, 'page')} {citations[0].page} /" if citations and citations[0].page else ","
-    span = f"{start}" if start == end else f"{start}–{end}"
-    line = f"{report['publisher']} — {report['title']}, {report['edition']}{page} {t(lang, 'lines')} {span}"
+    """'Urząd Miasta Krakowa — <report title>, 2025, lines 7–23' for a text file, '…, p. 3, lines 5–21' (or 'pp. 3–4,
+    p. 3, line 27 – p. 4, line 5' across a page break) for a PDF, counting the lines on the printed page: what a
+    resident can look up. With ``detail``, which lines are the title, the pledge and the status (the CLI)."""
+    where = _place(lang, citations)
+    line = f"{report['publisher']} — {report['title']}, {report['edition']}, {where}"
     if detail:
-        line += " (" + ", ".join(f"{c.start_line}{'' if c.start_line == c.end_line else f'–{c.end_line}'} "
-                                 f"{t(lang, CITATION_KINDS.get(c.kind, c.kind))}" for c in citations) + ")"
+        line += " (" + ", ".join(f"{_place(lang, [c])} {t(lang, CITATION_KINDS.get(c.kind, c.kind))}"
+                                 for c in citations) + ")"
     return line
+
+
+def _place(lang: str, citations: list[Citation]) -> str:
+    """Where the cited lines are: lines of the text file, or page(s) and lines on the printed page(s)."""
+    printed = [p for c in citations for p in (c.printed_at or ()) if p is not None]
+    if not printed:
+        start = min((c.start_line for c in citations), default=0)
+        end = max((c.end_line for c in citations), default=0)
+        return f"{t(lang, 'lines')} {start}" + (f"–{end}" if end != start else "")
+    (page, first), (last_page, last) = min(printed), max(printed)
+    if page == last_page:
+        lines = f"{t(lang, 'line')} {first}" if first == last else f"{t(lang, 'lines')} {first}–{last}"
+        return f"{t(lang, 'page')} {page}, {lines}"
+    return (f"{t(lang, 'pages')} {page}–{last_page}, {t(lang, 'page')} {page}, {t(lang, 'line')} {first} – "
+            f"{t(lang, 'page')} {last_page}, {t(lang, 'line')} {last}")

@@ -56,7 +56,8 @@ class UiEvents:
     def browse(self, text: str, status: str, changed: bool, choice: str, last: str) -> str:
         """The Browse list for a search text and filters."""
         lang = ui_lang(choice, last)
-        return rows_html(lang, search(self.assistant, text, status, changed), len(self.assistant.library.pledges))
+        return rows_html(lang, search(self.assistant, text, status, changed), len(self.assistant.library.pledges),
+                         self.assistant.library)
 
     def open_pledge(self, command: str, choice: str, last: str) -> str:
         """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'); '' for an unknown id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,15 @@ class Passage:
 class StatusLabel:
     """A status label with the sentence of the status text that justifies it and the rule that decided it.
 
-    ``doubtful`` marks a label a reader should not take at face value (clauses disagree, a weak cue or a
-    negation decided it); the answer then names the rule.
+    ``doubtful`` marks a label a reader should not take at face value; ``doubt`` says why (a key of
+    corpus.status.DOUBTS, "" when not doubtful) and the answer names the rule and the reason.
     """
 
     label: str  # "done" | "partly_done" | "in_progress" | "planned" | "not_done" | "unclear"
     evidence: str
     rule: str
     doubtful: bool
+    doubt: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,11 @@ class Pledge:
 
 @dataclass(frozen=True)
 class Report:
-    """A parsed report section: introduction, pledges in order, closing paragraph."""
+    """A parsed report section: introduction, pledges in order, closing paragraph.
+
+    ``positions[i]`` is where line i+1 is printed — (page, line on that page) — for a report read from a PDF
+    (None for a text file, whose line numbers are already what a reader counts).
+    """
 
     source: str
     sha256: str
@@ -76,6 +81,7 @@ class Report:
     intro: Passage | None
     pledges: tuple[Pledge, ...]
     closing: Passage | None
+    positions: tuple[tuple[int, int] | None, ...] | None = None
 
     def by_id(self, pledge_id: str) -> Pledge:
         """The pledge with this id, or KeyError naming the ids there are."""
@@ -86,29 +92,51 @@ class Report:
 
     def source_text(self, span: Span) -> str:
         """The exact text of the source file at ``span`` (lines joined with newlines)."""
-        return "\n".join(self.lines[span.start_line - 1:span.end_line])
+        return "\n".join(self.lines[span.start_line - 1 : span.end_line])
 
-    def to_json(self) -> dict:
+    def printed_at(self, span: Span) -> tuple[tuple[int, int] | None, ...] | None:
+        """(page, line on that page) of each line of ``span`` (None for a blank line); None for a text file."""
+        if self.positions is None:
+            return None
+        lines = range(span.start_line - 1, span.end_line)
+        return tuple(self.positions[i] if self.lines[i].strip() else None for i in lines)
+
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict (what a saved index keeps); ``Report.from_json`` reverses it exactly."""
         return asdict(self)
 
     @staticmethod
-    def from_json(d: dict) -> Report:
+    def from_json(d: dict[str, Any]) -> Report:
         """Inverse of ``to_json``."""
-        def span(x: dict) -> Span:
+
+        def span(x: dict[str, Any]) -> Span:
             return Span(**x)
 
-        def passage(x: dict | None) -> Passage | None:
-            if x is None:
-                return None
+        def passage(x: dict[str, Any]) -> Passage:
             sentences = tuple(Sentence(s["text"], s["start"], s["end"], span(s["span"])) for s in x["sentences"])
             return Passage(x["kind"], x["text"], span(x["span"]), sentences)
 
-        pledges = tuple(Pledge(id=p["id"], title=p["title"], title_passage=passage(p["title_passage"]),
-                               pledge=passage(p["pledge"]), status=passage(p["status"]),
-                               status_label=StatusLabel(**p["status_label"])) for p in d["pledges"])
-        return Report(d["source"], d["sha256"], tuple(d["lines"]), passage(d["intro"]), pledges,
-                      passage(d["closing"]))
+        pledges = tuple(
+            Pledge(
+                id=p["id"],
+                title=p["title"],
+                title_passage=passage(p["title_passage"]),
+                pledge=passage(p["pledge"]),
+                status=passage(p["status"]),
+                status_label=StatusLabel(**p["status_label"]),
+            )
+            for p in d["pledges"]
+        )
+        positions = d.get("positions")
+        return Report(
+            d["source"],
+            d["sha256"],
+            tuple(d["lines"]),
+            passage(d["intro"]) if d["intro"] else None,
+            pledges,
+            passage(d["closing"]) if d["closing"] else None,
+            None if positions is None else tuple((p[0], p[1]) if p else None for p in positions),
+        )
 
     def with_source(self, source: str) -> Report:
         """The same report with every span naming ``source`` (e.g. the copy inside a saved index)."""
@@ -121,11 +149,14 @@ _T = TypeVar("_T")
 def map_spans(node: _T, fn: Callable[[Span], Span]) -> _T:
     """``node`` (a frozen record, or a tuple of them) with every Span inside it replaced by ``fn(span)``."""
     if isinstance(node, Span):
-        return fn(node)  # type: ignore[return-value]
+        return fn(node)  # type: ignore[return-value]  # _T is Span here; mypy cannot narrow a TypeVar
     if isinstance(node, tuple):
-        return type(node)(map_spans(item, fn) for item in node)  # type: ignore[return-value]
+        return type(node)(map_spans(item, fn) for item in node)
     if is_dataclass(node) and not isinstance(node, type):
-        changes = {f.name: map_spans(getattr(node, f.name), fn) for f in fields(node)
-                   if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))}
-        return replace(node, **changes)  # type: ignore[return-value]
+        changes = {
+            f.name: map_spans(getattr(node, f.name), fn)
+            for f in fields(node)
+            if isinstance(getattr(node, f.name), (Span, tuple)) or is_dataclass(getattr(node, f.name))
+        }
+        return replace(node, **changes)
     return node

@@ -20,28 +20,36 @@ What a PDF adds and the text export does not have is removed here, in a general 
 - page numbers: an edge line that is only a page number ("7", "- 7 -", "Strona 7 z 9", "7/9").
 Paragraph gaps (more than 1.5 line heights) become blank lines, as the parser expects. A page break
 becomes a blank line too — the parser joins a paragraph whose continuation starts in lower case — except
-after a full-width line that does not end a sentence, which can only continue on the next page.
+after a full-width line that does not end a sentence (``corpus.sentences``: a colon or semicolon does not end one),
+which can only continue on the next page.
+
+Each line keeps where a reader finds it: its page and its line number on that page, counting the page's lines of
+text from the top (the running header, the footer and the page number are not counted, blank gaps neither).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from corpus.parser import ReportFormatError
+from corpus.errors import ReportFormatError
+from corpus.sentences import ends_sentence
 
 MAX_PDF_BYTES = 50_000_000  # report PDFs with images run to a few MB; far bigger is the wrong file
 GAP_FACTOR = 1.5  # a vertical step this many line heights or more is a paragraph gap
 FULL_LINE = 0.85  # a line this long (in characters, of the long lines' length) fills the text width
 RUNNING_SHARE = 0.6  # a header/footer recurs on at least this share of the pages (and on 2 or more)
 EDGE_LINES = 2  # header/footer candidates: this many lines at each edge of a page
-_PAGE_NUMBER = re.compile(r"^[\s\-–—.]*(?:(?:strona|str\.?|s\.|page|p\.)\s*)?\d{1,4}"
-                          r"(?:\s*(?:/|z|ze|of)\s*\d{1,4})?[\s\-–—.]*$", re.I)
-_TERMINAL = re.compile(r"[.!?…:;][\"'”’»)\]]*$")
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-–—.]*(?:(?:strona|str\.?|s\.|page|p\.)\s*)?\d{1,4}"
+    r"(?:\s*(?:/|z|ze|of)\s*\d{1,4})?[\s\-–—.]*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,16 @@ class PdfLine:
     y: float | None
 
 
-def pdf_lines(data: bytes, source: str) -> tuple[list[str], list[int]]:
-    """PDF bytes → (lines, page of each line): paragraphs separated by blank lines, page furniture removed."""
+def pdf_lines(data: bytes, source: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """PDF bytes → (lines, (page, line on that page) of each line): paragraphs separated by blank lines, page
+    furniture removed. A blank line gets the position of the text line after it (it is not on the page)."""
     pages = read_pdf(data, source)
     body = strip_furniture(pages)
     lines, line_pages = _with_blank_lines(body)
     if not any(line.strip() for line in lines):
-        raise ReportFormatError(source, None, "has only page headers, footers or numbers as text",
-                                "a PDF whose pages carry the report text")
+        raise ReportFormatError(
+            source, None, "has only page headers, footers or numbers as text", "a PDF whose pages carry the report text"
+        )
     return lines, line_pages
 
 
@@ -70,11 +80,19 @@ def read_pdf(data: bytes, source: str) -> list[list[PdfLine]]:
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     if len(data) > MAX_PDF_BYTES:
-        raise ReportFormatError(source, None, f"file is {len(data):,} bytes, over the limit of {MAX_PDF_BYTES:,}",
-                                "the report PDF (is this the right file?)")
+        raise ReportFormatError(
+            source,
+            None,
+            f"file is {len(data):,} bytes, over the limit of {MAX_PDF_BYTES:,}",
+            "the report PDF (is this the right file?)",
+        )
     if b"%PDF-" not in data[:1024]:
-        raise ReportFormatError(source, None, "is not a PDF (no %PDF- header)",
-                                "a PDF file, or the plain-text report saved with a .txt name")
+        raise ReportFormatError(
+            source,
+            None,
+            "is not a PDF (no %PDF- header)",
+            "a PDF file, or the plain-text report saved with a .txt name",
+        )
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair warnings would flood the CLI
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -82,16 +100,28 @@ def read_pdf(data: bytes, source: str) -> list[list[PdfLine]]:
             raise FileNotDecryptedError("needs a password")
         pages = [_page_lines(page, n) for n, page in enumerate(reader.pages, start=1)]
     except (FileNotDecryptedError, DependencyError) as exc:
-        raise ReportFormatError(source, None, f"is encrypted and cannot be opened ({exc})",
-                                "an unencrypted PDF (save a copy without a password)") from None
+        raise ReportFormatError(
+            source,
+            None,
+            f"is encrypted and cannot be opened ({exc})",
+            "an unencrypted PDF (save a copy without a password)",
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ReportFormatError(source, None, f"cannot be read as a PDF ({type(exc).__name__}: {exc})",
-                                "an intact PDF (re-export it from the original document)") from None
+        raise ReportFormatError(
+            source,
+            None,
+            f"cannot be read as a PDF ({type(exc).__name__}: {exc})",
+            "an intact PDF (re-export it from the original document)",
+        ) from None
     if not pages:
         raise ReportFormatError(source, None, "PDF has no pages", "a PDF with the report's pages")
     if not any(pages):
-        raise ReportFormatError(source, None, f"PDF has no text layer on any of its {len(pages)} page(s) "
-                                "(a scan?)", "a PDF with selectable text (run OCR on it, or use the text export)")
+        raise ReportFormatError(
+            source,
+            None,
+            f"PDF has no text layer on any of its {len(pages)} page(s) (a scan?)",
+            "a PDF with selectable text (run OCR on it, or use the text export)",
+        )
     return pages
 
 
@@ -111,7 +141,7 @@ def _page_lines(page: object, number: int) -> list[PdfLine]:
 
     page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
     lines = "".join(texts).split("\n")
-    return [PdfLine(" ".join(t.split()), number, y) for t, y in zip(lines, heights) if t.strip()]
+    return [PdfLine(" ".join(t.split()), number, y) for t, y in zip(lines, heights, strict=False) if t.strip()]
 
 
 def _furniture_key(line: PdfLine) -> tuple[str, float | None]:
@@ -121,7 +151,7 @@ def _furniture_key(line: PdfLine) -> tuple[str, float | None]:
 
 
 def _edges(lines: list[PdfLine]) -> list[PdfLine]:
-    return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES):]
+    return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES) :]
 
 
 def strip_furniture(pages: list[list[PdfLine]]) -> list[list[PdfLine]]:
@@ -131,43 +161,46 @@ def strip_furniture(pages: list[list[PdfLine]]) -> list[list[PdfLine]]:
     running = {key for key, n in counts.items() if n >= needed}
     out: list[list[PdfLine]] = []
     for page in pages:
-        drop = {id(line) for line in _edges(page)
-                if _furniture_key(line) in running or _PAGE_NUMBER.match(line.text)}
+        drop = {id(line) for line in _edges(page) if _furniture_key(line) in running or _PAGE_NUMBER.match(line.text)}
         out.append([line for line in page if id(line) not in drop])
     return out
 
 
 def _line_step(pages: list[list[PdfLine]]) -> float | None:
     """The usual baseline-to-baseline distance of consecutive lines (the median of the steps down)."""
-    steps = [a.y - b.y for page in pages for a, b in zip(page, page[1:])
-             if a.y is not None and b.y is not None and a.y > b.y]
+    steps = [
+        a.y - b.y
+        for page in pages
+        for a, b in itertools.pairwise(page)
+        if a.y is not None and b.y is not None and a.y > b.y
+    ]
     return statistics.median(steps) if steps else None
 
 
-def _with_blank_lines(pages: list[list[PdfLine]]) -> tuple[list[str], list[int]]:
+def _with_blank_lines(pages: list[list[PdfLine]]) -> tuple[list[str], list[tuple[int, int]]]:
     """Join the pages' lines, with a blank line at each paragraph gap and at page breaks between paragraphs."""
     step = _line_step(pages)
     lengths = sorted(len(line.text) for page in pages for line in page)
     full = FULL_LINE * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0.0
     lines: list[str] = []
-    line_pages: list[int] = []
+    positions: list[tuple[int, int]] = []
     prev: PdfLine | None = None
     for page in pages:
-        for line in page:
+        for on_page, line in enumerate(page, start=1):
             if prev is not None and _gap_between(prev, line, step, full):
                 lines.append("")
-                line_pages.append(line.page)
+                positions.append((line.page, on_page))
             lines.append(line.text)
-            line_pages.append(line.page)
+            positions.append((line.page, on_page))
             prev = line
-    return lines, line_pages
+    return lines, positions
 
 
 def _gap_between(prev: PdfLine, line: PdfLine, step: float | None, full: float) -> bool:
     """Whether a paragraph may end between ``prev`` and ``line`` (the parser decides page breaks)."""
     if prev.page != line.page:
         # A full line that does not end a sentence was wrapped: its paragraph goes on over the page.
-        return not (len(prev.text) >= full and not _TERMINAL.search(prev.text))
+        return not (len(prev.text) >= full and not ends_sentence(prev.text))
     if step is None or prev.y is None or line.y is None:
         return False
     return prev.y - line.y > GAP_FACTOR * step or line.y > prev.y  # a jump up starts a new block

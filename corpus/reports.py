@@ -3,11 +3,13 @@
 The manifest says which report and which edition the file is::
 
     {"title": "Sprawozdanie ...", "section": "Kraków — miasto równych szans", "edition": "2025-06",
-     "publisher": "Urząd Miasta Krakowa", "url": null, "closing_paragraphs": 1}
+     "publisher": "Urząd Miasta Krakowa", "url": null, "pledges": 9, "closing_paragraphs": 1}
 
 Files with the same title and section are editions of one report, ordered by ``edition`` (a year
 "2025", a month "2025-06" or a day "2025-06-30"; a bare year sorts before the dated editions of that
-year). ``closing_paragraphs`` is optional and passed to the parser.
+year). ``pledges`` (the number of pledges, checked) and ``closing_paragraphs`` (paragraphs after the last
+status that close the section; without it only one paragraph may follow the last status) are optional and
+passed to the parser (corpus/parser.py ParseOptions).
 
 Pledge ids are slugs of their titles, so two reports with a pledge of the same title would share an id;
 such ids are qualified as ``{report_key}.{pledge_id}`` in every edition of both reports, keeping the ids
@@ -17,23 +19,27 @@ of one report's pledges the same from edition to edition.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
+import itertools
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from corpus import REPORTS_DIR
+from corpus.diff import PledgeChange, diff_reports, match_pledges
+from corpus.errors import ReportFormatError
 from corpus.model import Pledge, Report, Span
-from corpus.parser import parse_report, relative_source, slugify
+from corpus.parser import OPTION_HINTS, ParseOptions, parse_report, relative_source, slugify
 
+REPORTS_DIR = Path(__file__).resolve().parent / "reports"
+DEFAULT_REPORT = REPORTS_DIR / "krakow-miasto-rownych-szans.txt"
 REPORT_SUFFIXES = (".txt", ".pdf")
 REQUIRED = ("title", "section", "edition", "publisher", "url")
-OPTIONAL = ("closing_paragraphs", "note", "language", "examples")
+OPTIONAL = ("pledges", "closing_paragraphs", "note", "language", "examples")
 _EDITION = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_EXAMPLE = ('{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}')
+_EXAMPLE = '{"title": "...", "section": "...", "edition": "2025", "publisher": "...", "url": null}'
 
 
 class ReportSetError(ValueError):
@@ -73,11 +79,21 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class EditionChange:
+    """What changed in a pledge since the previous edition of its report: ``kinds`` of corpus.diff.KINDS."""
+
+    since: str
+    kinds: tuple[str, ...]
+    before: str  # the status label then
+    after: str  # and now
+
+
+@dataclass(frozen=True)
 class ReportSet:
     """All reports of a folder; ``editions[key]`` holds one report's editions, oldest first.
 
     Questions are answered from the latest edition of each report (``pledges``, ``by_id``); older editions
-    stay for browsing and for what changed (``status_change``).
+    stay for browsing (``earlier``) and for what changed (``changes``, ``status_changes``).
     """
 
     folder: Path
@@ -116,41 +132,83 @@ class ReportSet:
 
     def source_text(self, span: Span) -> str:
         """The exact lines of the edition whose source ``span`` names."""
+        return self._edition_of_source(span).source_text(span)
+
+    def printed_at(self, span: Span) -> tuple[tuple[int, int] | None, ...] | None:
+        """Where each line of ``span`` is printed — (page, line on that page), None for a blank line — when the
+        edition was read from a PDF; None for a text file."""
+        return self._edition_of_source(span).printed_at(span)
+
+    def _edition_of_source(self, span: Span) -> Report:
         for ed in self:
             if ed.report.source == span.source:
-                return ed.report.source_text(span)
+                return ed.report
         raise KeyError(f"no edition has source {span.source!r}")
 
     def earlier(self, pledge_id: str) -> list[tuple[LoadedReport, Pledge]]:
-        """The same pledge (same id) in the older editions of its report, newest first: for browsing."""
+        """The same pledge in the older editions of its report, newest first, followed through renamings (pledges
+        are paired by content between each edition and the one before: corpus.diff)."""
         key = self.edition_of(pledge_id).key
-        return [(ed, p) for ed in reversed(self.editions[key][:-1]) for p in ed.report.pledges if p.id == pledge_id]
+        eds = self.editions[key]
+        out: list[tuple[LoadedReport, Pledge]] = []
+        index = next(i for i, p in enumerate(eds[-1].report.pledges) if p.id == pledge_id)
+        for k in range(len(eds) - 1, 0, -1):
+            before = self._pairs[key][k - 1].get(index)
+            if before is None:
+                break
+            index = before
+            out.append((eds[k - 1], eds[k - 1].report.pledges[index]))
+        return out
+
+    @cached_property
+    def _pairs(self) -> dict[str, list[dict[int, int]]]:
+        """Per report, per pair of consecutive editions: new pledge index → old pledge index."""
+        return {
+            key: [{j: i for i, j, _ in match_pledges(a.report, b.report)} for a, b in itertools.pairwise(eds)]
+            for key, eds in self.editions.items()
+        }
+
+    @cached_property
+    def _diffs(self) -> dict[str, tuple[str, PledgeChange]]:
+        """Latest pledge id → (previous edition, its change), for pledges paired with the edition before."""
+        out: dict[str, tuple[str, PledgeChange]] = {}
+        for eds in self.editions.values():
+            if len(eds) > 1:
+                for c in diff_reports(eds[-2].report, eds[-1].report).matched:
+                    out[c.pledge_id] = (eds[-2].info.edition, c)
+        return out
+
+    @cached_property
+    def changes(self) -> dict[str, EditionChange]:
+        """Latest pledges that changed in any way (label, status text, pledge text, title) since the edition
+        before: what Browse's "changed since the last edition" lists."""
+        return {
+            pid: EditionChange(since, c.kinds, c.label_before, c.label_after)
+            for pid, (since, c) in self._diffs.items()
+            if c.changed
+        }
 
     @cached_property
     def status_changes(self) -> dict[str, StatusChange]:
-        """Latest pledges whose label differs from the same pledge (matched by title) in the edition before."""
-        from corpus.diff import diff_reports
+        """Latest pledges whose status label moved since the edition before (paired by content)."""
+        return {
+            pid: StatusChange(since, c.label_before, c.label_after)
+            for pid, (since, c) in self._diffs.items()
+            if c.label_before != c.label_after
+        }
 
-        changes: dict[str, StatusChange] = {}
-        for eds in self.editions.values():
-            if len(eds) < 2:
-                continue
-            for c in diff_reports(eds[-2].report, eds[-1].report).matched:
-                if c.label_before != c.label_after:
-                    changes[c.pledge_id] = StatusChange(eds[-2].info.edition, c.label_before, c.label_after)
-        return changes
-
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Everything serving needs, for a saved index: every edition's manifest and parsed report."""
         return {"editions": [{"key": ed.key, "info": asdict(ed.info), "report": ed.report.to_json()} for ed in self]}
 
     @staticmethod
-    def from_json(d: dict, folder: Path) -> ReportSet:
+    def from_json(d: dict[str, Any], folder: Path) -> ReportSet:
         """Inverse of ``to_json`` (``folder``: where the copies live)."""
         editions: dict[str, list[LoadedReport]] = {}
         for e in d["editions"]:
             editions.setdefault(e["key"], []).append(
-                LoadedReport(e["key"], ReportInfo(**e["info"]), Report.from_json(e["report"])))
+                LoadedReport(e["key"], ReportInfo(**e["info"]), Report.from_json(e["report"]))
+            )
         return ReportSet(folder, {k: tuple(v) for k, v in editions.items()})
 
 
@@ -170,8 +228,10 @@ def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
     pairs = _pair_files(folder)
     loaded: list[tuple[ReportInfo, Report]] = []
     for report_file, manifest_file in pairs:
-        info, closing = read_manifest(manifest_file, report_file)
-        loaded.append((info, _parse(report_file, manifest_file, closing)))
+        info, options = read_manifest(manifest_file, report_file)
+        loaded.append(
+            (info, parse_report(report_file, closing_paragraphs=options.closing_paragraphs, pledges=options.pledges))
+        )
     groups: dict[tuple[str, str], list[tuple[ReportInfo, Report]]] = {}
     for info, report in loaded:
         groups.setdefault((info.title, info.section), []).append((info, report))
@@ -187,32 +247,42 @@ def load_report_set(folder: Path | str = REPORTS_DIR) -> ReportSet:
 def _pair_files(folder: Path) -> list[tuple[Path, Path]]:
     """(report file, manifest) pairs; refuses orphans on either side and an empty folder."""
     if not folder.is_dir():
-        raise ReportSetError(f"{folder}: reports folder not found; expected a folder with NAME.txt or NAME.pdf "
-                             "files, each with a NAME.json manifest")
+        raise ReportSetError(
+            f"{folder}: reports folder not found; expected a folder with NAME.txt or NAME.pdf "
+            "files, each with a NAME.json manifest"
+        )
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     reports = [p for p in files if p.suffix.lower() in REPORT_SUFFIXES]
     manifests = {p.stem: p for p in files if p.suffix.lower() == ".json"}
     if not reports and not manifests:
-        raise ReportSetError(f"{folder}: no reports in the folder; expected NAME.txt or NAME.pdf with a "
-                             f"NAME.json manifest beside it: {_EXAMPLE}")
+        raise ReportSetError(
+            f"{folder}: no reports in the folder; expected NAME.txt or NAME.pdf with a "
+            f"NAME.json manifest beside it: {_EXAMPLE}"
+        )
     stems: dict[str, Path] = {}
     for path in reports:
         if path.stem in stems:
-            raise ReportSetError(f"{path}: {stems[path.stem].name} has the same name; expected one report file "
-                                 f"per manifest (rename one, with its own {path.stem}-2.json)")
+            raise ReportSetError(
+                f"{path}: {stems[path.stem].name} has the same name; expected one report file "
+                f"per manifest (rename one, with its own {path.stem}-2.json)"
+            )
         stems[path.stem] = path
         if path.stem not in manifests:
-            raise ReportSetError(f"{path}: no manifest {path.stem}.json beside it; expected {folder / path.stem}"
-                                 f".json with {_EXAMPLE}")
+            raise ReportSetError(
+                f"{path}: no manifest {path.stem}.json beside it; expected {folder / path.stem}.json with {_EXAMPLE}"
+            )
     for stem, manifest in manifests.items():
         if stem not in stems:
-            raise ReportSetError(f"{manifest}: no report file {stem}.txt or {stem}.pdf beside it; expected the "
-                                 "report file next to its manifest (or remove the manifest)")
+            raise ReportSetError(
+                f"{manifest}: no report file {stem}.txt or {stem}.pdf beside it; expected the "
+                "report file next to its manifest (or remove the manifest)"
+            )
     return [(path, manifests[path.stem]) for path in reports]
 
 
-def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | None]:
-    """The manifest's ReportInfo and its optional ``closing_paragraphs``; errors name the field."""
+def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseOptions]:
+    """The manifest's ReportInfo and what it tells the parser (``pledges``, ``closing_paragraphs``); errors name
+    the field."""
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -224,8 +294,10 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | 
             raise ReportSetError(f"{manifest}: field {name!r} is missing; expected it with {_hint(name)}")
     unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
-        raise ReportSetError(f"{manifest}: unknown field {unknown[0]!r}; expected only "
-                             f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)")
+        raise ReportSetError(
+            f"{manifest}: unknown field {unknown[0]!r}; expected only "
+            f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)"
+        )
     for name in ("title", "section", "publisher"):
         if not isinstance(data[name], str) or not data[name].strip():
             _bad(manifest, name, data[name])
@@ -240,50 +312,53 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, int | 
         edition_order(edition)
     except ValueError:
         _bad(manifest, "edition", data["edition"])
-    closing = data.get("closing_paragraphs")
-    if closing is not None and (not isinstance(closing, int) or isinstance(closing, bool) or closing < 0):
-        _bad(manifest, "closing_paragraphs", closing)
+    try:
+        options = ParseOptions.from_manifest(data, str(manifest))
+    except ReportFormatError as exc:
+        raise ReportSetError(str(exc)) from None
     examples = data.get("examples", {})
     if not isinstance(examples, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
-            for k, v in examples.items()):
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(q, str) and q.strip() for q in v)
+        for k, v in examples.items()
+    ):
         _bad(manifest, "examples", examples)
-    info = ReportInfo(title=" ".join(data["title"].split()), section=" ".join(data["section"].split()),
-                      edition=edition, publisher=data["publisher"].strip(), url=data["url"],
-                      file=relative_source(report_file), examples=examples)
-    return info, closing
+    info = ReportInfo(
+        title=" ".join(data["title"].split()),
+        section=" ".join(data["section"].split()),
+        edition=edition,
+        publisher=data["publisher"].strip(),
+        url=data["url"],
+        file=relative_source(report_file),
+        examples=examples,
+    )
+    return info, options
 
 
 def _hint(name: str) -> str:
-    return {"title": "the report's title (a non-empty string)", "section": "the section's name (a non-empty string)",
-            "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
-            "publisher": "who published it (a non-empty string)", "url": "the report's web address, or null",
-            "closing_paragraphs": "how many paragraphs close the section (a whole number ≥ 0), or leave it out",
-            "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
-            }[name]
+    return {
+        "title": "the report's title (a non-empty string)",
+        "section": "the section's name (a non-empty string)",
+        "edition": 'the edition as "YYYY", "YYYY-MM" or "YYYY-MM-DD"',
+        "publisher": "who published it (a non-empty string)",
+        "url": "the report's web address, or null",
+        **OPTION_HINTS,
+        "examples": 'example questions per language, e.g. {"pl": ["Czy jest bezpłatna mammografia?"]}',
+    }[name]
 
 
 def _bad(manifest: Path, name: str, value: object) -> None:
     raise ReportSetError(f"{manifest}: field {name!r} is {value!r}; expected {_hint(name)}")
 
 
-def _parse(report_file: Path, manifest: Path, closing: int | None) -> Report:
-    """Parse one file, passing ``closing_paragraphs`` on when the manifest sets it."""
-    if closing is None:
-        return parse_report(report_file)
-    if "closing_paragraphs" not in inspect.signature(parse_report).parameters:
-        raise ReportSetError(f"{manifest}: field 'closing_paragraphs' is set but this parser does not take it; "
-                             "expected the field left out (the parser then keeps its default)")
-    return parse_report(report_file, closing_paragraphs=closing)  # type: ignore[call-arg]
-
-
 def _check_editions(members: list[tuple[ReportInfo, Report]]) -> None:
     seen: dict[str, str] = {}
     for info, _ in members:
         if info.edition in seen:
-            raise ReportSetError(f"{info.file}: edition {info.edition!r} of {info.title!r} / {info.section!r} "
-                                 f"is also the edition of {seen[info.edition]}; expected each edition of a report "
-                                 "once (fix the 'edition' in one manifest)")
+            raise ReportSetError(
+                f"{info.file}: edition {info.edition!r} of {info.title!r} / {info.section!r} "
+                f"is also the edition of {seen[info.edition]}; expected each edition of a report "
+                "once (fix the 'edition' in one manifest)"
+            )
         seen[info.edition] = info.file
 
 
@@ -292,12 +367,16 @@ def _report_keys(idents: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     by_section: dict[str, int] = {}
     for _, section in idents:
         by_section[slugify(section)] = by_section.get(slugify(section), 0) + 1
-    keys = {(title, section): slugify(section) if by_section[slugify(section)] == 1
-            else slugify(f"{title} {section}") for title, section in idents}
+    keys = {
+        (title, section): slugify(section) if by_section[slugify(section)] == 1 else slugify(f"{title} {section}")
+        for title, section in idents
+    }
     if len(set(keys.values())) < len(keys):
         clash = sorted(k for k in keys.values() if list(keys.values()).count(k) > 1)[0]
-        raise ReportSetError(f"two reports get the key {clash!r} from their title and section; expected titles "
-                             "and sections that differ in more than accents, case or punctuation")
+        raise ReportSetError(
+            f"two reports get the key {clash!r} from their title and section; expected titles "
+            "and sections that differ in more than accents, case or punctuation"
+        )
     return keys
 
 
@@ -312,6 +391,14 @@ def _qualify_shared_ids(editions: dict[str, tuple[LoadedReport, ...]]) -> dict[s
         return editions
     out: dict[str, tuple[LoadedReport, ...]] = {}
     for key, eds in editions.items():
-        out[key] = tuple(replace(ed, report=replace(ed.report, pledges=tuple(
-            replace(p, id=f"{key}.{p.id}") if p.id in shared else p for p in ed.report.pledges))) for ed in eds)
+        out[key] = tuple(
+            replace(
+                ed,
+                report=replace(
+                    ed.report,
+                    pledges=tuple(replace(p, id=f"{key}.{p.id}") if p.id in shared else p for p in ed.report.pledges),
+                ),
+            )
+            for ed in eds
+        )
     return out

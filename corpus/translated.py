@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from corpus.model import Pledge
 
@@ -42,7 +43,7 @@ class Translations:
 
     def __init__(self, folder: Path | str = TRANSLATIONS_DIR) -> None:
         self.folder = Path(folder)
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
         for lang in LANGUAGES:
             path = self.folder / f"{lang}.json"
             # A missing file means no translation for that language (Polish only), not a broken app.
@@ -62,8 +63,11 @@ class Translations:
         if lang is None or not entry:
             return None
         source = polish_fields(pledge)
-        fields = {f: entry[f]["text"] for f in FIELDS
-                  if f in entry and entry[f].get("source_sha256") == sha256(source[f]) and entry[f].get("text")}
+        fields = {
+            f: entry[f]["text"]
+            for f in FIELDS
+            if f in entry and entry[f].get("source_sha256") == sha256(source[f]) and entry[f].get("text")
+        }
         return Translated(lang, fields) if fields else None
 
     def stale(self, pledges: list[Pledge] | tuple[Pledge, ...]) -> list[tuple[str, str, str]]:
@@ -73,6 +77,7 @@ class Translations:
             source = polish_fields(p)
             for lang in LANGUAGES:
                 entry = self.entries[lang].get(p.id, {})
-                out += [(lang, p.id, f) for f in FIELDS
-                        if f in entry and entry[f].get("source_sha256") != sha256(source[f])]
+                out += [
+                    (lang, p.id, f) for f in FIELDS if f in entry and entry[f].get("source_sha256") != sha256(source[f])
+                ]
         return out

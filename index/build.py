@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus import PARSER_VERSION, ReportFormatError
+from corpus import ReportFormatError, code_sha256
 from corpus.reports import REPORT_SUFFIXES, LoadedReport, ReportSet, ReportSetError, load_report_set
 from index.dense import DenseIndex
 from index.encoder import Encoder
@@ -57,7 +57,7 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
     """What a build for this code, model and settings records; a saved one must match it to be served."""
     return {
         "index_version": INDEX_VERSION,
-        "parser_version": PARSER_VERSION,
+        "parser_sha256": code_sha256(),  # the parser and status rules by content: a change to either rebuilds
         "background_sha256": hashlib.sha256(BACKGROUND_FILE.read_bytes()).hexdigest(),
         "model": encoder.name,
         "encoder_backend": getattr(encoder, "backend", "unknown"),

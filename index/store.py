@@ -190,5 +190,8 @@ def load_index(index_dir: Path) -> SearchIndex:
 
 
 def stale_reasons(saved: dict, expected: dict) -> list[str]:
-    """Human-readable differences between a saved manifest and the expected one."""
-    return [f"{k} was {saved.get(k)!r}, now {v!r}" for k, v in expected.items() if saved.get(k) != v]
+    """Human-readable differences between a saved manifest and the expected one (hashes cut to 12 digits)."""
+    def shown(key: str, value: object) -> str:
+        return repr(value[:12] + "…") if key.endswith("sha256") and isinstance(value, str) and value else repr(value)
+
+    return [f"{k} was {shown(k, saved.get(k))}, now {shown(k, v)}" for k, v in expected.items() if saved.get(k) != v]

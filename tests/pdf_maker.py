@@ -44,8 +44,10 @@ def build_pdf(lines: list[str], path: Path, layout: Layout = Layout()) -> list[i
     pdf.set_font("DejaVu", size=layout.font_size)
     widest = max((pdf.get_string_width(line.strip()) for line in lines), default=0.0)
     if widest > PAGE_W - 2 * LEFT:
-        raise ValueError(f"a line is {widest:.0f} mm wide, over the {PAGE_W - 2 * LEFT:.0f} mm text width; "
-                         f"lower Layout.font_size (now {layout.font_size})")
+        raise ValueError(
+            f"a line is {widest:.0f} mm wide, over the {PAGE_W - 2 * LEFT:.0f} mm text width; "
+            f"lower Layout.font_size (now {layout.font_size})"
+        )
     for i, line in enumerate(lines):
         slot = i % layout.lines_per_page
         if slot == 0:

@@ -14,15 +14,19 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from corpus import DEFAULT_REPORT
-from index.build import calibrate, open_index
+from corpus import CORPUS_DIR, DEFAULT_REPORT, code_sha256
+from index.build import calibrate
 from index.fake import FakeEncoder
 from index.store import load_index
 from settings import Settings
 
-MANIFEST = {"title": "Sprawozdanie ze stopnia realizacji zobowiązań programowych",
-            "section": "Kraków — miasto równych szans", "publisher": "Urząd Miasta Krakowa",
-            "url": "https://www.krakow.pl/raport", "closing_paragraphs": 1}
+MANIFEST = {
+    "title": "Sprawozdanie ze stopnia realizacji zobowiązań programowych",
+    "section": "Kraków — miasto równych szans",
+    "publisher": "Urząd Miasta Krakowa",
+    "url": "https://www.krakow.pl/raport",
+    "closing_paragraphs": 1,
+}
 
 
 def _edition(folder: Path, name: str, edition: str, text: str | None = None, pdf: bool = False) -> None:
@@ -56,7 +60,8 @@ def test_two_editions_and_a_pdf_build_and_cite_their_copies(tmp_path: Path) -> N
     folder = tmp_path / "reports"
     folder.mkdir()
     old = DEFAULT_REPORT.read_text(encoding="utf-8").replace(
-        "Postulat został zrealizowany. Od 1 maja", "Planowane jest powołanie pełnomocnika. Od 1 maja")
+        "Postulat został zrealizowany. Od 1 maja", "Planowane jest powołanie pełnomocnika. Od 1 maja"
+    )
     _edition(folder, "raport-2024", "2024", old)
     _edition(folder, "raport-2025", "2025", pdf=True)
     a = _load(_settings(tmp_path, folder))
@@ -69,7 +74,7 @@ def test_two_editions_and_a_pdf_build_and_cite_their_copies(tmp_path: Path) -> N
     for c in top.citations:
         assert c.source == "sources/raport-2025.pdf.txt" and c.page is not None and c.page >= 1
         copy = (build / c.source).read_text(encoding="utf-8").split("\n")
-        assert c.text == "\n".join(copy[c.start_line - 1:c.end_line])
+        assert c.text == "\n".join(copy[c.start_line - 1 : c.end_line])
     assert (build / "sources" / "original" / "raport-2025.pdf").read_bytes()[:5] == b"%PDF-"
     doc = ans.to_json()["answers"][0]
     assert {"key", "title", "section", "edition"} <= set(doc["report"]) and doc["citations"][0]["page"] >= 1
@@ -92,18 +97,40 @@ def test_a_broken_folder_leaves_the_last_good_build_serving_with_true_citations(
     for answer in serving.ask("opieka wytchnieniowa", top_k=2).answers:
         for c in answer.citations:  # the copy in the build, not the broken live file
             lines = (build / c.source).read_text(encoding="utf-8").split("\n")
-            assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+            assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
 
 
-def test_a_build_of_another_parser_version_is_not_served_as_the_last_good_one(tmp_path: Path) -> None:
+def test_a_build_of_other_parser_code_is_not_served_as_the_last_good_one(tmp_path: Path) -> None:
     folder, settings = _one_report(tmp_path)
     _load(settings)
     current = Path(settings.index_dir / "current").resolve()
     manifest = json.loads((current / "manifest.json").read_text())
-    (current / "manifest.json").write_text(json.dumps({**manifest, "parser_version": 0}))
+    (current / "manifest.json").write_text(json.dumps({**manifest, "parser_sha256": "0" * 64}))
     (folder / "raport.txt").write_text("", encoding="utf-8")
     with pytest.raises(Exception, match="raport.txt: file is empty"):
         _load(settings)
+
+
+def test_a_change_to_the_status_rules_or_parser_rebuilds_without_a_version_bump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The manifest records the hash of corpus/'s own code: editing any of it changes the hash.
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "reports", "translations"))
+    before = code_sha256(copy)
+    assert before == code_sha256(CORPUS_DIR)
+    with open(copy / "status.py", "a", encoding="utf-8") as f:
+        f.write("# a changed rule\n")
+    assert code_sha256(copy) != before
+    # …and a build recorded with other code is stale: the next load rebuilds it, saying why.
+    _, settings = _one_report(tmp_path)
+    _load(settings)
+    built = json.loads((settings.index_dir / "current" / "manifest.json").read_text())
+    assert built["parser_sha256"] == before and "parser_version" not in built
+    monkeypatch.setattr("index.build.code_sha256", lambda: code_sha256(copy))
+    said: list[str] = []
+    _load(settings, said)
+    assert any("stale (parser_sha256 was" in m for m in said) and any("index rebuilt" in m for m in said)
 
 
 def test_a_report_file_without_a_manifest_is_refused(tmp_path: Path) -> None:
@@ -181,8 +208,9 @@ def test_a_different_topic_report_is_not_refused_on_its_own_subject(tmp_path: Pa
     folder.mkdir()
     _edition(folder, "raport", "2025")
     (folder / "transport.txt").write_text(TRANSPORT, encoding="utf-8")
-    (folder / "transport.json").write_text(json.dumps({**MANIFEST, "section": "Komunikacja", "edition": "2025",
-                                                     "closing_paragraphs": 0}))
+    (folder / "transport.json").write_text(
+        json.dumps({**MANIFEST, "section": "Komunikacja", "edition": "2025", "closing_paragraphs": 0})
+    )
     settings = replace(_settings(tmp_path, folder), abstain_margin=Settings().abstain_margin)
     a = _load(settings)
     assert a.index.manifest["calibration"]["pseudo_questions"] > len(a.library.pledges)

@@ -61,7 +61,7 @@ def test_same_pledges_as_the_text_file(laid_out, report) -> None:
     pdf_report, _ = laid_out
     assert [p.title for p in pdf_report.pledges] == [p.title for p in report.pledges]
     assert [p.id for p in pdf_report.pledges] == [p.id for p in report.pledges]
-    for got, want in zip(pdf_report.pledges, report.pledges):
+    for got, want in zip(pdf_report.pledges, report.pledges, strict=True):
         assert _norm(got.pledge.text) == _norm(want.pledge.text)
         assert _norm(got.status.text) == _norm(want.status.text)
         assert got.status_label.label == want.status_label.label
@@ -81,7 +81,7 @@ def test_every_span_has_the_page_where_its_first_line_was_placed(laid_out) -> No
     # Non-blank PDF lines are the source's non-blank lines in order (see the next test): map one to the other.
     pdf_nums = [i for i, line in enumerate(pdf_report.lines, start=1) if line.strip()]
     src_nums = [i for i, line in enumerate(SOURCE_LINES, start=1) if line.strip()]
-    placed = {p: pages[s - 1] for p, s in zip(pdf_nums, src_nums)}
+    placed = {p: pages[s - 1] for p, s in zip(pdf_nums, src_nums, strict=True)}
     spans = _walk_spans(pdf_report)
     assert len(spans) > 50
     assert [s.page for s in spans] == [placed[s.start_line] for s in spans]
@@ -147,4 +147,87 @@ def test_broken_pdfs_are_refused_naming_the_file(tmp_path: Path) -> None:
 def test_owner_only_encryption_still_opens(tmp_path: Path) -> None:
     # Many published PDFs are "encrypted" with an empty user password only to restrict editing.
     lines, pages = pdf_lines(_one_page_pdf(tmp_path / "ro.pdf", user_password="").read_bytes(), "ro.pdf")
-    assert lines == ["Zażółć gęślą jaźń"] and pages == [1]
+    assert lines == ["Zażółć gęślą jaźń"] and pages == [(1, 1)]
+
+
+# --- citations a person can follow: page, and line numbers on that page --------------------------------------------
+
+
+def _printed_body(path: Path) -> list[list[str]]:
+    """Each page's printed lines as a reader counts them, read back with pypdf on its own: running header and
+    page-number footer left out (the layout's header is the first line, the footer the last)."""
+    import pypdf
+
+    out = []
+    for page in pypdf.PdfReader(str(path)).pages:
+        lines = [" ".join(line.split()) for line in page.extract_text().split("\n") if line.strip()]
+        out.append([line for line in lines if line != _norm(Layout().header or "") and not line.isdigit()])
+    return out
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory):
+    """(the PDF's report set, the PDF's path) for the 30-lines-a-page layout, with its manifest beside it."""
+    import json
+
+    from corpus.reports import load_report_set
+
+    folder = tmp_path_factory.mktemp("printed")
+    build_pdf(SOURCE_LINES, folder / "raport.pdf", LAYOUTS["numbers"])
+    manifest = json.loads(DEFAULT_REPORT.with_suffix(".json").read_text(encoding="utf-8"))
+    (folder / "raport.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return load_report_set(folder), folder / "raport.pdf"
+
+
+def test_quoted_lines_are_the_lines_on_that_page(printed) -> None:
+    library, path = printed
+    pages = _printed_body(path)
+    report = library.latest()[0].report
+    checked = 0
+    for p in report.pledges:
+        for passage in (p.title_passage, p.pledge, p.status):
+            quoted = report.source_text(passage.span).split("\n")
+            for text, at in zip(quoted, library.printed_at(passage.span) or (), strict=True):
+                if at is None:
+                    assert not text.strip()  # a paragraph gap, not a printed line
+                    continue
+                page, line = at
+                assert pages[page - 1][line - 1] == _norm(text), (page, line, text)
+                checked += 1
+    assert checked > 80  # every printed line of every title, pledge and status
+
+
+def test_a_citation_names_the_page_and_its_lines_and_a_range_across_pages(printed) -> None:
+    from assistant.answer import pledge_citations, report_of
+    from assistant.cards import source_html
+    from assistant.render import cite_line
+
+    library, _ = printed
+    crossing = [p for p in library.pledges if len({a[0] for a in library.printed_at(p.status.span) or () if a}) > 1]
+    one_page = [p for p in library.pledges if p not in crossing]
+    assert crossing and one_page
+    status = pledge_citations(library, crossing[0])[2]
+    (first_page, first), (last_page, last) = status.printed_at[0], status.printed_at[-1]
+    assert cite_line("en", report_of(library, crossing[0].id), [status]).endswith(
+        f", pp. {first_page}–{last_page}, p. {first_page}, line {first} – p. {last_page}, line {last}"
+    )
+    assert f"s. {first_page}–{last_page}, s. {first_page}, wiersz {first}" in cite_line(
+        "pl", report_of(library, crossing[0].id), [status]
+    )
+    title = pledge_citations(library, one_page[0])[0]
+    page, line = title.printed_at[0]
+    assert cite_line("en", report_of(library, one_page[0].id), [title]).endswith(f", p. {page}, line {line}")
+    html = source_html("en", report_of(library, crossing[0].id), [status])
+    assert f'<p class="kqa-k">p. {first_page}</p><ol class="kqa-lines" start="{first}">' in html
+    assert f'<p class="kqa-k">p. {last_page}</p><ol class="kqa-lines" start="1">' in html
+
+
+def test_a_full_line_ending_with_a_colon_goes_on_over_the_page() -> None:
+    # One "ends a sentence" for the parser and the PDF reader (corpus/sentences.py): a colon does not end one, so
+    # a full line ending with it is continued on the next page, with no paragraph gap between.
+    from corpus.pdf import _gap_between
+
+    full = "W ramach zadania przeprowadzono w 2025 roku następujące działania informacyjne i szkoleniowe:"
+    nxt = PdfLine("szkolenia dla urzędników, kampanię w mediach i dyżury konsultacyjne.", 2, 700.0)
+    assert not _gap_between(PdfLine(full, 1, 60.0), nxt, 12.0, len(full) * 0.9)
+    assert _gap_between(PdfLine(full.replace(":", "."), 1, 60.0), nxt, 12.0, len(full) * 0.9)

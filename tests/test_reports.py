@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pdf_maker import build_pdf
 
-import corpus.reports as reports_mod
 from corpus import DEFAULT_REPORT, ReportFormatError
 from corpus.reports import ReportInfo, ReportSetError, edition_order, load_report_set
 
@@ -18,8 +17,14 @@ SECTION = "Kraków — miasto równych szans"
 
 
 def _manifest(**changes: object) -> dict:
-    base = {"title": TITLE, "section": SECTION, "edition": "2025", "publisher": "Urząd Miasta Krakowa",
-            "url": None}
+    base = {
+        "title": TITLE,
+        "section": SECTION,
+        "edition": "2025",
+        "publisher": "Urząd Miasta Krakowa",
+        "url": None,
+        "closing_paragraphs": 1,
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v != "<drop>"}
 
@@ -55,14 +60,24 @@ def test_missing_field_is_named(tmp_path: Path, field: str) -> None:
     assert f"a.json: field {field!r} is missing; expected it with" in msg
 
 
-@pytest.mark.parametrize("field, value, hint", [
-    ("title", 2025, "a non-empty string"), ("section", "  ", "a non-empty string"),
-    ("publisher", None, "a non-empty string"), ("url", 3, "or null"),
-    ("edition", "czerwiec 2025", '"YYYY", "YYYY-MM" or "YYYY-MM-DD"'), ("edition", "2025-13", "YYYY-MM"),
-    ("edition", 20.25, "YYYY-MM"), ("closing_paragraphs", "1", "a whole number"),
-    ("closing_paragraphs", True, "a whole number"), ("examples", ["q"], "example questions per language"),
-    ("examples", {"pl": [""]}, "example questions per language"),
-])
+@pytest.mark.parametrize(
+    "field, value, hint",
+    [
+        ("title", 2025, "a non-empty string"),
+        ("section", "  ", "a non-empty string"),
+        ("publisher", None, "a non-empty string"),
+        ("url", 3, "or null"),
+        ("edition", "czerwiec 2025", '"YYYY", "YYYY-MM" or "YYYY-MM-DD"'),
+        ("edition", "2025-13", "YYYY-MM"),
+        ("edition", 20.25, "YYYY-MM"),
+        ("closing_paragraphs", "1", "a whole number"),
+        ("closing_paragraphs", True, "a whole number"),
+        ("pledges", 0, "a whole number ≥ 1"),
+        ("pledges", "9", "how many pledges"),
+        ("examples", ["q"], "example questions per language"),
+        ("examples", {"pl": [""]}, "example questions per language"),
+    ],
+)
 def test_wrongly_typed_field_is_named(tmp_path: Path, field: str, value: object, hint: str) -> None:
     msg = _refusal(_put(tmp_path / "r", "a", manifest=_manifest(**{field: value})))
     assert f"a.json: field {field!r} is {value!r}; expected" in msg and hint in msg
@@ -105,25 +120,25 @@ def test_broken_report_file_names_file_and_line(tmp_path: Path) -> None:
         load_report_set(folder)
 
 
-def test_closing_paragraphs_needs_a_parser_that_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _put(tmp_path / "r", "a", manifest=_manifest(closing_paragraphs=2))
-    if "closing_paragraphs" not in reports_mod.inspect.signature(reports_mod.parse_report).parameters:
-        assert "field 'closing_paragraphs' is set but this parser does not take it" in _refusal(folder)
-    seen: list[int] = []
-    real = reports_mod.parse_report
-
-    def parse_with_closing(path: Path, *, closing_paragraphs: int = 1):
-        seen.append(closing_paragraphs)
-        return real(path)
-
-    monkeypatch.setattr(reports_mod, "parse_report", parse_with_closing)
-    load_report_set(folder)
-    assert seen == [2]
+def test_the_manifests_parsing_fields_reach_the_parser(tmp_path: Path) -> None:
+    folder = _put(tmp_path / "r", "a", manifest=_manifest(closing_paragraphs=0, pledges=9))
+    last = load_report_set(folder).latest()[0].report
+    assert last.closing is None and last.pledges[-1].status.text.endswith("rozwój naszego miasta.")
+    _put(folder, "a", manifest=_manifest(pledges=8))
+    with pytest.raises(ReportFormatError, match=r'a\.txt, line 154: found 9 pledges .*"pledges": 8; expected 8'):
+        load_report_set(folder)
+    _put(folder, "a", manifest=_manifest(closing_paragraphs="<drop>"))
+    with pytest.raises(ReportFormatError, match=r"a\.txt, line 166: 2 paragraphs follow the last"):
+        load_report_set(folder)
 
 
 def test_edition_order() -> None:
-    assert sorted(["2026", "2025-06-30", "2025", "2025-01"], key=edition_order) == \
-        ["2025", "2025-01", "2025-06-30", "2026"]
+    assert sorted(["2026", "2025-06-30", "2025", "2025-01"], key=edition_order) == [
+        "2025",
+        "2025-01",
+        "2025-06-30",
+        "2026",
+    ]
     with pytest.raises(ValueError):
         edition_order("2025-02-30")
 
@@ -143,8 +158,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _put(folder, "krakow-2025", manifest=_manifest(edition="2025-06-30", url="https://www.krakow.pl/"))
     _put(folder, "krakow-2024", text=_older_edition(), manifest=_manifest(edition=2024))
     build_pdf(TEXT.split("\n")[:-1], folder / "nowa-huta.pdf")
-    _put(folder, "nowa-huta", text=None, manifest=_manifest(section="Nowa Huta — dzielnica równych szans",
-                                                            edition="2025-03", publisher="Rada Dzielnicy XVIII"))
+    _put(
+        folder,
+        "nowa-huta",
+        text=None,
+        manifest=_manifest(
+            section="Nowa Huta — dzielnica równych szans", edition="2025-03", publisher="Rada Dzielnicy XVIII"
+        ),
+    )
     (folder / "README.md").write_text("Other files are left alone.", encoding="utf-8")
     return folder
 
@@ -155,9 +176,14 @@ def test_folder_groups_editions_and_orders_them(folder: Path) -> None:
     krakow = rs.editions["krakow-miasto-rownych-szans"]
     assert [e.info.edition for e in krakow] == ["2024", "2025-06-30"]
     assert [e.info.file for e in rs.latest()] == [str(folder / "krakow-2025.txt"), str(folder / "nowa-huta.pdf")]
-    assert krakow[-1].info == ReportInfo(title=TITLE, section=SECTION, edition="2025-06-30",
-                                         publisher="Urząd Miasta Krakowa", url="https://www.krakow.pl/",
-                                         file=str(folder / "krakow-2025.txt"))
+    assert krakow[-1].info == ReportInfo(
+        title=TITLE,
+        section=SECTION,
+        edition="2025-06-30",
+        publisher="Urząd Miasta Krakowa",
+        url="https://www.krakow.pl/",
+        file=str(folder / "krakow-2025.txt"),
+    )
     assert krakow[0].report.pledges[0].status_label.label == "planned"
     assert krakow[1].report.pledges[0].status_label.label == "done"
     pdf = rs.editions["nowa-huta-dzielnica-rownych-szans"][0]
@@ -170,19 +196,26 @@ def test_shared_pledge_ids_are_qualified_in_every_edition(folder: Path, report) 
     ids = [p.id for e in rs.latest() for p in e.report.pledges]
     assert len(ids) == len(set(ids)) == 18
     first = report.pledges[0].id
-    assert [e.report.pledges[0].id for e in rs] == [f"krakow-miasto-rownych-szans.{first}"] * 2 + \
-        [f"nowa-huta-dzielnica-rownych-szans.{first}"]
+    assert [e.report.pledges[0].id for e in rs] == [f"krakow-miasto-rownych-szans.{first}"] * 2 + [
+        f"nowa-huta-dzielnica-rownych-szans.{first}"
+    ]
     assert rs.latest()[0].report.by_id(f"krakow-miasto-rownych-szans.{first}").title == report.pledges[0].title
 
 
 def test_ids_stay_plain_without_a_clash_and_keys_use_the_title_when_sections_clash(tmp_path: Path, report) -> None:
     folder = _put(tmp_path / "one", "a", manifest=_manifest())
     assert [p.id for p in load_report_set(folder).latest()[0].report.pledges] == [p.id for p in report.pledges]
-    _put(folder, "b", text=TEXT.replace("Wesprzemy mniejszości narodowe", "Wesprzemy mniejszości etniczne"),
-         manifest=_manifest(title="Raport roczny"))
+    _put(
+        folder,
+        "b",
+        text=TEXT.replace("Wesprzemy mniejszości narodowe", "Wesprzemy mniejszości etniczne"),
+        manifest=_manifest(title="Raport roczny"),
+    )
     rs = load_report_set(folder)
-    assert rs.keys() == ["raport-roczny-krakow-miasto-rownych-szans",
-                         "sprawozdanie-ze-stopnia-realizacji-zobowiazan-programowych-krakow-miasto-rownych-szans"]
+    assert rs.keys() == [
+        "raport-roczny-krakow-miasto-rownych-szans",
+        "sprawozdanie-ze-stopnia-realizacji-zobowiazan-programowych-krakow-miasto-rownych-szans",
+    ]
     ids = {p.id for e in rs.latest() for p in e.report.pledges}
     assert "wesprzemy-mniejszosci-etniczne" in ids and "wesprzemy-mniejszosci-narodowe" in ids  # unshared: plain
     assert f"raport-roczny-krakow-miasto-rownych-szans.{report.pledges[0].id}" in ids

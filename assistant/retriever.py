@@ -40,9 +40,10 @@ def soft_max(scores: np.ndarray, temperature: float, axis: int = -1) -> np.ndarr
     largest score plus a bonus for every other score near it; ``temperature`` 0 is the plain maximum."""
     top = scores.max(axis=axis, keepdims=True)
     if temperature <= 0:
-        return np.squeeze(top, axis=axis)
+        return np.asarray(np.squeeze(top, axis=axis))
     safe = np.where(np.isfinite(top), top, 0.0)
-    return np.squeeze(safe, axis=axis) + temperature * np.log(np.exp((scores - safe) / temperature).sum(axis=axis))
+    spread = np.log(np.exp((scores - safe) / temperature).sum(axis=axis))
+    return np.asarray(np.squeeze(safe, axis=axis) + temperature * spread)
 
 
 def evidence_windows(text: str, min_words: int, max_windows: int, window_words: int) -> list[str]:
@@ -135,7 +136,7 @@ class Retriever:
 
     def embed(self, question: str) -> np.ndarray:
         """The question's vector (query prompt)."""
-        return self.encoder.encode_queries([question])[0]
+        return np.asarray(self.encoder.encode_queries([question])[0])
 
     def windows(self, text: str) -> list[str]:
         """The windows of ``text`` scored besides the whole of it (none for a short question)."""
@@ -180,7 +181,7 @@ class Retriever:
             return np.zeros(cosines.shape[1], dtype=np.float32)
         if self.settings.abstain_temperature > 0:
             return soft_max(cosines, self.settings.abstain_temperature, axis=0)
-        return np.sort(cosines, axis=0)[-self.settings.background_top:].mean(axis=0)
+        return np.asarray(np.sort(cosines, axis=0)[-self.settings.background_top:].mean(axis=0))
 
     def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
         """Score every pledge for ``question`` (in ``lang``, detected again only if needed and not given)."""

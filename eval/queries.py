@@ -11,8 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-
-KINDS = ("named", "keyword", "situation", "short", "typo", "two_pledges", "oos_near", "oos_far")
+# The first dev set's kinds: oos_near/oos_far are the off-topic questions, two_pledges those with two answers.
+BASE_KINDS = ("named", "keyword", "situation", "short", "typo", "two_pledges", "oos_near", "oos_far")
+# Shapes of real people's questions (issue 29), in scope or not: a long forum/helpline post (a story and its
+# question(s)), a general question whose asker does not name the group a pledge serves, a FAQ or article heading.
+# Unlike the kinds above, these say nothing about scope: about a third of each are off-topic near misses.
+SHAPE_KINDS = ("long_post", "general", "faq_heading")
+KINDS = BASE_KINDS + SHAPE_KINDS
 UNKNOWN_KIND = "unknown"  # lines without a kind field (other query files)
 SPLITS = ("tune", "test")
 

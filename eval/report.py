@@ -10,6 +10,7 @@ from eval.metrics import RANKING_KEYS
 _COLS = (*RANKING_KEYS, "abst.prec", "abst.rec", "false_abst", "handled")
 _COL_KEYS = (*RANKING_KEYS, "abstention_precision", "abstention_recall", "false_abstention_rate", "handled")
 GROUPS = ("by_language", "by_kind")
+_HEAD = ("retriever", "group", "n", "n_off", *_COLS)  # n: in-scope questions, n_off: off-topic ones
 
 
 def _fmt(v: object) -> str:
@@ -34,7 +35,7 @@ def _overall(r: dict) -> dict:
 
 
 def _row(name: str, group: str, m: dict, intervals: bool) -> list[str]:
-    return [name, group, str(m["n"]), *[_fmt_ci(m, k, intervals) for k in _COL_KEYS]]
+    return [name, group, str(m["n"]), str(m["n_out_of_scope"]), *[_fmt_ci(m, k, intervals) for k in _COL_KEYS]]
 
 
 def table_rows(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True,
@@ -53,7 +54,7 @@ def table_rows(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals:
 
 def text_table(results: list[dict], groups: tuple[str, ...] = GROUPS) -> str:
     """A fixed-width table for the terminal."""
-    head = ["retriever", "group", "n", *_COLS]
+    head = list(_HEAD)
     rows = [head, *table_rows(results, groups)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
@@ -62,7 +63,7 @@ def text_table(results: list[dict], groups: tuple[str, ...] = GROUPS) -> str:
 def markdown_table(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True,
                    only: set[str] | None = None) -> str:
     """The same table in Markdown."""
-    head = ["retriever", "group", "n", *_COLS]
+    head = list(_HEAD)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results, groups, intervals, only)]
     return "\n".join(lines)
@@ -145,8 +146,8 @@ def write_report(results: list[dict], out: Path, queries_path: str, split: str =
     md = [f"# Retrieval evaluation on `{queries_path}` (split: {split})", "",
           "Ranking metrics over in-scope questions; abstention over all (refuse = answer \"not in the report\").",
           "Each cell: value [bootstrap 95 % interval] (questions resampled 1,000 times, fixed seed); "
-          "`n` counts in-scope questions; rows per language, then per kind. `handled`: share of all questions "
-          "handled right (in scope: answered, right pledge first; off-topic: refused).", "",
+          "`n` counts in-scope questions, `n_off` off-topic ones; rows per language, then per kind. `handled`: "
+          "share of all questions handled right (in scope: answered, right pledge first; off-topic: refused).", "",
           markdown_table(results), "",
           "## Paired tests against the baseline (in-scope questions of this run)", "",
           paired_table(results), "",

@@ -66,10 +66,11 @@ def fake_settings_in(index_dir: Path, base: Settings | None = None) -> Settings:
     """``base`` (default settings) with the index in ``index_dir``; one abstention threshold (``abstain_margin``, which
     the tests move) instead of the one calibrated for the real model; and all passage units pooled, where the fake
     encoder's bag of words finds a pledge by its title (a whole pledge's many words drown the title's). The
-    background is the mean of the 3 closest passages, which the tests' thresholds were set against (the real
-    model's default, 1, makes bag-of-words margins jump with a single shared word)."""
+    margin is the hard one (abstain_temperature 0) against the mean of the 3 closest background passages, which
+    the tests' thresholds were set against (the real model's background_top, 1, makes bag-of-words margins jump
+    with a single shared word)."""
     return replace(base or Settings(), index_dir=index_dir, abstain_margins="", unit_kinds="whole,pledge,status",
-                   background_top=3)
+                   background_top=3, abstain_temperature=0.0)
 
 
 @pytest.fixture()

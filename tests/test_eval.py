@@ -10,7 +10,7 @@ import pytest
 from eval.__main__ import main as eval_main
 from eval.metrics import (RANKING_KEYS, abstention_metrics, bootstrap_ratio, paired_tests, randomization_test,
                           ranking_metrics, threshold_sweep)
-from eval.queries import KINDS, UNKNOWN_KIND, QueryFileError, load_queries, select_split
+from eval.queries import BASE_KINDS, KINDS, SHAPE_KINDS, UNKNOWN_KIND, QueryFileError, load_queries, select_split
 from eval.runner import METRIC_KEYS, group_metrics, primary_count_fn
 
 TITLES = {"Tytuł A": "a", "Tytuł B": "b", "Tytuł C": "c"}
@@ -144,7 +144,8 @@ def test_files_without_kind_or_split_are_one_unknown_set(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("bad, message", [
     (_row("x2", kind="typos", split="test"), r"line 2: kind 'typos' is unknown; use one of named, keyword, "
-                                             r"situation, short, typo, two_pledges, oos_near, oos_far"),
+                                             r"situation, short, typo, two_pledges, oos_near, oos_far, long_post, "
+                                             r"general, faq_heading"),
     (_row("x2", kind=None, split="test"), r"line 2: kind None is unknown"),
     (_row("x2", kind="short", split="dev"), r"line 2: split 'dev' is unknown; use one of tune, test"),
     (_row("x2", kind="short"), r"line 2: no split field, but line 1 has one"),
@@ -157,11 +158,33 @@ def test_bad_kind_or_split_names_the_line_and_the_allowed_values(tmp_path: Path,
 def test_dev_set_is_fully_labelled(report) -> None:
     queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl",
                            {p.title: p.id for p in report.pledges})
-    assert len(queries) == 511 and {q.kind for q in queries} == set(KINDS)
-    assert len(select_split(queries, "test")) == 253
-    for q in queries:  # the kinds that follow from `expected` agree with it
+    assert len(queries) == 740 and {q.kind for q in queries} == set(KINDS)
+    assert len(select_split(queries, "test")) == 366
+    for q in queries:  # the kinds that follow from `expected` agree with it (the shapes of issue 29 say no scope)
+        if q.kind in SHAPE_KINDS:
+            assert len(q.expected) <= 2, q.id
+            continue
         assert (q.kind == "two_pledges") == (len(q.expected) == 2), q.id
         assert q.kind.startswith("oos_") == (not q.in_scope), q.id
+    # the first 511 questions and their splits never move (the issue-29 questions were appended after them)
+    assert all(q.kind in BASE_KINDS for q in queries[:511])
+    assert {q.kind for q in queries[511:]} == set(SHAPE_KINDS)
+
+
+def test_shape_kinds_are_stratified_near_half_tune_and_include_off_topic_questions(report) -> None:
+    """Issue 29: each shape in PL/EN/UK, about a third off-topic, each (language, kind, scope) split in halves."""
+    from collections import Counter
+
+    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl",
+                           {p.title: p.id for p in report.pledges})
+    shaped = [q for q in queries if q.kind in SHAPE_KINDS]
+    for kind in SHAPE_KINDS:
+        rows = [q for q in shaped if q.kind == kind]
+        assert len(rows) >= 60 and {q.lang for q in rows} == {"pl", "en", "uk"}, kind
+        assert 0.25 <= sum(not q.in_scope for q in rows) / len(rows) <= 0.4, kind
+    strata = Counter((q.lang, q.kind, q.in_scope, q.split) for q in shaped)
+    for lang, kind, scope, _ in strata:
+        assert abs(strata[lang, kind, scope, "tune"] - strata[lang, kind, scope, "test"]) <= 1
 
 
 def _char_4grams(text: str) -> set[str]:
@@ -182,7 +205,7 @@ def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(r
     root = Path(__file__).parent.parent / "eval"
     titles = {" ".join(p.title.split()) for p in report.pledges}
     train = read_rows(root / "train.jsonl", ("train",))
-    assert {r["kind"] for r in train} == set(KINDS)
+    assert {r["kind"] for r in train} == set(BASE_KINDS)
     for r in train:
         assert {" ".join(t.split()) for t in r["expected"]} <= titles, r["id"]
         assert (r["kind"] == "two_pledges") == (len(r["expected"]) == 2), r["id"]
@@ -201,7 +224,7 @@ def test_fresh_check_set_is_labelled_test_only_and_no_near_copy_of_a_training_qu
 
     root = Path(__file__).parent.parent / "eval"
     fresh = load_queries(root / name, {p.title: p.id for p in report.pledges})
-    assert len(fresh) == size and select_split(fresh, "test") == fresh and {q.kind for q in fresh} == set(KINDS)
+    assert len(fresh) == size and select_split(fresh, "test") == fresh and {q.kind for q in fresh} == set(BASE_KINDS)
     for q in fresh:
         assert (q.kind == "two_pledges") == (len(q.expected) == 2), q.id
         assert q.kind.startswith("oos_") == (not q.in_scope), q.id

@@ -134,9 +134,6 @@ class Settings:
     followup_context_margin: float = -0.0145
     followup_offtopic_margin: float = -0.06
     followup_context_questions: int = 2
-    # A detail follow-up ("is it free?") highlights the pledge's sentences that bear on it: its best sentence
-    # must beat the closest background passage by this much, else the answer says the report says no more
-    followup_bears_margin: float = 0.0
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)
     contacts_safety_margin: float = -0.04

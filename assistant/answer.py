@@ -174,10 +174,9 @@ def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: 
 
 
 def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,
-                  unit_scores: np.ndarray, window: float, *, primary: bool, highlight: bool = True) -> PledgeAnswer:
-    """Quote, highlight (unless ``highlight`` is off: no sentence bears on the question) and cite one pledge."""
-    scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, [])
-              if highlight and np.isfinite(unit_scores[i])]
+                  unit_scores: np.ndarray, window: float, *, primary: bool) -> PledgeAnswer:
+    """Quote, highlight and cite one pledge."""
+    scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
     best = max((sc for sc, _ in scored), default=float("inf"))
     passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
                 for p in (pledge.pledge, pledge.status)]

@@ -15,8 +15,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
 from assistant.contacts import Contacts
 from assistant.conversation import (DETAIL, LANGUAGE, FollowUp, FollowUpPolicy, HistoryError, Reading, Turn,
@@ -190,15 +188,13 @@ class Assistant:
                               [], True, reply, near_safety=self.near_safety(alone) or bool(
                                   set(previous) & self.contacts.pledges)))
         n_primary = self.retriever.primary_count(shown)
-        detail = reading.follow_up is not None and reading.follow_up.kind == DETAIL
-        answers = []
-        for i, r in enumerate(ranked):
-            quiet = detail and i == 0 and not self._bears(alone, r.pledge_id)
-            answers.append(pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
-                                         alone.unit_scores, self.settings.highlight_window, primary=i < n_primary,
-                                         highlight=not quiet))
-            if quiet:
-                notices.append(t(reply, "no_more"))
+        if reading.follow_up is not None and reading.follow_up.kind == DETAIL:
+            # Whether a sentence answers "is it free?" could not be told from retrieval scores (docs/evaluation.md,
+            # Conversations), so a detail answer says what is always true: the quote is all the report says.
+            notices.append(t(reply, "no_more"))
+        answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
+                                 alone.unit_scores, self.settings.highlight_window, primary=i < n_primary)
+                   for i, r in enumerate(ranked)]
         return Answer(**common, abstained=False, message="", answers=answers, notices=notices,
                       help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
 
@@ -208,13 +204,6 @@ class Assistant:
         return any(r.pledge_id in self.contacts.pledges
                    and r.dense - retrieval.background >= self.settings.contacts_safety_margin
                    for r in retrieval.ranked)
-
-    def _bears(self, alone: Retrieval, pledge_id: str) -> bool:
-        """Whether some sentence of the pledge answers the turn better than the closest general city topic by
-        ``followup_bears_margin`` (else a detail follow-up says the report says no more about it)."""
-        scores = [float(alone.unit_scores[i]) for i, _ in self.sentences.get(pledge_id, [])]
-        best = max((s for s in scores if np.isfinite(s)), default=-np.inf)
-        return best - alone.background >= self.settings.followup_bears_margin
 
     def _report_filter(self, report: str | None) -> set[str] | None:
         """Pledge ids of the report named by key or section (None: all reports)."""

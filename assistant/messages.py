@@ -22,7 +22,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "partly done", "not_done": "not done",
         "empty": "Please type a question.", "title": "title", "status_text": "status",
         "more": "Other matching pledges",
-        "no_more": "The report says no more about this than what is quoted below.",
+        "no_more": "This is everything the report says about this pledge; the sentences closest to your question are marked.",
         "continuing": "Continuing about:",
     },
     "pl": {
@@ -44,7 +44,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "zrealizowane częściowo", "not_done": "niezrealizowane",
         "unclear": "niejasny", "empty": "Proszę wpisać pytanie.", "title": "tytuł", "status_text": "stan realizacji",
         "more": "Inne pasujące zobowiązania",
-        "no_more": "Raport nie mówi o tym nic więcej niż to, co zacytowano poniżej.",
+        "no_more": "To wszystko, co raport mówi o tym zobowiązaniu; zaznaczono zdania najbliższe Twojemu pytaniu.",
         "continuing": "Kontynuacja tematu:",
     },
     "uk": {
@@ -67,7 +67,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "виконано частково", "not_done": "не виконано",
         "empty": "Будь ласка, введіть запитання.", "title": "назва", "status_text": "стан виконання",
         "more": "Інші відповідні зобов'язання",
-        "no_more": "Звіт не каже про це більше, ніж процитовано нижче.",
+        "no_more": "Це все, що звіт каже про це зобов'язання; позначено речення, найближчі до вашого запитання.",
         "continuing": "Продовження теми:",
     },
 }

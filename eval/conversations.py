@@ -12,7 +12,7 @@ answer in another language: ``reply_lang``), ``sibling`` (an elliptical switch t
 (a standalone question about another pledge), ``offtopic_followup`` and ``offtopic_new`` (not in the report).
 ``rewrite`` (optional) is the turn written as a standalone question, for the gap to hand-written rewrites;
 ``answered`` (detail turns, optional) says whether the pledge's text or status answers the follow-up (labelled
-by a helper from the report): when it does not, the answer should say the report says no more.
+by a helper from the report; ``python -m eval.followup`` measures whether retrieval scores can tell them apart).
 
 Each conversation is asked turn by turn as a user would: the history sent with a turn is what the assistant
 showed for the turns before it (``Answer.turn``), so an early mistake costs the later turns too. A turn is
@@ -149,10 +149,6 @@ def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: object, previou
            "read_as": follow_up.kind if follow_up is not None else None,
            "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous
            and top not in turn.expected}
-    if turn.answered is not None and handled:
-        # a handled detail turn shows the pledge; it says "no more" exactly when no sentence is highlighted
-        said_no_more = not any(p.highlights for p in answers[0].passages)
-        rec["no_more_right"] = said_no_more == (not turn.answered)
     return rec
 
 
@@ -212,8 +208,6 @@ def summarize(records: list[dict]) -> dict:
         "by_language": {lang: _rate(later, lambda r, lang=lang: r["lang"] == lang, "handled")
                         for lang in sorted({r["lang"] for r in records})},
         "wrong_carry_over": _rate(records, lambda r: r["kind"] in CARRY_KINDS, "carry_over"),
-        # of the handled detail turns: highlights when the report answers them, "no more" when it does not
-        "detail_no_more_right": _rate(records, lambda r: "no_more_right" in r, "no_more_right"),
     }
     if any("rewrite_handled" in r for r in records):
         out["rewrites"] = {k: _rate(records, lambda r, k=k: r["kind"] == k and "rewrite_handled" in r,
@@ -237,7 +231,6 @@ def text_table(summary: dict) -> str:
     rows += [(f"  {k}", summary["by_kind"][k], rewrites.get(k)) for k in LATER_KINDS]
     rows += [(f"  later, {lang}", m, None) for lang, m in summary["by_language"].items()]
     rows.append(("wrong carry-overs", summary["wrong_carry_over"], None))
-    rows.append(("detail: 'no more' right", summary["detail_no_more_right"], None))
     head = f"{'group':<26} {'n':>4}  {'rate':<22}" + ("  rewritten standalone" if rewrites else "")
     lines = [head]
     for name, m, rw in rows:

@@ -41,7 +41,7 @@ class Case:
     context: Retrieval
     threshold: float
     answered: bool | None = None  # detail turns: the report answers it (labelled)
-    bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passage
+    bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
 
 
 def cases(assistant: object, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
@@ -65,26 +65,21 @@ def cases(assistant: object, convs: Iterable[Conversation], context_questions: i
 
 
 def _bears(assistant: object, alone: Retrieval, expected: tuple[str, ...]) -> float:
-    """What ``Assistant._bears`` compares with ``followup_bears_margin`` for the expected pledge."""
+    """How well the expected pledge's best sentence matches the turn alone, against general city topics."""
     rows = [i for i, _ in assistant.sentences.get(expected[0], [])] if expected else []  # type: ignore[attr-defined]
     scores = [float(alone.unit_scores[i]) for i in rows if np.isfinite(alone.unit_scores[i])]
     return max(scores, default=-1.0) - alone.background
 
 
-def choose_bears(data: list[Case]) -> tuple[float, int, int]:
-    """The ``followup_bears_margin`` that best tells labelled detail turns the report answers from those it does
-    not (ties: the lowest, so a doubtful highlight is kept rather than hidden); (margin, right, of)."""
-    labelled = [(c.bears, bool(c.answered)) for c in data if c.answered is not None]
-    if not labelled:
-        return 0.0, 0, 0
-    candidates = sorted({round(b, 4) for b, _ in labelled})
-    best = max(candidates, key=lambda m: (sum((b >= m) == a for b, a in labelled), -m))
-    return best, sum((b >= best) == a for b, a in labelled), len(labelled)
-
-
-def choose_bears_at(data: list[Case], margin: float) -> int:
-    """How many labelled detail turns ``margin`` tells right."""
-    return sum((c.bears >= margin) == bool(c.answered) for c in data if c.answered is not None)
+def answered_auc(data: list[Case]) -> tuple[float | None, int]:
+    """Can retrieval scores tell a detail follow-up the report answers ("is it free?" → "bezpłatne") from one it
+    does not ("what are the opening hours?")? The AUC of ``bears`` over the labelled detail turns (0.5: no)."""
+    pos = [c.bears for c in data if c.answered is True]
+    neg = [c.bears for c in data if c.answered is False]
+    if not pos or not neg:
+        return None, 0
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3), len(pos) + len(neg)
 
 
 def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
@@ -141,10 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     for k in args.context_questions:
         data = cases(assistant, convs, k)
         if k == args.context_questions[0]:
-            bears, right, of = choose_bears(data)
-            print(f"detail turns the report answers told apart: KQA_FOLLOWUP_BEARS_MARGIN={bears} ({right} of {of}"
-                  f" right; served {assistant.settings.followup_bears_margin}: "
-                  f"{choose_bears_at(data, assistant.settings.followup_bears_margin)} right)")
+            auc, n = answered_auc(data)
+            print(f"detail turns the report answers vs not, by their best sentence's margin: AUC {auc} ({n} "
+                  "labelled turns; 0.5 = no better than chance)")
         policy, s = choose(data, args.max_carry)
         results.append({"context_questions": k, "policy": policy.__dict__, **s})
         print(f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 
-.PHONY: setup model index run chat test test-fast eval bench load clean
+.PHONY: setup model index run chat test test-fast lint eval bench load clean
 
 setup: $(DEPS)
 
@@ -34,6 +34,12 @@ test: model
 
 test-fast: setup
 	$(PY) -m pytest -m "not model and not browser"
+
+# style and types, configured in pyproject.toml ([tool.ruff], [tool.mypy]); not yet part of `test`
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 eval: index
 	$(PY) -m eval --queries eval/dev.jsonl --retriever all --report eval/out/dev

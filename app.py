@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_replicas(args.workers, args.host, args.port)
     settings = replace(settings, host=args.host, port=args.port)
     assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
-    service = Service(settings, FeedbackStore(settings.db_url, settings.feedback_questions), assistant)
+    service = Service(settings, FeedbackStore.from_settings(settings), assistant)
     server = create_server(service)
     _quiet_gradio_errors()
     translations = Translations(settings.translations_dir)

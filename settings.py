@@ -109,6 +109,8 @@ class Settings:
     feedback_db: Path = ROOT / "data" / "feedback.sqlite3"
     database_url: str | None = None  # e.g. postgresql+psycopg://user@host/db, shared by replicas
     feedback_questions: bool = False  # also keep the question text with feedback (operator opt-in)
+    # answers nobody voted on are deleted after this many days (the stats keep their daily counts)
+    retention_days: int = 90
     admin_token: str | None = None  # opens /api/stats and the Stats tab; unset = closed
     # the JSON API's own pool: engine calls run in ``api_threads`` threads; a request waits at most
     # ``api_wait_s`` for one, then gets 503 with Retry-After instead of piling up. One: onnxruntime already
@@ -124,6 +126,12 @@ class Settings:
     # Any request body over this is refused with 413 before it is read: a question is at most a few kB, and
     # the app takes no uploads, so 64 kB bounds the work and memory a single request can cause.
     max_body_bytes: int = 65_536
+    # Requests per minute per client on /api/ask and /api/feedback (each writes to the database); more get 429
+    # with Retry-After. 0 = no limit (load tests). Counted per replica, by the client's address.
+    rate_limit: int = 60
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed: behind nginx, the
+    # client is then the address nginx forwards; from anyone else the header is ignored (it is trivially forged)
+    trusted_proxies: str = ""
 
     def margins_by_language(self) -> dict[str, float]:
         """``abstain_margins`` as a dict: 'pl:-0.01, en:-0.02, *:-0.015' → {'pl': -0.01, 'en': -0.02, '*': …}."""

@@ -1,13 +1,16 @@
-"""The JSON API for helpline tools and web pages: ``/api/ask``, ``/api/pledges``, ``/api/feedback``, ``/api/health``,
-``/api/stats``. OpenAPI docs at ``/api/docs``.
+"""The JSON API for helpline tools and web pages: ``POST /api/ask``, ``/api/pledges``, ``POST /api/feedback``,
+``/api/health``, ``/api/stats``. OpenAPI docs at ``/api/docs``; the document (``/api/openapi.json``) is the
+contract: bodies, constraints and every error reply are in it (assistant/api_models.py).
 
 No Gradio queue sits in front of it. Engine calls run in a pool of ``api_threads`` threads (the answer is
 CPU-bound, so more threads than cores only contend); a request waits at most ``api_wait_s`` for a thread and
 then gets 503 with ``Retry-After`` instead of piling up. Errors are ``{"error": "<what to fix>"}`` with 400
-(empty question), 404 (unknown pledge or answer), 422 (bad parameter), 401/403 (stats without the token),
-503 (loading, busy or database down).
+(a question without letters), 404 (unknown pledge, answer or report), 405 (a method the route does not take:
+``GET /api/ask`` among them, so no client keeps questions in URLs), 422 (bad parameter), 401/403 (stats without
+the token), 413 (body too large), 429 (rate limit), 503 (loading, busy or database down).
 
-    curl 'http://127.0.0.1:7860/api/ask?q=is+there+free+mammography'
+    curl -X POST http://127.0.0.1:7860/api/ask -H 'Content-Type: application/json' \\
+         -d '{"q": "is there free mammography?"}'
 """
 
 from __future__ import annotations
@@ -17,19 +20,27 @@ import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from assistant.answer import Answer
+from assistant.api_models import ASK_LINKS, PLEDGES_LINKS, AskRequest, Counts, Health, Vote, VoteResult, errors
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackError, FeedbackStore, StoreUnavailable
 from assistant.render import pledge_record
 from settings import Settings
 
 log = logging.getLogger("assistant.api")
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -63,17 +74,17 @@ class Service:
             raise ApiError(503, "the assistant is still loading; try again in a few seconds", {"Retry-After": "5"})
         return self.assistant
 
-    async def write(self, fn: Any, *args: Any) -> Any:
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a database call in the I/O threads."""
         return await asyncio.get_running_loop().run_in_executor(self.io_pool, fn, *args)
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in the pool, waiting at most ``api_wait_s`` for a free thread."""
         if self.slots is None:  # created lazily: it belongs to the server's event loop
             self.slots = asyncio.Semaphore(max(1, self.settings.api_threads))
         try:
             await asyncio.wait_for(self.slots.acquire(), timeout=self.settings.api_wait_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ApiError(503, "the assistant is busy; try again in a moment", {"Retry-After": "1"}) from None
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
@@ -81,48 +92,88 @@ class Service:
             self.slots.release()
 
 
-class Vote(BaseModel):
-    """A vote on one pledge of one answer; ``vote: null`` takes it back."""
+# The admin token as a bearer scheme in the OpenAPI document (so clients and the docs page know to send it);
+# missing or wrong tokens are judged by check_admin, which says which.
+AdminToken = Annotated[HTTPAuthorizationCredentials | None,
+                       Security(HTTPBearer(auto_error=False, scheme_name="adminToken", description="KQA_ADMIN_TOKEN"))]
 
-    model_config = ConfigDict(extra="forbid")
-    answer_id: str = Field(min_length=1, max_length=40)
-    pledge_id: str = Field(min_length=1, max_length=300)
-    vote: Literal["up", "down"] | None
-    reason: Literal["wrong_pledge", "outdated", "hard_to_understand"] | None = None
+
+def _at_most(assistant: Assistant, top_k: int | None, report: str | None) -> int | None:
+    """``top_k`` cut to the pledges the question can be answered from (the engine refuses more than there are;
+    the API promises "at most"). An unknown report is left for the engine to name (404)."""
+    if top_k is None:
+        return None
+    n = sum(len(ed.report.pledges) for ed in assistant.library.latest()
+            if report is None or report in (ed.key, ed.info.section))
+    return min(top_k, n) if n else top_k
 
 
 def _router(service: Service) -> APIRouter:
+    """Every /api/ route: asking and voting, the pledges and the operator's routes, then the catch-all."""
     api = APIRouter(prefix="/api")
+    _ask_and_vote(api, service)
+    _read_and_operate(api, service)
 
-    @api.get("/ask", summary="Answer a question with quoted, cited pledges (same object as `ask --json`)")
-    async def ask(q: str = Query(..., max_length=8000, description="the question"),
-                  top_k: int | None = Query(None, ge=1, le=50, description="pledges to return (default 3)"),
-                  lang: Literal["pl", "en", "uk"] | None = Query(None, description="reply language"),
-                  report: str | None = Query(None, max_length=300, description="a report's key or section")
-                  ) -> dict:
-        ans = await service.run(lambda: service.ready().ask(q, top_k, lang=lang, report=report))
-        await service.write(service.feedback.record, ans, report or "")
-        return ans.to_json()
+    @api.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+                   include_in_schema=False)
+    async def elsewhere(request: Request, rest: str) -> JSONResponse:
+        """Under /api/, a method a route does not declare gets 405 with Allow (GET /api/ask: use POST, the
+        question must not be in the URL); an unknown path gets a JSON 404 (not echoing the path, which a client
+        may have put a question in), not the web app's page."""
+        allowed = sorted({m for r in api.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
+                          and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        if not allowed:
+            return _json_error(404, "no such API route; see /api/docs")
+        hint = "; send the question in a JSON body: POST /api/ask {\"q\": \"…\"}" if rest == "ask" else ""
+        return _json_error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}{hint}",
+                           {"Allow": ", ".join(allowed)})
 
-    @api.get("/pledges", summary="Every pledge with its status, citation and report")
-    async def pledges() -> list[dict]:
+    return api
+
+
+def _ask_and_vote(api: APIRouter, service: Service) -> None:
+    """The two routes that write (rate-limited by the security middleware)."""
+
+    @api.post("/ask", operation_id="ask", summary="Answer a question with quoted, cited pledges (same object as "
+              "`ask --json`)", response_model=Answer, responses={**errors(400, 404, 422, 429, 503),
+                                                                  200: {"links": ASK_LINKS}})
+    async def ask(body: AskRequest) -> Answer:
+        def answer() -> Answer:
+            assistant = service.ready()
+            return assistant.ask(body.q, _at_most(assistant, body.top_k, body.report), lang=body.lang,
+                                 report=body.report)
+
+        ans = await service.run(answer)
+        await service.write(service.feedback.record, ans, body.report or "")
+        return ans
+
+    @api.post("/feedback", operation_id="vote", summary="Vote on one pledge of an answer (one vote per answer and "
+              "pledge; the same vote again changes nothing)", responses=errors(404, 422, 429, 503))
+    async def feedback(vote: Vote) -> VoteResult:
+        counts = await service.write(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
+        return VoteResult(pledge_id=vote.pledge_id, vote=vote.vote, counts=Counts(**counts))
+
+
+def _read_and_operate(api: APIRouter, service: Service) -> None:
+    """The pledges, health and the operator's stats."""
+
+    @api.get("/pledges", operation_id="pledges", summary="Every pledge with its status, citation and report",
+             responses={**errors(503), 200: {"links": PLEDGES_LINKS}})
+    async def pledges() -> list[dict[str, Any]]:
         library = service.ready().library
         return [pledge_record(library, p) for p in library.pledges]
 
-    @api.get("/pledges/{pledge_id}", summary="One pledge")
-    async def pledge(pledge_id: str) -> dict:
+    @api.get("/pledges/{pledge_id}", operation_id="pledge", summary="One pledge", responses=errors(404, 422, 503))
+    async def pledge(pledge_id: str = Path(min_length=1, max_length=300)) -> dict[str, Any]:
         library = service.ready().library
         try:
             return pledge_record(library, library.by_id(pledge_id))
         except KeyError:
             raise ApiError(404, f"no pledge {pledge_id!r}; GET /api/pledges lists the ids") from None
 
-    @api.post("/feedback", summary="Vote on one pledge of an answer (one vote per answer and pledge)")
-    async def feedback(vote: Vote) -> dict:
-        counts = await service.write(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
-        return {"pledge_id": vote.pledge_id, "vote": vote.vote, "counts": counts}
-
-    @api.get("/health", summary="Model, index and feedback store answer")
+    @api.get("/health", operation_id="health", summary="Model, index and feedback store answer",
+             response_model=Health,
+             responses={**errors(), 503: {"model": Health, "description": "a check failed, or still loading"}})
     async def health() -> JSONResponse:
         checks = {"model": False, "index": False, "feedback_store": False}
         if service.assistant is not None:
@@ -133,12 +184,12 @@ def _router(service: Service) -> APIRouter:
         ok = all(checks.values())
         return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
 
-    @api.get("/stats", summary="Operator counts (no question text); needs the admin token")
-    async def stats(authorization: str | None = Header(None), days: int = Query(30, ge=1, le=3660)) -> dict:
-        check_admin(service.settings, authorization)
+    @api.get("/stats", operation_id="stats", summary="Operator counts (no question text); needs the admin token",
+             responses=errors(401, 403, 422, 503))
+    async def stats(credentials: AdminToken,
+                    days: int = Query(30, ge=1, le=3660)) -> dict[str, Any]:
+        check_admin(service.settings, credentials.credentials if credentials else None)
         return await service.write(service.feedback.stats, days)
-
-    return api
 
 
 def token_ok(configured: str | None, given: str | None) -> bool:
@@ -148,11 +199,10 @@ def token_ok(configured: str | None, given: str | None) -> bool:
     return hmac.compare_digest(configured.encode("utf-8"), given.encode("utf-8"))
 
 
-def check_admin(settings: Settings, authorization: str | None) -> None:
-    """401/403 unless ``Authorization: Bearer <KQA_ADMIN_TOKEN>`` (constant-time compare; never logged)."""
+def check_admin(settings: Settings, sent: str | None) -> None:
+    """401/403 unless the bearer token ``sent`` is KQA_ADMIN_TOKEN (constant-time compare; never logged)."""
     if not settings.admin_token:
         raise ApiError(403, "stats are closed; the operator sets KQA_ADMIN_TOKEN to open them")
-    sent = (authorization or "").removeprefix("Bearer ").strip()
     if not sent:
         raise ApiError(401, "send the admin token as 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
     if not token_ok(settings.admin_token, sent):
@@ -173,7 +223,8 @@ def install_api(app: FastAPI, service: Service) -> None:
 
     @app.exception_handler(QuestionError)
     async def _question_error(_: Request, exc: QuestionError) -> JSONResponse:
-        return _json_error(400 if exc.code in ("empty", "no_words") else 422, str(exc))
+        status = {"empty": 400, "no_words": 400, "report": 404}.get(exc.code, 422)
+        return _json_error(status, str(exc))
 
     @app.exception_handler(FeedbackError)
     async def _feedback_error(_: Request, exc: FeedbackError) -> JSONResponse:
@@ -182,6 +233,14 @@ def install_api(app: FastAPI, service: Service) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return _json_error(503, "feedback could not be saved right now; please try later", {"Retry-After": "30"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Under /api/ FastAPI's own errors (a body that is not JSON: 400) get the documented error body too;
+        # Gradio's routes keep their {"detail": …}, which its front end reads.
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        return _json_error(exc.status_code, f"{exc.detail}; see /api/docs", dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(_: Request, exc: RequestValidationError) -> JSONResponse:

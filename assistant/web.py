@@ -33,14 +33,17 @@ def create_server(service: Service) -> FastAPI:
 
 
 def secured(app: FastAPI, settings: Settings) -> SecurityMiddleware:
-    """``app`` behind the body limit, upload refusal, safe headers and trusted-hosts check."""
-    return SecurityMiddleware(app, max_body_bytes=settings.max_body_bytes, trusted_hosts=settings.trusted_hosts)
+    """``app`` behind the body limit, upload refusal, safe headers, trusted-hosts check and rate limit."""
+    return SecurityMiddleware(app, max_body_bytes=settings.max_body_bytes, trusted_hosts=settings.trusted_hosts,
+                              rate_limit=settings.rate_limit, trusted_proxies=settings.trusted_proxies)
 
 
 def serve(app: FastAPI, settings: Settings) -> None:
-    """Run ``app`` (secured) with uvicorn on ``settings.host:port``; no access log (URLs carry questions)."""
+    """Run ``app`` (secured) with uvicorn on ``settings.host:port``; no access log (Gradio's URLs carry session
+    ids, and a client may still put a question in one). uvicorn's own X-Forwarded-For handling is off: the
+    security middleware believes the header only from ``KQA_TRUSTED_PROXIES``."""
     import uvicorn
 
     logging.getLogger("uvicorn.access").disabled = True
     uvicorn.run(secured(app, settings), host=settings.host, port=settings.port, access_log=False,
-                log_level="warning", server_header=False, timeout_keep_alive=5)
+                log_level="warning", server_header=False, timeout_keep_alive=5, proxy_headers=False)

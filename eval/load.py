@@ -4,7 +4,7 @@ Starts ``app.py`` on a free 127.0.0.1 port with its own temporary feedback datab
 must be a loopback address), then measures, in one run, printing one JSON object:
 
 - ``reference``: warm, sequential ``Assistant.ask`` in a separate process on this machine (same questions);
-- ``api``: ``users`` concurrent clients × ``questions`` questions against ``GET /api/ask`` (http.client with
+- ``api``: ``users`` concurrent clients × ``questions`` questions against ``POST /api/ask`` (http.client with
   keep-alive, one connection per client): errors, p50/p95 latency, throughput and its ratio to the reference
   (target ≥ 0.7); ``api_small``: the same with ``small_users`` clients (target p95 ≤ 100 ms);
 - ``ui``: the chat's ask event through Gradio's queue (``/gradio_api/queue/join`` + ``queue/data``), found in
@@ -12,7 +12,12 @@ must be a loopback address), then measures, in one run, printing one JSON object
   many turns one chat takes before its growing history is refused; the browser's Enter-to-answer time in
   headless Chromium at 375 px when chromium and playwright are there;
 - ``soak``: ``soak`` sequential API requests; the server's RSS after a fixed warm-up and at the end (target
-  growth < 10 %, 0 errors).
+  growth < 10 %, 0 errors);
+- ``database``: the feedback database's growth (file and WAL bytes, answer rows) over ``db_requests`` (10,000)
+  more API requests: every answer writes a row, so this is what the retention period (``KQA_RETENTION_DAYS``)
+  bounds.
+
+The app runs with ``KQA_RATE_LIMIT=0``: the clients all come from one address, and the limit is what stops that.
 
 Every loop is bounded in count and time (``--max-seconds`` per phase); nothing leaves this machine.
 """
@@ -20,25 +25,24 @@ Every loop is bounded in count and time (``--max-seconds`` per phase); nothing l
 from __future__ import annotations
 
 import argparse
-import http.client
 import ipaddress
 import json
+import math
 import os
 import platform
 import socket
-import statistics
+import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from eval.bench import bench_questions
+from eval.load_client import Client, pcts, run_clients
+from eval.load_ui import measure_ui
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"api_throughput_ratio_min": 0.7, "api_small_p95_ms_max": 100, "soak_rss_growth_pct_max": 10,
@@ -61,12 +65,13 @@ def start_app(env: dict[str, str] | None = None, timeout: float = 240) -> tuple[
     """Launch app.py on a free loopback port; return the process, its URL and its log file.
 
     Without ``KQA_FEEDBACK_DB`` in ``env`` the app gets a temporary database beside its log, so a load run never
-    writes into ``data/``."""
+    writes into ``data/``; without ``KQA_RATE_LIMIT`` the limit is off (every client here is one address)."""
     port = _free_port()
     fd, name = tempfile.mkstemp(prefix="kqa-app-", suffix=".log")
     log = Path(name)
     env = dict(os.environ if env is None else env)
     env.setdefault("KQA_FEEDBACK_DB", str(log.with_suffix(".sqlite3")))
+    env.setdefault("KQA_RATE_LIMIT", "0")
     with os.fdopen(fd, "w") as out:  # the child keeps its own copy; ours closes here
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
@@ -105,47 +110,10 @@ def _rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 1e6
 
 
-def _pcts(ms: list[float]) -> tuple[float | None, float | None]:
-    """Median and 95th percentile (nearest rank), rounded."""
-    if not ms:
-        return None, None
-    ms = sorted(ms)
-    return round(statistics.median(ms), 1), round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection to the app and one UI session (per client thread, like a browser tab)."""
-
-    RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-
-    def __init__(self, url: str, timeout: float = 60) -> None:
-        parts = urllib.parse.urlparse(url)
-        self.host, self.port, self.timeout = parts.hostname or "127.0.0.1", parts.port or 80, timeout
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        self.reconnects, self.session = 0, uuid.uuid4().hex[:11]
-
-    def open(self, method: str, path: str, body: bytes | None = None) -> http.client.HTTPResponse:
-        """Send a request; reconnect once when the server had closed the idle connection before answering."""
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        for attempt in (0, 1):
-            try:
-                self.conn.request(method, path, body, headers)
-                return self.conn.getresponse()
-            except self.RETRYABLE:
-                self.conn.close()
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-                self.reconnects += 1
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def api_ask(client: Client, question: str, top_k: int = 3) -> str | None:
-    """One ``GET /api/ask``; None when it answered 200 with an answer object, else what went wrong."""
-    with client.open("GET", "/api/ask?" + urllib.parse.urlencode({"q": question, "top_k": top_k})) as resp:
+    """One ``POST /api/ask``; None when it answered 200 with an answer object, else what went wrong."""
+    body = json.dumps({"q": question, "top_k": top_k}).encode()
+    with client.open("POST", "/api/ask", body) as resp:
         status, body = resp.status, resp.read()
     if status != 200:
         return f"HTTP {status}: {body[:120]!r}"
@@ -154,50 +122,6 @@ def api_ask(client: Client, question: str, top_k: int = 3) -> str | None:
     except ValueError:
         return "bad JSON"
     return None if isinstance(doc, dict) and "answers" in doc else "reply without 'answers'"
-
-
-def run_clients(users: int, per_user: int, max_seconds: float, connect: Callable[[], Client],
-                call: Callable[[Client, str], str | None], offset: int = 0) -> dict:
-    """``users`` threads, each with its own connection, each asking ``per_user`` questions in turn; all start
-    together. Counts every failure (non-200, bad reply, exception, time budget) and measures each request."""
-    questions = bench_questions()
-    deadline = time.time() + max_seconds
-    start = threading.Barrier(users + 1)
-    results: list[tuple[list[float], list[str], int]] = [([], [], 0)] * users
-
-    def user(k: int) -> None:
-        client, times, errors = connect(), [], []
-        start.wait()
-        for i in range(per_user):
-            if time.time() > deadline:
-                errors.append("time budget exhausted")
-                break
-            t = time.perf_counter()
-            try:
-                err = call(client, questions[(offset + k * per_user + i) % len(questions)])
-            except Exception as exc:  # any failure counts; the message says which
-                err = f"{type(exc).__name__}: {exc}"[:200]
-            times.append((time.perf_counter() - t) * 1000)
-            if err:
-                errors.append(err)
-        client.close()
-        results[k] = (times, errors, client.reconnects)
-
-    threads = [threading.Thread(target=user, args=(k,), daemon=True) for k in range(users)]
-    for th in threads:
-        th.start()
-    start.wait()
-    t = time.perf_counter()
-    for th in threads:
-        th.join(max_seconds + 120)
-    wall = time.perf_counter() - t
-    times = [x for r in results for x in r[0]]
-    errors = [e for r in results for e in r[1]]
-    p50, p95 = _pcts(times)
-    return {"users": users, "questions_per_user": per_user, "requests": len(times), "errors": len(errors),
-            "error_samples": sorted(set(errors))[:5], "p50_ms": p50, "p95_ms": p95,
-            "throughput_per_s": round(len(times) / wall, 1), "wall_s": round(wall, 2),
-            "reconnects": sum(r[2] for r in results)}
 
 
 def run_load(url: str, users: int, per_user: int, max_seconds: float) -> dict:
@@ -230,7 +154,7 @@ def run_reference(n: int, env: dict[str, str] | None = None, timeout: float = 90
     out = subprocess.run([sys.executable, "-c", _REFERENCE], input=json.dumps(asked), cwd=ROOT, env=env,
                          capture_output=True, text=True, check=True, timeout=timeout)
     child = json.loads(out.stdout.strip().splitlines()[-1])
-    p50, p95 = _pcts(child["ms"])
+    p50, p95 = pcts(child["ms"])
     return {"requests": n, "p50_ms": p50, "p95_ms": p95, "encoder_backend": child["backend"],
             "throughput_per_s": round(n / child["seconds"], 1)}
 
@@ -243,7 +167,7 @@ def run_soak(url: str, pid: int | None, n: int, max_seconds: float, warmup: int 
     warm_errors = sum(api_ask(client, questions[i % len(questions)]) is not None for i in range(warmup))
     before = _rss_mb(pid) if pid else None
     deadline = time.time() + max_seconds
-    done, errors, samples = 0, 0, []
+    done, errors, samples = 0, 0, list[str]()
     for i in range(n):
         if time.time() > deadline:
             break
@@ -263,8 +187,29 @@ def run_soak(url: str, pid: int | None, n: int, max_seconds: float, warmup: int 
             "rss_end_mb": after and round(after, 1), "rss_growth_pct": growth}
 
 
-def measure(url: str, pid: int | None, args: argparse.Namespace, reference: dict) -> dict:
-    """Every phase against the running app at ``url`` (``pid``: its process, for RSS)."""
+def _db_size(db: Path) -> dict:
+    """The SQLite file's and its WAL's bytes, and the answer rows (read-only: the app keeps writing)."""
+    sizes = {s: Path(f"{db}{s}").stat().st_size if Path(f"{db}{s}").exists() else 0 for s in ("", "-wal")}
+    with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30) as conn:
+        rows = conn.execute("select count(*) from kqa_answers").fetchone()[0]
+    return {"file_bytes": sizes[""], "wal_bytes": sizes["-wal"], "answer_rows": rows}
+
+
+def database_growth(url: str, db: Path, n: int, users: int, max_seconds: float) -> dict:
+    """``n`` more API requests from ``users`` clients; how much the feedback database grew, per answer. The WAL
+    is reported apart: SQLite copies it into the file at checkpoints and reuses it, so it stays a few MB."""
+    before = _db_size(db)
+    run = run_load(url, users, math.ceil(n / users), max_seconds)
+    after = _db_size(db)
+    rows = after["answer_rows"] - before["answer_rows"]
+    grown = after["file_bytes"] - before["file_bytes"]
+    return {"requests": run["requests"], "errors": run["errors"], "error_samples": run["error_samples"],
+            "before": before, "after": after, "answer_rows_added": rows, "file_bytes_added": grown,
+            "file_bytes_per_answer": round(grown / rows, 1) if rows else None}
+
+
+def measure(url: str, pid: int | None, args: argparse.Namespace, reference: dict, db: Path | None = None) -> dict:
+    """Every phase against the running app at ``url`` (``pid``: its process, for RSS; ``db``: its SQLite file)."""
     result: dict = {"machine": {"cpu_count": os.cpu_count(), "arch": platform.machine(),
                                 "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
                                 "KQA_API_THREADS": os.environ.get("KQA_API_THREADS", "default"),
@@ -276,16 +221,18 @@ def measure(url: str, pid: int | None, args: argparse.Namespace, reference: dict
     api["throughput_ratio"] = round(api["throughput_per_s"] / reference["throughput_per_s"], 3)
     result["api"] = api
     result["api_small"] = run_load(url, args.small_users, args.questions, args.max_seconds)
-    from eval.load_ui import measure_ui  # it imports this module's client
-
     result["ui"] = measure_ui(url, args) if args.ui_questions else {"skipped": "--ui-questions 0"}
     result["soak"] = run_soak(url, pid, args.soak, args.max_seconds, args.warmup)
+    result["database"] = (database_growth(url, db, args.db_requests, args.users, args.max_seconds)
+                          if db and args.db_requests else {"skipped": "--url (its database is not known here)"
+                                                           if not db else "--db-requests 0"})
     result["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
     result["met"] = {"api_throughput_ratio": api["throughput_ratio"] >= TARGETS["api_throughput_ratio_min"],
                      "api_small_p95": (result["api_small"]["p95_ms"] or 1e9) <= TARGETS["api_small_p95_ms_max"],
                      "soak_rss_growth": result["soak"]["rss_growth_pct"] is not None and
                      result["soak"]["rss_growth_pct"] < TARGETS["soak_rss_growth_pct_max"],
-                     "no_errors": not (api["errors"] or result["api_small"]["errors"] or result["soak"]["errors"])}
+                     "no_errors": not (api["errors"] or result["api_small"]["errors"] or result["soak"]["errors"]
+                                       or result["database"].get("errors"))}
     return result
 
 
@@ -301,21 +248,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--browser-questions", type=int, default=10, help="browser Enter-to-answer (0: skip)")
     ap.add_argument("--soak", type=int, default=2000, help="sequential API requests")
     ap.add_argument("--warmup", type=int, default=200, help="soak requests before the first RSS sample")
+    ap.add_argument("--db-requests", type=int, default=10_000, help="API requests for the database's growth (0: skip)")
     ap.add_argument("--max-seconds", type=float, default=900, help="time budget for each phase")
     ap.add_argument("--json", type=Path, help="also write the JSON here")
     args = ap.parse_args(argv)
     if args.url:
         _require_loopback(args.url)
     reference = run_reference(args.users * args.questions)  # before the app starts: nothing else runs
-    proc = None
+    proc, db = None, None
     with tempfile.TemporaryDirectory(prefix="kqa-load-") as tmp:
         try:
             if args.url:
                 url, pid = args.url.rstrip("/") + "/", None
             else:
-                proc, url, _ = start_app({**os.environ, "KQA_FEEDBACK_DB": str(Path(tmp) / "feedback.sqlite3")})
+                db = Path(tmp) / "feedback.sqlite3"
+                proc, url, _ = start_app({**os.environ, "KQA_FEEDBACK_DB": str(db), "KQA_RATE_LIMIT": "0"})
                 pid = proc.pid
-            result = measure(url, pid, args, reference)
+            result = measure(url, pid, args, reference, db)
         finally:
             if proc:
                 stop_app(proc)

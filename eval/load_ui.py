@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from eval.bench import bench_questions
-from eval.load import Client, _pcts, run_clients
+from eval.load_client import Client, pcts, run_clients
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -62,7 +62,7 @@ def ui_ask(client: Client, event: dict, question: str, session: str, history: li
                 out = (msg.get("output") or {}).get("data")
                 chat = out[event["history_at"][1]] if out and event["history_at"] else [{"role": "assistant"}]
                 ok = msg.get("success") and any(m.get("role") == "assistant" for m in chat)
-                outcome = (None, out) if ok else (f"no answer: {str(msg.get('output'))[:120]}", [])
+                outcome = (None, out or []) if ok else (f"no answer: {str(msg.get('output'))[:120]}", [])
     return outcome
 
 
@@ -78,7 +78,7 @@ def chat_turns_before_refused(url: str, event: dict, cap: int = 40) -> dict:
     takes before a request is refused (None: all ``cap`` turns answered) and how large the last body was."""
     if not event["history_at"]:
         return {"turns_answered": None, "note": "the ask event has no chat history input"}
-    client, history = Client(url), []
+    client, history = Client(url), list[dict]()
     questions = bench_questions()
     for turn in range(cap):
         err, out = ui_ask(client, event, questions[turn], client.session, history)
@@ -103,7 +103,7 @@ def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dic
     # The newest answer comes first (#answers .kqa-turn, with its answer id); a new id means a new answer.
     count = "() => (document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || ''"
     grown = ("n => ((document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || '') !== n")
-    ms, errors = [], []
+    ms, errors = list[float](), list[str]()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -126,7 +126,7 @@ def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dic
             return {"skipped": f"the page's DOM differs: {type(exc).__name__}: {str(exc)[:160]}"}
         finally:
             browser.close()
-    return {"questions": n, "answered": len(ms), "errors": errors, "p50_ms": _pcts(ms)[0],
+    return {"questions": n, "answered": len(ms), "errors": errors, "p50_ms": pcts(ms)[0],
             "max_ms": round(max(ms), 1) if ms else None}
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import ipaddress
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,15 +62,20 @@ def report():
     return load_report()
 
 
-@pytest.fixture()
-def fake_settings(tmp_path: Path) -> Settings:
-    """Default settings with the index in a temporary folder; one abstention threshold (``abstain_margin``, which
+def fake_settings_in(index_dir: Path, base: Settings | None = None) -> Settings:
+    """``base`` (default settings) with the index in ``index_dir``; one abstention threshold (``abstain_margin``, which
     the tests move) instead of the one calibrated for the real model; and all passage units pooled, where the fake
     encoder's bag of words finds a pledge by its title (a whole pledge's many words drown the title's). The
     background is the mean of the 3 closest passages, which the tests' thresholds were set against (the real
     model's default, 1, makes bag-of-words margins jump with a single shared word)."""
-    return replace(Settings(), index_dir=tmp_path / "index", abstain_margins="", unit_kinds="whole,pledge,status",
+    return replace(base or Settings(), index_dir=index_dir, abstain_margins="", unit_kinds="whole,pledge,status",
                    background_top=3)
+
+
+@pytest.fixture()
+def fake_settings(tmp_path: Path) -> Settings:
+    """``fake_settings_in`` a temporary folder."""
+    return fake_settings_in(tmp_path / "index")
 
 
 @pytest.fixture()
@@ -76,9 +88,74 @@ def fake_assistant(fake_settings: Settings):
 
 
 @pytest.fixture(scope="session")
+def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fake-encoder index build, made once, for tests that start server processes (tests/replica_server.py);
+    the replicas must run with ``FAKE_REPLICA_ENV``, the settings it was built with, or they rebuild it."""
+    from assistant import Assistant
+    from index.fake import FakeEncoder
+
+    index_dir = tmp_path_factory.mktemp("fake-index") / "index"
+    base = Settings.from_env({k: v for k, v in FAKE_REPLICA_ENV.items() if k.startswith("KQA_")})
+    Assistant.load(fake_settings_in(index_dir, base), encoder=FakeEncoder(), log_fn=lambda m: None)
+    return index_dir
+
+
+# Settings of the fake replicas: every question is answered (no abstention), no rate limit (one client address).
+FAKE_REPLICA_ENV = {"KQA_ABSTAIN_MARGIN": "-10", "KQA_RATE_LIMIT": "0"}
+
+
+@pytest.fixture(scope="session")
 def real_assistant(tmp_path_factory: pytest.TempPathFactory):
     """The real model and a fresh index, loaded once per session (marked tests only)."""
     from assistant import Assistant
 
     settings = replace(Settings.from_env(), index_dir=tmp_path_factory.mktemp("real-index"))
     return Assistant.load(settings, log_fn=lambda m: None)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the postgres user there."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Callable[[], str]]:
+    """A throwaway PostgreSQL cluster (Debian's postgresql) in a temporary folder on a loopback port, for the
+    session; it gives a function that creates a fresh, empty database and returns its SQLAlchemy URL."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("LOUD SKIP: PostgreSQL is not installed (apt-get install postgresql; .ci/run does); the "
+                    "tests against PostgreSQL did not run")
+    bin_dir = Path(found[-1]).parent
+    # Not under pytest's temporary folder: that one is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="kqa-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+    port = free_port()
+    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U",
+                                 "postgres", "--no-sync"]), check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-w", "-l", str(base / "pg.log"),
+                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                                 "start"]), check=True, capture_output=True)
+
+    def new_database() -> str:
+        import psycopg
+
+        name = f"kqa_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        yield new_database
+    finally:
+        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"]),
+                       capture_output=True, check=False)
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,5 +1,6 @@
 """Run inside the test's network namespace (only loopback): ask through every route with a marker question,
-good and bad arguments, try an upload and an oversized body, then stop the app. Prints one JSON line.
+good and bad arguments (and once in a URL, which the API refuses), try an upload and an oversized body, then
+stop the app. Prints one JSON line.
 
     python tests/privacy_driver.py URL MARKER
 """
@@ -42,11 +43,15 @@ def main() -> int:
             break
         except OSError:
             time.sleep(0.5)
-    q = urllib.parse.quote(marker)
+    def ask(**fields: object) -> int:
+        return call(base + "api/ask", json.dumps({"q": marker, **fields}).encode(),
+                    {"Content-Type": "application/json"})[0]
+
     out = {
-        "api_good": call(base + f"api/ask?q={q}&top_k=2")[0],
-        "api_bad_top_k": call(base + f"api/ask?q={q}&top_k=3.7")[0],
-        "api_no_top_k": call(base + f"api/ask?q={q}")[0],
+        "api_good": ask(top_k=2),
+        "api_bad_top_k": ask(top_k=3.7),
+        "api_no_top_k": ask(),
+        "api_in_url": call(base + f"api/ask?q={urllib.parse.quote(marker)}")[0],  # refused (405), and not logged
         "upload": call(base + "gradio_api/upload", b"--x\r\nContent-Disposition: form-data; name=\"files\"; "
                        b"filename=\"a.txt\"\r\n\r\nhello\r\n--x--\r\n",
                        {"Content-Type": "multipart/form-data; boundary=x"})[0],

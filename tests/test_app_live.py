@@ -74,10 +74,11 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
 
 
 def ask(server: dict, question: str, **params: object) -> tuple[int, dict]:
-    """GET /api/ask on the launched app."""
-    query = urllib.parse.urlencode({"q": question, **params})
+    """POST /api/ask on the launched app."""
+    req = urllib.request.Request(f"{server['url']}api/ask", json.dumps({"q": question, **params}).encode(),
+                                 {"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(f"{server['url']}api/ask?{query}", timeout=60) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

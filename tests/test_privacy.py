@@ -89,7 +89,8 @@ exit 0
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     driver = json.loads((out / "driver.json").read_text().strip().splitlines()[-1])
-    assert (driver["api_good"], driver["api_no_top_k"], driver["api_bad_top_k"]) == (200, 200, 422), driver
+    assert (driver["api_good"], driver["api_no_top_k"], driver["api_bad_top_k"], driver["api_in_url"]) == \
+        (200, 200, 422, 405), driver
     assert driver["upload"] == 403 and driver["big_body"] == 413, driver
     assert "Tego nie ma w raporcie" in (out / "cli.out").read_text() or "Powołamy" in (out / "cli.out").read_text()
 

@@ -3,68 +3,20 @@ one SQLite file — and votes cast through both give consistent counts; stats ag
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "replica-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the postgres user there."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster in a temporary folder, on a loopback port; stopped afterwards."""
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("LOUD SKIP: PostgreSQL is not installed (apt-get install postgresql); the replica test "
-                    "against PostgreSQL did not run")
-    # Not under pytest's temporary folder: that one is private to root, and the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="kqa-pg-"))
-    data = base / "data"
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                 "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "pg.log"),
-                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"]),
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
@@ -94,12 +46,12 @@ def _call(port: int, path: str, body: dict | None = None, token: str | None = No
 def _two_replicas_vote(real_assistant, tmp_path: Path, db_env: dict[str, str]) -> None:
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_ADMIN_TOKEN": TOKEN,
            **db_env}
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [_start(env, port, tmp_path / f"replica-{i}.log") for i, port in enumerate(ports)]
     try:
         a, b = ports
-        q = urllib.parse.quote("Czy jest bezpłatna mammografia?")
-        ans = _call(a, f"/api/ask?q={q}&top_k=2")
+        q = "Czy jest bezpłatna mammografia?"
+        ans = _call(a, "/api/ask", {"q": q, "top_k": 2})
         aid, first, second = ans["answer_id"], ans["answers"][0]["pledge_id"], ans["answers"][1]["pledge_id"]
         assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": first, "vote": "up"})["counts"] == \
             {"up": 1, "down": 0}  # an answer from replica A, a vote through replica B
@@ -107,7 +59,7 @@ def _two_replicas_vote(real_assistant, tmp_path: Path, db_env: dict[str, str]) -
                                           "reason": "outdated"})["counts"] == {"up": 0, "down": 1}
         assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": second, "vote": "up"})["counts"] == \
             {"up": 1, "down": 0}
-        other = _call(b, f"/api/ask?q={q}&top_k=1")
+        other = _call(b, "/api/ask", {"q": q, "top_k": 1})
         assert _call(a, "/api/feedback", {"answer_id": other["answer_id"], "pledge_id": first,
                                           "vote": "up"})["counts"] == {"up": 1, "down": 1}
         stats = [_call(p, "/api/stats", token=TOKEN) for p in ports]
@@ -119,8 +71,8 @@ def _two_replicas_vote(real_assistant, tmp_path: Path, db_env: dict[str, str]) -
             proc.wait(timeout=30)
 
 
-def test_two_replicas_share_postgresql(real_assistant, tmp_path: Path, postgres_url: str) -> None:
-    _two_replicas_vote(real_assistant, tmp_path, {"KQA_DATABASE_URL": postgres_url})
+def test_two_replicas_share_postgresql(real_assistant, tmp_path: Path, postgres) -> None:
+    _two_replicas_vote(real_assistant, tmp_path, {"KQA_DATABASE_URL": postgres()})
 
 
 def test_two_replicas_share_one_sqlite_file(real_assistant, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def bench_questions() -> list[str]:
     dev = [json.loads(line)["query"] for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
            if line.strip()]
     short = [" ".join(q.split()[:2]) for q in dev]
-    long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:])]
+    long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:], strict=False)]
     return dev + short + long
 
 
@@ -181,7 +182,7 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
     for n, data in [(n, data) for n in sizes for data in ("random", "clustered")]:
         x = _synthetic(data, n, dim, rng)
         q = _synthetic(data, n_queries, dim, rng)
-        result = {"n": n, "data": data}
+        result: dict[str, Any] = {"n": n, "data": data}
         ids = {}
         for kind, threshold in (("flat", n + 1), ("ivf", 0)):
             t = time.perf_counter()
@@ -195,9 +196,10 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
                 ms.append((time.perf_counter() - t) * 1000)
                 found.append(i[0])
             ids[kind] = found
+            stored = faiss.serialize_index(cast(faiss.Index, idx.index))
             result[kind] = {"query_p50_ms": _pcts(ms)[0], "build_s": round(built, 2),
-                            "index_mb": round(faiss.serialize_index(idx.index).nbytes / 1e6, 1)}
-        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"])])
+                            "index_mb": round(stored.nbytes / 1e6, 1)}
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"], strict=True)])
         result["ivf"]["recall_at_10_vs_flat"] = round(float(recall), 4)
         rows.append(result)
     return rows

@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
 from settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 class EncoderError(RuntimeError):
@@ -38,15 +41,16 @@ class SentenceTransformerEncoder:
 
     backend = "sentence-transformers"
 
-    def __init__(self, model: object, name: str, query_prompt: str | None, passage_prompt: str | None) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, query_prompt: str | None,
+                 passage_prompt: str | None) -> None:
         self.model = model
         self.name = name
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
-        self.dim = int(model.get_embedding_dimension())  # type: ignore[attr-defined]
+        self.dim = int(model.get_embedding_dimension() or 0)
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,  # type: ignore
+        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False, batch_size=32)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
@@ -173,7 +177,6 @@ def load_sentence_transformer(settings: Settings) -> SentenceTransformerEncoder:
     location = str(base) if base is not None else settings.model
     import torch
     from sentence_transformers import SentenceTransformer
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start

@@ -30,9 +30,24 @@ from pathlib import Path
 
 import numpy as np
 
-from index.finetune_data import (BACKGROUND, QUERIES, SPLIT_SEED, TRAIN_QUERIES, Example, FinetuneError, HParams,
-                                 Plan, calibration_ids, make_plan, read_rows, split_tune, training_report,
-                                 training_rows, translated_examples, tune_folds)
+from index.finetune_data import (
+    BACKGROUND,
+    QUERIES,
+    SPLIT_SEED,
+    TRAIN_QUERIES,
+    Example,
+    FinetuneError,
+    HParams,
+    Plan,
+    calibration_ids,
+    make_plan,
+    read_rows,
+    split_tune,
+    training_report,
+    training_rows,
+    translated_examples,
+    tune_folds,
+)
 from index.folders import is_complete, read_marker, replaced_atomically, write_marker
 from index.materialize import materialize_e5, weights_sha256
 from index.progress import Log, stderr

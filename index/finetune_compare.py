@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -58,12 +57,12 @@ def calibration_metrics(model: SentenceTransformer, report: Report, rows: list[d
         return np.asarray(model.encode(texts, prompt=prompt, normalize_embeddings=True, show_progress_bar=False,
                                        batch_size=32))
 
-    pv = enc([u.text for u in units], prompts.get("passage", ""))
-    qv = enc([r["query"] for r in chosen], prompts.get("query", ""))
+    pv = enc([u.text for u in units], (prompts.get("passage") or ""))
+    qv = enc([r["query"] for r in chosen], (prompts.get("query") or ""))
     sims = qv @ pv.T
-    bg = np.sort(qv @ enc(load_background(), prompts.get("passage", "")).T, axis=1)[:, -3:].mean(axis=1)
+    bg = np.sort(qv @ enc(load_background(), (prompts.get("passage") or "")).T, axis=1)[:, -3:].mean(axis=1)
     hits, rr, top_in, top_out, margin_in, margin_out = [], [], [], [], [], []
-    for r, s, b in zip(chosen, sims, bg):
+    for r, s, b in zip(chosen, sims, bg, strict=True):
         expected = {title_to_id[" ".join(t.split())] for t in r["expected"]}
         order = [units[j].pledge_id for j in np.argsort(-s, kind="stable")]
         if expected:
@@ -87,7 +86,8 @@ def _model(base_dir: Path, trained: dict[str, np.ndarray] | None = None) -> Sent
 
     model = SentenceTransformer(str(base_dir), local_files_only=True)
     if trained:
-        model[0].auto_model.load_state_dict({k: torch.from_numpy(v) for k, v in trained.items()}, strict=False)
+        bert = cast(torch.nn.Module, model[0].auto_model)
+        bert.load_state_dict({k: torch.from_numpy(v) for k, v in trained.items()}, strict=False)
     return model
 
 

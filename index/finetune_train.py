@@ -102,7 +102,7 @@ class _Halves:
                 chunk = order[c:c + CHUNK]
                 tokens, mask = _padded([torch.tensor(ids[i]) for i in chunk])
                 tokens = torch.where(mask > 0, tokens, torch.full_like(tokens, PAD_ID))
-                h = self._run(cast(nn.ModuleList, self.layers[:self.cut]), self.embeddings(input_ids=tokens), mask)
+                h = self._run(self.layers[:self.cut], self.embeddings(input_ids=tokens), mask)
                 for row, i in enumerate(chunk):
                     out[i] = h[row, :len(ids[i])].clone()
         return out
@@ -110,7 +110,7 @@ class _Halves:
     def upper(self, states: Sequence[Tensor]) -> Tensor:
         """Mean-pooled, normalised vectors of texts from their cached states through the trained layers."""
         h, mask = _padded(states)
-        h = self._run(cast(nn.ModuleList, self.layers[self.cut:]), h, mask)
+        h = self._run(self.layers[self.cut:], h, mask)
         weights = mask.unsqueeze(-1)
         return nn.functional.normalize((h * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1)
 

@@ -70,7 +70,8 @@ class Progress:
         if self.done >= self.total:
             return f"{self.desc}: {self.done}/{self.total} {self.unit}, done in {_clock(elapsed)}{note}"
         left = elapsed / max(self.done, 1) * (self.total - self.done)
-        return f"{self.desc}: {self.done}/{self.total} {self.unit}, {_clock(elapsed)} elapsed, ~{_clock(left)} left{note}"
+        counted = f"{self.desc}: {self.done}/{self.total} {self.unit}"
+        return f"{counted}, {_clock(elapsed)} elapsed, ~{_clock(left)} left{note}"
 
     def close(self) -> None:
         """End the bar (a terminal keeps its last state on screen)."""

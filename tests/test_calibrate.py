@@ -148,8 +148,9 @@ def test_threshold_rules_checks_its_arguments(tmp_path, capsys) -> None:
 def test_answer_sets_hold_every_near_tie(fake_assistant) -> None:
     r = Retriever(fake_assistant.index, fake_assistant.encoder, replace(fake_assistant.settings, answer_set_delta=0.02))
     assert r.primary_count(_retrieval([0.90, 0.89, 0.87, 0.5])) == 2
-    assert Retriever(fake_assistant.index, fake_assistant.encoder,
-                     replace(fake_assistant.settings, answer_set_delta=0.0)).primary_count(_retrieval([0.9, 0.9, 0.8])) == 2
+    exact_settings = replace(fake_assistant.settings, answer_set_delta=0.0)
+    exact = Retriever(fake_assistant.index, fake_assistant.encoder, exact_settings)
+    assert exact.primary_count(_retrieval([0.9, 0.9, 0.8])) == 2
 
 
 def test_thresholds_follow_the_question_language(fake_assistant) -> None:

@@ -28,7 +28,6 @@ LAYERS = {"settings": 0, "corpus": 1, "index": 2, "assistant": 3, "eval": 4, "ap
 # a listed one, after part of it is removed, is still allowed); upward imports by (importer, imported).
 KNOWN_CIRCLES: dict[frozenset[str], str] = {
     frozenset({"corpus.parser", "corpus.pdf"}): "being removed on branch i26 (the parser, issue 26)",
-    frozenset({"index.finetune", "index.finetune_train", "index.materialize"}): "being removed on branch i27",
 }
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("assistant.cli", "eval.__main__"): "being removed on branch i25 (`kqa eval` wired at the entry point)",

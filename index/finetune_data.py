@@ -11,7 +11,12 @@ form one more class that out-of-scope questions aim at. With ``translations``, e
 pledge, status) of the unofficial EN/UK translations (``corpus/translations``) is one more example aimed at its
 pledge. With ``romanized``, questions are trained in the form the retriever embeds
 (``index.romanized.search_form``), and each Cyrillic Ukrainian/Russian question also as typed in Latin letters
-(``romanize``) and written back.
+(``romanize``) and written back. With ``conversations`` (k > 0), the training-only conversations of
+``eval/conversations_train.jsonl`` add every later turn in the form the assistant embeds it with its context
+(the last k earlier questions in front of it: ``index.conversation.expand``), aimed at the pledge(s) that turn is
+about or at the background when it is off-topic, plus the standalone turns and rewrites as questions of their own:
+so the model learns which follow-ups continue the last answer ("is it free?") and which do not ("and a dentist?").
+The tune and test conversations of ``eval/conversations.jsonl`` are never trained on.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ FORMAT_VERSION = 2
 QUERIES = ROOT / "eval" / "dev.jsonl"
 # Questions written only to train on (split "train"): never evaluated, never in a fold or the calibration part.
 TRAIN_QUERIES = ROOT / "eval" / "train.jsonl"
+# Conversations written only to train on (split "train"), likewise.
+TRAIN_CONVERSATIONS = ROOT / "eval" / "conversations_train.jsonl"
 SPLIT_SEED = 13
 CALIBRATION_FRACTION = 0.3
 BACKGROUND = "__background__"
@@ -60,6 +67,10 @@ class HParams:
     # Cyrillic: index.romanized.search_form), each Cyrillic one once more typed in Latin letters and written
     # back. Chosen out of fold on tune (handled 242 → 244 of 258; typed in Latin letters, 66 → 68 of 75)
     romanized: bool = True
+    # k > 0: the training-only conversations, each later turn with the last k earlier questions in front of it,
+    # as served (Settings.followup_context_questions must be the same k). Chosen on the tune conversations (handled
+    # later turns 193 → 228 of 240, two-fold; docs/evaluation.md, Conversations); 0: none
+    conversations: int = 1
     # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
     # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
     train_on: str = "all"
@@ -215,6 +226,40 @@ def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...]
     return out
 
 
+def conversation_examples(path: Path, title_to_id: dict[str, str], k: int, romanized: bool,
+                          negatives: bool = True) -> list[Example]:
+    """Examples from training-only conversations (see the module's docstring): each later turn that is not a
+    request for another language with its last ``k`` earlier questions in front of it (``…:ctx``); the
+    standalone turns (first, new-topic, off-topic new) as they are (``…:alone``); every rewrite (``…:rw``).
+    Without ``negatives``, the off-topic ones are left out (there is no background class)."""
+    from index.conversation import expand
+
+    out: list[Example] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        conv = json.loads(line)
+        earlier: list[str] = []
+        for i, turn in enumerate(conv["turns"]):
+            try:
+                targets = tuple(title_to_id[" ".join(t.split())] for t in turn["expected"]) or (BACKGROUND,)
+            except KeyError as exc:
+                raise FinetuneError(f"{path}, line {n}: unknown pledge title {exc.args[0]!r}") from None
+            qid, lang = f"conv:{conv['id']}#{i}", conv["lang"]
+            if targets == (BACKGROUND,) and not negatives:
+                earlier += [turn["q"]] if turn["kind"] != "language" else []
+                continue
+            if turn["kind"] != "language":
+                if i:
+                    out += _question_examples(f"{qid}:ctx", expand(earlier, turn["q"], k), lang, targets, romanized)
+                if turn["kind"] in ("first", "new_topic", "offtopic_new"):
+                    out += _question_examples(f"{qid}:alone", turn["q"], lang, targets, romanized)
+                earlier.append(turn["q"])
+            if turn.get("rewrite"):
+                out += _question_examples(f"{qid}:rw", turn["rewrite"], lang, targets, romanized)
+    return out
+
+
 def training_report() -> Report:
     """The report the dev set's questions were written against (``corpus.load_report()``, the bundled 2025
     edition), whatever ``KQA_REPORTS`` serves. Training data are the repository's own files: adding next
@@ -257,6 +302,9 @@ def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(),
         examples += _question_examples(qid, r["query"], r["lang"], targets or (BACKGROUND,), hparams.romanized)
     if hparams.translations:
         examples += translated_examples(report)
+    if hparams.conversations and TRAIN_CONVERSATIONS.exists():
+        examples += conversation_examples(TRAIN_CONVERSATIONS, title_to_id, hparams.conversations, hparams.romanized,
+                                          hparams.negatives)
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
     if unknown or not hparams.kinds:
         raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")

@@ -148,3 +148,23 @@ def test_conversation_eval_runs_end_to_end(convo: Assistant, tmp_path: Path) -> 
     summary = summarize(records)
     assert summary["by_kind"]["language"]["rate"] == 1.0 and summary["first"]["rate"] == 1.0
     assert "language" in text_table(summary) and summary["rewrites"]["language"]["n"] == 1
+
+
+def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> None:
+    """Training-only conversations give the context form served for later turns (the same k), the standalone
+    turns and the rewrites; language requests are not trained on."""
+    from index.finetune_data import BACKGROUND, HParams, conversation_examples
+
+    assert HParams().conversations == Settings().followup_context_questions  # trained as served
+    title = "Rozwiniemy system opieki wyręczeniowej"
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "t1", "lang": "en", "split": "train", "turns": [
+        {"q": "respite care?", "kind": "first", "expected": [title]},
+        {"q": "is it free?", "kind": "detail", "expected": [title], "rewrite": "Is respite care free?"},
+        {"q": "po polsku", "kind": "language", "reply_lang": "pl", "expected": [title]},
+        {"q": "and a dentist?", "kind": "offtopic_followup", "expected": []}]}) + "\n", encoding="utf-8")
+    got = {e.id: (e.query, e.targets) for e in conversation_examples(path, {title: RESPITE}, 1, romanized=False)}
+    assert got == {"conv:t1#0:alone": ("respite care?", (RESPITE,)),
+                   "conv:t1#1:ctx": ("respite care? is it free?", (RESPITE,)),
+                   "conv:t1#1:rw": ("Is respite care free?", (RESPITE,)),
+                   "conv:t1#3:ctx": ("is it free? and a dentist?", (BACKGROUND,))}

@@ -68,10 +68,14 @@ def test_training_targets(report, rows) -> None:
     assert any(len(e.targets) == 2 for e in plain.examples)  # two-pledge questions keep both
     neg = ft.make_plan(report, rows)  # the default: out-of-scope questions aim at the background class
     oos = {r["id"] for r in rows if not r["expected"] and r["split"] in ("tune", "train")}
-    assert {e.id.partition("~")[0] for e in neg.examples if e.targets == (ft.BACKGROUND,)} == oos
+    asked = [e for e in neg.examples if not e.id.startswith(("translation:", "conv:"))]
+    assert {e.id.partition("~")[0] for e in asked if e.targets == (ft.BACKGROUND,)} == oos
     assert sum(c == ft.BACKGROUND for c, _ in neg.passages) == len(neg.passages) - len(report.pledges)
-    questions = {e.id.partition("~")[0] for e in neg.examples if not e.id.startswith("translation:")}
-    assert questions <= set(neg.train_ids)
+    assert {e.id.partition("~")[0] for e in asked} <= set(neg.train_ids)
+    # and the training-only conversations, off-topic turns included (tests/test_conversation.py has the form)
+    conv = [e for e in neg.examples if e.id.startswith("conv:")]
+    assert conv and any(e.targets == (ft.BACKGROUND,) for e in conv)
+    assert not ft.make_plan(report, rows, ft.HParams(conversations=0)).examples[-1].id.startswith("conv:")
 
 
 def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> None:
@@ -82,8 +86,8 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
     by_id = {r["id"]: r for r in rows}
     plain = {e.id: e for e in typed.examples}
     for e in rom.examples:
-        if e.id.startswith("translation:"):
-            assert e == plain[e.id]
+        if e.id.startswith(("translation:", "conv:")):
+            assert e.id.startswith("conv:") or e == plain[e.id]
             continue
         qid, _, lat = e.id.partition("~")
         r = by_id[qid]
@@ -92,7 +96,7 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
             assert e.query == search_form(romanize(r["query"]), r["lang"])
         else:
             assert e.query == search_form(r["query"], r["lang"]) and e.targets == plain[qid].targets
-    copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat")}
+    copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat") and not e.id.startswith("conv:")}
     cyrillic = {r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru")
                 and CYRILLIC.search(r["query"])}
     assert copies == cyrillic

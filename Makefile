@@ -15,10 +15,10 @@ $(DEPS): pyproject.toml requirements-lock.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements-lock.txt -e ".[test]"
 	touch $@
 
-# materialise the base model → fine-tune it on the dev set's train part when KQA_FINETUNE is on (only if its
-# data hash is stale) → export to ONNX; training never happens while serving
+# materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
+# hyper-parameters or base changed) → export it to ONNX at KQA_ENCODER_PRECISION; never while serving
 model: setup
-	$(PY) -m index.materialize
+	$(PY) -m index.model
 
 index: model
 	$(PY) -m assistant build
@@ -50,5 +50,7 @@ bench: index
 load: index
 	$(PY) -m eval.load --json eval/out/load.json
 
+# also what cross-fitting left behind: fold models of older runs (models/crossfit) and of interrupted ones
 clean:
 	rm -rf data models eval/out test-artifacts
+	rm -rf "$${TMPDIR:-/tmp}"/kqa-crossfit-*

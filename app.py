@@ -15,7 +15,7 @@ apply_privacy_env()  # before gradio and onnxruntime are imported: no analytics,
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
-from dataclasses import replace  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
@@ -36,91 +36,185 @@ NO_LATEX: list = []  # `$$…$$` in a question must show as typed, not be typese
 # Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
 # strip the data- and aria- attributes the buttons need (and would be a second, different escaping).
 PRIVATE = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
+# Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores.
+ASK = {"concurrency_limit": 2, "concurrency_id": "ask", **PRIVATE}
+
+
+def _html(value: str = "", **kwargs: object) -> gr.Markdown:
+    """A Markdown block that shows our own (already escaped) HTML as it is."""
+    return gr.Markdown(value, latex_delimiters=NO_LATEX, sanitize_html=False, **kwargs)
+
+
+@dataclass
+class AskTab:
+    """The Ask tab's components (see ``_ask_tab``)."""
+
+    tab: gr.Tab
+    box: gr.Textbox
+    send: gr.Button
+    busy: gr.Markdown
+    context: gr.Markdown
+    forget: gr.Button
+    new: gr.Button
+    examples_head: gr.Markdown
+    example_buttons: list[gr.Button]
+    answers: gr.Markdown
+
+
+@dataclass
+class BrowseTab:
+    tab: gr.Tab
+    text_filter: gr.Textbox
+    status_filter: gr.Dropdown
+    changed: gr.Checkbox
+    pledge_list: gr.Markdown
+    open_id: gr.Textbox
+    detail: gr.Markdown
+
+
+@dataclass
+class StatsTab:
+    tab: gr.Tab
+    token: gr.Textbox
+    show: gr.Button
+    out: gr.Markdown
+
+
+def _ask_tab(examples: list[str]) -> AskTab:
+    """The question box, the conversation line ("continuing about …", ask about something else, new
+    conversation), examples and the answers."""
+    with gr.Tab(t("pl", "ui_chat"), id="ask") as tab:
+        with gr.Row(equal_height=True):
+            box = gr.Textbox(placeholder=t("pl", "ui_placeholder"), label=t("pl", "ui_chat"), scale=5,
+                             elem_id="question", max_lines=6, lines=1, min_width=200)
+            send = gr.Button(t("pl", "ui_send"), variant="primary", scale=1, min_width=96, elem_id="send")
+        busy = _html(busy_html("pl"))
+        with gr.Row(elem_id="conversation"):
+            context = _html("", elem_id="context")
+            forget = gr.Button(t("pl", "ui_forget"), size="sm", variant="secondary", elem_id="forget",
+                               visible=False, min_width=120)
+            new = gr.Button(t("pl", "ui_new_conversation"), size="sm", variant="secondary",
+                            elem_id="new-conversation", visible=False, min_width=120)
+        examples_head = _html(examples_label("pl"))
+        with gr.Row(elem_classes="kqa-examples"):
+            example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
+        answers = _html("", elem_id="answers")
+    return AskTab(tab, box, send, busy, context, forget, new, examples_head, example_buttons, answers)
+
+
+def _browse_tab() -> BrowseTab:
+    with gr.Tab(t("pl", "ui_browse"), id="browse") as tab:
+        text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter", max_lines=1)
+        with gr.Row():
+            status_filter = gr.Dropdown(status_choices("pl"), value="all", label=t("pl", "ui_status_filter"),
+                                        elem_id="status-filter", min_width=160)
+            changed = gr.Checkbox(False, label=t("pl", "ui_changed"), elem_id="changed-filter", min_width=160)
+        pledge_list = _html(elem_id="pledge-list")
+        open_id = gr.Textbox(elem_id="open-id", elem_classes="kqa-hidden", show_label=False, container=False)
+        detail = _html(elem_id="pledge-detail")
+    return BrowseTab(tab, text_filter, status_filter, changed, pledge_list, open_id, detail)
+
+
+def _stats_tab(admin_token: str | None) -> StatsTab:
+    with gr.Tab(t("pl", "ui_stats"), id="stats", elem_id="stats-tab") as tab:
+        token = gr.Textbox(label=t("pl", "ui_token"), type="password", elem_id="admin-token",
+                           visible=bool(admin_token))
+        show = gr.Button(t("pl", "ui_show_stats"), elem_id="show-stats", visible=bool(admin_token))
+        out = _html("" if admin_token else f"<p>{t('pl', 'ui_stats_closed')}</p>")
+    return StatsTab(tab, token, show, out)
+
+
+def _labels(lang: str, section: str) -> list:
+    """New values for the ``labelled`` components (see ``build_app``) in ``lang``."""
+    return [heading_html(lang, section), busy_html(lang), examples_label(lang),
+            gr.update(label=t(lang, "ui_chat"), placeholder=t(lang, "ui_placeholder")),
+            gr.update(value=t(lang, "ui_send")), gr.update(label=t(lang, "ui_chat")),
+            gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_stats")),
+            gr.update(label=t(lang, "ui_language")),
+            gr.update(label=t(lang, "ui_status_filter"), choices=status_choices(lang)),
+            gr.update(label=t(lang, "ui_text_filter")), gr.update(label=t(lang, "ui_changed")),
+            gr.update(label=t(lang, "ui_token")), gr.update(value=t(lang, "ui_show_stats"))]
+
+
+def _conversation_buttons(lang: str, context: str, turns: list) -> list:
+    """"Ask about something else" while a context carries; "New conversation" once anything was answered."""
+    return [gr.update(value=t(lang, "ui_forget"), visible=bool(context)),
+            gr.update(value=t(lang, "ui_new_conversation"), visible=bool(turns))]
 
 
 def build_app(events: UiEvents) -> gr.Blocks:
-    """The Blocks app: layout, and events wired to ``events`` (assistant/ui_events.py), shared by all sessions."""
-    section, examples = events.section, events.examples
+    """The Blocks app: layout, and events wired to ``events`` (assistant/ui_events.py), shared by all sessions.
+    What a session keeps (its answers, its conversation, its language) is in ``gr.State``: server memory of that
+    session only."""
+    with gr.Blocks(analytics_enabled=False, title=events.section) as demo:
+        last_lang, turns, history = gr.State("pl"), gr.State([]), gr.State([])
+        heading = _html(heading_html("pl", events.section), elem_id="kqa-head")
+        lang_choice = gr.Radio(LANG_CHOICES, value="auto", label=t("pl", "ui_language"), elem_id="language")
+        with gr.Tabs(selected="ask") as tabs:
+            ask = _ask_tab(events.examples)
+            browse = _browse_tab()
+            stats = _stats_tab(events.admin_token)
+        labelled = [heading, ask.busy, ask.examples_head, ask.box, ask.send, ask.tab, browse.tab, stats.tab,
+                    lang_choice, browse.status_filter, browse.text_filter, browse.changed, stats.token, stats.show]
+        _wire_ask(events, ask, labelled, turns, history, lang_choice, last_lang)
+        _wire_browse(events, browse, stats, labelled, ask, turns, lang_choice, last_lang, tabs, demo)
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    return demo
 
-    def labels(lang: str) -> list:
-        return [heading_html(lang, section), busy_html(lang), examples_label(lang),
-                gr.update(label=t(lang, "ui_chat"), placeholder=t(lang, "ui_placeholder")),
-                gr.update(value=t(lang, "ui_send")), gr.update(label=t(lang, "ui_chat")),
-                gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_stats")),
-                gr.update(label=t(lang, "ui_language")),
-                gr.update(label=t(lang, "ui_status_filter"), choices=status_choices(lang)),
-                gr.update(label=t(lang, "ui_text_filter")), gr.update(label=t(lang, "ui_changed")),
-                gr.update(label=t(lang, "ui_token")), gr.update(value=t(lang, "ui_show_stats"))]
 
-    def respond(question: str, turns: list, choice: str, last: str) -> tuple:
-        page, turns, last = events.respond(question, turns, choice, last)
-        return (page, turns, last, *labels(ui_lang(choice, last)))
+def _wire_ask(events: UiEvents, ask: AskTab, labelled: list, turns: gr.State, history: gr.State,
+              lang_choice: gr.Radio, last_lang: gr.State) -> None:
+    """Questions (typed, sent, or an example tapped), and the conversation's two buttons."""
+    section = events.section
 
-    def switch_language(choice: str, last: str, command: str, text: str, status: str, changed: bool) -> list:
-        return [*labels(ui_lang(choice, last)), events.open_pledge(command, choice, last),
-                events.browse(text, status, changed, choice, last)]
+    def respond(question: str, shown: list, choice: str, last: str, said: list) -> tuple:
+        page, shown, last, said, context = events.respond(question, shown, choice, last, said)
+        lang = ui_lang(choice, last)
+        return (page, shown, last, said, context, *_conversation_buttons(lang, context, shown),
+                *_labels(lang, section))
+
+    outputs = [ask.answers, turns, last_lang, history, ask.context, ask.forget, ask.new, *labelled]
+    inputs = [ask.box, turns, lang_choice, last_lang, history]
+    # The box is not an output: what a reader types while an answer loads is never wiped.
+    for trigger in (ask.box.submit, ask.send.click):
+        trigger(respond, inputs, outputs, **ASK)
+    for button, question in zip(ask.example_buttons, events.examples):
+        button.click(lambda sh, c, la, sa, q=question: (q, *respond(q, sh, c, la, sa)), inputs[1:],
+                     [ask.box, *outputs], **ASK)
+    ask.forget.click(lambda: (*events.forget_context(), gr.update(visible=False)), None,
+                     [history, ask.context, ask.forget], **PRIVATE)
+    ask.new.click(lambda: (*events.new_conversation(), gr.update(visible=False), gr.update(visible=False)), None,
+                  [ask.answers, turns, history, ask.context, ask.forget, ask.new], **PRIVATE)
+
+
+def _wire_browse(events: UiEvents, browse: BrowseTab, stats: StatsTab, labelled: list, ask: AskTab,
+                 turns: gr.State, lang_choice: gr.Radio, last_lang: gr.State, tabs: gr.Tabs, demo: gr.Blocks) -> None:
+    """Browse filters and opening a pledge, the language switch, stats, and a shared link on load."""
+    browse_inputs = [browse.text_filter, browse.status_filter, browse.changed, lang_choice, last_lang]
+
+    def switch_language(choice: str, last: str, command: str, text: str, status: str, changed: bool,
+                        context: str, shown: list) -> list:
+        lang = ui_lang(choice, last)
+        return [*_labels(lang, events.section), events.open_pledge(command, choice, last),
+                events.browse(text, status, changed, choice, last), *_conversation_buttons(lang, context, shown)]
 
     def on_load(request: gr.Request) -> list:
         """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language."""
         lang, pledge_id = events.deep_link(dict(request.query_params) if request is not None else {})
         tab = gr.Tabs(selected="browse" if pledge_id else "ask")
-        return [tab, lang, pledge_id, *switch_language(lang, "pl", pledge_id, "", "all", False)]
+        return [tab, lang, pledge_id, *switch_language(lang, "pl", pledge_id, "", "all", False, "", [])]
 
-    admin_token = events.admin_token
-    with gr.Blocks(analytics_enabled=False, title=section) as demo:
-        last_lang = gr.State("pl")
-        turns = gr.State([])
-        heading = gr.Markdown(heading_html("pl", section), elem_id="kqa-head", latex_delimiters=NO_LATEX, sanitize_html=False)
-        lang_choice = gr.Radio(LANG_CHOICES, value="auto", label=t("pl", "ui_language"), elem_id="language")
-        with gr.Tabs(selected="ask") as tabs:
-            with gr.Tab(t("pl", "ui_chat"), id="ask") as ask_tab:
-                with gr.Row(equal_height=True):
-                    box = gr.Textbox(placeholder=t("pl", "ui_placeholder"), label=t("pl", "ui_chat"), scale=5,
-                                     elem_id="question", max_lines=6, lines=1, min_width=200)
-                    send = gr.Button(t("pl", "ui_send"), variant="primary", scale=1, min_width=96, elem_id="send")
-                busy = gr.Markdown(busy_html("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
-                examples_head = gr.Markdown(examples_label("pl"), latex_delimiters=NO_LATEX, sanitize_html=False)
-                with gr.Row(elem_classes="kqa-examples"):
-                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
-                answers = gr.Markdown("", elem_id="answers", latex_delimiters=NO_LATEX, sanitize_html=False)
-            with gr.Tab(t("pl", "ui_browse"), id="browse") as browse_tab:
-                text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter", max_lines=1)
-                with gr.Row():
-                    status_filter = gr.Dropdown(status_choices("pl"), value="all", label=t("pl", "ui_status_filter"),
-                                                elem_id="status-filter", min_width=160)
-                    changed = gr.Checkbox(False, label=t("pl", "ui_changed"), elem_id="changed-filter", min_width=160)
-                pledge_list = gr.Markdown(elem_id="pledge-list", latex_delimiters=NO_LATEX, sanitize_html=False)
-                open_id = gr.Textbox(elem_id="open-id", elem_classes="kqa-hidden", show_label=False, container=False)
-                detail = gr.Markdown(elem_id="pledge-detail", latex_delimiters=NO_LATEX, sanitize_html=False)
-            with gr.Tab(t("pl", "ui_stats"), id="stats", elem_id="stats-tab") as stats_tab:
-                token = gr.Textbox(label=t("pl", "ui_token"), type="password", elem_id="admin-token",
-                                   visible=bool(admin_token))
-                show = gr.Button(t("pl", "ui_show_stats"), elem_id="show-stats", visible=bool(admin_token))
-                stats_out = gr.Markdown("" if admin_token else f"<p>{t('pl', 'ui_stats_closed')}</p>", latex_delimiters=NO_LATEX, sanitize_html=False)
-        labelled = [heading, busy, examples_head, box, send, ask_tab, browse_tab, stats_tab, lang_choice,
-                    status_filter, text_filter, changed, token, show]
-        ask_outputs = [answers, turns, last_lang, *labelled]
-        # Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores. The box is
-        # not an output: what a reader types while an answer loads is never wiped.
-        for trigger in (box.submit, send.click):
-            trigger(respond, [box, turns, lang_choice, last_lang], ask_outputs, concurrency_limit=2,
-                    concurrency_id="ask", **PRIVATE)
-        for button, question in zip(example_buttons, examples):
-            button.click(lambda tu, c, la, q=question: (q, *respond(q, tu, c, la)), [turns, lang_choice, last_lang],
-                         [box, *ask_outputs], concurrency_limit=2, concurrency_id="ask", **PRIVATE)
-        browse_inputs = [text_filter, status_filter, changed, lang_choice, last_lang]
-        for trigger in (text_filter.change, status_filter.change, changed.change):
-            trigger(events.browse, browse_inputs, pledge_list, trigger_mode="always_last", **PRIVATE)
-        # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
-        browse_tab.select(events.browse, browse_inputs, pledge_list, **PRIVATE)  # the list in the current language
-        open_id.change(events.open_pledge, [open_id, lang_choice, last_lang], detail, **PRIVATE)
-        lang_choice.change(switch_language, [lang_choice, last_lang, open_id, *browse_inputs[:3]],
-                           [*labelled, detail, pledge_list], **PRIVATE)
-        show.click(events.stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
-        token.submit(events.stats, [token, lang_choice, last_lang], stats_out, **PRIVATE)
-        demo.load(on_load, None, [tabs, lang_choice, open_id, *labelled, detail, pledge_list], **PRIVATE)
-    demo.queue(default_concurrency_limit=4, max_size=64)
-    return demo
+    for trigger in (browse.text_filter.change, browse.status_filter.change, browse.changed.change):
+        trigger(events.browse, browse_inputs, browse.pledge_list, trigger_mode="always_last", **PRIVATE)
+    # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
+    browse.tab.select(events.browse, browse_inputs, browse.pledge_list, **PRIVATE)  # in the current language
+    browse.open_id.change(events.open_pledge, [browse.open_id, lang_choice, last_lang], browse.detail, **PRIVATE)
+    switched = [*labelled, browse.detail, browse.pledge_list, ask.forget, ask.new]
+    lang_choice.change(switch_language, [lang_choice, last_lang, browse.open_id, *browse_inputs[:3], ask.context,
+                                         turns], switched, **PRIVATE)
+    stats.show.click(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
+    stats.token.submit(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
+    demo.load(on_load, None, [tabs, lang_choice, browse.open_id, *switched], **PRIVATE)
 
 
 class _RedactedTraceback:

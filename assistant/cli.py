@@ -1,5 +1,6 @@
-"""Command line: ``python -m assistant ask "QUESTION" [--json] [--top-k N]``, ``build``, ``chat``,
-``diff OLD NEW [--json]`` (what changed between two editions of the report).
+"""Command line: ``kqa ask "QUESTION" [--json] [--top-k N] [--lang L] [--report R]``, ``kqa chat`` (a prompt that
+keeps the conversation: a follow-up such as "is it free?" is read with the questions before it), ``kqa build``,
+``kqa diff OLD NEW [--json]`` and ``kqa serve``. ``kqa eval`` is wired at the entry point (``kqa.py``).
 
 A thin layer: it calls the library and turns its exceptions into messages and exit codes
 (0 ok, 2 bad input or settings, 3 report, model, index or help-contacts file problem).
@@ -15,12 +16,9 @@ from assistant.render import plain_answer
 from settings import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    from settings import apply_privacy_env
-
-    apply_privacy_env()
-    ap = argparse.ArgumentParser(prog="python -m assistant", description="Ask Kraków's equal-opportunity report.")
+def parser() -> argparse.ArgumentParser:
+    """The subcommands and their options."""
+    ap = argparse.ArgumentParser(prog="kqa", description="Ask Kraków's equal-opportunity report.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question")
@@ -29,25 +27,42 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--report", default=None, help="only this report (its key or section)")
     ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"), help="reply language (default: the question's)")
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
-    chat = sub.add_parser("chat", help="ask questions at a prompt until an empty line or Ctrl-D")
+    about_chat = ("a conversation at a prompt (follow-ups such as 'is it free?' keep their context) until an empty "
+                  "line or Ctrl-D; '/new' starts a new conversation")
+    chat = sub.add_parser("chat", help=about_chat, description=about_chat)
     chat.add_argument("--top-k", type=int, default=None)
     diff = sub.add_parser("diff", help="what changed between two editions of the report (.txt or .pdf files)")
     diff.add_argument("old", help="the earlier edition's file")
     diff.add_argument("new", help="the later edition's file")
     diff.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("serve", help="the web app and JSON API (arguments as for `python app.py`)")
-    sub.add_parser("eval", help="the retrieval evaluation (arguments as for `python -m eval`)")
+    sub.add_parser("eval", help="the retrieval evaluation (arguments as for `python -m eval`; `kqa eval`)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:
         return _serve(argv[1:])
     if argv[:1] == ["eval"]:
-        from eval.__main__ import main as eval_main
-
-        return eval_main(argv[1:])
-    args = ap.parse_args(argv)
+        print("error: the evaluation is `kqa eval …` or `python -m eval …`", file=sys.stderr)
+        return 2
+    args = parser().parse_args(argv)
     if args.cmd == "diff":
         return _diff(args.old, args.new, as_json=args.json)
+    if args.cmd == "ask" and not args.question.strip():
+        print("error: the question is empty; pass a question, e.g. kqa ask \"is there free mammography?\"",
+              file=sys.stderr)
+        return 2
+    return _with_assistant(args)
 
+
+def _with_assistant(args: argparse.Namespace) -> int:
+    """``ask``, ``chat`` and ``build``: load what they need, and turn the library's errors into exit codes."""
     from assistant.contacts import ContactsError
     from assistant.core import Assistant, QuestionError
     from corpus import ReportFormatError
@@ -57,10 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     from index.store import IndexLoadError
     from settings import SettingsError
 
-    if args.cmd == "ask" and not args.question.strip():
-        print("error: the question is empty; pass a question, e.g. python -m assistant ask \"is there free "
-              "mammography?\"", file=sys.stderr)
-        return 2
     try:
         settings = Settings.from_env()
         if args.cmd == "build":
@@ -118,9 +129,13 @@ def _build(settings: Settings) -> int:
 
 
 def _chat(assistant: object, top_k: int | None) -> int:
-    from assistant.core import QuestionError
+    """Questions at a prompt; the conversation (the questions and the pledges shown) lives in this process only,
+    so a follow-up is read with the turns before it. '/new' forgets it."""
+    from assistant.core import Assistant, QuestionError
 
-    print("Ask about the report (empty line to quit).", file=sys.stderr)
+    assert isinstance(assistant, Assistant)
+    print("Ask about the report (empty line to quit; /new starts a new conversation).", file=sys.stderr)
+    history: list[object] = []
     while True:
         try:
             question = input("> ")
@@ -128,7 +143,13 @@ def _chat(assistant: object, top_k: int | None) -> int:
             return 0
         if not question.strip():
             return 0
+        if question.strip() == "/new":
+            history = []
+            continue
         try:
-            print(plain_answer(assistant.ask(question, top_k=top_k)))  # type: ignore[attr-defined]
+            ans = assistant.ask(question, top_k=top_k, history=history)
         except QuestionError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            continue
+        print(plain_answer(ans, assistant.library))
+        history = [*history, ans.turn][-assistant.settings.max_history_turns:]

@@ -1,8 +1,12 @@
 """Help contacts (corpus/contacts.json) beside answers about violence and "not in the report" answers.
 
-Which pledges get them is data too (the file's ``pledges`` list), so an operator can add a pledge or a number
-without a code change. The assistant attaches them to the ``Answer`` itself (``help_contacts``), so the CLI,
-the JSON API and any front end built on it carry them, not only the web app.
+Each contact is for ``safety`` (112, the domestic-violence line) or ``general`` (the city's contact centre).
+The safety numbers go with the pledges the file lists (``pledges``: violence at home and at work) and with
+refusals close to them: a question the report does not cover whose best listed pledge still scores within
+``Settings.contacts_safety_margin`` of the closest general city topic (chosen on tune, python -m
+eval.contacts), or a refusal in a conversation that was about one. Other refusals get the general contact; an answer about another pledge gets none. Which
+pledges and numbers is data, so an operator can change them without a code change. The assistant attaches them
+to the ``Answer`` itself (``help_contacts``), so the CLI, the JSON API and any front end built on it carry them.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ class HelpContact:
     text: str
 
 
+KINDS = ("safety", "general")
+
+
 @dataclass(frozen=True)
 class Contacts:
-    """The contacts file: entries (phone + text per language), the pledges they go with, and refusals."""
+    """The contacts file: entries (phone, text per language, ``for`` safety or general), the pledges the safety
+    numbers go with, and whether refusals get contacts at all."""
 
     entries: tuple[dict, ...]
     pledges: frozenset[str]
@@ -49,17 +57,22 @@ class Contacts:
             raise ContactsError(f"{path}: " + "; ".join(problems) + " (see the file's 'note'; git has the original)")
         return cls(tuple(doc["contacts"]), frozenset(doc["pledges"]), doc["show_when_not_in_report"])
 
-    def applies(self, pledge_ids: list[str], abstained: bool) -> bool:
-        """Whether an answer showing ``pledge_ids`` (or refusing) gets the contacts."""
-        return (abstained and self.on_refusal) or any(p in self.pledges for p in pledge_ids)
+    def kinds_for(self, pledge_ids: list[str], abstained: bool, near_safety: bool = False) -> tuple[str, ...]:
+        """Which contacts an answer gets: safety ones for a listed pledge or a refusal close to one (then the
+        general one too), the general one for another refusal, none for an answer about another pledge."""
+        if abstained:
+            return () if not self.on_refusal else ("safety", "general") if near_safety else ("general",)
+        return ("safety",) if any(p in self.pledges for p in pledge_ids) else ()
 
-    def lines(self, lang: str) -> list[HelpContact]:
-        """The numbers with their text in ``lang`` (English for languages the file does not have)."""
-        return [HelpContact(e["phone"], e["text"].get(lang) or e["text"]["en"]) for e in self.entries]
+    def lines(self, lang: str, kinds: tuple[str, ...] = KINDS) -> list[HelpContact]:
+        """The numbers of ``kinds`` with their text in ``lang`` (English for languages the file does not have)."""
+        return [HelpContact(e["phone"], e["text"].get(lang) or e["text"]["en"])
+                for kind in kinds for e in self.entries if e.get("for", "safety") == kind]
 
-    def for_answer(self, pledge_ids: list[str], abstained: bool, lang: str) -> list[HelpContact]:
-        """The contacts an answer showing ``pledge_ids`` (or refusing) carries: all of them, or none."""
-        return self.lines(lang) if self.applies(pledge_ids, abstained) else []
+    def for_answer(self, pledge_ids: list[str], abstained: bool, lang: str, *,
+                   near_safety: bool = False) -> list[HelpContact]:
+        """The contacts an answer showing ``pledge_ids`` (or refusing, ``near_safety`` or not) carries."""
+        return self.lines(lang, self.kinds_for(pledge_ids, abstained, near_safety))
 
 
 def _problems(doc: object) -> list[str]:
@@ -81,6 +94,8 @@ def _problems(doc: object) -> list[str]:
         if missing:
             problems.append(f"contact {i} needs 'phone' and text in pl, en, uk as non-empty strings "
                             f"(missing or not text: {', '.join(missing)})")
+        if entry.get("for", "safety") not in KINDS:
+            problems.append(f"contact {i}: 'for' is {entry.get('for')!r}; use \"safety\" or \"general\"")
     pledges = doc.get("pledges")
     if not isinstance(pledges, list) or not all(_filled(p) for p in pledges):
         problems.append("'pledges' must be a list of pledge ids (strings; GET /api/pledges lists them)")

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 import unicodedata
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
 from assistant.contacts import Contacts
+from assistant.conversation import (DETAIL, LANGUAGE, FollowUp, FollowUpPolicy, HistoryError, Reading, Turn,
+                                    check_history, context_text, last_shown, needs_context, read_turn)
 from assistant.language import detect_language
+from assistant.language_request import language_request
 from assistant.messages import MESSAGES, reply_language, t
 from assistant.retriever import Retrieval, Retriever
 from corpus.reports import ReportSet
@@ -86,9 +89,11 @@ class Assistant:
     retriever: Retriever
     contacts: Contacts = field(default_factory=Contacts.load)
     sentences: SentenceIndex = field(init=False, repr=False)
+    _pledge_ids: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sentences = sentence_index(self.index.units)
+        self._pledge_ids = frozenset(p.id for p in self.library.pledges)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None,
@@ -114,11 +119,13 @@ class Assistant:
         return self.retriever.retrieve(question, lang)
 
     def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None,
-            report: str | None = None) -> Answer:
+            report: str | None = None, history: Iterable[object] | None = None) -> Answer:
         """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report.
 
-        ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's. ``report``
-        (a report key, or a section's name) limits answers to that report.
+        ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's (or the language
+        a follow-up asks for). ``report`` (a report key, or a section's name) limits answers to that report.
+        ``history``: the earlier turns of this conversation, oldest first, as ``Turn`` records or dicts
+        ``{"q": …, "pledge_ids": […]}`` (``Answer.turn``); only the last ``max_history_turns`` are read.
         """
         if lang is not None and lang not in MESSAGES:
             raise QuestionError("lang", f"lang {lang!r} is not a reply language; use one of {', '.join(MESSAGES)}")
@@ -126,31 +133,77 @@ class Assistant:
         n = len(allowed) if allowed is not None else len(self.library.pledges)
         top_k = min(self.settings.top_k, n) if top_k is None else check_top_k(top_k, n)
         text, truncated = clean_question(question, self.settings.max_question_chars)
+        try:
+            turns = check_history(history, self._pledge_ids, self.settings.max_history_turns)
+        except HistoryError as exc:
+            raise QuestionError("history", str(exc)) from None
         if self.settings.log_questions:
             log.info("question: %s", text)
         detected = detect_language(text)
-        reply = reply_language(detected) if lang is None else lang
-        result = self.retrieve(text, detected)
+        request = language_request(text) if turns else None
+        if request is not None and request.pure:
+            again = self.ask(turns[-1].q, top_k, lang=reply_language(request.lang), report=report,
+                             history=turns[:-1])
+            return replace(again, answer_id=uuid.uuid4().hex, question=text, language=detected, truncated=truncated,
+                           follow_up=FollowUp(LANGUAGE, last_shown(turns)))
+        reply = lang or reply_language(request.lang if request is not None else detected)
+        reading, shown, alone = self._read(text, detected, turns)
+        return self._compose(text, detected, reply, reading, shown, alone, top_k=top_k, allowed=allowed,
+                             truncated=truncated, previous=last_shown(turns))
+
+    @property
+    def policy(self) -> FollowUpPolicy:
+        s = self.settings
+        return FollowUpPolicy(s.followup_alone_margin, s.followup_context_margin, s.followup_offtopic_margin)
+
+    def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:
+        """How the turn is answered, the retrieval it is answered from, and the turn's own retrieval (at most
+        two retrievals: the turn alone, and with its context only when the first does not decide)."""
+        alone = self.retrieve(text, detected)
+        if not turns:
+            return Reading("refuse" if self.retriever.abstains(alone, detected) else "alone", None), alone, alone
+        context = None
+        if needs_context(alone, self.policy, self.retriever.threshold(detected)):
+            expanded = context_text(turns, text, self.settings.followup_context_questions)
+            context = self.retrieve(expanded, detect_language(expanded))
+        reading = read_turn(alone, context, last_shown(turns), self.policy, self.retriever.threshold(detected))
+        return reading, (context if reading.source == "context" and context is not None else alone), alone
+
+    def _compose(self, text: str, detected: str, reply: str, reading: Reading, shown: Retrieval, alone: Retrieval,
+                 *, top_k: int, allowed: set[str] | None, truncated: bool, previous: tuple[str, ...]) -> Answer:
+        """The Answer for a reading: quoted pledges from ``shown``, highlights for the turn itself (``alone``).
+        A refusal in a conversation about a pledge with safety numbers keeps those numbers."""
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
-        abstained = self.retriever.abstains(result, detected)
-        ranked = [r for r in result.ranked if allowed is None or r.pledge_id in allowed]
-        top = ranked[:top_k]
-        if abstained:
+        ranked = [r for r in shown.ranked if allowed is None or r.pledge_id in allowed][:top_k]
+        common = {"answer_id": uuid.uuid4().hex, "question": text, "language": detected, "reply_language": reply,
+                  "truncated": truncated, "retriever": self.retriever.strategy, "margin": round(alone.margin, 4),
+                  "follow_up": reading.follow_up}
+        if reading.source == "refuse":
             suggestions = [Suggestion(r.pledge_id, self.library.by_id(r.pledge_id).title,
                                       self.library.by_id(r.pledge_id).status_label.label, round(r.score, 4))
-                           for r in top]
-            return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
-                          abstained=True, message=t(reply, "not_in_report"), answers=[], suggestions=suggestions,
-                          truncated=truncated, notices=notices, retriever=self.retriever.strategy,
-                          margin=round(result.margin, 4), help_contacts=self.contacts.for_answer([], True, reply))
-        n_primary = self.retriever.primary_count(result)
+                           for r in ranked]
+            return Answer(**common, abstained=True, message=t(reply, "not_in_report"), answers=[],
+                          suggestions=suggestions, notices=notices,
+                          help_contacts=self.contacts.for_answer(
+                              [], True, reply, near_safety=self.near_safety(alone) or bool(
+                                  set(previous) & self.contacts.pledges)))
+        n_primary = self.retriever.primary_count(shown)
+        if reading.follow_up is not None and reading.follow_up.kind == DETAIL:
+            # Whether a sentence answers "is it free?" could not be told from retrieval scores (docs/evaluation.md,
+            # Conversations), so a detail answer says what is always true: the quote is all the report says.
+            notices.append(t(reply, "no_more"))
         answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
-                                 result.unit_scores, self.settings.highlight_window, primary=i < n_primary)
-                   for i, r in enumerate(top)]
-        return Answer(answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
-                      abstained=False, message="", answers=answers, truncated=truncated, notices=notices,
-                      retriever=self.retriever.strategy, margin=round(result.margin, 4),
+                                 alone.unit_scores, self.settings.highlight_window, primary=i < n_primary)
+                   for i, r in enumerate(ranked)]
+        return Answer(**common, abstained=False, message="", answers=answers, notices=notices,
                       help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
+
+    def near_safety(self, retrieval: Retrieval) -> bool:
+        """Whether a refused question is close to a pledge the contacts file lists (violence at home or at work):
+        that pledge scores within ``contacts_safety_margin`` of the closest general city topic."""
+        return any(r.pledge_id in self.contacts.pledges
+                   and r.dense - retrieval.background >= self.settings.contacts_safety_margin
+                   for r in retrieval.ranked)
 
     def _report_filter(self, report: str | None) -> set[str] | None:
         """Pledge ids of the report named by key or section (None: all reports)."""

@@ -52,6 +52,7 @@ __all__ = ["NO_PLEDGE", "FeedbackError", "FeedbackStore", "StoreUnavailable"]
 VOTES = ("up", "down")
 REASONS = ("wrong_pledge", "outdated", "hard_to_understand")
 PURGE_EVERY_S = 3600  # a running replica purges at most this often (and at start)
+START_WAIT_S = 120.0  # how long a starting replica waits for the others' start-up (migration) to finish
 PURGE_BATCH = 500  # answers per purge transaction: short write locks, and under SQLite's bound-parameter limit
 
 
@@ -83,6 +84,22 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def _migrate_waiting(engine: sa.Engine, wait_s: float = START_WAIT_S) -> None:
+    """``migrate``, waiting for replicas that start at the same moment: on a slow or busy disk one replica's
+    start-up can hold SQLite's write lock for longer than the busy timeout, and the others must wait their turn,
+    not exit (a lock held for longer than ``wait_s`` is an error, as before)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            migrate(engine)
+            return
+        except sa.exc.OperationalError as exc:
+            if "locked" not in str(exc.orig).lower() or time.monotonic() > deadline:
+                raise
+            log.warning("feedback database is locked by another starting replica; waiting")
+            time.sleep(0.5)
+
+
 def _day(seconds_ago: float = 0) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(time.time() - seconds_ago))
 
@@ -101,7 +118,7 @@ class FeedbackStore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            migrate(self.engine)
+            _migrate_waiting(self.engine)
             if legacy_json is not None:
                 import_legacy_json(self.engine, legacy_json)
         except sa.exc.SQLAlchemyError as exc:

@@ -50,6 +50,12 @@ def _folded_polish() -> dict[str, float]:
     return out
 
 
+def folded_polish_zipf(word: str) -> float:
+    """The zipf frequency of the Polish word that ``word`` spells without diacritics ("mozesz" → "możesz"); 0
+    when none."""
+    return _folded_polish().get(word, 0.0)
+
+
 def _lexicon_guess(text: str) -> str | None:
     """Word frequencies (wordfreq's small lists, ~40 MB for six languages) decide short Latin-script text:
     the language in which its words are most common; ties go to the earlier candidate (Polish first);

@@ -22,6 +22,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "partly done", "not_done": "not done",
         "empty": "Please type a question.", "title": "title", "status_text": "status",
         "more": "Other matching pledges",
+        "no_more": "This is everything the report says about this pledge; the sentences closest to your question are marked.",
+        "continuing": "Continuing about:",
     },
     "pl": {
         "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}", "rule": "etykieta według reguły: {rule}",
@@ -42,6 +44,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "zrealizowane częściowo", "not_done": "niezrealizowane",
         "unclear": "niejasny", "empty": "Proszę wpisać pytanie.", "title": "tytuł", "status_text": "stan realizacji",
         "more": "Inne pasujące zobowiązania",
+        "no_more": "To wszystko, co raport mówi o tym zobowiązaniu; zaznaczono zdania najbliższe Twojemu pytaniu.",
+        "continuing": "Kontynuacja tematu:",
     },
     "uk": {
         "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}", "rule": "мітка за правилом: {rule}",
@@ -63,6 +67,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "partly_done": "виконано частково", "not_done": "не виконано",
         "empty": "Будь ласка, введіть запитання.", "title": "назва", "status_text": "стан виконання",
         "more": "Інші відповідні зобов'язання",
+        "no_more": "Це все, що звіт каже про це зобов'язання; позначено речення, найближчі до вашого запитання.",
+        "continuing": "Продовження теми:",
     },
 }
 # The app's own words (labels, buttons, notes); merged into MESSAGES so that there is one catalogue.
@@ -88,6 +94,8 @@ _UI: dict[str, dict[str, str]] = {
         "ui_answering": "Answering…", "ui_answers_region": "Answers",
         "err_top_k": "Please choose how many pledges to show.", "err_lang": "This language is not available.",
         "err_report": "This report is not available.",
+        "err_history": "The conversation could not be continued; please start a new conversation.",
+        "ui_new_conversation": "New conversation", "ui_forget": "Ask about something else",
     },
     "pl": {
         "ui_st_since": "od {since}", "ui_st_day": "według dnia", "ui_st_lang": "według języka", "ui_st_pledge": "według zobowiązania (pierwsza odpowiedź)", "ui_st_feedback": "oceny", "ui_st_answers": "odpowiedzi",
@@ -109,6 +117,8 @@ _UI: dict[str, dict[str, str]] = {
         "ui_answering": "Odpowiadam…", "ui_answers_region": "Odpowiedzi",
         "err_top_k": "Wybierz, ile zobowiązań pokazać.", "err_lang": "Ten język jest niedostępny.",
         "err_report": "Ten raport jest niedostępny.",
+        "err_history": "Nie udało się kontynuować rozmowy; zacznij nową rozmowę.",
+        "ui_new_conversation": "Nowa rozmowa", "ui_forget": "Zapytaj o coś innego",
     },
     "uk": {
         "ui_st_since": "від {since}", "ui_st_day": "за днями", "ui_st_lang": "за мовою", "ui_st_pledge": "за зобов'язанням (перша відповідь)", "ui_st_feedback": "оцінки", "ui_st_answers": "відповіді",
@@ -130,6 +140,8 @@ _UI: dict[str, dict[str, str]] = {
         "ui_answering": "Відповідаю…", "ui_answers_region": "Відповіді",
         "err_top_k": "Виберіть, скільки зобов'язань показати.", "err_lang": "Ця мова недоступна.",
         "err_report": "Цей звіт недоступний.",
+        "err_history": "Не вдалося продовжити розмову; почніть нову розмову.",
+        "ui_new_conversation": "Нова розмова", "ui_forget": "Запитати про інше",
     },
 }
 # What changed in a pledge since the edition before (corpus.diff.KINDS), as Browse and its cards note it.

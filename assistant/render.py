@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import asdict
 
 from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
+from assistant.conversation import DETAIL, LANGUAGE, SIBLING
 from assistant.messages import doubt_note, rule_name, t
 from corpus.model import Pledge
 from corpus.reports import ReportSet
 
 CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_text"}
+FOLLOWING = (DETAIL, LANGUAGE, SIBLING)  # follow-up kinds that say what they continue
 
 
 def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
@@ -44,8 +47,10 @@ def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
 
 # --- plain text (CLI) -------------------------------------------------------------------------------------
 
-def _marked(text: str, highlights: list[Highlight], left: str, right: str, escape=lambda s: s) -> str:
-    """``text`` with each highlight wrapped in ``left``/``right`` (offsets from the assistant)."""
+def marked(text: str, highlights: list[Highlight], left: str, right: str,
+           escape: Callable[[str], str] = str) -> str:
+    """``text`` with each highlight wrapped in ``left``/``right`` (offsets from the assistant), every piece of
+    the text passed through ``escape`` (the app's HTML escaping; nothing for plain text)."""
     parts, pos = [], 0
     for h in sorted(highlights, key=lambda h: h.start):
         parts += [escape(text[pos:h.start]), left + escape(text[h.start:h.end]) + right]
@@ -54,10 +59,19 @@ def _marked(text: str, highlights: list[Highlight], left: str, right: str, escap
     return "".join(parts)
 
 
-def plain_answer(ans: Answer) -> str:
-    """Readable plain text: titles, status, quoted passages with **highlights**, citations."""
+def continues(ans: Answer, library: ReportSet | None) -> list[str]:
+    """The titles (ids without ``library``) of the pledges a follow-up continues; [] for a first or new question."""
+    if ans.follow_up is None or ans.follow_up.kind not in FOLLOWING:
+        return []
+    return [library.by_id(p).title if library is not None else p for p in ans.follow_up.about]
+
+
+def plain_answer(ans: Answer, library: ReportSet | None = None) -> str:
+    """Readable plain text: titles, status, quoted passages with **highlights**, citations; for a follow-up, what
+    it continues (titles with ``library``)."""
     lang = ans.reply_language
     out = [f"? {ans.question}  [{ans.language}]"]
+    out += [f"({t(lang, 'continuing')} {'; '.join(continued)})" for continued in [continues(ans, library)] if continued]
     out += [f"! {n}" for n in ans.notices]
     if ans.abstained:
         out.append(ans.message)
@@ -71,7 +85,7 @@ def plain_answer(ans: Answer) -> str:
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")
-            out += textwrap.wrap(f"„{_marked(p.text, p.highlights, '**', '**')}”", width=100,
+            out += textwrap.wrap(f"„{marked(p.text, p.highlights, '**', '**')}”", width=100,
                                  initial_indent="     ", subsequent_indent="     ")
         out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.report, a.citations, detail=True)}")
     return "\n".join(out + _help_lines(ans))

@@ -1,22 +1,28 @@
 """What the app's events do, without Gradio: each method takes the inputs an event gets and returns the HTML and
 state it shows, so unit tests drive them directly and app.py keeps only layout and wiring.
 
-    >>> events = UiEvents.for_assistant(Assistant.load())                    # doctest: +SKIP
-    >>> page, turns, last = events.respond("czy jest darmowa mammografia?", [], "auto", "pl")  # doctest: +SKIP
+    >>> events = UiEvents(Assistant.load(), FeedbackStore("sqlite://"))                      # doctest: +SKIP
+    >>> page, turns, last, history, context = events.respond("czy jest darmowa mammografia?", [], "auto", "pl", [])
+    ...                                                                                        # doctest: +SKIP
+
+A conversation lives in the browser session's state (``history``: the turns as ``Answer.turn`` records, in
+the server's memory for that session only, never written anywhere), so a follow-up ("is it free?") is read with
+the turns before it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.api import token_ok
 from assistant.browse import rows_html, search
-from assistant.cards import answer_html, library_card, message_html
+from assistant.cards import answer_html, context_html, library_card, message_html
+from assistant.conversation import LANGUAGE, Turn, last_shown
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackStore
 from assistant.messages import reply_language, t
-from corpus.translated import Translations
-from assistant.api import token_ok
 from assistant.ui_text import MAX_HISTORY, UI_LANGS, history_html, stats_html, ui_lang
+from corpus.translated import Translations
 
 
 @dataclass
@@ -39,19 +45,42 @@ class UiEvents:
         return [q for lang in UI_LANGS for ed in self.assistant.library.latest()
                 for q in ed.info.examples.get(lang, [])]
 
-    def respond(self, question: str, turns: list, choice: str, last: str) -> tuple[str, list, str]:
-        """Answer one question: (the answers' HTML, newest first; the turns kept in the session; its language).
-        A question that cannot be asked gets the reason in the interface's language above the earlier answers."""
-        turns = list(turns or [])
+    def respond(self, question: str, turns: list, choice: str, last: str,
+                history: list | None = None) -> tuple[str, list, str, list, str]:
+        """Answer one question with the conversation so far: (the answers' HTML, newest first; the answers kept
+        in the session; its language; the conversation's turns; the "continuing about" line). A question that
+        cannot be asked gets the reason in the interface's language above the earlier answers."""
+        turns, history = list(turns or []), list(history or [])
         lang = ui_lang(choice, last)
         try:
-            ans = self.assistant.ask(question or "", lang=choice if choice in UI_LANGS else None)
+            ans = self.assistant.ask(question or "", lang=choice if choice in UI_LANGS else None, history=history)
         except QuestionError as exc:
-            return message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns), turns, last
+            page = message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns)
+            return page, turns, last, history, self.context(history, lang)
         self.feedback.record(ans)
         turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
-        last = reply_language(ans.language)
-        return history_html(ui_lang(choice, last), turns), turns, last
+        history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns:]
+        # the interface follows the question's language, or the language a follow-up asked for
+        asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
+        last = ans.reply_language if asked_for else reply_language(ans.language)
+        lang = ui_lang(choice, last)
+        return history_html(lang, turns), turns, last, history, self.context(history, lang)
+
+    def context(self, history: list, lang: str) -> str:
+        """The line saying what the next question continues ('' when nothing: a new conversation)."""
+        turns = [Turn(h["q"], tuple(h["pledge_ids"])) for h in history or []]
+        titles = [self.assistant.library.by_id(p).title for p in last_shown(turns)]
+        return context_html(lang, titles)
+
+    @staticmethod
+    def new_conversation() -> tuple[str, list, list, str]:
+        """Start again: no answers on the page, no turns, no context line."""
+        return "", [], [], ""
+
+    @staticmethod
+    def forget_context() -> tuple[list, str]:
+        """The next question stands on its own (the answers stay on the page)."""
+        return [], ""
 
     def browse(self, text: str, status: str, changed: bool, choice: str, last: str) -> str:
         """The Browse list for a search text and filters."""

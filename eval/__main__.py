@@ -1,5 +1,5 @@
 """``python -m eval --queries PATH [--split tune|test|all] [--retriever NAME|all] [--json [OUT]] [--report [DIR]]
-[--romanized]``
+[--romanized]``, or ``python -m eval --conversations PATH [--split …] [--json [OUT]] [--report [DIR]]``
 
 Prints a table of hit@1, hit@3, recall@3, mrr@10, ndcg@10, abstention and handled, each with a bootstrap 95 %
 interval, per retriever, language and kind, and paired tests of each retriever against dense-whole.
@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_privacy_env()
     ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--queries", required=True, type=Path, help="JSONL query file (see Evaluation in README.md)")
+    inputs = ap.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--queries", type=Path, help="JSONL query file (see docs/evaluation.md)")
+    inputs.add_argument("--conversations", type=Path,
+                        help="JSONL conversation file: each turn asked with the turns before it (eval.conversations)")
     ap.add_argument("--split", default="all", choices=("tune", "test", "all"),
                     help="which questions to evaluate (default all; report numbers on test, tune on tune)")
     ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
     view = f"{args.split}-romanized" if args.romanized else args.split
+    if args.conversations:
+        view = f"conversations-{args.split}"
     if args.json is _BARE:
         args.json = OUT_DIR / f"{view}.json"
     if args.report is _BARE:
@@ -59,13 +64,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: retriever {args.retriever!r} is unknown; pass one of {', '.join(RETRIEVERS)} or all",
               file=sys.stderr)
         return 2
+    source = args.conversations or args.queries
     try:
         settings = Settings.from_env()
         reports = load_report_set(settings.reports)
-        queries = load_queries(args.queries, {p.title: p.id for p in reports.pledges})
-        queries = select_split(queries, args.split)
+        titles = {p.title: p.id for p in reports.pledges}
+        if args.conversations:
+            from eval.conversations import load_conversations, select_conversations
+
+            queries = select_conversations(load_conversations(args.conversations, titles), args.split)
+        else:
+            queries = select_split(load_queries(args.queries, titles), args.split)
     except (QueryFileError, ReportFormatError, ReportSetError, SettingsError) as exc:
-        prefix = "" if str(exc).startswith(str(args.queries)) else f"{args.queries}: "
+        prefix = "" if str(exc).startswith(str(source)) else f"{source}: "
         print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2
     if args.romanized:
@@ -89,6 +100,8 @@ def _evaluate(args: argparse.Namespace, settings: object, queries: list, names: 
     from assistant.core import Assistant
 
     assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
+    if args.conversations:
+        return _evaluate_conversations(args, assistant, queries)
     results = run_all(assistant, queries, names)
     print(f"split: {args.split} ({len(queries)} questions)")
     print(text_table(results))
@@ -100,6 +113,27 @@ def _evaluate(args: argparse.Namespace, settings: object, queries: list, names: 
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False))
     if args.report:
         print(f"report: {write_report(results, args.report, str(args.queries), args.split)}")
+    return 0
+
+
+def _evaluate_conversations(args: argparse.Namespace, assistant: object, convs: list) -> int:
+    """Handled per turn kind and language, wrong carry-overs and the rewrites' gap (eval.conversations)."""
+    from assistant.messages import reply_language
+    from eval.conversations import run_conversations, summarize, text_table
+
+    records = run_conversations(assistant.ask, convs, reply_language, rewrites=True)  # type: ignore[attr-defined]
+    summary = summarize(records)
+    print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns)")
+    print(text_table(summary))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.report:
+        args.report.mkdir(parents=True, exist_ok=True)
+        (args.report / "report.md").write_text(f"# Conversations, split {args.split}\n\n```\n{text_table(summary)}"
+                                               "\n```\n", encoding="utf-8")
+        (args.report / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(f"report: {args.report / 'report.md'}")
     return 0
 
 

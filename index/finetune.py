@@ -1,25 +1,18 @@
 """Supervised adaptation of the default model on our own questions (build time only: needs torch).
 
-Data: the ``tune`` questions of ``eval/dev.jsonl`` (never ``test``), and with ``train_questions`` the
-train-only questions of ``eval/train.jsonl``. The served model (``train_on="all"``)
-trains on all of them, and its thresholds and answer sets come from cross-fitting (``eval/crossfit.py``: models
-trained without one of ``tune_folds``). ``train_on="split"`` trains on a seeded, stratified ~70 % and keeps the
-other ~30 % (``calibration_ids``) for choosing hyper-parameters, thresholds and answer sets. Passages are the
-report's own units (``index.units.build_units``).
+What a run learns from (questions, passages, split, hyper-parameters) is ``index.finetune_data``; the training
+loop is ``index.finetune_train``. Loss: a softmax over every candidate passage (the 9 ``whole`` units by
+default, e5 ``query: ``/``passage: `` prompts, cosine / temperature); a pledge's probability is the sum over
+its passages, the target spreads evenly over the expected pledges (two-pledge questions: both); with
+``negatives``, out-of-scope questions aim at the background class. Only the top ``train_layers`` encoder
+layers train, on cached outputs of the frozen layers below; passage vectors are recomputed without gradient
+at each epoch's start.
 
-Loss: a softmax over every candidate passage (the 9 ``whole`` units by default, e5 ``query: ``/``passage: ``
-prompts, cosine / temperature); a pledge's probability is the sum over its passages, the target spreads evenly
-over the expected pledges (two-pledge questions: both). With ``negatives``, the background passages
-(``index/background_pl.txt``) form one more class that out-of-scope train questions aim at (and in-scope ones
-are pushed away from); their vectors are recomputed without gradient at each epoch's start, so 336 extra
-columns cost one forward pass per epoch. With ``translations``, each current field (title, pledge, status) of
-the unofficial EN/UK translations (``corpus/translations``) is one more example aimed at its pledge. With
-``romanized``, questions are trained in the form the retriever embeds (``index.romanized.search_form``), and each
-Cyrillic Ukrainian/Russian question also as typed in Latin letters (``romanize``) and written back.
-
-The output is a sentence-transformers folder (``Settings.finetune_dir``) with ``finetuned.json`` recording the
-base model, the SHA-256 of the training data, the hyper-parameters, library versions and the split ids; when
-the recorded fingerprint differs from the current data/hyper-parameters, ``finetune`` trains again.
+The output (``Settings.finetune_dir``) holds only what training changed: ``model.safetensors`` with the
+trained layers' tensors, read over the base folder's weights (``index.weights``), and ``finetuned.json``
+recording the base (its weights' SHA-256), the SHA-256 of the training data, the hyper-parameters, library
+versions and the split ids. When the recorded fingerprint or base differs from the current ones,
+``finetune`` trains again.
 
     python -m index.finetune          # (re)train if stale, then export to ONNX
     python -m index.finetune_compare  # hyper-parameter variants, measured on the calibration part only
@@ -27,278 +20,55 @@ the recorded fingerprint differs from the current data/hyper-parameters, ``finet
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
+import os
+import shutil
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from index.folders import is_complete, replaced_atomically
-from settings import DEFAULT_MODEL, ROOT, Settings
+import numpy as np
 
-FORMAT_VERSION = 1
+from index.finetune_data import (
+    BACKGROUND,
+    QUERIES,
+    SPLIT_SEED,
+    TRAIN_QUERIES,
+    Example,
+    FinetuneError,
+    HParams,
+    Plan,
+    calibration_ids,
+    make_plan,
+    read_rows,
+    split_tune,
+    training_report,
+    training_rows,
+    translated_examples,
+    tune_folds,
+)
+from index.folders import is_complete, read_marker, replaced_atomically, write_marker
+from index.materialize import materialize_e5, weights_sha256
+from index.progress import Log, stderr
+from index.weights import WEIGHTS, save_changed
+from settings import DEFAULT_MODEL, Settings
+
+__all__ = ["BACKGROUND", "QUERIES", "TRAIN_QUERIES", "Example", "FinetuneError", "HParams", "Plan",
+           "calibration_ids", "finetune", "is_current", "make_plan", "model_name", "read_info", "read_rows",
+           "save", "split_tune", "train", "training_report", "training_rows", "translated_examples", "tune_folds"]
+
+FORMAT_VERSION = 2  # 2: only the changed tensors, over the base named by its weights' SHA-256
 MARKER = "finetuned.json"
-QUERIES = ROOT / "eval" / "dev.jsonl"
-# Questions written only to train on (split "train"): never evaluated, never in a fold or the calibration part.
-TRAIN_QUERIES = ROOT / "eval" / "train.jsonl"
-SPLIT_SEED = 13
-CALIBRATION_FRACTION = 0.3
-REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "modules.json",
-                  "config_sentence_transformers.json", MARKER)
-BACKGROUND = "__background__"
-
-
-class FinetuneError(RuntimeError):
-    """The training data or the fine-tuned folder is unusable; the message says what to fix."""
-
-
-@dataclass(frozen=True)
-class HParams:
-    """Everything that shapes the trained weights besides the data (recorded and fingerprinted)."""
-
-    epochs: int = 3
-    lr: float = 2e-5
-    temperature: float = 0.05
-    batch_size: int = 16
-    kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
-    # out-of-scope questions (tune and train-only) aim at a background class: chosen on cross-fitted tune
-    # records (margin AUC 0.973 → 0.980) and kept on test (README, Evaluation: abstention 0.814 → 0.881)
-    negatives: bool = True
-    translations: bool = True  # EN/UK translated fields of each pledge as extra examples
-    train_questions: bool = True  # the train-only questions of eval/train.jsonl as extra examples
-    # Ukrainian/Russian questions as the retriever embeds them (typed in Latin letters → written back in
-    # Cyrillic: index.romanized.search_form), each Cyrillic one once more typed in Latin letters and written
-    # back. Chosen out of fold on tune (handled 242 → 244 of 258; typed in Latin letters, 66 → 68 of 75)
-    romanized: bool = True
-    # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
-    # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
-    train_on: str = "all"
-    max_seq_length: int = 512
-    # The embedding layer (the 250k×384 word table is 80 % of the weights) stays frozen: no dense gradient or
-    # AdamW state for it, and under deterministic algorithms its backward pass (index_put) took ~7 s of a step's
-    # ~7.3 s; with it frozen a step of 16 questions costs 0.3 s.
-    freeze_embeddings: bool = True
-    # "step": passages re-embedded with gradient every step (the probe's set-up). "epoch": passage vectors
-    # recomputed without gradient at each epoch's start, only the questions carry gradient (cheaper).
-    passage_grad: str = "step"
-    seed: int = 13
-    # >1: train this many models (seeds seed, seed+1, …) and average their weights (a "uniform soup": runs
-    # from one start that differ only by data order and dropout land in one basin, and their mean is
-    # steadier than any one of them). Costs that many trainings.
-    soup: int = 1
-    threads: int = 2
-    max_steps: int = 0  # >0: stop after this many steps (tests)
-
-
-# Fields added after models were trained, with the default that reproduces those models.
-LATER_FIELDS = {"romanized": False}
-
-
-@dataclass(frozen=True)
-class Example:
-    """One train question and the classes (pledge ids, or BACKGROUND) it should land on."""
-
-    id: str
-    query: str
-    targets: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What one training run uses: examples, candidate passages with their class, the split and the hash."""
-
-    examples: tuple[Example, ...]
-    passages: tuple[tuple[str, str], ...]  # (class, text): pledge id or BACKGROUND
-    train_ids: tuple[str, ...]
-    calibration_ids: tuple[str, ...]
-    data_sha256: str
-    hparams: HParams = field(default_factory=HParams)
-
-    @property
-    def fingerprint(self) -> str:
-        """Hash of data, hyper-parameters, base model and format: a different value means retrain."""
-        doc = {"data": self.data_sha256, "hparams": _fingerprinted(self.hparams), "base": DEFAULT_MODEL,
-               "format_version": FORMAT_VERSION}
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-
-
-def _fingerprinted(hparams: HParams) -> dict:
-    """The hyper-parameters a fingerprint covers: all, except fields added later while at their default
-    (``LATER_FIELDS``), so that models trained before a field existed stay current."""
-    return {k: v for k, v in asdict(hparams).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-
-
-# --- data ---------------------------------------------------------------------------------------------------
-
-
-def read_rows(path: Path = QUERIES, splits: tuple[str, ...] = ("tune", "test")) -> list[dict]:
-    """Question rows (JSONL), checked for the fields the split and the training need."""
-    rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        missing = [k for k in ("id", "query", "lang", "expected", "split") if k not in row]
-        if missing:
-            raise FinetuneError(f"{path}, line {n}: missing {', '.join(missing)}; every row needs id, query, "
-                                f"lang, expected and split ({'/'.join(splits)})")
-        if row["split"] not in splits:
-            raise FinetuneError(f"{path}, line {n}: split {row['split']!r}; expected one of {', '.join(splits)}")
-        rows.append(row)
-    return rows
-
-
-def training_rows(queries: Path = QUERIES, train: Path = TRAIN_QUERIES) -> list[dict]:
-    """The dev set's rows and the train-only rows (``train``, if present); ids must be unique across both."""
-    rows = read_rows(queries) + (read_rows(train, ("train",)) if Path(train).exists() else [])
-    seen: set[str] = set()
-    for r in rows:
-        if r["id"] in seen:
-            raise FinetuneError(f"question id {r['id']!r} appears twice in {queries} and {train}; ids must be unique")
-        seen.add(r["id"])
-    return rows
-
-
-def _tune_strata(rows: Iterable[dict]) -> list[tuple[tuple[str, bool], list[str]]]:
-    """The ``tune`` ids by (language, in scope), strata and ids sorted (so input order never matters)."""
-    strata: dict[tuple[str, bool], list[str]] = defaultdict(list)
-    for r in rows:
-        if r["split"] == "tune":
-            strata[(r["lang"], bool(r["expected"]))].append(r["id"])
-    return [(key, sorted(ids)) for key, ids in sorted(strata.items())]
-
-
-def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
-               fraction: float = CALIBRATION_FRACTION) -> tuple[list[str], list[str]]:
-    """``(train_ids, calibration_ids)`` of the ``tune`` rows, sorted; stratified by (language, in scope).
-
-    Each stratum is sorted by id and shuffled with its own seeded generator, so adding a question in one
-    language leaves the other languages' split untouched.
-    """
-    train, calibration = [], []
-    for (lang, scope), ids in _tune_strata(rows):
-        random.Random(f"{seed}:{lang}:{scope}").shuffle(ids)
-        k = round(fraction * len(ids))
-        calibration += ids[:k]
-        train += ids[k:]
-    return sorted(train), sorted(calibration)
-
-
-def tune_folds(rows: Iterable[dict], k: int = 3, seed: int = SPLIT_SEED) -> list[list[str]]:
-    """``k`` disjoint folds of the ``tune`` ids (sorted), stratified by (language, in scope) as ``split_tune``:
-    with ``train_on="all"`` a model trained without fold i scores fold i, and the k folds together calibrate."""
-    folds: list[list[str]] = [[] for _ in range(k)]
-    offset = 0  # continue the round-robin across strata, so small strata do not all start in fold 0
-    for (lang, scope), ids in _tune_strata(rows):
-        random.Random(f"{seed}:fold:{lang}:{scope}").shuffle(ids)
-        for i, qid in enumerate(ids):
-            folds[(offset + i) % k].append(qid)
-        offset += len(ids)
-    return [sorted(f) for f in folds]
-
-
-def calibration_ids(path: Path = QUERIES) -> list[str]:
-    """Ids of the tune questions kept out of training (for thresholds and answer sets)."""
-    return split_tune(read_rows(path))[1]
-
-
-def translated_examples(report: object) -> list[Example]:
-    """One example per current translated field (EN/UK title, pledge, status), aimed at its pledge.
-
-    Stale fields (their Polish source changed) are left out, as in the app; the ids say where each came from.
-    """
-    from corpus.translated import FIELDS, LANGUAGES, Translations
-
-    translations = Translations()
-    out = []
-    for p in report.pledges:  # type: ignore[attr-defined]
-        for lang in LANGUAGES:
-            current = translations.for_pledge(p, lang)
-            fields = current.fields if current else {}
-            out += [Example(f"translation:{lang}:{p.id}:{f}", fields[f], (p.id,)) for f in FIELDS if f in fields]
-    return out
-
-
-def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...],
-                       romanized: bool) -> list[Example]:
-    """The example(s) of one train question: as typed, or (``romanized``) in the form the retriever embeds plus,
-    for a Cyrillic Ukrainian/Russian one, a copy typed in Latin letters (id ``…~lat``) and written back."""
-    if not romanized:
-        return [Example(qid, query, targets)]
-    from index.romanized import LANGS, romanize, search_form
-
-    out = [Example(qid, search_form(query, lang), targets)]
-    if lang in LANGS and (latin := romanize(query)) != query.lower():
-        out.append(Example(f"{qid}~lat", search_form(latin, lang), targets))
-    return out
-
-
-def training_report() -> object:
-    """The report the dev set's questions were written against (``corpus.load_report()``, the bundled 2025
-    edition), whatever ``KQA_REPORTS`` serves. Training data are the repository's own files: adding next
-    year's report never retrains the model (nor invalidates its cross-fitted thresholds), and a pledge that
-    the new edition renames cannot break ``make model``."""
-    from corpus import load_report
-
-    return load_report()
-
-
-def make_plan(report: object, rows: list[dict], hparams: HParams = HParams(),
-              held_out: Iterable[str] = ()) -> Plan:
-    """Examples and passages for a run; the hash covers the train questions and every passage text used.
-
-    ``train_on="split"``: the train part of tune; ``"all"``: every tune question except ``held_out`` (one
-    cross-fitting fold, or nothing for the served model). With ``train_questions``, every ``train`` row too.
-    """
-    from index.units import build_units, load_background
-
-    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
-    if hparams.train_on == "split":
-        train_ids, cal_ids = split_tune(rows)
-    elif hparams.train_on == "all":
-        cal_ids = sorted(set(held_out))
-        train_ids = sorted(r["id"] for r in rows if r["split"] == "tune" and r["id"] not in set(cal_ids))
-    else:
-        raise FinetuneError(f"train_on {hparams.train_on!r} must be 'split' or 'all'")
-    if hparams.train_questions:
-        train_ids = sorted(train_ids + [r["id"] for r in rows if r["split"] == "train"])
-    by_id = {r["id"]: r for r in rows}
-    examples = []
-    for qid in train_ids:
-        r = by_id[qid]
-        try:
-            targets = tuple(title_to_id[" ".join(t.split())] for t in r["expected"])
-        except KeyError as exc:
-            raise FinetuneError(f"question {qid}: unknown pledge title {exc.args[0]!r}") from None
-        if not targets and not hparams.negatives:
-            continue
-        examples += _question_examples(qid, r["query"], r["lang"], targets or (BACKGROUND,), hparams.romanized)
-    if hparams.translations:
-        examples += translated_examples(report)
-    unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
-    if unknown or not hparams.kinds:
-        raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")
-    passages = [(u.pledge_id, u.text) for u in build_units(report) if u.kind in hparams.kinds]  # type: ignore
-    if hparams.negatives:
-        passages += [(BACKGROUND, t) for t in load_background()]
-    doc = {"questions": [asdict(e) for e in examples], "passages": passages}
-    data_sha = hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-    return Plan(tuple(examples), tuple(passages), tuple(train_ids), tuple(cal_ids), data_sha, hparams)
-
-
-# --- the folder ---------------------------------------------------------------------------------------------
+PROMPTS = "config_sentence_transformers.json"  # the e5 prompts, which the ONNX encoder reads from the folder
+REQUIRED_FILES = (WEIGHTS, PROMPTS, MARKER)
 
 
 def read_info(folder: Path) -> dict | None:
     """``finetuned.json`` of a complete folder of the current format, else None (no torch needed)."""
     if not is_complete(folder, MARKER, FORMAT_VERSION, REQUIRED_FILES):
         return None
-    return json.loads((Path(folder) / MARKER).read_text())
+    return read_marker(folder, MARKER)
 
 
 def model_name(info: dict) -> str:
@@ -306,15 +76,16 @@ def model_name(info: dict) -> str:
     return f"{info['base_model']}+kqa-{info['fingerprint'][:8]}"
 
 
-def is_current(folder: Path, plan: Plan) -> bool:
-    """True when ``folder`` holds a complete model trained on exactly this plan."""
+def is_current(folder: Path, plan: Plan, base_sha256: str) -> bool:
+    """True when ``folder`` holds a complete model trained on exactly this plan over exactly this base."""
     info = read_info(folder)
-    return info is not None and info.get("fingerprint") == plan.fingerprint
+    return info is not None and info.get("fingerprint") == plan.fingerprint and \
+        info.get("base_weights_sha256") == base_sha256
 
 
 def _versions() -> dict[str, str]:
     out = {}
-    for p in ("torch", "transformers", "sentence-transformers", "tokenizers", "numpy"):
+    for p in ("torch", "transformers", "tokenizers", "numpy"):
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
@@ -322,55 +93,64 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save(model: object, folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
-    """Write the model and ``finetuned.json`` atomically (complete or absent)."""
-    import shutil
-
+def save(changed: dict[str, np.ndarray], folder: Path, plan: Plan, seconds: float, base_dir: Path) -> Path:
+    """Write the changed tensors and ``finetuned.json`` atomically (complete or absent)."""
     with replaced_atomically(Path(folder)) as tmp:
-        model.save(str(tmp))  # type: ignore[attr-defined]
-        # Training leaves the tokenizer alone; the base's tokenizer.json keeps the layout onnx_export reads
-        # (transformers 5 re-serialises the normalizer differently).
-        shutil.copyfile(Path(base_dir) / "tokenizer.json", tmp / "tokenizer.json")
-        (tmp / MARKER).write_text(json.dumps({
+        save_changed(changed, tmp / WEIGHTS)
+        shutil.copyfile(Path(base_dir) / PROMPTS, tmp / PROMPTS)
+        write_marker(tmp, MARKER, {
             "format_version": FORMAT_VERSION,
             "base_model": DEFAULT_MODEL,
+            "base_weights_sha256": weights_sha256(base_dir),
             "fingerprint": plan.fingerprint,
             "training_data_sha256": plan.data_sha256,
             "hparams": asdict(plan.hparams),
             "versions": _versions(),
+            "changed_tensors": len(changed),
             "n_examples": len(plan.examples),
             "n_passages": len(plan.passages),
             "train_seconds": round(seconds, 1),
             "split_seed": SPLIT_SEED,
             "train_ids": list(plan.train_ids),
             "calibration_ids": list(plan.calibration_ids),
-        }, indent=2))
+        })
     return Path(folder)
 
 
-def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
-             queries: Path = QUERIES, log: Callable[[str], None] = print) -> Path:
-    """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data; return it."""
+def train(base_dir: Path, plan: Plan, log: Log = stderr) -> dict[str, np.ndarray]:
+    """``index.finetune_train.train``: the trained tensors of ``plan`` over the base at ``base_dir``."""
+    # OpenMP threads that wait by spinning take turns with every other process on a shared machine: a step of
+    # 16 questions took 1.5-6 s with 2 spinning threads under load, 0.8 s with passive ones. Read when torch
+    # starts its thread pool, so it only counts when torch is first imported here, as in `make model`.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from index import finetune_train
-    from index.materialize import materialize_e5
 
+    return finetune_train.train(base_dir, plan, log)
+
+
+def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
+             queries: Path = QUERIES, log: Log = stderr) -> Path:
+    """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data over the
+    current base; return it."""
     plan = make_plan(training_report(), training_rows(queries), hparams or HParams(threads=settings.threads))
+    base_dir = materialize_e5(settings.model_dir, log=log)
     folder = Path(settings.finetune_dir)
-    if not force and is_current(folder, plan):
+    if not force and is_current(folder, plan, weights_sha256(base_dir)):
         return folder
-    info = read_info(folder)
-    log(f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions "
-        f"({'no model yet' if info is None else 'training data or hyper-parameters changed'})")
+    if log is not None:
+        reason = "no model yet" if read_info(folder) is None else "training data, hyper-parameters or base changed"
+        log(f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions ({reason})")
     start = time.monotonic()
-    base_dir = materialize_e5(settings.model_dir)
-    model = finetune_train.train(base_dir, plan, log)
-    save(model, folder, plan, time.monotonic() - start, base_dir)
-    log(f"fine-tuned model: {folder} ({time.monotonic() - start:.0f} s)")
+    changed = train(base_dir, plan, log)
+    save(changed, folder, plan, time.monotonic() - start, base_dir)
+    if log is not None:
+        log(f"fine-tuned model: {folder} ({time.monotonic() - start:.0f} s)")
     return folder
 
 
 if __name__ == "__main__":  # python -m index.finetune [--force]
     from index.onnx_export import export_onnx
 
-    folder = finetune(Settings.from_env(), force="--force" in sys.argv[1:])
-    print(f"fine-tuned model: {folder}; onnx: {export_onnx(folder)}")
+    cli_settings = Settings.from_env()
+    trained = finetune(cli_settings, force="--force" in sys.argv[1:])
+    print(f"fine-tuned model: {trained}; onnx: {export_onnx(trained, cli_settings.model_dir, log=stderr)}")

@@ -16,10 +16,19 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from index.finetune import HParams, calibration_ids, make_plan, training_report, training_rows
-from index.finetune_train import train
+import numpy as np
+
+from corpus.model import Report
+from index.finetune import train
+from index.finetune_data import HParams, calibration_ids, make_plan, training_report, training_rows
+from index.progress import stderr
 from settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 def roc_auc(pos: list[float], neg: list[float]) -> float:
@@ -30,29 +39,30 @@ def roc_auc(pos: list[float], neg: list[float]) -> float:
     return wins / (len(pos) * len(neg))
 
 
-def calibration_metrics(model: object, report: object, rows: list[dict], ids: Iterable[str]) -> dict:
+def calibration_metrics(model: SentenceTransformer, report: Report, rows: list[dict], ids: Iterable[str]) -> dict:
     """Whole-pledge dense hit@1 / mrr and off-topic ROC AUCs, on the given question ids.
 
     ``auc_top``: of the top cosine; ``auc_margin``: of top cosine minus the mean of the three best background
     cosines (the served abstention score, without the build's background calibration).
     """
-    import numpy as np
-
     from index.units import build_units, load_background
 
-    prompts = getattr(model, "prompts", {}) or {}
-    units = [u for u in build_units(report) if u.kind == "whole"]  # type: ignore[arg-type]
-    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}  # type: ignore[attr-defined]
+    prompts = model.prompts or {}
+    units = [u for u in build_units(report) if u.kind == "whole"]
+    title_to_id = {" ".join(p.title.split()): p.id for p in report.pledges}
     by_id = {r["id"]: r for r in rows}
     chosen = [by_id[i] for i in sorted(ids)]
-    enc = lambda texts, p: np.asarray(model.encode(texts, prompt=p, normalize_embeddings=True,  # type: ignore
-                                                   show_progress_bar=False, batch_size=32))
-    pv = enc([u.text for u in units], prompts.get("passage", ""))
-    qv = enc([r["query"] for r in chosen], prompts.get("query", ""))
+
+    def enc(texts: list[str], prompt: str) -> np.ndarray:
+        return np.asarray(model.encode(texts, prompt=prompt, normalize_embeddings=True, show_progress_bar=False,
+                                       batch_size=32))
+
+    pv = enc([u.text for u in units], (prompts.get("passage") or ""))
+    qv = enc([r["query"] for r in chosen], (prompts.get("query") or ""))
     sims = qv @ pv.T
-    bg = np.sort(qv @ enc(load_background(), prompts.get("passage", "")).T, axis=1)[:, -3:].mean(axis=1)
+    bg = np.sort(qv @ enc(load_background(), (prompts.get("passage") or "")).T, axis=1)[:, -3:].mean(axis=1)
     hits, rr, top_in, top_out, margin_in, margin_out = [], [], [], [], [], []
-    for r, s, b in zip(chosen, sims, bg):
+    for r, s, b in zip(chosen, sims, bg, strict=True):
         expected = {title_to_id[" ".join(t.split())] for t in r["expected"]}
         order = [units[j].pledge_id for j in np.argsort(-s, kind="stable")]
         if expected:
@@ -69,22 +79,32 @@ def calibration_metrics(model: object, report: object, rows: list[dict], ids: It
             "auc_margin": round(roc_auc(margin_in, margin_out), 4)}
 
 
-def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str], None] = print) -> dict:
-    """Train each variant in memory and measure it (and the base model) on the calibration part."""
+def _model(base_dir: Path, trained: dict[str, np.ndarray] | None = None) -> SentenceTransformer:
+    """The base sentence-transformers model, with ``trained`` tensors loaded over it."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
+    model = SentenceTransformer(str(base_dir), local_files_only=True)
+    if trained:
+        bert = cast(torch.nn.Module, model[0].auto_model)
+        bert.load_state_dict({k: torch.from_numpy(v) for k, v in trained.items()}, strict=False)
+    return model
+
+
+def compare(settings: Settings, variants: dict[str, HParams], log: Callable[[str], None] = print) -> dict:
+    """Train each variant in memory and measure it (and the base model) on the calibration part."""
     from index.materialize import materialize_e5
 
     report, rows = training_report(), training_rows()
     cal = calibration_ids()
     base_dir = materialize_e5(settings.model_dir)
-    out = {"base": calibration_metrics(SentenceTransformer(str(base_dir), local_files_only=True), report, rows, cal)}
+    out = {"base": calibration_metrics(_model(base_dir), report, rows, cal)}
     log(f"base: {out['base']}")
     for name, hp in variants.items():
         start = time.monotonic()
         # always the 70/30 split here: a variant trained on all of tune would be measured on its own questions
         plan = make_plan(report, rows, replace(hp, train_on="split"))
-        model = train(base_dir, plan, log=lambda m: print(m, file=sys.stderr))
+        model = _model(base_dir, train(base_dir, plan, log=stderr))
         out[name] = calibration_metrics(model, report, rows, cal) | {"seconds": round(time.monotonic() - start)}
         log(f"{name}: {out[name]}")
     return out
@@ -96,7 +116,8 @@ VARIANTS = {  # measured so far: README, Evaluation (default vs no-translations 
     "no-train-questions": HParams(train_questions=False),
     "no-negatives": HParams(negatives=False),
     "soup3": HParams(soup=3),
-    "epoch": HParams(passage_grad="epoch"),
+    "step": HParams(passage_grad="step"),
+    "layers4": HParams(train_layers=4),
     "t0.02": HParams(temperature=0.02),
     "t0.1": HParams(temperature=0.1),
     "epochs5": HParams(epochs=5),

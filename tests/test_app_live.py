@@ -300,3 +300,33 @@ def test_browser_browse_deep_link_and_stale_translation(server, browser_page) ->
     assert page.locator("#pledge-detail .kqa-tr").count() == 0  # only Polish, never an outdated translation
     assert "Stworzymy ogólnodostępny gabinet" in page.locator("#pledge-detail").inner_text()
     page.screenshot(path=str(ARTIFACTS / f"stale-{width}px.png"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
+def test_browser_three_turn_conversation(server, browser_page) -> None:
+    """question → "is it free?" → "po ukraińsku": the same pledge each time, the "continuing about" line, and
+    "New conversation" clears the page and the context."""
+    page, width = browser_page
+    _open(page, server["url"])
+    women = "Zapewnimy kobietom w każdym wieku"
+    for n, question in enumerate(["Czy jest darmowa mammografia?", "is it free?", "po ukraińsku"], start=1):
+        _ask(page, question)
+        _until(lambda: page.locator("#answers .kqa-turn").count() >= 1 and question in page.locator(
+            "#answers .kqa-turn").first.inner_text(), timeout=30)
+        turn = page.locator("#answers .kqa-turn").first
+        assert women in turn.locator(".kqa-card .kqa-title").first.inner_text()
+        _until(lambda: women in page.locator("#context").inner_text())  # what the next question continues
+        assert page.locator("#forget").is_visible() and page.locator("#new-conversation").is_visible()
+        if n > 1:
+            assert women in turn.locator(".kqa-context").inner_text()  # the answer says what it continues
+    assert "Продовження теми:" in page.locator("#answers .kqa-turn").first.inner_text()
+    _until(lambda: page.evaluate("document.documentElement.lang") == "uk")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(ARTIFACTS / f"conversation-{width}px.png"))
+    _axe(page, f"conversation-{width}px")
+
+    page.locator("#new-conversation").click()
+    _until(lambda: page.locator("#answers .kqa-turn").count() == 0 and not page.locator("#forget").is_visible())
+    assert page.locator("#context").inner_text().strip() == ""

@@ -119,8 +119,10 @@ def test_contacts_are_data(tmp_path: Path) -> None:
     from assistant.contacts import Contacts, ContactsError
 
     c = Contacts.load()
-    assert c.applies(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False)
-    assert c.applies([], True) and not c.applies(["wesprzemy-mniejszosci-narodowe"], False)
+    assert c.kinds_for(["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"], False) == ("safety",)
+    assert c.kinds_for([], True) == ("general",) and c.kinds_for([], True, near_safety=True) == ("safety", "general")
+    assert c.kinds_for(["wesprzemy-mniejszosci-narodowe"], False) == ()
+    assert [x.phone for x in c.for_answer([], True, "en")] == ["12 616 1616"]  # a tram ticket: the city
     assert c.lines("en")[1].phone == "800 120 002" and "domestic violence" in c.lines("en")[1].text
     assert c.lines("de") == c.lines("en")  # languages the file lacks get English
     assert c.for_answer(["wesprzemy-mniejszosci-narodowe"], False, "pl") == []
@@ -139,6 +141,8 @@ def test_contacts_are_data(tmp_path: Path) -> None:
     ({"pledges": "powolamy-pelnomocnika"}, "'pledges' must be a list of pledge ids"),
     ({"pledges": [5]}, "'pledges' must be a list"),
     ({"show_when_not_in_report": "false"}, "must be true or false"),
+    ({"contacts": [{"phone": "1", "for": "police", "text": {"pl": "x", "en": "x", "uk": "x"}}]},
+     "contact 1: 'for' is 'police'; use \"safety\" or \"general\""),
 ])
 def test_broken_contacts_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
     """Every kind of mistake an operator could make in the file is named at load, never served half-broken."""
@@ -163,7 +167,8 @@ def test_cards_show_the_help_numbers_the_answer_carries(fake_assistant) -> None:
                               log_fn=lambda m: None)
     ans = refusing.ask("ile kosztuje bilet tramwajowy?")
     page = answer_html(ans, refusing.library, Translations())
-    assert ans.help_contacts and 'class="kqa-contacts"' in page and '<a href="tel:800120002">800 120 002</a>' in page
+    assert ans.help_contacts and 'class="kqa-contacts"' in page and '<a href="tel:126161616">12 616 1616</a>' in page
+    assert "800 120 002" not in page  # a tram ticket is not a safety matter: the city's contact, not 112
     answering = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
                                log_fn=lambda m: None)
     other = answering.ask("opieka wytchnieniowa dla osób z niepełnosprawnościami", top_k=1)
@@ -188,19 +193,34 @@ def events(fake_assistant, tmp_path: Path):
 
 
 def test_respond_shows_the_newest_answer_first_and_keeps_no_text(events, tmp_path: Path) -> None:
-    page, turns, last = events.respond("opieka wytchnieniowa", [], "auto", "pl")
+    page, turns, last, history, context = events.respond("opieka wytchnieniowa", [], "auto", "pl", [])
     assert last == "pl" and len(turns) == 1 and "kqa-card" in page
-    page, turns, last = events.respond("Is there help for carers?", turns, "auto", last)
+    page, turns, last, history, context = events.respond("Is there help for carers?", turns, "auto", last, history)
     assert last == "en" and len(turns) == 2 and page.index("Is there help for carers?") < page.index("opieka wytchnieniowa")
+    assert [h["q"] for h in history] == ["opieka wytchnieniowa", "Is there help for carers?"]
     assert events.feedback.stats()["answers"] == 2
     assert b"wytchnieniowa" not in b"".join(p.read_bytes() for p in tmp_path.glob("fb.sqlite3*"))
+
+
+def test_conversation_lives_in_the_session_and_can_be_dropped(events) -> None:
+    page, turns, last, history, context = events.respond("Rozwiniemy system opieki wyręczeniowej", [], "auto",
+                                                         "pl", [])
+    assert "Kontynuacja tematu:" in context and "Rozwiniemy system opieki" in context
+    page, turns, last, history, context = events.respond("po angielsku", turns, "auto", last, history)
+    assert "Continuing about:" in page and last == "en" and len(history) == 2  # the reply is English, the UI follows
+    assert len(history[-1]["pledge_ids"]) == 1
+    assert events.forget_context() == ([], "")
+    assert events.new_conversation() == ("", [], [], "")
+    many = [{"q": f"q{i}", "pledge_ids": []} for i in range(10)]
+    _, _, _, history, context = events.respond("opieka", [], "pl", "pl", many)
+    assert len(history) == events.assistant.settings.max_history_turns
 
 
 @pytest.mark.parametrize("choice, fragment", [("pl", "Pytanie jest puste"), ("uk", "Запитання порожнє"),
                                               ("en", "The question is empty")])
 def test_respond_says_what_to_do_in_the_interface_language(events, choice: str, fragment: str) -> None:
-    page, turns, _ = events.respond("   ", ["<earlier>"], choice, "pl")
-    assert fragment in page and "<earlier>" in page and turns == ["<earlier>"]  # earlier answers stay
+    page, turns, _, history, _ = events.respond("   ", ["<earlier>"], choice, "pl", [])
+    assert fragment in page and "<earlier>" in page and turns == ["<earlier>"] and history == []  # answers stay
 
 
 def test_browse_by_words_and_status_and_open(events) -> None:

@@ -127,8 +127,18 @@ def test_abstention_says_so_in_the_askers_language(fake_assistant: Assistant) ->
 def test_help_contacts_travel_with_the_answer(fake_assistant: Assistant) -> None:
     """Every interface (CLI text, --json, the API, the app) gets the help numbers from the Answer itself."""
     violence = "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
-    refusal = _with_margin(fake_assistant, 10).ask("скільки коштує квиток на трамвай?")
+    refusing = _with_margin(fake_assistant, 10)
+    far = Assistant.load(replace(refusing.settings, contacts_safety_margin=10.0), encoder=fake_assistant.encoder,
+                         log_fn=lambda m: None).ask("скільки коштує квиток на трамвай?")
+    assert [c.phone for c in far.help_contacts] == ["12 616 1616"]  # a refusal far from violence: the city
+    near = Assistant.load(replace(refusing.settings, contacts_safety_margin=-10.0), encoder=fake_assistant.encoder,
+                          log_fn=lambda m: None)
+    refusal = near.ask("скільки коштує квиток на трамвай?")
     assert [c.phone for c in refusal.help_contacts] == ["112", "800 120 002", "12 616 1616"]
+    in_context = Assistant.load(replace(refusing.settings, contacts_safety_margin=10.0, followup_offtopic_margin=10.0),
+                                encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    after = in_context.ask("скільки коштує квиток на трамвай?", history=[{"q": "przemoc", "pledge_ids": [violence]}])
+    assert after.abstained and [c.phone for c in after.help_contacts][:1] == ["112"]  # the conversation was about it
     assert "домашнього насильства" in refusal.help_contacts[1].text  # in the reply's language
     assert refusal.to_json()["help_contacts"][0] == {"phone": "112", "text": refusal.help_contacts[0].text}
     text = format_answer(refusal)

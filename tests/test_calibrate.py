@@ -148,8 +148,9 @@ def test_threshold_rules_checks_its_arguments(tmp_path, capsys) -> None:
 def test_answer_sets_hold_every_near_tie(fake_assistant) -> None:
     r = Retriever(fake_assistant.index, fake_assistant.encoder, replace(fake_assistant.settings, answer_set_delta=0.02))
     assert r.primary_count(_retrieval([0.90, 0.89, 0.87, 0.5])) == 2
-    assert Retriever(fake_assistant.index, fake_assistant.encoder,
-                     replace(fake_assistant.settings, answer_set_delta=0.0)).primary_count(_retrieval([0.9, 0.9, 0.8])) == 2
+    exact_settings = replace(fake_assistant.settings, answer_set_delta=0.0)
+    exact = Retriever(fake_assistant.index, fake_assistant.encoder, exact_settings)
+    assert exact.primary_count(_retrieval([0.9, 0.9, 0.8])) == 2
 
 
 def test_thresholds_follow_the_question_language(fake_assistant) -> None:
@@ -183,32 +184,45 @@ def test_crossfit_pools_every_fold_and_each_fold_leaves_its_questions_out(tmp_pa
     from eval import crossfit
     from index import finetune as ft
 
-    seen = []
+    seen, works = [], []
 
-    def fake_fold(settings, hparams, fold, work, romanized=False):
+    def fake_fold(settings, hparams, fold, work, romanized=False, precisions=("int8",)):
         seen.append(list(fold))
-        return [{"lang": "pl", "in_scope": True, "margin": 0.1 + i / 1000, "gap": 0.0} for i, _ in enumerate(fold)]
+        works.append(work)
+        (work / "model-x").mkdir(exist_ok=True)  # what a fold leaves behind
+        records = [{"lang": "pl", "in_scope": True, "margin": 0.1 + i / 1000, "gap": 0.0} for i, _ in enumerate(fold)]
+        return {p: records for p in precisions}
 
     monkeypatch.setattr(crossfit, "fold_records", fake_fold)
-    assert crossfit.main(["--folds", "3", "--work", str(tmp_path)]) == 0
+    monkeypatch.setattr(crossfit.tempfile, "tempdir", str(tmp_path))
+    records_file = tmp_path / "out" / "records.json"
+    assert crossfit.main(["--folds", "3", "--records", str(records_file)]) == 0
     assert seen == ft.tune_folds(ft.read_rows(), 3)
-    records = json.loads((tmp_path / "records.json").read_text())
+    assert works[0].name.startswith(crossfit.WORK_PREFIX) and not works[0].exists()  # the fold models are gone
+    records = json.loads(records_file.read_text())
     assert len(records) == sum(map(len, seen))  # every tune question, once
     out = capsys.readouterr().out
     assert json.loads(out[:out.index("KQA_")])["folds"] == 3 and "KQA_ABSTAIN_MARGINS=" in out
+    keep = tmp_path / "kept"
+    assert crossfit.main(["--folds", "2", "--keep", str(keep), "--records", str(records_file),
+                          "--precision", "float32", "--precision", "int8"]) == 0
+    assert works[-1] == keep and (keep / "model-x").is_dir()  # asked to keep: kept
+    both = json.loads(capsys.readouterr().out.split("KQA_")[0])
+    assert set(both) == {"float32", "int8"} and records_file.with_name("records-int8.json").is_file()
 
 
 def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, capsys) -> None:
     from eval import crossfit
 
+    records = ["--records", str(tmp_path / "records.json")]
     with pytest.raises(SystemExit):
-        crossfit.main(["--folds", "1", "--work", str(tmp_path)])
+        crossfit.main(["--folds", "1", *records])
     with pytest.raises(SystemExit):
-        crossfit.main(["--work", str(tmp_path), "--set", "train_on=split"])
+        crossfit.main(["--set", "train_on=split", *records])
     assert "python -m eval.calibrate" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        crossfit.main(["--work", str(tmp_path), "--set", "epocs=5"])
-    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of epochs" in capsys.readouterr().err
+        crossfit.main(["--set", "epocs=5", *records])
+    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of batch_size, epochs" in capsys.readouterr().err
     assert not (tmp_path / "records.json").exists()
 
 
@@ -242,13 +256,14 @@ def test_crossfit_romanized_scores_the_latin_view_and_chooses_nothing(tmp_path, 
 
     flags = []
 
-    def fake_fold(settings, hparams, fold, work, romanized=False):
+    def fake_fold(settings, hparams, fold, work, romanized=False, precisions=("int8",)):
         flags.append(romanized)
-        return [{"lang": "uk", "in_scope": True, "margin": 0.1, "gap": 0.0}]
+        return {p: [{"lang": "uk", "in_scope": True, "margin": 0.1, "gap": 0.0}] for p in precisions}
 
     monkeypatch.setattr(crossfit, "fold_records", fake_fold)
-    assert crossfit.main(["--folds", "2", "--work", str(tmp_path), "--romanized"]) == 0
+    records = tmp_path / "records.json"
+    assert crossfit.main(["--folds", "2", "--records", str(records), "--romanized"]) == 0
     assert flags == [True, True]
     out = json.loads(capsys.readouterr().out)
     assert out["romanized"]["handled"] == 2 and "abstain_margins" not in out
-    assert not (tmp_path / "records.json").exists()  # the served thresholds' records stay untouched
+    assert not records.exists()  # the served thresholds' records stay untouched

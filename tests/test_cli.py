@@ -41,3 +41,19 @@ def test_broken_contacts_file_exits_3_before_loading_the_model(tmp_path: Path) -
                          text=True, timeout=120, env=env)
     assert out.returncode == 3 and "contacts.json: 'contacts' must be a non-empty list" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_kqa_entry_point_wires_eval_and_the_cli(capsys) -> None:
+    import pytest
+
+    import kqa
+
+    with pytest.raises(SystemExit) as done:
+        kqa.main(["eval", "--help"])
+    assert done.value.code == 0 and "--conversations" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        kqa.main(["chat", "--help"])
+    assert done.value.code == 0 and "/new" in capsys.readouterr().out
+    out = subprocess.run([sys.executable, "-m", "assistant", "eval"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "kqa eval" in out.stderr

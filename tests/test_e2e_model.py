@@ -57,3 +57,24 @@ def test_cli_ask_json(real_assistant) -> None:
     assert doc["language"] == "en" and doc["abstained"] is False and len(doc["answers"]) == 2
     assert doc["answers"][0]["citations"][0]["source"] == "sources/krakow-miasto-rownych-szans.txt"
     assert doc["answers"][0]["report"]["edition"] == "2025"
+
+
+def test_a_three_turn_conversation(real_assistant) -> None:
+    """The issue's conversation: a question, "is it free?", "po ukraińsku" — the same pledge each time."""
+    first = real_assistant.ask("Czy jest darmowa mammografia?")
+    second = real_assistant.ask("is it free?", history=[first.turn])
+    third = real_assistant.ask("po ukraińsku", history=[first.turn, second.turn])
+    assert all(a.answers[0].pledge_id.startswith("zapewnimy-kobietom-") for a in (first, second, third))
+    assert second.follow_up is not None and second.follow_up.kind == "detail"
+    assert third.follow_up is not None and third.follow_up.kind == "language" and third.reply_language == "uk"
+
+
+def test_cli_chat_keeps_the_conversation(real_assistant) -> None:
+    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
+    out = subprocess.run([sys.executable, "-m", "assistant", "chat", "--top-k", "1"], cwd=ROOT, env=env,
+                         input="Czy jest darmowa mammografia?\nis it free?\npo ukraińsku\n", capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    turns = out.stdout.split("? ")[1:]
+    assert len(turns) == 3 and all("Zapewnimy kobietom" in turn for turn in turns)
+    assert "(Continuing about: Zapewnimy kobietom" in turns[1] and "(Продовження теми: Zapewnimy" in turns[2]

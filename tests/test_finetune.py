@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -68,10 +68,14 @@ def test_training_targets(report, rows) -> None:
     assert any(len(e.targets) == 2 for e in plain.examples)  # two-pledge questions keep both
     neg = ft.make_plan(report, rows)  # the default: out-of-scope questions aim at the background class
     oos = {r["id"] for r in rows if not r["expected"] and r["split"] in ("tune", "train")}
-    assert {e.id.partition("~")[0] for e in neg.examples if e.targets == (ft.BACKGROUND,)} == oos
+    asked = [e for e in neg.examples if not e.id.startswith(("translation:", "conv:"))]
+    assert {e.id.partition("~")[0] for e in asked if e.targets == (ft.BACKGROUND,)} == oos
     assert sum(c == ft.BACKGROUND for c, _ in neg.passages) == len(neg.passages) - len(report.pledges)
-    questions = {e.id.partition("~")[0] for e in neg.examples if not e.id.startswith("translation:")}
-    assert questions <= set(neg.train_ids)
+    assert {e.id.partition("~")[0] for e in asked} <= set(neg.train_ids)
+    # and the training-only conversations, off-topic turns included (tests/test_conversation.py has the form)
+    conv = [e for e in neg.examples if e.id.startswith("conv:")]
+    assert conv and any(e.targets == (ft.BACKGROUND,) for e in conv)
+    assert not ft.make_plan(report, rows, ft.HParams(conversations=0)).examples[-1].id.startswith("conv:")
 
 
 def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> None:
@@ -82,8 +86,8 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
     by_id = {r["id"]: r for r in rows}
     plain = {e.id: e for e in typed.examples}
     for e in rom.examples:
-        if e.id.startswith("translation:"):
-            assert e == plain[e.id]
+        if e.id.startswith(("translation:", "conv:")):
+            assert e.id.startswith("conv:") or e == plain[e.id]
             continue
         qid, _, lat = e.id.partition("~")
         r = by_id[qid]
@@ -92,15 +96,13 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
             assert e.query == search_form(romanize(r["query"]), r["lang"])
         else:
             assert e.query == search_form(r["query"], r["lang"]) and e.targets == plain[qid].targets
-    copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat")}
+    copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat") and not e.id.startswith("conv:")}
     cyrillic = {r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru")
                 and CYRILLIC.search(r["query"])}
     assert copies == cyrillic
     # typed in Latin letters and labelled Ukrainian: trained in the Cyrillic form the retriever embeds
     latin = next(r for r in rows if r["split"] == "tune" and r["lang"] == "uk" and r["query"].isascii())
     assert {e.id: e.query for e in rom.examples}[latin["id"]] == search_form(latin["query"], "uk") != latin["query"]
-    # a field added later does not change the fingerprint at its default (older models stay current)
-    assert "romanized" not in ft._fingerprinted(ft.HParams(romanized=False))
     assert rom.fingerprint != typed.fingerprint and rom.data_sha256 != typed.data_sha256
 
 
@@ -146,53 +148,60 @@ def test_translated_fields_are_examples_only_while_current(report, rows) -> None
 
 
 def test_soup_averages_the_runs_weights(report, rows, monkeypatch) -> None:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
+    import numpy as np
+
     seeds = []
 
     def fake_run(base, plan, hp, log):
         seeds.append(hp.seed)
-        layer = torch.nn.Linear(2, 1)
-        with torch.no_grad():
-            layer.weight.fill_(float(hp.seed))
-        return layer
+        return {"encoder.layer.11.output.dense.weight": np.full((1, 2), float(hp.seed), dtype=np.float32)}
 
     from index import finetune_train
 
     monkeypatch.setattr(finetune_train, "_train_one", fake_run)
     plan = ft.make_plan(report, rows, ft.HParams(soup=3, seed=10))
-    model = finetune_train.train(Path("unused"), plan, log=lambda m: None)
-    assert seeds == [10, 11, 12] and torch.allclose(model.weight, torch.full((1, 2), 11.0))
+    tensors = finetune_train.train(Path("unused"), plan, log=None)
+    assert seeds == [10, 11, 12] and np.array_equal(tensors["encoder.layer.11.output.dense.weight"], [[11.0, 11.0]])
     with pytest.raises(ft.FinetuneError, match="soup 0"):
-        finetune_train.train(Path("unused"), ft.make_plan(report, rows, ft.HParams(soup=0)), log=lambda m: None)
+        finetune_train.train(Path("unused"), ft.make_plan(report, rows, ft.HParams(soup=0)), log=None)
 
 
-class _FakeModel:
-    def save(self, path: str) -> None:
-        for name in ft.REQUIRED_FILES:
-            if name != ft.MARKER:
-                (Path(path) / name).write_text("{}")
+def _fake_base(tmp_path: Path) -> Path:
+    """A folder that passes for a materialised base as far as saving a fine-tuned folder needs."""
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / ft.PROMPTS).write_text('{"prompts": {"query": "query: ", "passage": "passage: "}}')
+    return base
 
 
 def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
+    import numpy as np
+
     calls = []
-    monkeypatch.setattr("index.finetune_train.train", lambda base, plan, log: calls.append(plan) or _FakeModel())
-    base = tmp_path / "base"
-    base.mkdir()
-    (base / "tokenizer.json").write_text("{}")
-    monkeypatch.setattr("index.materialize.materialize_e5", lambda path: base)
+    tensors = {"encoder.layer.11.output.dense.bias": np.zeros(3, dtype=np.float32)}
+    monkeypatch.setattr(ft, "train", lambda base, plan, log: calls.append(plan) or tensors)
+    base = _fake_base(tmp_path)
+    sha = {"value": "a" * 64}
+    monkeypatch.setattr(ft, "materialize_e5", lambda path, log=None: base)
+    monkeypatch.setattr(ft, "weights_sha256", lambda path: sha["value"])
     queries = tmp_path / "dev.jsonl"
     queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     settings = replace(Settings(), finetune=True, finetune_dir=tmp_path / "ft")
-    quiet = {"queries": queries, "log": lambda m: None}
+    quiet = {"queries": queries, "log": None}
     ft.finetune(settings, **quiet)
     ft.finetune(settings, **quiet)
     assert len(calls) == 1  # current: not trained again
+    sha["value"] = "b" * 64  # the base was rebuilt with other weights: train again over it
+    ft.finetune(settings, **quiet)
+    assert len(calls) == 2
     # the served reports are not training data: next year's report (renamed pledges and all) changes nothing
     ft.finetune(replace(settings, reports=tmp_path / "next-year-reports"), **quiet)
-    assert len(calls) == 1
+    assert len(calls) == 2
     info = json.loads((tmp_path / "ft" / ft.MARKER).read_text())
+    assert info["base_weights_sha256"] == "b" * 64 and info["files"]["model.safetensors"] > 0
     assert info["training_data_sha256"] == calls[0].data_sha256 and info["base_model"] == DEFAULT_MODEL
-    assert info["hparams"]["epochs"] == 3 and info["hparams"]["train_on"] == "all"
+    assert info["hparams"] == json.loads(json.dumps(asdict(ft.HParams()))) and info["hparams"]["train_on"] == "all"
     tune = {r["id"] for r in rows if r["split"] == "tune"}
     train_only = {r["id"] for r in ft.read_rows(ft.TRAIN_QUERIES, ("train",))}
     assert set(info["train_ids"]) == tune | train_only and info["calibration_ids"] == []  # cross-fitted
@@ -202,7 +211,7 @@ def test_stale_hash_triggers_retraining(tmp_path, rows, monkeypatch) -> None:
     edited = [dict(r, query=r["query"] + " pilne") if r["id"] == qid else r for r in rows]
     queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in edited), encoding="utf-8")
     ft.finetune(settings, **quiet)
-    assert len(calls) == 2 and served_name(settings) != name  # new data → retrained, index goes stale
+    assert len(calls) == 3 and served_name(settings) != name  # new data → retrained, index goes stale
 
 
 def test_missing_finetuned_model_is_a_clear_error(tmp_path) -> None:
@@ -213,6 +222,32 @@ def test_missing_finetuned_model_is_a_clear_error(tmp_path) -> None:
     assert Settings.from_env({"KQA_FINETUNE": "false"}).finetune is False
 
 
+def _tiny_plan(report, rows, **hparams) -> ft.Plan:
+    """A plan cut to a dozen questions and the whole-pledge passages plus a few background ones (seconds)."""
+    plan = ft.make_plan(report, rows, ft.HParams(max_seq_length=64, batch_size=4, **hparams))
+    passages = tuple(p for p in plan.passages if p[0] != ft.BACKGROUND) + \
+        tuple(p for p in plan.passages if p[0] == ft.BACKGROUND)[:5]
+    return replace(plan, examples=plan.examples[:12], passages=passages)
+
+
+@pytest.mark.model
+def test_training_is_deterministic_and_changes_only_the_top_layers(report, rows) -> None:
+    import numpy as np
+
+    from index.finetune_train import train
+    from index.materialize import materialize_e5
+    from settings import Settings
+
+    base = materialize_e5(Settings.from_env().model_dir)
+    plan = _tiny_plan(report, rows, train_layers=2, epochs=2)
+    first, second = train(base, plan, log=None), train(base, plan, log=None)
+    assert sorted(first) == sorted(second) and all(np.array_equal(first[k], second[k]) for k in first)
+    assert {k.split(".")[2] for k in first} == {"10", "11"}  # encoder.layer.N.…: only the top two layers
+    assert plan.fingerprint == _tiny_plan(report, rows, train_layers=2, epochs=2).fingerprint
+    other = train(base, _tiny_plan(report, rows, train_layers=2, epochs=2, seed=14), log=None)
+    assert not all(np.array_equal(first[k], other[k]) for k in first)  # the seed matters, so the test can fail
+
+
 @pytest.mark.model
 def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -> None:
     import numpy as np
@@ -220,17 +255,21 @@ def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -
     from index.encoder import load_encoder
     from index.onnx_export import export_onnx
 
-    settings = replace(Settings.from_env(), finetune=True, finetune_dir=tmp_path / "ft")
-    hp = ft.HParams(max_steps=1, batch_size=4, max_seq_length=64)
-    folder = ft.finetune(settings, hparams=hp, log=lambda m: None)
-    assert ft.read_info(folder)["hparams"]["max_steps"] == 1
+    settings = replace(Settings.from_env(), finetune=True, finetune_dir=tmp_path / "ft", encoder_precision="float32")
+    hp = ft.HParams(max_steps=1, batch_size=4, max_seq_length=64, train_layers=1)
+    folder = ft.finetune(settings, hparams=hp, log=None)
+    info = ft.read_info(folder)
+    assert info["hparams"]["max_steps"] == 1 and info["changed_tensors"] == 16  # one layer's weights and biases
+    assert (folder / "model.safetensors").stat().st_size < 10_000_000  # no second copy of the word table
     st = load_encoder(replace(settings, encoder_backend="sentence-transformers"))
     assert st.name.startswith(DEFAULT_MODEL + "+kqa-")
-    export_onnx(folder)
+    export_onnx(folder, settings.model_dir)
     onnx = load_encoder(settings)
     assert onnx.backend == "onnx" and onnx.name == st.name
     q = ["czy jest darmowa mammografia?"]
-    assert np.allclose(onnx.encode_queries(q), st.encode_queries(q), atol=1e-4)
+    assert np.allclose(onnx.encode_queries(q), st.encode_queries(q), atol=1e-5)
+    base = load_encoder(replace(settings, finetune=False, encoder_backend="sentence-transformers"))
+    assert not np.allclose(base.encode_queries(q), st.encode_queries(q), atol=1e-5)  # the trained layer is read
 
 
 def test_train_only_questions_are_training_data_only(tmp_path, report, rows) -> None:

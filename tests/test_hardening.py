@@ -120,13 +120,14 @@ def test_incomplete_model_folders_are_detected(tmp_path: Path) -> None:
     (folder / "1_Pooling").mkdir(parents=True)
     (folder / "onnx").mkdir()
     for f in REQUIRED_FILES:
-        (folder / f).write_text('{"format_version": 2}' if f == "materialized.json" else "{}")
+        (folder / f).write_text('{"format_version": 3, "weights_sha256": "ab"}' if f == "materialized.json" else "{}")
     assert is_materialized(folder)
     (folder / "model.safetensors").unlink()
     assert not is_materialized(folder)  # → rebuilt on next load
-    for f in ("encoder.onnx", "word_embeddings.npy", "sentencepiece.model"):
+    (folder / "model.safetensors").write_text("{}")
+    for f in ("encoder.onnx", "sentencepiece.model", "prompts.json"):
         (folder / "onnx" / f).write_text("x")
-    (folder / "onnx" / "onnx.json").write_text('{"format_version": 2}')
+    (folder / "onnx" / "onnx.json").write_text('{"format_version": 3, "base_weights_sha256": "ab"}')
     assert is_exported(folder)
     (folder / "onnx" / "encoder.onnx").unlink()
     assert not is_exported(folder)  # → re-exported on next load

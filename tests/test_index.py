@@ -194,8 +194,8 @@ def test_auto_backend_says_when_it_falls_back_to_torch(monkeypatch: pytest.Monke
     def missing(*args: object, **kwargs: object) -> None:
         raise ImportError("No module named 'onnxruntime'")
 
-    monkeypatch.setattr(onnx_export, "export_onnx", lambda folder: folder)
-    monkeypatch.setattr(encoder, "model_location", lambda settings: "models/x")
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda folder, *args, **kwargs: folder)
+    monkeypatch.setattr(encoder, "model_folders", lambda settings: (Path("models/x"), Path("models/x")))
     monkeypatch.setattr(onnx_encoder.OnnxEncoder, "load", classmethod(missing))
     monkeypatch.setattr(encoder, "load_sentence_transformer", lambda settings: "torch encoder")
     assert encoder.load_encoder(Settings()) == "torch encoder"

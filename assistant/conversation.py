@@ -1,0 +1,165 @@
+"""Follow-up questions without a language model: each turn read against the turns before it.
+
+A conversation lives with the user (the browser session, the CLI process, the API client's ``history``); the
+server keeps nothing. A turn record is what the user saw: the question and the pledges shown as answers.
+
+How a later turn is read, from retrieval scores only (history expansion as in TREC CAsT, the decision taken
+on the turn's own retrieval score as HQE does):
+
+1. A request for another language ("po ukraińsku", "in English?": ``assistant.language_request``) re-shows the
+   last answer in that language.
+2. The turn alone is retrieved. When its abstention margin reaches ``followup_alone_margin`` (and the abstention
+   threshold) it stands on its own: a new question (or, if it lands on the pledge just shown, a detail about it).
+3. Otherwise the turn is retrieved again with its context (the earlier questions in front of it). When that
+   margin reaches ``followup_context_margin``, and the turn alone is not clearly about something else (its own
+   margin at least ``followup_offtopic_margin``), the context carries: a detail about the pledge just shown, or
+   an elliptical switch to another pledge ("a co z ginekologiem?").
+4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
+   threshold, else refused ("not in the report").
+
+At most two retrievals per turn. The three margins are chosen on the tune split of
+``eval/conversations.jsonl`` (``python -m eval.followup``), like the abstention threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from assistant.language_request import language_request
+from assistant.retriever import Retrieval
+from index.conversation import expand
+
+# What a later turn is, as the answer's ``follow_up.kind`` says it
+DETAIL, LANGUAGE, SIBLING, NEW_TOPIC, OFFTOPIC = "detail", "language", "sibling", "new_topic", "offtopic"
+FOLLOW_UP_KINDS = (DETAIL, LANGUAGE, SIBLING, NEW_TOPIC, OFFTOPIC)
+MAX_TURN_CHARS = 1000  # an earlier question is cut like a new one (Settings.max_question_chars)
+
+
+class HistoryError(ValueError):
+    """The earlier turns cannot be used as given; the message names the value and the fix."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn as the user saw it: the question and the pledges shown as answers ([] when refused)."""
+
+    q: str
+    pledge_ids: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"q": self.q, "pledge_ids": list(self.pledge_ids)}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How a turn continues the conversation: its kind and the pledges it continues (``about``: the pledges the
+    conversation was about before this turn, for a detail, a language request or a sibling; none for a new or
+    off-topic question)."""
+
+    kind: str
+    about: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "about": list(self.about)}
+
+
+@dataclass(frozen=True)
+class FollowUpPolicy:
+    """The three margins that decide whether a turn's context carries (see the module's docstring)."""
+
+    alone: float
+    context: float
+    offtopic: float
+
+
+def check_history(history: Iterable[object] | None, known: Mapping[str, object] | set[str],
+                  max_turns: int) -> list[Turn]:
+    """The last ``max_turns`` turns of ``history`` as ``Turn`` records.
+
+    Takes ``Turn`` objects or dicts ``{"q": str, "pledge_ids": [str]}`` (the API's and ``Answer.to_json``'s
+    shape); an unknown pledge id or a malformed turn is a ``HistoryError`` naming it.
+    """
+    if history is None:
+        return []
+    if isinstance(history, (str, bytes, Mapping)):
+        raise HistoryError("history must be a list of turns [{\"q\": \"…\", \"pledge_ids\": [\"…\"]}], "
+                           f"not {type(history).__name__}")
+    turns = [_turn(item, i) for i, item in enumerate(history)]
+    for i, turn in enumerate(turns):
+        unknown = [p for p in turn.pledge_ids if p not in known]
+        if unknown:
+            raise HistoryError(f"history[{i}].pledge_ids: unknown pledge id {unknown[0]!r}; send the pledge_id "
+                               "values of earlier answers (GET /api/pledges lists them)")
+    return turns[-max_turns:] if max_turns > 0 else []
+
+
+def _turn(item: object, i: int) -> Turn:
+    if isinstance(item, Turn):
+        return item
+    if not isinstance(item, Mapping):
+        raise HistoryError(f"history[{i}] must be an object {{\"q\": …, \"pledge_ids\": […]}}, "
+                           f"not {type(item).__name__}")
+    q, ids = item.get("q"), item.get("pledge_ids", [])
+    if not isinstance(q, str):
+        raise HistoryError(f"history[{i}].q must be the earlier question as text, not {type(q).__name__}")
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(p, str) for p in ids):
+        raise HistoryError(f"history[{i}].pledge_ids must be a list of pledge ids (strings)")
+    return Turn(" ".join(q.split())[:MAX_TURN_CHARS], tuple(ids))
+
+
+def context_text(history: list[Turn], question: str, max_questions: int = 2) -> str:
+    """The turn with its context: the last ``max_questions`` earlier questions in front of it (history
+    expansion). Earlier questions that asked only for another language add nothing and are skipped."""
+    return expand([t.q for t in history if not is_pure_request(t.q)], question, max_questions)
+
+
+def is_pure_request(text: str) -> bool:
+    """Whether ``text`` asks only for the last answer in another language."""
+    request = language_request(text)
+    return request is not None and request.pure
+
+
+def last_shown(history: list[Turn]) -> tuple[str, ...]:
+    """The pledges of the most recent turn that showed any (what "it" refers to)."""
+    for turn in reversed(history):
+        if turn.pledge_ids:
+            return turn.pledge_ids
+    return ()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one later turn is answered: from its own retrieval or from the one with context, or refused."""
+
+    source: str  # "alone" | "context" | "refuse"
+    follow_up: FollowUp | None  # None for a first question
+
+
+def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, ...], policy: FollowUpPolicy,
+              abstain_threshold: float) -> Reading:
+    """Decide a later turn from its two retrievals (``context`` None: not needed, the turn stands alone).
+
+    Pure: the calibration replays it over saved retrievals with other policies.
+    """
+    top_alone = alone.ranked[0].pledge_id if alone.ranked else None
+    if alone.margin >= max(policy.alone, abstain_threshold):
+        return Reading("alone", _standalone(top_alone, previous))
+    if context is not None and context.ranked and alone.margin >= policy.offtopic \
+            and context.margin >= policy.context:
+        top = context.ranked[0].pledge_id
+        return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
+    if alone.margin >= abstain_threshold:
+        return Reading("alone", _standalone(top_alone, previous))
+    return Reading("refuse", FollowUp(OFFTOPIC))
+
+
+def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float) -> bool:
+    """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all."""
+    return alone.margin < max(policy.alone, abstain_threshold) and alone.margin >= policy.offtopic
+
+
+def _standalone(top: str | None, previous: tuple[str, ...]) -> FollowUp:
+    if top is not None and top in previous:
+        return FollowUp(DETAIL, previous)
+    return FollowUp(NEW_TOPIC)

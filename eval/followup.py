@@ -1,0 +1,156 @@
+"""Choose the follow-up margins on the tune conversations: ``python -m eval.followup [--split tune]``.
+
+Every later turn is retrieved alone and with its context once (the earlier turns as the conversation's labels
+say they were answered: the history a user would have had if every earlier turn was right), then
+``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins. The policy
+kept handles the most later turns right with at most ``--max-carry`` wrong carry-overs (new-topic and
+off-topic turns answered with the previous pledge); ties go to the policy that carries context least often.
+Language requests do not depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.conversation import FollowUpPolicy, Turn, context_text, is_pure_request, last_shown, read_turn
+from assistant.retriever import Retrieval
+from eval.conversations import CARRY_KINDS, Conversation, load_conversations, select_conversations
+
+GRID_ALONE = np.round(np.arange(-0.02, 0.101, 0.005), 4)
+GRID_CONTEXT = np.round(np.arange(-0.06, 0.061, 0.005), 4)
+GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.001, 0.01), 4)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One later turn's two retrievals and what would be right."""
+
+    id: str
+    kind: str
+    expected: tuple[str, ...]
+    previous: tuple[str, ...]
+    alone: Retrieval
+    context: Retrieval
+    threshold: float
+    answered: bool | None = None  # detail turns: the report answers it (labelled)
+    bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
+
+
+def cases(assistant: object, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
+    """Both retrievals of every later turn that is not a language request, with the labels' history."""
+    from assistant.language import detect_language
+
+    out = []
+    for conv in convs:
+        history: list[Turn] = []
+        for i, turn in enumerate(conv.turns):
+            if i and not is_pure_request(turn.q):
+                lang = detect_language(turn.q)
+                expanded = context_text(history, turn.q, context_questions)
+                alone = assistant.retrieve(turn.q, lang)  # type: ignore[attr-defined]
+                out.append(Case(f"{conv.id}#{i}", turn.kind, turn.expected, last_shown(history), alone,
+                                assistant.retrieve(expanded, detect_language(expanded)),  # type: ignore[attr-defined]
+                                assistant.retriever.threshold(lang),  # type: ignore[attr-defined]
+                                turn.answered, _bears(assistant, alone, turn.expected)))
+            history.append(Turn(turn.q, turn.expected))
+    return out
+
+
+def _bears(assistant: object, alone: Retrieval, expected: tuple[str, ...]) -> float:
+    """How well the expected pledge's best sentence matches the turn alone, against general city topics."""
+    rows = [i for i, _ in assistant.sentences.get(expected[0], [])] if expected else []  # type: ignore[attr-defined]
+    scores = [float(alone.unit_scores[i]) for i in rows if np.isfinite(alone.unit_scores[i])]
+    return max(scores, default=-1.0) - alone.background
+
+
+def answered_auc(data: list[Case]) -> tuple[float | None, int]:
+    """Can retrieval scores tell a detail follow-up the report answers ("is it free?" → "bezpłatne") from one it
+    does not ("what are the opening hours?")? The AUC of ``bears`` over the labelled detail turns (0.5: no)."""
+    pos = [c.bears for c in data if c.answered is True]
+    neg = [c.bears for c in data if c.answered is False]
+    if not pos or not neg:
+        return None, 0
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3), len(pos) + len(neg)
+
+
+def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
+    """Handled right, wrong carry-overs and context reads of ``policy`` over ``data``."""
+    handled = carry = carry_n = used = 0
+    for c in data:
+        reading = read_turn(c.alone, c.context, c.previous, policy, c.threshold)
+        shown = {"alone": c.alone, "context": c.context}.get(reading.source)
+        top = shown.ranked[0].pledge_id if shown is not None and shown.ranked else None
+        handled += (top in c.expected) if c.expected else top is None
+        if c.kind in CARRY_KINDS:
+            carry_n += 1
+            carry += top is not None and top in c.previous and top not in c.expected
+        used += reading.source == "context"
+    return {"handled": handled, "n": len(data), "carry": carry, "carry_n": carry_n, "context_reads": used}
+
+
+def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
+    """The grid policy handling most turns with wrong carry-overs ≤ ``max_carry``."""
+    best: tuple[tuple, FollowUpPolicy, dict] | None = None
+    for a, c, o in itertools.product(GRID_ALONE, GRID_CONTEXT, GRID_OFFTOPIC):
+        policy = FollowUpPolicy(float(a), float(c), float(o))
+        s = score(policy, data)
+        if s["carry_n"] and s["carry"] / s["carry_n"] > max_carry:
+            continue
+        key = (s["handled"], -s["carry"], -s["context_reads"], -a, c, o)
+        if best is None or key > best[0]:
+            best = (key, policy, s)
+    if best is None:
+        raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
+    return best[1], best[2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
+    ap = argparse.ArgumentParser(prog="python -m eval.followup", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--conversations", type=Path, default=Path(__file__).resolve().parent / "conversations.jsonl")
+    ap.add_argument("--split", default="tune", choices=("tune", "test", "all"))
+    ap.add_argument("--max-carry", type=float, default=0.02, help="largest share of wrong carry-overs allowed")
+    ap.add_argument("--context-questions", type=int, nargs="+", default=[1, 2, 3],
+                    help="earlier questions put in front of the turn (each value is tried)")
+    ap.add_argument("--json", type=Path, help="write the choice and its counts here")
+    args = ap.parse_args(argv)
+
+    from assistant.core import Assistant
+    from settings import Settings
+
+    assistant = Assistant.load(Settings.from_env(), log_fn=lambda m: print(m, file=sys.stderr))
+    titles = {p.title: p.id for p in assistant.library.pledges}
+    convs = select_conversations(load_conversations(args.conversations, titles), args.split)
+    results = []
+    for k in args.context_questions:
+        data = cases(assistant, convs, k)
+        if k == args.context_questions[0]:
+            auc, n = answered_auc(data)
+            print(f"detail turns the report answers vs not, by their best sentence's margin: AUC {auc} ({n} "
+                  "labelled turns; 0.5 = no better than chance)")
+        policy, s = choose(data, args.max_carry)
+        results.append({"context_questions": k, "policy": policy.__dict__, **s})
+        print(f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"
+              f"{s['carry_n']}, context read {s['context_reads']} times; {policy}")
+    best = max(results, key=lambda r: (r["handled"], -r["carry"], -r["context_questions"]))
+    p = best["policy"]
+    print(f"KQA_FOLLOWUP_ALONE_MARGIN={p['alone']} KQA_FOLLOWUP_CONTEXT_MARGIN={p['context']} "
+          f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}")
+    if args.json:
+        args.json.write_text(json.dumps({"split": args.split, "results": results, "chosen": best}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

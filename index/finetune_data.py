@@ -54,7 +54,7 @@ class HParams:
     """Everything that shapes the trained weights besides the data (recorded and fingerprinted)."""
 
     epochs: int = 3
-    lr: float = 2e-5
+    lr: float = 1e-4  # with only the top layers training (train_layers) a larger step (screened on a tune fold)
     temperature: float = 0.05
     batch_size: int = 16
     kinds: tuple[str, ...] = ("whole",)  # unit kinds that are candidate passages (extra positives)
@@ -71,6 +71,10 @@ class HParams:
     # as served (Settings.followup_context_questions must be the same k). Chosen on the tune conversations (handled
     # later turns 193 → 228 of 240, two-fold; docs/evaluation.md, Conversations); 0: none
     conversations: int = 1
+    # which forms of those turns: "ctx" (a later turn as served, with its context), "alone" (standalone turns as
+    # they are), "rw" (the conversation writer's standalone rewrite). Only "ctx": the other two repeat what the
+    # dev set's questions already teach and cost two thirds of the conversation examples (training time, issue 27)
+    conversation_forms: tuple[str, ...] = ("ctx",)
     # "split": train on tune's train part (the calibration part sets thresholds); "all": train on every tune
     # question, and take thresholds from cross-fitted models that never saw the question (eval/crossfit.py)
     train_on: str = "all"
@@ -80,7 +84,7 @@ class HParams:
     # its backward pass took ~7 s of a ~7.3 s step), and the fine-tuned folder shares the base's table instead
     # of a second copy (index/weights.py). Frozen layers' output for every text is computed once, without
     # gradient, and cached: a step runs and back-propagates through the trained layers only. 12: all of them.
-    train_layers: int = 12
+    train_layers: int = 4
     # "step": passages re-embedded with gradient every step (the first set-up, ~3 s a step). "epoch": passage
     # vectors recomputed without gradient at each epoch's start, only the questions carry gradient.
     passage_grad: str = "epoch"
@@ -227,11 +231,12 @@ def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...]
 
 
 def conversation_examples(path: Path, title_to_id: dict[str, str], k: int, romanized: bool,
-                          negatives: bool = True) -> list[Example]:
+                          negatives: bool = True, forms: tuple[str, ...] = ("ctx", "alone", "rw")) -> list[Example]:
     """Examples from training-only conversations (see the module's docstring): each later turn that is not a
     request for another language with its last ``k`` earlier questions in front of it (``…:ctx``); the
     standalone turns (first, new-topic, off-topic new) as they are (``…:alone``); every rewrite (``…:rw``).
-    Without ``negatives``, the off-topic ones are left out (there is no background class)."""
+    Without ``negatives``, the off-topic ones are left out (there is no background class). ``forms`` keeps
+    only those of the three."""
     from index.conversation import expand
 
     out: list[Example] = []
@@ -250,12 +255,12 @@ def conversation_examples(path: Path, title_to_id: dict[str, str], k: int, roman
                 earlier += [turn["q"]] if turn["kind"] != "language" else []
                 continue
             if turn["kind"] != "language":
-                if i:
+                if i and "ctx" in forms:
                     out += _question_examples(f"{qid}:ctx", expand(earlier, turn["q"], k), lang, targets, romanized)
-                if turn["kind"] in ("first", "new_topic", "offtopic_new"):
+                if turn["kind"] in ("first", "new_topic", "offtopic_new") and "alone" in forms:
                     out += _question_examples(f"{qid}:alone", turn["q"], lang, targets, romanized)
                 earlier.append(turn["q"])
-            if turn.get("rewrite"):
+            if turn.get("rewrite") and "rw" in forms:
                 out += _question_examples(f"{qid}:rw", turn["rewrite"], lang, targets, romanized)
     return out
 
@@ -304,7 +309,9 @@ def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(),
         examples += translated_examples(report)
     if hparams.conversations and TRAIN_CONVERSATIONS.exists():
         examples += conversation_examples(TRAIN_CONVERSATIONS, title_to_id, hparams.conversations, hparams.romanized,
-                                          hparams.negatives)
+                                          hparams.negatives, hparams.conversation_forms)
+    if set(hparams.conversation_forms) - {"ctx", "alone", "rw"}:
+        raise FinetuneError(f"conversation_forms {hparams.conversation_forms!r} must name ctx, alone or rw")
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
     if unknown or not hparams.kinds:
         raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")

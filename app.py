@@ -25,10 +25,9 @@ from assistant.api import Service  # noqa: E402
 from assistant.feedback import FeedbackStore  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
 from assistant.messages import t  # noqa: E402
-from corpus.translated import Translations  # noqa: E402
 from assistant.ui_events import UiEvents  # noqa: E402
-from assistant.ui_text import (busy_html, css, examples_label, head, heading_html, status_choices,  # noqa: E402
-                               ui_lang)
+from assistant.ui_text import busy_html, css, examples_label, head, heading_html, status_choices, ui_lang  # noqa: E402
+from corpus.translated import Translations  # noqa: E402
 from settings import Settings  # noqa: E402
 
 LANG_CHOICES = [("auto", "auto"), ("Polski", "pl"), ("English", "en"), ("Українська", "uk")]
@@ -178,7 +177,7 @@ def _wire_ask(events: UiEvents, ask: AskTab, labelled: list, turns: gr.State, hi
     # The box is not an output: what a reader types while an answer loads is never wiped.
     for trigger in (ask.box.submit, ask.send.click):
         trigger(respond, inputs, outputs, **ASK)
-    for button, question in zip(ask.example_buttons, events.examples):
+    for button, question in zip(ask.example_buttons, events.examples, strict=True):
         button.click(lambda sh, c, la, sa, q=question: (q, *respond(q, sh, c, la, sa)), inputs[1:],
                      [ask.box, *outputs], **ASK)
     ask.forget.click(lambda: (*events.forget_context(), gr.update(visible=False)), None,
@@ -279,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
-                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,
+                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False,
+                        show_error=True,
                         max_file_size=1,
                         # No run history: it would keep residents' questions in the browser (a shared helpline PC).
                         run_history=False)

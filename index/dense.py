@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def ivf_lists(n: int) -> int:
     """Number of IVF lists for ``n`` vectors (4·√n), probed 1 in 8 at search time."""
     return max(8, int(4 * n ** 0.5))

@@ -13,7 +13,7 @@ from assistant.feedback import FeedbackError, FeedbackStore
 
 
 def _store(tmp_path: Path, **kw: object) -> FeedbackStore:
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)  # type: ignore[arg-type]
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)
     for aid in ("a1", "a2"):
         store.record_answer(aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1", "p2"],
                             report="r", question="mój mąż mnie bije")

@@ -1,5 +1,5 @@
 # make run  — set everything up (venv, pinned installs, model, index) and start the assistant
-# make test — set up, then run the whole test suite
+# make test — set up, check style and types (make lint), then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,13 +29,14 @@ run: index
 chat: index
 	$(PY) -m assistant chat
 
-test: model
+# lint first: it takes seconds, the model and the suite take minutes
+test: lint model
 	$(PY) -m pytest
 
 test-fast: setup
 	$(PY) -m pytest -m "not model and not browser"
 
-# style and types, configured in pyproject.toml ([tool.ruff], [tool.mypy]); not yet part of `test`
+# style and types, configured in pyproject.toml ([tool.ruff], [tool.mypy]); part of `test`
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

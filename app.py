@@ -17,6 +17,7 @@ import sys  # noqa: E402
 import traceback  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any, Literal, TypedDict  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
@@ -25,23 +26,32 @@ from assistant.api import Service  # noqa: E402
 from assistant.feedback import FeedbackStore  # noqa: E402
 from assistant.language import detect_language  # noqa: E402
 from assistant.messages import t  # noqa: E402
-from corpus.translated import Translations  # noqa: E402
 from assistant.ui_events import UiEvents  # noqa: E402
-from assistant.ui_text import (busy_html, css, examples_label, head, heading_html, status_choices,  # noqa: E402
-                               ui_lang)
+from assistant.ui_text import busy_html, css, examples_label, head, heading_html, status_choices, ui_lang  # noqa: E402
+from corpus.translated import Translations  # noqa: E402
 from settings import Settings  # noqa: E402
 
 LANG_CHOICES = [("auto", "auto"), ("Polski", "pl"), ("English", "en"), ("Українська", "uk")]
-NO_LATEX: list = []  # `$$…$$` in a question must show as typed, not be typeset
-# Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer would
-# strip the data- and aria- attributes the buttons need (and would be a second, different escaping).
-PRIVATE = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
+NO_LATEX: list[dict[str, str | bool]] = []  # `$$…$$` in a question must show as typed, not be typeset
+
+
+class EventOptions(TypedDict, total=False):
+    """The options every event listener gets (typed, so the listeners' keyword arguments are checked)."""
+
+    api_visibility: Literal["public", "private", "undocumented"]
+    concurrency_limit: int | None | Literal["default"]
+    concurrency_id: str | None
+
+
+PRIVATE: EventOptions = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
 # Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores.
-ASK = {"concurrency_limit": 2, "concurrency_id": "ask", **PRIVATE}
+ASK: EventOptions = {"concurrency_limit": 2, "concurrency_id": "ask", **PRIVATE}
 
 
-def _html(value: str = "", **kwargs: object) -> gr.Markdown:
+def _html(value: str = "", **kwargs: Any) -> gr.Markdown:
     """A Markdown block that shows our own (already escaped) HTML as it is."""
+    # Our HTML pieces come from assistant/cards.py, which escapes every text exactly once; the Markdown sanitizer
+    # would strip the data- and aria- attributes the buttons need (and would be a second, different escaping).
     return gr.Markdown(value, latex_delimiters=NO_LATEX, sanitize_html=False, **kwargs)
 
 
@@ -178,7 +188,7 @@ def _wire_ask(events: UiEvents, ask: AskTab, labelled: list, turns: gr.State, hi
     # The box is not an output: what a reader types while an answer loads is never wiped.
     for trigger in (ask.box.submit, ask.send.click):
         trigger(respond, inputs, outputs, **ASK)
-    for button, question in zip(ask.example_buttons, events.examples):
+    for button, question in zip(ask.example_buttons, events.examples, strict=True):
         button.click(lambda sh, c, la, sa, q=question: (q, *respond(q, sh, c, la, sa)), inputs[1:],
                      [ask.box, *outputs], **ASK)
     ask.forget.click(lambda: (*events.forget_context(), gr.update(visible=False)), None,
@@ -242,7 +252,7 @@ def _quiet_gradio_errors() -> None:
     import gradio.routes
 
     for module in (gradio.queueing, gradio.route_utils, gradio.routes):
-        module.traceback = _RedactedTraceback()  # type: ignore[attr-defined]
+        vars(module)["traceback"] = _RedactedTraceback()  # each module's own name for the traceback module
 
 
 # System fonts only: the default theme would fetch Google Fonts, and the app must work offline and privately.
@@ -279,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")
     gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
-                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False, show_error=True,
+                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False,
+                        show_error=True,
                         max_file_size=1,
                         # No run history: it would keep residents' questions in the browser (a shared helpline PC).
                         run_history=False)

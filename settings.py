@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
@@ -195,16 +196,16 @@ class Settings:
         return self.database_url or f"sqlite:///{self.feedback_db}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``KQA_*`` variables from ``env`` (default ``os.environ``), then ``overrides``."""
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each converted to its field's type by _convert
         for f in fields(cls):
             raw = env.get("KQA_" + f.name.upper())
             if raw is None:
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
-        return replace(cls(**values), **overrides)  # type: ignore[arg-type]
+        return replace(cls(**values), **overrides)
 
 
 def _convert(name: str, type_name: object, raw: str) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,13 +61,13 @@ class PledgeAnswer:
 
     pledge_id: str
     title: str
-    report: dict  # {"key", "title", "section", "edition", "publisher", "url"}
+    report: dict[str, Any]  # {"key", "title", "section", "edition", "publisher", "url"}
     status_label: str
     status_evidence: str
     status_rule: str
     status_doubtful: bool
     status_doubt: str  # why the label is doubtful (corpus.status.DOUBTS), "" when it is not
-    status_change: dict | None  # {"since", "before", "after"}
+    status_change: dict[str, Any] | None  # {"since", "before", "after"}
     score: float
     primary: bool  # one of the answers (True) or one of the "other matches" (False)
     passages: list[QuotedPassage]
@@ -111,12 +112,13 @@ class Answer:
     # this answer as a conversation turn: the question and the pledges shown as answers (not "other matches";
     # none when refused), what a client sends back in ``history`` with its next question. Always computed here
     # (a value passed in is replaced), so ``dataclasses.replace`` keeps it true; a field, so the API documents it.
-    turn: Turn | None = None
+    # The default is only a placeholder for ``__post_init__`` to replace: it keeps the type a Turn, never None.
+    turn: Turn = Turn("")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "turn", Turn(self.question, tuple(a.pledge_id for a in self.answers if a.primary)))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the fields ``ask --json`` documents."""
         return asdict(self)
 
@@ -133,14 +135,14 @@ def pledge_citations(library: ReportSet, pledge: Pledge) -> list[Citation]:
             cite(library, "status", pledge.status.span)]
 
 
-def report_of(library: ReportSet, pledge_id: str) -> dict:
+def report_of(library: ReportSet, pledge_id: str) -> dict[str, Any]:
     """The report and edition a pledge is answered from, as answers and API rows carry it."""
     ed = library.edition_of(pledge_id)
     return {"key": ed.key, "title": ed.info.title, "section": ed.info.section, "edition": ed.info.edition,
             "publisher": ed.info.publisher, "url": ed.info.url}
 
 
-def status_fields(library: ReportSet, pledge: Pledge) -> dict:
+def status_fields(library: ReportSet, pledge: Pledge) -> dict[str, Any]:
     """A pledge's status as answers, API rows and cards carry it: label, evidence, rule, doubt, change."""
     change = library.status_changes.get(pledge.id)
     label = pledge.status_label

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
@@ -33,8 +33,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from assistant.answer import Answer
-from assistant.api_models import (ASK_LINKS, PLEDGES_LINKS, AskRequest, Counts, Health, Vote, VoteResult,
-                                  ask_request_model, errors)
+from assistant.api_models import (
+    ASK_LINKS,
+    PLEDGES_LINKS,
+    AskRequest,
+    Counts,
+    Health,
+    Vote,
+    VoteResult,
+    ask_request_model,
+    errors,
+)
 from assistant.core import Assistant, QuestionError
 from assistant.feedback import FeedbackError, FeedbackStore, StoreUnavailable
 from assistant.render import pledge_record

@@ -9,6 +9,7 @@ Unicode letters, the engine's own test), a reason goes only with a "down" vote.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import GenericAlias
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -79,13 +80,19 @@ def ask_request_model(pledge_ids: Sequence[str] | None) -> type[AskRequest]:
     itself when they are not known yet (the API is documented before the assistant has loaded)."""
     if not pledge_ids:
         return AskRequest
-    known = Literal[tuple(sorted(pledge_ids))]  # type: ignore[valid-type]  # a Literal built from the data
+    # types built from the data at run time: values to mypy, not type expressions it could check
+    known: Any = Literal.__getitem__(tuple(sorted(pledge_ids)))
     turn = create_model("HistoryTurn", __base__=HistoryTurn,
-                        pledge_ids=(list[known], Field(default_factory=list, max_length=50,  # type: ignore[valid-type]
-                                                       description=HistoryTurn.model_fields["pledge_ids"].description)))
+                        pledge_ids=(_list_of(known), Field(default_factory=list, max_length=50,
+                                                           description=HistoryTurn.model_fields["pledge_ids"].description)))
     return create_model("AskRequest", __base__=AskRequest,
-                        history=(list[turn] | None, Field(None, max_length=MAX_HISTORY,  # type: ignore[valid-type]
-                                                          description=AskRequest.model_fields["history"].description)))
+                        history=(_list_of(turn) | None, Field(None, max_length=MAX_HISTORY,
+                                                              description=AskRequest.model_fields["history"].description)))
+
+
+def _list_of(item: Any) -> Any:
+    """``list[item]`` for a type made at run time."""
+    return GenericAlias(list, (item,))
 
 
 class _VoteOn(BaseModel):

@@ -7,15 +7,16 @@ The buttons carry data attributes only; assistant/ui.js handles them (votes go t
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from assistant.answer import Answer, Citation, Highlight, PledgeAnswer, pledge_citations, report_of, status_fields
 from assistant.contacts import HelpContact
 from assistant.feedback import REASONS
 from assistant.messages import t
 from assistant.render import change_note, cite_line, continues, marked, status_notes
-from corpus.translated import Translated, Translations
 from corpus.model import Pledge
 from corpus.reports import ReportSet
+from corpus.translated import Translated, Translations
 
 ICONS = {"done": "✔", "partly_done": "◐", "in_progress": "↻", "planned": "◷", "not_done": "✖", "unclear": "?"}
 LONG_QUESTION = 160  # characters; a longer question is echoed folded, not as a screen-filling block
@@ -35,7 +36,8 @@ def quote_html(text: str, highlights: list[Highlight]) -> str:
 def badge_html(lang: str, label: str, edition: str) -> str:
     """The status: coloured, with an icon and the edition it is true of."""
     return (f'<p class="kqa-badge kqa-s-{e(label)}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '
-            f'{e(t(lang, "status"))}: <strong>{e(t(lang, label))}</strong> · {e(t(lang, "ui_as_of", edition=edition))}</p>')
+            f'{e(t(lang, "status"))}: <strong>{e(t(lang, label))}</strong> · '
+            f'{e(t(lang, "ui_as_of", edition=edition))}</p>')
 
 
 def translation_html(lang: str, tr: Translated | None) -> str:
@@ -52,7 +54,7 @@ def translation_html(lang: str, tr: Translated | None) -> str:
             + "".join(rows) + "</div>")
 
 
-def source_html(lang: str, report: dict, citations: list[Citation]) -> str:
+def source_html(lang: str, report: dict[str, Any], citations: list[Citation]) -> str:
     """The citation (a link when the report has a public URL) and the exact quoted lines, folded."""
     cite = e(cite_line(lang, report, citations))
     if report.get("url"):
@@ -70,7 +72,7 @@ def quoted_lines_html(lang: str, c: Citation) -> str:
         items = "".join(f"<li>{e(line) or '&nbsp;'}</li>" for line in lines)
         return f'<ol class="kqa-lines" start="{c.start_line}">{items}</ol>'
     pages: dict[int, list[tuple[int, str]]] = {}
-    for line, at in zip(lines, c.printed_at):
+    for line, at in zip(lines, c.printed_at, strict=True):
         if at is not None:
             pages.setdefault(at[0], []).append((at[1], line))
     return "".join(f'<p class="kqa-k">{e(t(lang, "page"))} {page}</p><ol class="kqa-lines" start="{rows[0][0]}">'
@@ -94,10 +96,11 @@ def vote_html(lang: str, answer_id: str, pledge_id: str) -> str:
             "</div>")
 
 
-def copy_text(lang: str, pledge: Pledge, report: dict, citations: list[Citation]) -> str:
+def copy_text(lang: str, pledge: Pledge, report: dict[str, Any], citations: list[Citation]) -> str:
     """Clean plain text of a pledge with its citation, for pasting into an e-mail or a case note."""
     label = pledge.status_label.label
-    return "\n".join([pledge.title, f"{t(lang, 'status')}: {t(lang, label)} ({t(lang, 'ui_as_of', edition=report['edition'])})",
+    as_of = t(lang, "ui_as_of", edition=report["edition"])
+    return "\n".join([pledge.title, f"{t(lang, 'status')}: {t(lang, label)} ({as_of})",
                       f"{t(lang, 'pledge')}: „{pledge.pledge.text}”", f"{t(lang, 'progress')}: „{pledge.status.text}”",
                       f"{t(lang, 'source')}: {cite_line(lang, report, citations)}"])
 
@@ -110,9 +113,9 @@ def copy_buttons(lang: str, text: str, pledge_id: str) -> str:
             f'data-done="{e(t(lang, "ui_copied"))}">{e(t(lang, "ui_copy_link"))}</button></div>')
 
 
-def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citation], translations: Translations,
-                change: dict | None, highlights: tuple[list[Highlight], list[Highlight]] = ([], []),
-                heading: str = "h2") -> str:
+def pledge_card(lang: str, pledge: Pledge, report: dict[str, Any], citations: list[Citation],
+                translations: Translations, change: dict[str, Any] | None,
+                highlights: tuple[list[Highlight], list[Highlight]] = ([], []), heading: str = "h2") -> str:
     """One pledge: title, badge, notes (a status change; the rule of a doubtful label), translation, Polish
     quotes, citation, copy buttons."""
     label = pledge.status_label
@@ -121,8 +124,10 @@ def pledge_card(lang: str, pledge: Pledge, report: dict, citations: list[Citatio
     return (f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
             f'{badge_html(lang, pledge.status_label.label, report["edition"])}{notes}'
             f'{translation_html(lang, translations.for_pledge(pledge, lang))}'
-            f'<p class="kqa-k">{e(t(lang, "pledge"))}:</p><blockquote lang="pl">{quote_html(pledge.pledge.text, highlights[0])}</blockquote>'
-            f'<p class="kqa-k">{e(t(lang, "progress"))}:</p><blockquote lang="pl">{quote_html(pledge.status.text, highlights[1])}</blockquote>'
+            f'<p class="kqa-k">{e(t(lang, "pledge"))}:</p>'
+            f'<blockquote lang="pl">{quote_html(pledge.pledge.text, highlights[0])}</blockquote>'
+            f'<p class="kqa-k">{e(t(lang, "progress"))}:</p>'
+            f'<blockquote lang="pl">{quote_html(pledge.status.text, highlights[1])}</blockquote>'
             f'{source_html(lang, report, citations)}'
             f'{copy_buttons(lang, copy_text(lang, pledge, report, citations), pledge.id)}')
 
@@ -140,7 +145,8 @@ def contacts_html(lang: str, contacts: list[HelpContact]) -> str:
     """The help numbers, as tappable phone links."""
     items = "".join(f'<li><a href="tel:{e(c.phone.replace(" ", ""))}">{e(c.phone)}</a> — {e(c.text)}</li>'
                     for c in contacts)
-    return f'<aside class="kqa-contacts" aria-label="{e(t(lang, "ui_contacts"))}"><p class="kqa-k">{e(t(lang, "ui_contacts"))}</p><ul>{items}</ul></aside>'
+    title = e(t(lang, "ui_contacts"))
+    return f'<aside class="kqa-contacts" aria-label="{title}"><p class="kqa-k">{title}</p><ul>{items}</ul></aside>'
 
 
 def asked_html(lang: str, question: str) -> str:
@@ -167,7 +173,8 @@ def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> 
         out += [answer_card(lang, ans, a, library, translations) for a in primary]
         if rest:
             cards = "".join(answer_card(lang, ans, a, library, translations) for a in rest)
-            out.append(f'<details class="kqa-more"><summary>{e(t(lang, "more"))} ({len(rest)})</summary>{cards}</details>')
+            summary = f'<summary>{e(t(lang, "more"))} ({len(rest)})</summary>'
+            out.append(f'<details class="kqa-more">{summary}{cards}</details>')
     if ans.help_contacts:
         out.append(contacts_html(lang, ans.help_contacts))
     return f'<section class="kqa-turn" data-answer="{e(ans.answer_id)}" data-ui-lang="{lang}">{"".join(out)}</section>'

@@ -25,7 +25,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--top-k", type=int, default=None, help="number of pledges to show (default 3)")
     ask.add_argument("--report", default=None, help="only this report (its key or section)")
-    ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"), help="reply language (default: the question's)")
+    ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"),
+                     help="reply language (default: the question's)")
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
     about_chat = ("a conversation at a prompt (follow-ups such as 'is it free?' keep their context) until an empty "
                   "line or Ctrl-D; '/new' starts a new conversation")

@@ -4,9 +4,10 @@ Each contact is for ``safety`` (112, the domestic-violence line) or ``general`` 
 The safety numbers go with the pledges the file lists (``pledges``: violence at home and at work) and with
 refusals close to them: a question the report does not cover whose best listed pledge still scores within
 ``Settings.contacts_safety_margin`` of the closest general city topic (chosen on tune, python -m
-eval.contacts), or a refusal in a conversation that was about one. Other refusals get the general contact; an answer about another pledge gets none. Which
-pledges and numbers is data, so an operator can change them without a code change. The assistant attaches them
-to the ``Answer`` itself (``help_contacts``), so the CLI, the JSON API and any front end built on it carry them.
+eval.contacts), or a refusal in a conversation that was about one. Other refusals get the general contact; an
+answer about another pledge gets none. Which pledges and numbers is data, so an operator can change them without
+a code change. The assistant attaches them to the ``Answer`` itself (``help_contacts``), so the CLI, the JSON API
+and any front end built on it carry them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from settings import Settings
 
@@ -38,7 +40,7 @@ class Contacts:
     """The contacts file: entries (phone, text per language, ``for`` safety or general), the pledges the safety
     numbers go with, and whether refusals get contacts at all."""
 
-    entries: tuple[dict, ...]
+    entries: tuple[dict[str, Any], ...]
     pledges: frozenset[str]
     on_refusal: bool
 
@@ -87,7 +89,8 @@ def _problems(doc: object) -> list[str]:
         entries = []
     for i, entry in enumerate(entries, 1):
         entry = entry if isinstance(entry, dict) else {}
-        text = entry.get("text") if isinstance(entry.get("text"), dict) else {}
+        text = entry.get("text")
+        text = text if isinstance(text, dict) else {}
         missing = ([] if _filled(entry.get("phone")) else ["phone"]) + [
             f"text.{k}" for k in ("pl", "en", "uk") if not _filled(text.get(k))]
         missing += [f"text.{k}" for k, v in text.items() if k not in ("pl", "en", "uk") and not _filled(v)]

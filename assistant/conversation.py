@@ -23,8 +23,9 @@ At most two retrievals per turn. The three margins are chosen on the tune split 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.language_request import language_request
 from assistant.retriever import Retrieval
@@ -47,7 +48,7 @@ class Turn:
     q: str
     pledge_ids: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"q": self.q, "pledge_ids": list(self.pledge_ids)}
 
 
@@ -60,7 +61,7 @@ class FollowUp:
     kind: str
     about: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "about": list(self.about)}
 
 
@@ -73,7 +74,7 @@ class FollowUpPolicy:
     offtopic: float
 
 
-def check_history(history: Iterable[object] | None, known: Mapping[str, object] | set[str],
+def check_history(history: Iterable[object] | None, known: Container[str],
                   max_turns: int) -> list[Turn]:
     """The last ``max_turns`` turns of ``history`` as ``Turn`` records.
 

@@ -14,11 +14,24 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from assistant.answer import Answer, SentenceIndex, Suggestion, pledge_answer, sentence_index
 from assistant.contacts import Contacts
-from assistant.conversation import (DETAIL, LANGUAGE, FollowUp, FollowUpPolicy, HistoryError, Reading, Turn,
-                                    check_history, context_text, last_shown, needs_context, read_turn)
+from assistant.conversation import (
+    DETAIL,
+    LANGUAGE,
+    FollowUp,
+    FollowUpPolicy,
+    HistoryError,
+    Reading,
+    Turn,
+    check_history,
+    context_text,
+    last_shown,
+    needs_context,
+    read_turn,
+)
 from assistant.language import detect_language
 from assistant.language_request import language_request
 from assistant.messages import MESSAGES, reply_language, t
@@ -175,14 +188,14 @@ class Assistant:
         A refusal in a conversation about a pledge with safety numbers keeps those numbers."""
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         ranked = [r for r in shown.ranked if allowed is None or r.pledge_id in allowed][:top_k]
-        common = {"answer_id": uuid.uuid4().hex, "question": text, "language": detected, "reply_language": reply,
-                  "truncated": truncated, "retriever": self.retriever.strategy, "margin": round(alone.margin, 4),
-                  "follow_up": reading.follow_up}
+        common = partial(Answer, answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
+                         truncated=truncated, retriever=self.retriever.strategy, margin=round(alone.margin, 4),
+                         follow_up=reading.follow_up)
         if reading.source == "refuse":
             suggestions = [Suggestion(r.pledge_id, self.library.by_id(r.pledge_id).title,
                                       self.library.by_id(r.pledge_id).status_label.label, round(r.score, 4))
                            for r in ranked]
-            return Answer(**common, abstained=True, message=t(reply, "not_in_report"), answers=[],
+            return common(abstained=True, message=t(reply, "not_in_report"), answers=[],
                           suggestions=suggestions, notices=notices,
                           help_contacts=self.contacts.for_answer(
                               [], True, reply, near_safety=self.near_safety(alone) or bool(
@@ -195,7 +208,7 @@ class Assistant:
         answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
                                  alone.unit_scores, self.settings.highlight_window, primary=i < n_primary)
                    for i, r in enumerate(ranked)]
-        return Answer(**common, abstained=False, message="", answers=answers, notices=notices,
+        return common(abstained=False, message="", answers=answers, notices=notices,
                       help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
 
     def near_safety(self, retrieval: Retrieval) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from assistant.answer import Answer
 from assistant.feedback_schema import (
@@ -64,8 +65,8 @@ class FeedbackError(ValueError):
         self.unknown = unknown
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cur = dbapi_connection.cursor()  # type: ignore[attr-defined]  # a DBAPI connection, untyped in SQLAlchemy
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
+    cur = dbapi_connection.cursor()
     cur.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL waits for other starting replicas
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")

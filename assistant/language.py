@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from typing import Protocol, cast
 
 from index.lexical import fold
 from index.romanized import CYRILLIC as _CYRILLIC
@@ -71,25 +72,32 @@ def _lexicon_guess(text: str) -> str | None:
     words = _WORDS.findall(text.lower())
     zipfs = [{lang: zipf_frequency(w, lang, wordlist="small") for lang in LEXICON_CANDIDATES} for w in words]
     folded = [_folded_polish().get(w, 0.0) for w in words]
-    per_word = [max(*z.values(), f) for z, f in zip(zipfs, folded)]
+    per_word = [max(*z.values(), f) for z, f in zip(zipfs, folded, strict=True)]
     scores = {lang: sum(z[lang] for z in zipfs) for lang in LEXICON_CANDIDATES}
     best = max(scores.values(), default=0.0)
     if any(z == 0 for z in per_word):  # else no romanized reading can win: skip loading its lists
         romanized = romanized_zipfs(words)
         for lang in sorted(romanized, key=lambda k: -sum(romanized[k])):
-            distinct = sum(1 for z, latin in zip(romanized[lang], per_word) if z > 0 and latin == 0)
+            distinct = sum(1 for z, latin in zip(romanized[lang], per_word, strict=True) if z > 0 and latin == 0)
             if distinct >= 1 and sum(romanized[lang]) > best:
                 return lang
     return next(c for c in LEXICON_CANDIDATES if scores[c] == best) if best > 0 else None
 
 
-def _langdetect(text: str) -> list:
+class Guess(Protocol):
+    """One of langdetect's guesses (langdetect has no type hints)."""
+
+    lang: str
+    prob: float
+
+
+def _langdetect(text: str) -> list[Guess]:
     """Seeded langdetect's ranked guesses ([] when it finds no features)."""
     _factory()
     from langdetect import LangDetectException, detect_langs
 
     try:
-        return detect_langs(text)
+        return cast("list[Guess]", detect_langs(text))
     except LangDetectException:
         return []
 
@@ -140,9 +148,9 @@ def detect_language(text: str) -> str:
         # Words no frequency list knows (e.g. "mammografia"): trust langdetect only for English, the other
         # language such words are typed in here; otherwise Polish, the report's and most residents' language.
         return "en" if ranked and ranked[0].lang == "en" else "pl"
-    for guess in ranked:
-        if guess.lang in CANDIDATES:
-            return guess.lang
+    for ranked_guess in ranked:
+        if ranked_guess.lang in CANDIDATES:
+            return ranked_guess.lang
     if ranked and ranked[0].prob > 0.9:  # confidently another language (e.g. Japanese): say so
         return ranked[0].lang
     return "pl"

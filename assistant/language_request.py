@@ -26,7 +26,8 @@ from assistant.language import folded_polish_zipf
 from index.lexical import fold
 
 # "in <language>" as people ask for it, by the language asked for (ISO 639-1); matched in lower case with Latin
-# letters' diacritics ignored ("po ukraińsku" = "po ukrainsku"). Bare names ("english", "українська") count only in a pure request.
+# letters' diacritics ignored ("po ukraińsku" = "po ukrainsku"). Bare names ("english", "українська") count only in
+# a pure request.
 _PHRASES: dict[str, tuple[str, ...]] = {
     "pl": ("po polsku", "in polish", "into polish", "auf polnisch", "en polonais", "en polaco", "in polacco",
            "польською", "польській", "по-польськи", "по польськи", "по-польски", "по польски", "на польском",

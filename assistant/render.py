@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from assistant.answer import Answer, Citation, Highlight, pledge_citations, report_of, status_fields
 from assistant.conversation import DETAIL, LANGUAGE, SIBLING
@@ -17,7 +18,7 @@ CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_t
 FOLLOWING = (DETAIL, LANGUAGE, SIBLING)  # follow-up kinds that say what they continue
 
 
-def status_notes(lang: str, change: dict | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
+def status_notes(lang: str, change: dict[str, Any] | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
     """The lines that qualify a status: a change since the last edition; the rule and why, when the label is
     doubtful."""
     notes = []
@@ -38,7 +39,7 @@ def change_note(lang: str, library: ReportSet, pledge_id: str) -> str:
     return t(lang, "changed_kinds", since=change.since, kinds=", ".join(t(lang, f"kind_{k}") for k in change.kinds))
 
 
-def pledge_record(library: ReportSet, pledge: Pledge) -> dict:
+def pledge_record(library: ReportSet, pledge: Pledge) -> dict[str, Any]:
     """One pledge as the API lists it: texts, status with evidence and rule, citations and its report."""
     return {"pledge_id": pledge.id, "title": pledge.title, "report": report_of(library, pledge.id),
             **status_fields(library, pledge), "pledge_text": pledge.pledge.text, "status_text": pledge.status.text,
@@ -98,7 +99,7 @@ def _help_lines(ans: Answer) -> list[str]:
     return [f"\n{t(ans.reply_language, 'ui_contacts')}"] + [f"  {c.phone} — {c.text}" for c in ans.help_contacts]
 
 
-def cite_line(lang: str, report: dict, citations: list[Citation], *, detail: bool = False) -> str:
+def cite_line(lang: str, report: dict[str, Any], citations: list[Citation], *, detail: bool = False) -> str:
     """'Urząd Miasta Krakowa — <report title>, 2025, lines 7–23' for a text file, '…, p. 3, lines 5–21' (or 'pp. 3–4,
     p. 3, line 27 – p. 4, line 5' across a page break) for a PDF, counting the lines on the printed page: what a
     resident can look up. With ``detail``, which lines are the title, the pledge and the status (the CLI)."""

@@ -13,6 +13,7 @@ the turns before it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.api import token_ok
 from assistant.browse import rows_html, search
@@ -45,8 +46,8 @@ class UiEvents:
         return [q for lang in UI_LANGS for ed in self.assistant.library.latest()
                 for q in ed.info.examples.get(lang, [])]
 
-    def respond(self, question: str, turns: list, choice: str, last: str,
-                history: list | None = None) -> tuple[str, list, str, list, str]:
+    def respond(self, question: str, turns: list[str], choice: str, last: str,
+                history: list[dict[str, Any]] | None = None) -> tuple[str, list[str], str, list[dict[str, Any]], str]:
         """Answer one question with the conversation so far: (the answers' HTML, newest first; the answers kept
         in the session; its language; the conversation's turns; the "continuing about" line). A question that
         cannot be asked gets the reason in the interface's language above the earlier answers."""
@@ -66,19 +67,19 @@ class UiEvents:
         lang = ui_lang(choice, last)
         return history_html(lang, turns), turns, last, history, self.context(history, lang)
 
-    def context(self, history: list, lang: str) -> str:
+    def context(self, history: list[dict[str, Any]], lang: str) -> str:
         """The line saying what the next question continues ('' when nothing: a new conversation)."""
         turns = [Turn(h["q"], tuple(h["pledge_ids"])) for h in history or []]
         titles = [self.assistant.library.by_id(p).title for p in last_shown(turns)]
         return context_html(lang, titles)
 
     @staticmethod
-    def new_conversation() -> tuple[str, list, list, str]:
+    def new_conversation() -> tuple[str, list[str], list[dict[str, Any]], str]:
         """Start again: no answers on the page, no turns, no context line."""
         return "", [], [], ""
 
     @staticmethod
-    def forget_context() -> tuple[list, str]:
+    def forget_context() -> tuple[list[dict[str, Any]], str]:
         """The next question stands on its own (the answers stay on the page)."""
         return [], ""
 
@@ -97,9 +98,10 @@ class UiEvents:
             return ""
         return library_card(ui_lang(choice, last), library, pledge, self.translations)
 
-    def deep_link(self, params: dict) -> tuple[str, str]:
+    def deep_link(self, params: dict[str, str]) -> tuple[str, str]:
         """A shared link's (language choice, pledge to open): ``?pledge=<id>&lang=<xx>``; unknown values ignored."""
-        lang = params.get("lang") if params.get("lang") in UI_LANGS else "auto"
+        lang = params.get("lang", "")
+        lang = lang if lang in UI_LANGS else "auto"
         pledge_id = params.get("pledge") or ""
         return lang, pledge_id if pledge_id in {p.id for p in self.assistant.library.pledges} else ""
 

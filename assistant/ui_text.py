@@ -6,10 +6,11 @@ app.py only lays these out and wires events; words come from assistant/messages.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from assistant.browse import STATUSES
 from assistant.cards import e
 from assistant.messages import t
+from corpus.status import LABELS as STATUSES
 
 HERE = Path(__file__).resolve().parent
 UI_LANGS = ("pl", "en", "uk")
@@ -71,12 +72,12 @@ def history_html(lang: str, turns: list[str]) -> str:
     return turns[0] + earlier
 
 
-def _table(caption: str, counts: dict) -> str:
+def _table(caption: str, counts: dict[str, int]) -> str:
     rows = "".join(f"<tr><th scope='row'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in counts.items())
     return f"<table class='kqa-stats'><caption>{e(caption)}</caption><tbody>{rows}</tbody></table>"
 
 
-def stats_html(lang: str, stats: dict) -> str:
+def stats_html(lang: str, stats: dict[str, Any]) -> str:
     """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome."""
     feedback = {f"{pid} · {k}": n for pid, outcome in stats["feedback"].items() for k, n in outcome.items()}
     return ("<div class='kqa-stats-all'>"

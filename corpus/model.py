@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ _T = TypeVar("_T")
 def map_spans(node: _T, fn: Callable[[Span], Span]) -> _T:
     """``node`` (a frozen record, or a tuple of them) with every Span inside it replaced by ``fn(span)``."""
     if isinstance(node, Span):
-        return fn(node)  # type: ignore[return-value]  # _T is Span here; mypy cannot narrow a TypeVar
+        return cast(_T, fn(node))  # _T is Span here; mypy cannot narrow a TypeVar
     if isinstance(node, tuple):
         return type(node)(map_spans(item, fn) for item in node)
     if is_dataclass(node) and not isinstance(node, type):

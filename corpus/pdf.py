@@ -36,9 +36,13 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from corpus.errors import ReportFormatError
 from corpus.sentences import ends_sentence
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
 
 MAX_PDF_BYTES = 50_000_000  # report PDFs with images run to a few MB; far bigger is the wrong file
 GAP_FACTOR = 1.5  # a vertical step this many line heights or more is a paragraph gap
@@ -125,7 +129,7 @@ def read_pdf(data: bytes, source: str) -> list[list[PdfLine]]:
     return pages
 
 
-def _page_lines(page: object, number: int) -> list[PdfLine]:
+def _page_lines(page: PageObject, number: int) -> list[PdfLine]:
     """pypdf's text for one page, split into lines, each with the height of its first text piece."""
     texts: list[str] = []
     heights: list[float | None] = [None]
@@ -139,7 +143,7 @@ def _page_lines(page: object, number: int) -> list[PdfLine]:
                 heights[-1] = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
         texts.append(text)
 
-    page.extract_text(visitor_text=visit)  # type: ignore[attr-defined]
+    page.extract_text(visitor_text=visit)
     lines = "".join(texts).split("\n")
     return [PdfLine(" ".join(t.split()), number, y) for t, y in zip(lines, heights, strict=False) if t.strip()]
 

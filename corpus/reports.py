@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from corpus.diff import PledgeChange, diff_reports, match_pledges
 from corpus.errors import ReportFormatError
@@ -283,35 +283,13 @@ def _pair_files(folder: Path) -> list[tuple[Path, Path]]:
 def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseOptions]:
     """The manifest's ReportInfo and what it tells the parser (``pledges``, ``closing_paragraphs``); errors name
     the field."""
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportSetError(f"{manifest}: not valid UTF-8 JSON ({exc}); expected an object like {_EXAMPLE}") from None
-    if not isinstance(data, dict):
-        raise ReportSetError(f"{manifest}: holds a {type(data).__name__}; expected an object like {_EXAMPLE}")
-    for name in REQUIRED:
-        if name not in data:
-            raise ReportSetError(f"{manifest}: field {name!r} is missing; expected it with {_hint(name)}")
-    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise ReportSetError(
-            f"{manifest}: unknown field {unknown[0]!r}; expected only "
-            f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)"
-        )
+    data = _manifest_fields(manifest)
     for name in ("title", "section", "publisher"):
         if not isinstance(data[name], str) or not data[name].strip():
             _bad(manifest, name, data[name])
     if data["url"] is not None and not isinstance(data["url"], str):
         _bad(manifest, "url", data["url"])
-    edition = data["edition"]
-    if isinstance(edition, int) and not isinstance(edition, bool):
-        edition = str(edition)
-    try:
-        if not isinstance(edition, str):
-            raise ValueError
-        edition_order(edition)
-    except ValueError:
-        _bad(manifest, "edition", data["edition"])
+    edition = _edition(manifest, data["edition"])
     try:
         options = ParseOptions.from_manifest(data, str(manifest))
     except ReportFormatError as exc:
@@ -334,6 +312,38 @@ def read_manifest(manifest: Path, report_file: Path) -> tuple[ReportInfo, ParseO
     return info, options
 
 
+def _manifest_fields(manifest: Path) -> dict[str, Any]:
+    """The manifest's JSON object, with every required field and no unknown one (its values not yet checked)."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportSetError(f"{manifest}: not valid UTF-8 JSON ({exc}); expected an object like {_EXAMPLE}") from None
+    if not isinstance(data, dict):
+        raise ReportSetError(f"{manifest}: holds a {type(data).__name__}; expected an object like {_EXAMPLE}")
+    for name in REQUIRED:
+        if name not in data:
+            raise ReportSetError(f"{manifest}: field {name!r} is missing; expected it with {_hint(name)}")
+    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise ReportSetError(
+            f"{manifest}: unknown field {unknown[0]!r}; expected only "
+            f"{', '.join(REQUIRED + OPTIONAL)} (check the spelling)"
+        )
+    return data
+
+
+def _edition(manifest: Path, value: object) -> str:
+    """The manifest's ``edition`` as text (a whole number is accepted as a year); anything else names the field."""
+    edition = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        if not isinstance(edition, str):
+            raise ValueError
+        edition_order(edition)
+    except ValueError:
+        _bad(manifest, "edition", value)
+    return edition
+
+
 def _hint(name: str) -> str:
     return {
         "title": "the report's title (a non-empty string)",
@@ -346,7 +356,7 @@ def _hint(name: str) -> str:
     }[name]
 
 
-def _bad(manifest: Path, name: str, value: object) -> None:
+def _bad(manifest: Path, name: str, value: object) -> NoReturn:
     raise ReportSetError(f"{manifest}: field {name!r} is {value!r}; expected {_hint(name)}")
 
 

@@ -14,21 +14,25 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eval.queries import QueryFileError, load_queries, select_split
+from eval.queries import Query, QueryFileError, load_queries, select_split
 from eval.report import paired_table, text_table, write_report
 from eval.runner import BASELINE, RETRIEVERS, run_all
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from eval.conversations import Conversation
+    from index.encoder import Encoder
+    from settings import Settings
 
 OUT_DIR = Path(__file__).resolve().parent / "out"  # git-ignored
 # argparse's const for a bare --json/--report: not a str, so type=Path leaves it alone and `is` finds it
 _BARE = Path("<bare>")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    from settings import apply_privacy_env
-
-    apply_privacy_env()
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, with a bare ``--json``/``--report`` turned into its path under eval/out."""
     ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
     inputs = ap.add_mutually_exclusive_group(required=True)
     inputs.add_argument("--queries", type=Path, help="JSONL query file (see docs/evaluation.md)")
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fake-encoder", action="store_true",
                     help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
     args = ap.parse_args(argv)
+    if args.romanized and args.conversations:
+        ap.error("--romanized works with --queries only (conversations are asked as they are written)")
     view = f"{args.split}-romanized" if args.romanized else args.split
     if args.conversations:
         view = f"conversations-{args.split}" + ("-without-history" if args.without_history else "")
@@ -56,7 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         args.json = OUT_DIR / f"{view}.json"
     if args.report is _BARE:
         args.report = OUT_DIR / view
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from settings import apply_privacy_env
+
+    apply_privacy_env()
+    args = _parse_args(argv)
     from corpus import ReportFormatError
     from corpus.reports import ReportSetError, load_report_set
     from settings import Settings, SettingsError
@@ -67,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     source = args.conversations or args.queries
+    queries: list[Query] = []
+    convs: list[Conversation] = []
     try:
         settings = Settings.from_env()
         reports = load_report_set(settings.reports)
@@ -74,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.conversations:
             from eval.conversations import load_conversations, select_conversations
 
-            queries = select_conversations(load_conversations(args.conversations, titles), args.split)
+            convs = select_conversations(load_conversations(args.conversations, titles), args.split)
         else:
             queries = select_split(load_queries(args.queries, titles), args.split)
     except (QueryFileError, ReportFormatError, ReportSetError, SettingsError) as exc:
@@ -90,20 +106,21 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.split!r}; --romanized needs some (or leave it off)", file=sys.stderr)
             return 2
     if not args.fake_encoder:
-        return _evaluate(args, settings, queries, names, None)
+        return _evaluate(args, settings, queries, convs, names, None)
     from index.fake import FakeEncoder
 
     # Fake vectors never go into the configured index (data/index or KQA_INDEX_DIR): a temporary one.
     with tempfile.TemporaryDirectory(prefix="kqa-fake-index-") as tmp:
-        return _evaluate(args, replace(settings, index_dir=Path(tmp)), queries, names, FakeEncoder())
+        return _evaluate(args, replace(settings, index_dir=Path(tmp)), queries, convs, names, FakeEncoder())
 
 
-def _evaluate(args: argparse.Namespace, settings: object, queries: list, names: list[str], encoder: object) -> int:
+def _evaluate(args: argparse.Namespace, settings: Settings, queries: list[Query], convs: list[Conversation],
+              names: list[str], encoder: Encoder | None) -> int:
     from assistant.core import Assistant
 
     assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
     if args.conversations:
-        return _evaluate_conversations(args, assistant, queries)
+        return _evaluate_conversations(args, assistant, convs)
     results = run_all(assistant, queries, names)
     print(f"split: {args.split} ({len(queries)} questions)")
     print(text_table(results))
@@ -118,13 +135,13 @@ def _evaluate(args: argparse.Namespace, settings: object, queries: list, names: 
     return 0
 
 
-def _evaluate_conversations(args: argparse.Namespace, assistant: object, convs: list) -> int:
+def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, convs: list[Conversation]) -> int:
     """Handled per turn kind and language, wrong carry-overs and the rewrites' gap (eval.conversations)."""
     from assistant.messages import reply_language
     from eval.conversations import run_conversations, summarize, text_table
 
     records = run_conversations(assistant.ask, convs, reply_language, rewrites=True,
-                                with_history=not args.without_history)  # type: ignore[attr-defined]
+                                with_history=not args.without_history)
     summary = summarize(records)
     print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns)")
     print(text_table(summary))

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -201,7 +201,7 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
                 ms.append((time.perf_counter() - t) * 1000)
                 found.append(i[0])
             ids[kind] = found
-            stored = faiss.serialize_index(cast(faiss.Index, idx.index))
+            stored = faiss.serialize_index(idx.index)
             result[kind] = {"query_p50_ms": _pcts(ms)[0], "build_s": round(built, 2),
                             "index_mb": round(stored.nbytes / 1e6, 1)}
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"], strict=True)])

@@ -28,8 +28,24 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.retriever import Retriever
+    from eval.queries import Query
+    from settings import Settings
+
+
+class Serving(Protocol):
+    """What calibration reads of an assistant: its settings and its retriever (an ``Assistant`` has both)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def retriever(self) -> Retriever: ...
 
 LANGS = ("pl", "en", "uk")
 
@@ -61,16 +77,16 @@ def conformal_lower(scores: list[float], alpha: float) -> float:
     return ordered[k - 1] if k >= 1 else -math.inf
 
 
-def calibration_records(assistant: object, queries: list) -> list[dict]:
+def calibration_records(assistant: Serving, queries: list[Query]) -> list[dict]:
     """Per question: detected language, in scope, margin, and the gap from the top score to a right pledge."""
     from assistant.core import clean_question
     from assistant.language import detect_language
 
     out = []
     for q in queries:
-        text, _ = clean_question(q.query, assistant.settings.max_question_chars)  # type: ignore[attr-defined]
+        text, _ = clean_question(q.query, assistant.settings.max_question_chars)
         lang = detect_language(text)
-        result = assistant.retriever.retrieve(text, lang)  # type: ignore[attr-defined]
+        result = assistant.retriever.retrieve(text, lang)
         top = result.ranked[0].score
         right = [r.score for r in result.ranked if r.pledge_id in q.expected]
         out.append({"lang": lang, "in_scope": q.in_scope, "margin": result.margin,

@@ -21,8 +21,12 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,12 +37,12 @@ def safety_labels(path: Path = HERE / "safety_labels.jsonl") -> dict[str, bool]:
     return {row["id"]: bool(row["safety"]) for row in rows}
 
 
-def _questions(assistant: object, split: str) -> list[tuple[str, str, tuple[str, ...]]]:
+def _questions(assistant: Assistant, split: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """(id, text, expected) of the dev set's questions of ``split`` and the conversations' standalone turns."""
     from eval.conversations import load_conversations, select_conversations
     from eval.queries import load_queries, select_split
 
-    titles = {p.title: p.id for p in assistant.library.pledges}  # type: ignore[attr-defined]
+    titles = {p.title: p.id for p in assistant.library.pledges}
     out = [(q.id, q.query, q.expected) for q in select_split(load_queries(HERE / "dev.jsonl", titles), split)]
     for conv in select_conversations(load_conversations(HERE / "conversations.jsonl", titles), split):
         out += [(f"{conv.id}#{i}", t.q, t.expected) for i, t in enumerate(conv.turns)
@@ -46,22 +50,22 @@ def _questions(assistant: object, split: str) -> list[tuple[str, str, tuple[str,
     return out
 
 
-def margins(assistant: object, split: str) -> dict[str, np.ndarray]:
+def margins(assistant: Assistant, split: str) -> dict[str, np.ndarray]:
     """The best listed pledge's margin of: ``listed`` (questions about a listed pledge), ``offtopic`` (refused
     off-topic questions not labelled safety) and ``safety`` (refused off-topic questions labelled safety)."""
     from assistant.language import detect_language
 
-    labels, listed = safety_labels(), assistant.contacts.pledges  # type: ignore[attr-defined]
+    labels, listed = safety_labels(), assistant.contacts.pledges
     groups: dict[str, list[float]] = {"listed": [], "offtopic": [], "safety": []}
     for qid, text, expected in _questions(assistant, split):
         if expected and not set(expected) & listed:
             continue
         lang = detect_language(text)
-        retrieval = assistant.retrieve(text, lang)  # type: ignore[attr-defined]
+        retrieval = assistant.retrieve(text, lang)
         margin = max(r.dense - retrieval.background for r in retrieval.ranked if r.pledge_id in listed)
         if expected:
             groups["listed"].append(margin)
-        elif assistant.retriever.abstains(retrieval, lang):  # type: ignore[attr-defined]
+        elif assistant.retriever.abstains(retrieval, lang):
             groups["safety" if labels.get(qid) else "offtopic"].append(margin)
     return {k: np.array(v) for k, v in groups.items()}
 

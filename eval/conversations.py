@@ -29,7 +29,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from assistant.answer import Answer
+from assistant.conversation import Turn
 from eval.metrics import bootstrap_ratio
 from eval.queries import SPLITS, QueryFileError
 
@@ -129,23 +132,23 @@ def select_conversations(convs: list[Conversation], split: str) -> list[Conversa
 
 # --- running ------------------------------------------------------------------------------------------------
 
-Ask = Callable[..., object]  # Assistant.ask: (question, *, history) -> Answer
+Ask = Callable[..., Answer]  # Assistant.ask: (question, *, history, lang=None) -> Answer
 
 
-def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: object, previous: tuple[str, ...],
+def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: Answer, previous: tuple[str, ...],
                 reply_language: Callable[[str], str]) -> dict:
     """What one asked turn scored: handled right, wrong carry-over, and what was shown."""
-    answers = getattr(ans, "answers")
-    abstained = bool(getattr(ans, "abstained"))
+    answers = ans.answers
+    abstained = ans.abstained
     top = answers[0].pledge_id if answers else None
     in_scope = bool(turn.expected)
     handled = abstained != in_scope and (not in_scope or top in turn.expected)
     if turn.kind == "language" and turn.reply_lang:
-        handled = handled and getattr(ans, "reply_language") == reply_language(turn.reply_lang)
-    follow_up = getattr(ans, "follow_up")
+        handled = handled and ans.reply_language == reply_language(turn.reply_lang)
+    follow_up = ans.follow_up
     rec = {"conversation": conv.id, "turn": i, "lang": conv.lang, "kind": turn.kind, "q": turn.q,
            "expected": list(turn.expected), "got": top, "abstained": abstained, "handled": handled,
-           "reply_language": getattr(ans, "reply_language"),
+           "reply_language": ans.reply_language,
            "read_as": follow_up.kind if follow_up is not None else None,
            "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous
            and top not in turn.expected}
@@ -160,7 +163,7 @@ def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Calla
     (how the assistant answered before it read follow-ups: the "before" row)."""
     records = []
     for conv in convs:
-        history: list[object] = []
+        history: list[Turn] = []
         for i, turn in enumerate(conv.turns):
             previous = _last_shown(history)
             ans = ask(turn.q, history=list(history) if with_history else [])
@@ -170,13 +173,13 @@ def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Calla
                 alone = ask(turn.rewrite, history=[], lang=lang)
                 rec["rewrite_handled"] = turn_record(conv, i, turn, alone, previous, reply_language)["handled"]
             records.append(rec)
-            history.append(getattr(ans, "turn"))
+            history.append(ans.turn)
     return records
 
 
-def _last_shown(history: list[object]) -> tuple[str, ...]:
+def _last_shown(history: list[Turn]) -> tuple[str, ...]:
     for turn in reversed(history):
-        ids = tuple(getattr(turn, "pledge_ids"))
+        ids = tuple(turn.pledge_ids)
         if ids:
             return ids
     return ()
@@ -198,21 +201,26 @@ def _rate(records: list[dict], select: Callable[[dict], bool], value: str) -> di
     return {"n": n, "rate": rate, "ci": None if rate is None else {"low": low, "high": high}}
 
 
+def _where(field: str, value: str, *, rewritten: bool = False) -> Callable[[dict], bool]:
+    """Selects the records whose ``field`` is ``value`` (and, with ``rewritten``, that have a rewrite's score)."""
+    return lambda r: r[field] == value and (not rewritten or "rewrite_handled" in r)
+
+
 def summarize(records: list[dict]) -> dict:
     """Handled per kind, per language (later turns), first and later turns; wrong carry-overs; rewrites."""
     later = [r for r in records if r["kind"] != "first"]
-    out = {
+    out: dict[str, Any] = {
         "n_conversations": len({r["conversation"] for r in records}),
         "first": _rate(records, lambda r: r["kind"] == "first", "handled"),
         "later": _rate(records, lambda r: r["kind"] != "first", "handled"),
-        "by_kind": {k: _rate(records, lambda r, k=k: r["kind"] == k, "handled") for k in TURN_KINDS},
-        "by_language": {lang: _rate(later, lambda r, lang=lang: r["lang"] == lang, "handled")
+        "by_kind": {k: _rate(records, _where("kind", k), "handled") for k in TURN_KINDS},
+        "by_language": {lang: _rate(later, _where("lang", lang), "handled")
                         for lang in sorted({r["lang"] for r in records})},
         "wrong_carry_over": _rate(records, lambda r: r["kind"] in CARRY_KINDS, "carry_over"),
     }
     if any("rewrite_handled" in r for r in records):
-        out["rewrites"] = {k: _rate(records, lambda r, k=k: r["kind"] == k and "rewrite_handled" in r,
-                                    "rewrite_handled") for k in LATER_KINDS}
+        out["rewrites"] = {k: _rate(records, _where("kind", k, rewritten=True), "rewrite_handled")
+                           for k in LATER_KINDS}
         out["rewrites"]["later"] = _rate(records, lambda r: "rewrite_handled" in r, "rewrite_handled")
     out["failures"] = [{k: r[k] for k in ("conversation", "turn", "kind", "q", "expected", "got", "abstained",
                                           "read_as", "reply_language")} for r in records if not r["handled"]]

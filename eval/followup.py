@@ -17,12 +17,16 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.conversation import FollowUpPolicy, Turn, context_text, is_pure_request, last_shown, read_turn
 from assistant.retriever import Retrieval
 from eval.conversations import CARRY_KINDS, Conversation, load_conversations, select_conversations
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
 
 GRID_ALONE = np.round(np.arange(-0.02, 0.101, 0.005), 4)
 GRID_CONTEXT = np.round(np.arange(-0.06, 0.061, 0.005), 4)
@@ -44,7 +48,7 @@ class Case:
     bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
 
 
-def cases(assistant: object, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
+def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
     """Both retrievals of every later turn that is not a language request, with the labels' history."""
     from assistant.language import detect_language
 
@@ -55,18 +59,18 @@ def cases(assistant: object, convs: Iterable[Conversation], context_questions: i
             if i and not is_pure_request(turn.q):
                 lang = detect_language(turn.q)
                 expanded = context_text(history, turn.q, context_questions)
-                alone = assistant.retrieve(turn.q, lang)  # type: ignore[attr-defined]
+                alone = assistant.retrieve(turn.q, lang)
                 out.append(Case(f"{conv.id}#{i}", turn.kind, turn.expected, last_shown(history), alone,
-                                assistant.retrieve(expanded, detect_language(expanded)),  # type: ignore[attr-defined]
-                                assistant.retriever.threshold(lang),  # type: ignore[attr-defined]
+                                assistant.retrieve(expanded, detect_language(expanded)),
+                                assistant.retriever.threshold(lang),
                                 turn.answered, _bears(assistant, alone, turn.expected)))
             history.append(Turn(turn.q, turn.expected))
     return out
 
 
-def _bears(assistant: object, alone: Retrieval, expected: tuple[str, ...]) -> float:
+def _bears(assistant: Assistant, alone: Retrieval, expected: tuple[str, ...]) -> float:
     """How well the expected pledge's best sentence matches the turn alone, against general city topics."""
-    rows = [i for i, _ in assistant.sentences.get(expected[0], [])] if expected else []  # type: ignore[attr-defined]
+    rows = [i for i, _ in assistant.sentences.get(expected[0], [])] if expected else []
     scores = [float(alone.unit_scores[i]) for i in rows if np.isfinite(alone.unit_scores[i])]
     return max(scores, default=-1.0) - alone.background
 

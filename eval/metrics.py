@@ -133,7 +133,7 @@ def paired_tests(rankings_by_run: Mapping[str, Mapping[str, Sequence[str]]],
         if n == baseline:
             continue
         row = {}
-        for k, m in zip(keys, metrics):
+        for k, m in zip(keys, metrics, strict=True):
             a = [per_q[n][q][k] for q in qids]
             b = [per_q[baseline][q][k] for q in qids]
             p_student = float(student.comparisons[baseline, n][m]["p_value"])

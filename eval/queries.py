@@ -47,12 +47,7 @@ class Query:
 def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
     """Read and check a query file; titles are matched with whitespace collapsed."""
     path = Path(path)
-    try:
-        raw_lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise QueryFileError(f"{path}: file not found; pass --queries with a JSONL file") from None
-    except UnicodeDecodeError as exc:
-        raise QueryFileError(f"{path}: not UTF-8 ({exc.reason}); save the file as UTF-8") from None
+    raw_lines = _read_lines(path)
     titles = {" ".join(t.split()): pid for t, pid in title_to_id.items()}
     queries: list[Query] = []
     seen: dict[str, int] = {}
@@ -80,13 +75,7 @@ def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
             raise QueryFileError(f"{where}: lang {lang!r} must be a language code such as \"pl\"")
         if not isinstance(expected, list) or not all(isinstance(t, str) for t in expected):
             raise QueryFileError(f"{where}: expected must be a list of pledge titles ([] if not covered)")
-        ids = []
-        for title in expected:
-            key = " ".join(title.split())
-            if key not in titles:
-                raise QueryFileError(f"{where}: unknown pledge title {title!r}; use a report heading exactly "
-                                     f"(known: {'; '.join(sorted(titles))})")
-            ids.append(titles[key])
+        ids = _pledge_ids(where, expected, titles)
         kind = row.get("kind", UNKNOWN_KIND)
         if kind not in KINDS and not (kind == UNKNOWN_KIND and "kind" not in row):
             raise QueryFileError(f"{where}: kind {kind!r} is unknown; use one of {', '.join(KINDS)} "
@@ -99,10 +88,31 @@ def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
                                  f"{queries[0].line} {'has one' if split is None else 'has none'}; "
                                  "give every line a split (tune or test) or none")
         seen[qid] = n
-        queries.append(Query(qid, text, lang, tuple(ids), n, kind, split))
+        queries.append(Query(qid, text, lang, ids, n, kind, split))
     if not queries:
         raise QueryFileError(f"{path}: no questions found; add one JSON object per line")
     return queries
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise QueryFileError(f"{path}: file not found; pass --queries with a JSONL file") from None
+    except UnicodeDecodeError as exc:
+        raise QueryFileError(f"{path}: not UTF-8 ({exc.reason}); save the file as UTF-8") from None
+
+
+def _pledge_ids(where: str, expected: list[str], titles: dict[str, str]) -> tuple[str, ...]:
+    """The pledge ids of the expected titles (whitespace collapsed); an unknown title names the known ones."""
+    ids = []
+    for title in expected:
+        key = " ".join(title.split())
+        if key not in titles:
+            raise QueryFileError(f"{where}: unknown pledge title {title!r}; use a report heading exactly "
+                                 f"(known: {'; '.join(sorted(titles))})")
+        ids.append(titles[key])
+    return tuple(ids)
 
 
 def select_split(queries: list[Query], split: str) -> list[Query]:

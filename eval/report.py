@@ -57,7 +57,7 @@ def text_table(results: list[dict], groups: tuple[str, ...] = GROUPS) -> str:
     head = list(_HEAD)
     rows = [head, *table_rows(results, groups)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
 
 
 def markdown_table(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True,
@@ -110,7 +110,7 @@ def _plots(results: list[dict], out: Path) -> tuple[Path, Path]:
     langs = sorted({lang for r in results for lang in r["by_language"]})
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
     width = 0.8 / max(1, len(results))
-    for ax, key in zip(axes, ("hit@1", "hit@3")):
+    for ax, key in zip(axes, ("hit@1", "hit@3"), strict=True):
         for i, r in enumerate(results):
             vals = [r["by_language"].get(lang, {}).get(key) or 0 for lang in langs]
             ax.bar([x + i * width for x in range(len(langs))], vals, width, label=r["retriever"])

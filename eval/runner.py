@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from assistant.core import Assistant, clean_question
 from assistant.language import detect_language
@@ -85,7 +86,10 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
     """Evaluate one retriever; returns the JSON document ``--json`` writes and the rankings per question."""
     retriever = make_retriever(assistant, retriever_name)
     primary_count = primary_count_fn(retriever)
-    rankings, margins, records, failures = {}, {}, [], []
+    rankings: dict[str, list[str]] = {}
+    margins: dict[str, float] = {}
+    records: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     lang_ok = 0
     for q in queries:
         text, _ = clean_question(q.query, assistant.settings.max_question_chars)
@@ -111,21 +115,15 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         rec["ranking"] = per_q.get(rec["id"])
     in_scope = {q.id: q.in_scope for q in queries}
     overall = group_metrics(records)
-    groups: dict[str, dict[str, list[dict]]] = {"lang": defaultdict(list), "kind": defaultdict(list)}
-    for rec in records:
-        groups["lang"][rec["lang"]].append(rec)
-        groups["kind"][rec["kind"]].append(rec)
     doc = {
         "retriever": retriever_name,
         **{k: overall[k] for k in _TOP_KEYS},
         **{k + "_ci": overall[k + "_ci"] for k in _TOP_KEYS},
         "n_handled": sum(r["handled"] for r in records),
-        "abstention": {"precision": overall["abstention_precision"], "precision_ci": overall["abstention_precision_ci"],
-                       "recall": overall["abstention_recall"], "recall_ci": overall["abstention_recall_ci"],
-                       "false_abstention_rate": overall["false_abstention_rate"],
-                       "false_abstention_rate_ci": overall["false_abstention_rate_ci"]},
-        "by_language": {lang: group_metrics(recs) for lang, recs in sorted(groups["lang"].items())},
-        "by_kind": {kind: group_metrics(recs) for kind, recs in sorted(groups["kind"].items())},
+        "abstention": {k: overall["abstention_" + k] for k in ("precision", "precision_ci", "recall", "recall_ci")}
+        | {k: overall[k] for k in ("false_abstention_rate", "false_abstention_rate_ci")},
+        "by_language": _grouped_metrics(records, "lang"),
+        "by_kind": _grouped_metrics(records, "kind"),
         "n_in_scope": overall["n"],
         "n_out_of_scope": overall["n_out_of_scope"],
         "language_detection_accuracy": round(lang_ok / len(queries), 4),
@@ -135,6 +133,14 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         "failures": failures,
     }
     return doc, rankings
+
+
+def _grouped_metrics(records: list[dict[str, Any]], field: str) -> dict[str, dict]:
+    """``group_metrics`` of the records per value of ``field`` (sorted)."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for rec in records:
+        groups[rec[field]].append(rec)
+    return {value: group_metrics(recs) for value, recs in sorted(groups.items())}
 
 
 def run_queries(assistant: Assistant, queries: list[Query], retriever_name: str) -> dict:

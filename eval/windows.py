@@ -14,13 +14,19 @@ import itertools
 import json
 import sys
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.encoder import Encoder
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from assistant.retriever import Retriever
+    from eval.queries import Query
+    from settings import Settings
 
 ALPHA = 0.03
 GRID = {"abstain_temperature": (0.0, 0.05, 0.08, 0.1), "window_min_words": (40,), "window_max": (0, 3, 4, 6),
@@ -64,13 +70,21 @@ def outcomes(records: list[dict], kinds: list[str], threshold: float) -> dict[st
     return out
 
 
-def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict]:
+@dataclass(frozen=True)
+class _Served:
+    """One variant's settings and retriever, as calibration reads an assistant (``eval.calibrate.Serving``)."""
+
+    settings: Settings
+    retriever: Retriever
+
+
+def sweep(assistant: Assistant, queries: list[Query], grid: dict[str, tuple]) -> list[dict]:
     """Records of every variant of ``grid`` (window_max 0: no windows, the other window settings then skipped)."""
     from assistant.retriever import Retriever
     from eval.calibrate import calibration_records, conformal_lower
 
-    base = assistant.settings  # type: ignore[attr-defined]
-    encoder = CachedEncoder(assistant.encoder)  # type: ignore[attr-defined]
+    base = assistant.settings
+    encoder = CachedEncoder(assistant.encoder)
     kinds = [q.kind for q in queries]
     results, seen = [], set()
     for values in itertools.product(*grid.values()):
@@ -82,8 +96,8 @@ def sweep(assistant: object, queries: list, grid: dict[str, tuple]) -> list[dict
             continue
         seen.add(key)
         settings = replace(base, **variant)
-        retriever = Retriever(assistant.index, encoder, settings, settings.strategy)  # type: ignore[attr-defined]
-        records = calibration_records(SimpleNamespace(settings=settings, retriever=retriever), queries)
+        retriever = Retriever(assistant.index, encoder, settings, settings.strategy)
+        records = calibration_records(_Served(settings, retriever), queries)
         served = settings.abstain_threshold("*")
         own = conformal_lower([r["margin"] for r in records if r["in_scope"]], ALPHA)
         results.append({"variant": variant, "served": served, "conformal": round(own, 4),

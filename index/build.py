@@ -164,8 +164,9 @@ def open_index(settings: Settings, encoder: Encoder, *, progress: bool = False,
     except (ReportFormatError, ReportSetError) as exc:
         if saved is None or stale_reasons(saved.manifest, expected):
             raise  # nothing fit to serve: no build, or one made by another parser, model or settings
-        log(f"ERROR: {exc}. Serving the last good index (reports {', '.join(r['file'] for r in saved.manifest['reports'])}"
-            f", built {saved.manifest.get('built_at')}) until the reports are fixed.")
+        files = ", ".join(r["file"] for r in saved.manifest["reports"])
+        log(f"ERROR: {exc}. Serving the last good index (reports {files}, built {saved.manifest.get('built_at')}) "
+            "until the reports are fixed.")
         return saved
 
 

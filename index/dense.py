@@ -13,8 +13,13 @@ a 20–60 s build — so IVF is the approximate index.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import faiss
+
 
 def ivf_lists(n: int) -> int:
     """Number of IVF lists for ``n`` vectors (4·√n), probed 1 in 8 at search time."""
@@ -24,19 +29,19 @@ def ivf_lists(n: int) -> int:
 class DenseIndex:
     """A FAISS index plus the name of its kind ("flat" or "ivf")."""
 
-    def __init__(self, index: object, kind: str) -> None:
+    def __init__(self, index: faiss.Index, kind: str) -> None:
         self.index = index
         self.kind = kind
 
     @property
     def size(self) -> int:
         """Number of vectors indexed."""
-        return int(self.index.ntotal)  # type: ignore[attr-defined]
+        return int(self.index.ntotal)
 
     @property
     def dim(self) -> int:
         """Vector dimension."""
-        return int(self.index.d)  # type: ignore[attr-defined]
+        return int(self.index.d)
 
     @classmethod
     def build(cls, vectors: np.ndarray, ann_threshold: int = 150_000) -> DenseIndex:
@@ -47,12 +52,13 @@ class DenseIndex:
         if vectors.ndim != 2 or not len(vectors):
             raise ValueError(f"vectors of shape {vectors.shape} cannot be indexed; pass a non-empty (n, dim) array")
         dim = vectors.shape[1]
+        index: faiss.Index
         if len(vectors) >= ann_threshold:
             lists = ivf_lists(len(vectors))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index = ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
             sample = np.random.default_rng(0).permutation(len(vectors))[:min(len(vectors), 64 * lists)]
-            index.train(vectors[np.sort(sample)])
-            index.nprobe = max(1, lists // 8)
+            ivf.train(vectors[np.sort(sample)])
+            ivf.nprobe = max(1, lists // 8)
             kind = "ivf"
         else:
             index = faiss.IndexFlatIP(dim)
@@ -68,7 +74,7 @@ class DenseIndex:
         if queries.shape[1] != self.dim:
             raise ValueError(f"query dimension {queries.shape[1]} differs from the index's {self.dim}; "
                              "embed queries with the model the index was built with")
-        scores, ids = self.index.search(queries, k)  # type: ignore[attr-defined]
+        scores, ids = self.index.search(queries, k)
         return scores, ids
 
     def save(self, path: Path) -> None:
@@ -84,5 +90,6 @@ class DenseIndex:
 
         index = faiss.read_index(str(path))
         if kind == "ivf":
-            faiss.extract_index_ivf(index).nprobe = max(1, index.nlist // 8)
+            ivf = faiss.extract_index_ivf(index)
+            ivf.nprobe = max(1, ivf.nlist // 8)
         return cls(index, kind)

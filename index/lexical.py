@@ -19,8 +19,12 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from simplemma import Lemmatizer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -39,8 +43,22 @@ def _stopwords() -> frozenset[str]:
     return frozenset(words) | frozenset(fold(w) for w in words)
 
 
+class _DictionaryData(Protocol):
+    """simplemma's dictionary object as used here: its private bytes → bytes table of forms."""
+
+    _dict: dict[bytes, bytes]
+
+
+class _BM25(Protocol):
+    """What is used of bm25s.BM25 (bm25s has no type hints)."""
+
+    def get_scores(self, query_tokens_single: list[str]) -> np.ndarray: ...
+
+    def save(self, save_dir: str, *, show_progress: bool = True) -> None: ...
+
+
 @lru_cache(maxsize=1)
-def _polish() -> tuple[object, dict[bytes, bytes]]:
+def _polish() -> tuple[Lemmatizer, dict[bytes, bytes]]:
     """simplemma's lemmatizer and its Polish dictionary, loaded once (~3 s, ~380 MB: build time only)."""
     from simplemma import Lemmatizer
     from simplemma.strategies import DefaultStrategy
@@ -48,7 +66,7 @@ def _polish() -> tuple[object, dict[bytes, bytes]]:
 
     factory = DefaultDictionaryFactory()
     lemmatizer = Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory))
-    return lemmatizer, factory.get_dictionary("pl")._dict  # noqa: SLF001 — bytes → bytes, ~4M forms
+    return lemmatizer, cast(_DictionaryData, factory.get_dictionary("pl"))._dict  # bytes → bytes, ~4M forms
 
 
 def release_dictionary() -> None:
@@ -59,7 +77,7 @@ def release_dictionary() -> None:
 
 @lru_cache(maxsize=65536)
 def _term(word: str, prefix: int) -> str:
-    lemma = _polish()[0].lemmatize(word, lang="pl").lower()  # type: ignore[attr-defined]
+    lemma = _polish()[0].lemmatize(word, lang="pl").lower()
     term = fold(lemma)
     # Cutting to a prefix is light stemming: it joins derived forms (mammografia / mammograficzne)
     # and forms the lemmatiser does not know (no diacritics, typos at the end of a word).
@@ -91,13 +109,13 @@ def build_query_map(vocab: set[str], document_words: set[str], prefix: int) -> d
         if term in vocab:
             useful[raw_lemma] = term
     for raw_form, raw_lemma in dictionary.items():
-        term = useful.get(raw_lemma)
-        if term is not None:
+        lemma_term = useful.get(raw_lemma)
+        if lemma_term is not None:
             # Keyed by the form as written (lower case, diacritics kept), as simplemma looks words up: an
             # unaccented question word falls back to its cut, exactly as with simplemma in memory.
             form = raw_form.decode().lower()
-            if cut(fold(form)) != term:
-                table.setdefault(form, term)
+            if cut(fold(form)) != lemma_term:
+                table.setdefault(form, lemma_term)
     for word in document_words:  # forms simplemma resolved by rules rather than its dictionary
         term = _term(word, prefix)
         if cut(fold(word)) != term:
@@ -111,7 +129,7 @@ K1, B = 1.2, 0.75
 class LexicalIndex:
     """BM25 over one document per pledge; knows its vocabulary so callers can tell how much of a query it covers."""
 
-    def __init__(self, retriever: object, prefix: int, df: dict[str, int], n_docs: int,
+    def __init__(self, retriever: _BM25, prefix: int, df: dict[str, int], n_docs: int,
                  query_map: dict[str, str]) -> None:
         self.retriever = retriever
         self.prefix = prefix
@@ -165,11 +183,11 @@ class LexicalIndex:
         terms = [t for t in self.query_terms(query) if t in self.vocab]
         if not terms:
             return np.zeros(self.n_docs, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)  # type: ignore[attr-defined]
+        return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
 
     def save(self, path: Path) -> None:
         """Write the bm25s files (with their ``params.index.json``) plus the analyzer's settings."""
-        self.retriever.save(str(path), show_progress=False)  # type: ignore[attr-defined]
+        self.retriever.save(str(path), show_progress=False)
         (path / "analyzer.json").write_text(json.dumps({
             "prefix": self.prefix, "lemmatizer": "simplemma", "stopwords": "stopwordsiso:pl", "fold": True,
             "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df, "query_map": self.query_map},

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 
 LANGS = ("uk", "ru")
 _CYRILLIC_TO_LATIN = {
@@ -55,7 +55,7 @@ def romanize(cyrillic: str) -> str:
     return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in cyrillic.lower())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _keyed(lang: str) -> dict[str, tuple[float, str]]:
     """key → (zipf frequency, word) of the most frequent ``lang`` word with that key (wordfreq's small list)."""
     from wordfreq import get_frequency_dict

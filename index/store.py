@@ -63,8 +63,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_json(path: Path, data: object, **kw: object) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, **kw), encoding="utf-8")  # type: ignore[arg-type]
+def _write_json(path: Path, data: object, *, indent: int | None = None) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=indent), encoding="utf-8")
 
 
 def _write_build(idx: SearchIndex, folder: Path) -> None:

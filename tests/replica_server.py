@@ -80,12 +80,12 @@ def _fake_load() -> None:
     from assistant import Assistant
     from index.fake import FakeEncoder
 
-    real = Assistant.load.__func__  # type: ignore[attr-defined]  # a classmethod's function
+    real = Assistant.load.__func__  # a classmethod's function
 
     def load(cls: type, settings: Any = None, **kwargs: Any) -> Assistant:
         return real(cls, fake_settings_in(settings.index_dir, settings), encoder=FakeEncoder(), **kwargs)
 
-    Assistant.load = classmethod(load)  # type: ignore[method-assign, assignment]  # the point of this script
+    Assistant.load = classmethod(load)  # the point of this script
 
 
 def main() -> int:

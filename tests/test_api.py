@@ -111,7 +111,8 @@ def test_feedback_votes_change_and_are_checked(client: TestClient) -> None:
     assert vote(first, None).json()["counts"] == {"up": 0, "down": 0}
     assert vote(second, "down", "wrong_pledge").json()["counts"] == {"up": 0, "down": 1}
     assert vote("not-shown", "up").status_code == 404
-    assert client.post("/api/feedback", json={"answer_id": "x" * 12, "pledge_id": first, "vote": "up"}).status_code == 404
+    unknown_answer = {"answer_id": "x" * 12, "pledge_id": first, "vote": "up"}
+    assert client.post("/api/feedback", json=unknown_answer).status_code == 404
     assert vote(first, "meh").status_code == 422
     assert "reason" in vote(first, "up", "outdated").json()["error"]  # a reason only with a "down" vote
     assert client.post("/api/feedback", json={"answer_id": aid}).status_code == 422
@@ -159,14 +160,15 @@ def test_security_headers_uploads_bodies_hosts_and_cors(client: TestClient) -> N
     assert r.headers["referrer-policy"] == "no-referrer"
     up = client.post("/gradio_api/upload", files={"files": ("a.txt", b"hello")})
     assert up.status_code == 403
-    big = client.post("/api/feedback", content=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"})
+    json_type = {"Content-Type": "application/json"}
+    big = client.post("/api/feedback", content=b"{" + b" " * 70_000 + b"}", headers=json_type)
     assert big.status_code == 413
 
     def chunks():
         for _ in range(20):
             yield b" " * 10_000
 
-    assert client.post("/api/feedback", content=chunks(), headers={"Content-Type": "application/json"}).status_code == 413
+    assert client.post("/api/feedback", content=chunks(), headers=json_type).status_code == 413
     assert client.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/api/health", headers={"Host": "localhost:7860"}).status_code == 200
     cors = client.get("/api/health", headers={"Origin": "http://localhost:9999"})

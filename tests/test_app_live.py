@@ -312,7 +312,7 @@ def test_browser_three_turn_conversation(server, browser_page) -> None:
     women = "Zapewnimy kobietom w każdym wieku"
     for n, question in enumerate(["Czy jest darmowa mammografia?", "is it free?", "po ukraińsku"], start=1):
         _ask(page, question)
-        _until(lambda: page.locator("#answers .kqa-turn").count() >= 1 and question in page.locator(
+        _until(lambda q=question: page.locator("#answers .kqa-turn").count() >= 1 and q in page.locator(
             "#answers .kqa-turn").first.inner_text(), timeout=30)
         turn = page.locator("#answers .kqa-turn").first
         assert women in turn.locator(".kqa-card .kqa-title").first.inner_text()

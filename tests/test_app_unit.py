@@ -13,7 +13,7 @@ from assistant.feedback import FeedbackError, FeedbackStore
 
 
 def _store(tmp_path: Path, **kw: object) -> FeedbackStore:
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)  # type: ignore[arg-type]
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)
     for aid in ("a1", "a2"):
         store.record_answer(aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1", "p2"],
                             report="r", question="mój mąż mnie bije")
@@ -65,7 +65,8 @@ def test_stats_count_by_day_language_pledge_and_refusals(tmp_path: Path) -> None
     assert sum(stats["by_day"].values()) == 3
 
 
-@pytest.mark.parametrize("content", [b"", b"[]", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 500])
+@pytest.mark.parametrize("content", [b"", b"[]", b"not a database at all" * 100,
+                                     b"SQLite format 3\x00" + b"\xff" * 500])
 def test_a_damaged_database_file_is_moved_aside(tmp_path: Path, content: bytes,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "fb.sqlite3"
@@ -102,8 +103,8 @@ def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
     from assistant.cards import answer_html
     from corpus.translated import Translations
 
-    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0), encoder=fake_assistant.encoder,
-                       log_fn=lambda m: None)
+    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0),
+                       encoder=fake_assistant.encoder, log_fn=lambda m: None)
     ans = a.ask("<b>zobowiązanie's</b> opieki wyręczeniowej", top_k=3, lang="uk")
     page = answer_html(ans, a.library, Translations())
     assert "&lt;b&gt;zobowiązanie&#x27;s&lt;/b&gt;" in page and "&amp;lt;" not in page  # escaped exactly once
@@ -114,7 +115,6 @@ def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
 
 
 def test_contacts_are_data(tmp_path: Path) -> None:
-    import json
 
     from assistant.contacts import Contacts, ContactsError
 
@@ -196,7 +196,8 @@ def test_respond_shows_the_newest_answer_first_and_keeps_no_text(events, tmp_pat
     page, turns, last, history, context = events.respond("opieka wytchnieniowa", [], "auto", "pl", [])
     assert last == "pl" and len(turns) == 1 and "kqa-card" in page
     page, turns, last, history, context = events.respond("Is there help for carers?", turns, "auto", last, history)
-    assert last == "en" and len(turns) == 2 and page.index("Is there help for carers?") < page.index("opieka wytchnieniowa")
+    assert last == "en" and len(turns) == 2
+    assert page.index("Is there help for carers?") < page.index("opieka wytchnieniowa")
     assert [h["q"] for h in history] == ["opieka wytchnieniowa", "Is there help for carers?"]
     assert events.feedback.stats()["answers"] == 2
     assert b"wytchnieniowa" not in b"".join(p.read_bytes() for p in tmp_path.glob("fb.sqlite3*"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from dataclasses import replace
 
 import pytest
@@ -64,7 +63,7 @@ def test_empty_question_is_refused_with_a_hint(fake_assistant: Assistant, questi
 @pytest.mark.parametrize("top_k", [12, 0, 3.7, "3", True, float("nan"), None.__class__])
 def test_top_k_is_validated_strictly(fake_assistant: Assistant, top_k: object) -> None:
     with pytest.raises(QuestionError, match=r"top_k must be a whole number from 1 to 9") as err:
-        fake_assistant.ask("pomoc", top_k=top_k)  # type: ignore[arg-type]
+        fake_assistant.ask("pomoc", top_k=top_k)  # deliberately not an int
     assert err.value.code == "top_k"
 
 

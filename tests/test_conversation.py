@@ -10,8 +10,19 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, QuestionError
-from assistant.conversation import (DETAIL, LANGUAGE, NEW_TOPIC, OFFTOPIC, SIBLING, FollowUpPolicy, HistoryError,
-                                    Turn, check_history, context_text, read_turn)
+from assistant.conversation import (
+    DETAIL,
+    LANGUAGE,
+    NEW_TOPIC,
+    OFFTOPIC,
+    SIBLING,
+    FollowUpPolicy,
+    HistoryError,
+    Turn,
+    check_history,
+    context_text,
+    read_turn,
+)
 from assistant.language_request import LanguageRequest, language_request
 from assistant.retriever import Ranked, Retrieval
 from settings import Settings
@@ -26,14 +37,16 @@ GYN = "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"
     ("English please", "en", True), ("Українською, будь ласка", "uk", True), ("польською", "pl", True),
     ("auf Deutsch bitte", "de", True), ("a mozesz po angielsku?", "en", True),
     ("can you translate it into Ukrainian", "uk", True), ("a teraz po polsku", "pl", True),
-    ("Are there courses in English?", "en", False), ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
+    ("Are there courses in English?", "en", False),
+    ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
 ])
 def test_language_requests_are_recognised(text: str, lang: str, pure: bool) -> None:
     assert language_request(text) == LanguageRequest(lang, pure)
 
 
-@pytest.mark.parametrize("text", ["Polish courses?", "czy są kursy polskiego?", "kursy języka polskiego dla obcokrajowców",
-                                  "is it free?", "a co z ginekologiem?", "English lessons for Ukrainian kids"])
+@pytest.mark.parametrize("text", ["Polish courses?", "czy są kursy polskiego?",
+                                  "kursy języka polskiego dla obcokrajowców", "is it free?", "a co z ginekologiem?",
+                                  "English lessons for Ukrainian kids"])
 def test_questions_about_languages_are_not_requests(text: str) -> None:
     request = language_request(text)
     assert request is None or not request.pure

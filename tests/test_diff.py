@@ -191,7 +191,7 @@ def test_browse_lists_every_kind_of_change(tmp_path: Path) -> None:
     _put(folder, "r2026", second_edition(), edition="2026")
     library = load_report_set(folder)
     # With no search text Browse reads only the library: the filter "changed since the last edition" on its own.
-    rows = search(SimpleNamespace(library=library), "", "", True)  # type: ignore[arg-type]  # a stand-in assistant
+    rows = search(SimpleNamespace(library=library), "", "", True)  # a stand-in assistant
     assert {r.pledge.id for r in rows} == set(library.changes) and len(rows) == 4
     html = rows_html("en", rows, 9, library)
     assert "changed since 2025: title" in html and "changed since 2025: status, status text" in html

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
      "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet"),
     ("Де знайти гінеколога без клаузули совісті?", "uk",
      "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
-    ("Чи є допомога від мобінгу на роботі?", "uk", "powolamy-program-przeciwdzialania-przemocy-i-mobbingowi-w-miejscu-pracy"),
+    ("Чи є допомога від мобінгу на роботі?", "uk",
+     "powolamy-program-przeciwdzialania-przemocy-i-mobbingowi-w-miejscu-pracy"),
     ("Особистий асистент для людини з інвалідністю", "uk",
      "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych"),
 ])

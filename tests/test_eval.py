@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from eval.__main__ import main as eval_main
-from eval.metrics import (RANKING_KEYS, abstention_metrics, bootstrap_ratio, paired_tests, randomization_test,
-                          ranking_metrics, threshold_sweep)
+from eval.metrics import (
+    RANKING_KEYS,
+    abstention_metrics,
+    bootstrap_ratio,
+    paired_tests,
+    randomization_test,
+    ranking_metrics,
+    threshold_sweep,
+)
 from eval.queries import BASE_KINDS, KINDS, SHAPE_KINDS, UNKNOWN_KIND, QueryFileError, load_queries, select_split
 from eval.runner import METRIC_KEYS, group_metrics, primary_count_fn
 
@@ -76,7 +83,8 @@ def test_runner_end_to_end_with_fake_encoder(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("KQA_INDEX_DIR", str(tmp_path / "index"))
     t = {p.id: p.title for p in report.pledges}
     rows = [
-        {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl", "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]},
+        {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl",
+         "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]},
         {"id": "pl-2", "query": "mniejszości narodowe kultura", "lang": "pl",
          "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]]},
         {"id": "en-1", "query": "tram tickets", "lang": "en", "expected": []},
@@ -436,7 +444,9 @@ def test_romanized_view_types_cyrillic_questions_in_latin_letters() -> None:
     view = romanized_view(qs)
     assert [q.id for q in view] == ["uk-1" + SUFFIX, "ru-1" + SUFFIX, "uk-2" + SUFFIX]
     assert view == romanized_view(qs)  # the scheme is picked from the id: reproducible
-    for q, original in zip(view, qs):
+    originals = {q.id: q for q in qs}
+    for q in view:
+        original = originals[q.id.removesuffix(SUFFIX)]
         assert q.query.isascii() or "ę" in q.query, q.query  # no Cyrillic left
         assert [getattr(q, f) for f in same] == [getattr(original, f) for f in same]
     assert "mamohraf" in view[0].query or "mamograf" in view[0].query

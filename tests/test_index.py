@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.build import build_index, input_fingerprint, open_index
 from index.dense import DenseIndex
 from index.fake import FakeEncoder
 from index.lexical import LexicalIndex, analyze, fold
-from index.build import build_index, calibrate, input_fingerprint, open_index
 from index.store import IndexLoadError, load_index, save_index
 from settings import Settings
 
@@ -47,7 +47,7 @@ def test_ivf_above_threshold_has_high_recall(tmp_path: Path) -> None:
     idx = DenseIndex.load(tmp_path / "ivf.faiss", "ivf")  # nprobe survives a reload
     _, ids = idx.search(queries, k=10)
     truth = np.argsort(-(queries @ docs.T), axis=1)[:, :10]
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth, strict=True)])
     assert recall >= 0.95
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.translated import FIELDS, LANGUAGES, TRANSLATIONS_DIR, Translations, polish_fields, sha256
 from corpus.reports import load_report_set
+from corpus.translated import FIELDS, LANGUAGES, TRANSLATIONS_DIR, Translations, polish_fields, sha256
 
 
 @pytest.fixture(scope="module")

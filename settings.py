@@ -115,16 +115,14 @@ class Settings:
     romanized_search: bool = True
     abstain_margin: float = -0.01  # the threshold when abstain_margins names neither the language nor "*"
     # thresholds by detected question language ("pl:-0.01,en:-0.02,*:-0.015"; "*" for the others). One for all:
-    # split-conformal (≤ 3 % of in-scope questions refused) on tune records (python -m eval.calibrate). Meant to
-    # come from cross-fitted records, each question scored by a model not trained on it (python -m eval.crossfit);
-    # this one, for the soft margin of issue 29, is interim: the served model's own tune records, where the new
-    # kinds are out of fold and the older questions in fold (with the hard margin, in-fold records gave -0.0146
-    # and cross-fitted ones -0.0145). Per-language thresholds at 5 % were noisier than the languages differ and
+    # split-conformal (≤ 3 % of in-scope questions refused) on cross-fitted tune records, each question scored by
+    # a model not trained on it, exported at the served precision (python -m eval.crossfit; int8: *:0.0089,
+    # float32: *:0.0144; 2026-12-04). Per-language thresholds at 5 % were noisier than the languages differ and
     # handled fewer questions on repeated splits of tune (python -m eval.threshold_rules)
-    abstain_margins: str = "*:-0.0288"
+    abstain_margins: str = "*:0.0089"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
-    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit); 0 = the best one and exact ties
-    answer_set_delta: float = 0.0
+    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit; int8 0.0083, float32 0)
+    answer_set_delta: float = 0.0083
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many

@@ -56,19 +56,22 @@ def _variants(tmp: Path) -> dict[str, Callable[[str], object]]:
 
     settings = Settings.from_env()
     out: dict[str, Callable[[str], object]] = {}
+    loaded = {}
     for precision in ("int8", "float32"):
         variant = replace(settings, encoder_precision=precision, index_dir=tmp / precision)
-        out[precision] = Assistant.load(variant, log_fn=lambda m: None).ask
-    served = out[settings.encoder_precision]
-    earlier = [cast(Any, served("Czy jest darmowa mammografia?")).turn]
-    out["followup"] = lambda q: served(q, history=earlier)
+        loaded[precision] = Assistant.load(variant, log_fn=lambda m: None)
+        out[precision] = loaded[precision].ask
+    served = loaded[settings.encoder_precision]
+    earlier = [served.ask("Czy jest darmowa mammografia?").turn]
+    out["followup"] = lambda q: served.ask(q, history=earlier)
     engine = E5()
     out["floor"] = lambda q: engine.query(q.strip())
     return out
 
 
 def time_ask(questions: list[str], rounds: int = 3) -> dict:
-    """Warm latency of every variant (``_variants``; ``ask_followup``: the served precision): one pass of 20 questions to warm up, then ``rounds``
+    """Warm latency of every variant (``_variants``; ``ask_followup``: the served precision): one pass of 20
+    questions to warm up, then ``rounds``
     rounds, each timing every variant on its share of the questions in turn."""
     import tempfile
 

@@ -222,7 +222,7 @@ def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, capsys) -
     assert "python -m eval.calibrate" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         crossfit.main(["--set", "epocs=5", *records])
-    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of batch_size, epochs" in capsys.readouterr().err
+    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of batch_size, conversation_forms, conversations, epochs" in capsys.readouterr().err
     assert not (tmp_path / "records.json").exists()
 
 

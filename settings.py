@@ -132,10 +132,10 @@ class Settings:
     # is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
     # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
     # something else (its margin ≥ ``followup_offtopic_margin``). Chosen on the tune conversations
-    # (python -m eval.followup).
-    followup_alone_margin: float = 0.03
-    followup_context_margin: float = -0.0145
-    followup_offtopic_margin: float = -0.06
+    # (python -m eval.followup, 2026-12-04: 209 of 240 later non-language turns, 2 of 136 wrong carry-overs).
+    followup_alone_margin: float = 0.085
+    followup_context_margin: float = 0.025
+    followup_offtopic_margin: float = -0.02
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)

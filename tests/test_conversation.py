@@ -161,6 +161,10 @@ def test_conversation_eval_runs_end_to_end(convo: Assistant, tmp_path: Path) -> 
     summary = summarize(records)
     assert summary["by_kind"]["language"]["rate"] == 1.0 and summary["first"]["rate"] == 1.0
     assert "language" in text_table(summary) and summary["rewrites"]["language"]["n"] == 1
+    # the "before" row: every turn asked as if it were the first, so "po angielsku" alone is not re-shown
+    before = summarize(run_conversations(convo.ask, load_conversations(path, titles), reply_language,
+                                         with_history=False))
+    assert before["first"]["rate"] == 1.0 and before["by_kind"]["language"]["rate"] == 0.0
 
 
 def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> None:
@@ -181,7 +185,3 @@ def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> 
                    "conv:t1#1:ctx": ("respite care? is it free?", (RESPITE,)),
                    "conv:t1#1:rw": ("Is respite care free?", (RESPITE,)),
                    "conv:t1#3:ctx": ("is it free? and a dentist?", (BACKGROUND,))}
-    # the "before" row: every turn asked as if it were the first, so "po angielsku" alone is not re-shown
-    before = summarize(run_conversations(convo.ask, load_conversations(path, titles), reply_language,
-                                         with_history=False))
-    assert before["first"]["rate"] == 1.0 and before["by_kind"]["language"]["rate"] == 0.0

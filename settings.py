@@ -1,8 +1,8 @@
 """Every setting with its default in one place; environment variables override them (``Settings.from_env``).
 
-    >>> s = Settings.from_env({"KQA_TOP_K": "5"})
-    >>> s.top_k
-    5
+>>> s = Settings.from_env({"KQA_TOP_K": "5"})
+>>> s.top_k
+5
 """
 
 from __future__ import annotations
@@ -123,6 +123,12 @@ class Settings:
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
     # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit; int8 0.0083, float32 0)
     answer_set_delta: float = 0.0083
+    # Browse (assistant/browse.py) lists a pledge as "similar in meaning" to a search only when the search is not
+    # refused and the pledge scores at least this (literal matches are always listed). Chosen on tune
+    # (python -m eval.browse_threshold --split tune, α 0.03, 2026-12-05): 0.66 hides 8 of 294 expected pledges
+    # (2.7 %) and lists a pledge for 0 of 101 off-topic questions and 0 of 100 random-letter searches (refusal
+    # alone: 4 and 49). On test: 19 of 288 hidden (6.6 %; refusal alone 7), 1 of 97 off-topic, 0 of 100 nonsense
+    browse_meaning_min: float = 0.66
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many
@@ -178,8 +184,9 @@ class Settings:
             try:
                 out[lang.strip()] = float(number)
             except ValueError:
-                raise SettingsError(f"KQA_ABSTAIN_MARGINS part {part!r} is not LANG:NUMBER; write e.g. "
-                                    "'pl:-0.01,en:-0.02'") from None
+                raise SettingsError(
+                    f"KQA_ABSTAIN_MARGINS part {part!r} is not LANG:NUMBER; write e.g. 'pl:-0.01,en:-0.02'"
+                ) from None
         return out
 
     def abstain_threshold(self, lang: str | None, margins: dict[str, float] | None = None) -> float:

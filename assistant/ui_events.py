@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.api import token_ok
-from assistant.browse import rows_html, search
+from assistant.browse import listing, rows_html
 from assistant.cards import answer_html, context_html, library_card, message_html
 from assistant.conversation import LANGUAGE, Turn, last_shown
 from assistant.core import Assistant, QuestionError
@@ -86,8 +86,8 @@ class UiEvents:
     def browse(self, text: str, status: str, changed: bool, choice: str, last: str) -> str:
         """The Browse list for a search text and filters."""
         lang = ui_lang(choice, last)
-        return rows_html(lang, search(self.assistant, text, status, changed), len(self.assistant.library.pledges),
-                         self.assistant.library)
+        rows, fallback = listing(self.assistant, text, status, changed)
+        return rows_html(lang, rows, len(self.assistant.library.pledges), self.assistant.library, fallback)
 
     def open_pledge(self, command: str, choice: str, last: str) -> str:
         """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'); '' for an unknown id."""
@@ -110,5 +110,5 @@ class UiEvents:
         lang = ui_lang(choice, last)
         if not token_ok(self.admin_token, token):
             return f'<p class="kqa-error" role="alert">{t(lang, "ui_stats_bad")}</p>'
-        return stats_html(lang, self.feedback.stats())
+        return stats_html(lang, self.feedback.stats(), {p.id: p.title for p in self.assistant.library.pledges})
 

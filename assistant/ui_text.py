@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.cards import e
+from assistant.feedback import REASONS
+from assistant.feedback_schema import NO_PLEDGE
 from assistant.messages import t
 from corpus.status import LABELS as STATUSES
 
@@ -72,17 +74,44 @@ def history_html(lang: str, turns: list[str]) -> str:
     return turns[0] + earlier
 
 
-def _table(caption: str, counts: dict[str, int]) -> str:
-    rows = "".join(f"<tr><th scope='row'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in counts.items())
+PL = " lang='pl'"
+
+
+def _table(caption: str, counts: dict[str, int], polish: frozenset[str] = frozenset()) -> str:
+    """One small table: a row per count, its label a row heading (``lang="pl"`` for the ``polish`` ones, the
+    pledges' titles)."""
+    rows = "".join(f"<tr><th scope='row'{PL if k in polish else ''}>{e(k)}</th><td>{e(v)}</td></tr>"
+                   for k, v in counts.items())
     return f"<table class='kqa-stats'><caption>{e(caption)}</caption><tbody>{rows}</tbody></table>"
 
 
-def stats_html(lang: str, stats: dict[str, Any]) -> str:
-    """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome."""
-    feedback = {f"{pid} · {k}": n for pid, outcome in stats["feedback"].items() for k, n in outcome.items()}
+def _vote_label(lang: str, outcome: str) -> str:
+    """A vote outcome of FeedbackStore.stats ("up", "down:wrong_pledge", "down:unspecified") in words."""
+    if outcome == "up":
+        return t(lang, "ui_up")
+    reason = outcome.partition(":")[2]
+    return f"{t(lang, 'ui_down')}: {t(lang, reason)}" if reason in REASONS else t(lang, "ui_down")
+
+
+def stats_html(lang: str, stats: dict[str, Any], titles: dict[str, str] | None = None) -> str:
+    """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome. Pledges are
+    named by ``titles`` (id → title; an id missing there, e.g. of an older report, as it is), the top "pledge" of
+    a refusal as "refused", vote reasons in words."""
+    titles = titles or {}
+    refused = t(lang, "ui_st_refused")
+
+    def name(pid: str) -> str:
+        return refused if pid == NO_PLEDGE else titles.get(pid, pid)
+
+    polish = frozenset(titles.values())
+    by_pledge: dict[str, int] = {}
+    for pid, n in stats["by_pledge"].items():
+        by_pledge[name(pid)] = by_pledge.get(name(pid), 0) + n
+    feedback = {f"{name(pid)} · {_vote_label(lang, k)}": n for pid, outcome in stats["feedback"].items()
+                for k, n in outcome.items()}
     return ("<div class='kqa-stats-all'>"
             + _table(t(lang, "ui_st_since", since=stats["since"]),
-                     {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]})
+                     {t(lang, "ui_st_answers"): stats["answers"], refused: stats["not_in_report"]})
             + _table(t(lang, "ui_st_day"), stats["by_day"]) + _table(t(lang, "ui_st_lang"), stats["by_language"])
-            + _table(t(lang, "ui_st_pledge"), stats["by_pledge"]) + _table(t(lang, "ui_st_feedback"), feedback)
+            + _table(t(lang, "ui_st_pledge"), by_pledge, polish) + _table(t(lang, "ui_st_feedback"), feedback)
             + "</div>")

@@ -15,6 +15,7 @@ from typing import Protocol, cast
 
 from index.lexical import fold
 from index.romanized import CYRILLIC as _CYRILLIC
+from index.romanized import TYPED_WORD as _TYPED_WORDS
 from index.romanized import WORD as _WORDS
 from index.romanized import romanized_zipfs
 from index.romanized import search_form as romanized_search_form
@@ -69,7 +70,7 @@ def _lexicon_guess(text: str) -> str | None:
     "grantow".)"""
     from wordfreq import zipf_frequency
 
-    words = _WORDS.findall(text.lower())
+    words = _TYPED_WORDS.findall(text.lower())  # "sim'yi" one word, as typed
     zipfs = [{lang: zipf_frequency(w, lang, wordlist="small") for lang in LEXICON_CANDIDATES} for w in words]
     folded = [_folded_polish().get(w, 0.0) for w in words]
     per_word = [max(*z.values(), f) for z, f in zip(zipfs, folded, strict=True)]

@@ -90,7 +90,7 @@ WORD = re.compile(r"[^\W\d_]+")  # a word: letters only (also assistant.language
 _APOSTROPHES = re.compile(r"['’ʼ]")
 # A typed word for writing back: apostrophes inside or after it belong to it, since schemes spell ь and the
 # Ukrainian apostrophe so ("pol's'koji", "krychyt'"); ``key`` drops them.
-_TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]*)*")
+TYPED_WORD = _TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]*)*")
 
 
 _ROMANIZE = str.maketrans(_CYRILLIC_TO_LATIN)
@@ -157,11 +157,14 @@ def _keyed(lang: str) -> dict[str, tuple[float, str]]:
 
 
 def romanized_zipfs(words: Sequence[str]) -> dict[str, list[float]]:
-    """Per language in ``LANGS``: each word's best zipf among words with its key (0 if not plain Latin)."""
-    return {
-        lang: [_keyed(lang).get(key(w), (0.0, ""))[0] if w.isascii() and w.isalpha() else 0.0 for w in words]
-        for lang in LANGS
-    }
+    """Per language in ``LANGS``: each word's best zipf among words with its key (0 if not plain Latin; ASCII
+    apostrophes, as ``TYPED_WORD`` keeps them, belong to the word: "nasyl'stvo", "sim'yi")."""
+    return {lang: [_keyed(lang).get(key(w), (0.0, ""))[0] if _plain_latin(w) else 0.0 for w in words] for lang in LANGS}
+
+
+def _plain_latin(word: str) -> bool:
+    """ASCII letters, with apostrophes between or after them."""
+    return word.isascii() and word.replace("'", "").isalpha()
 
 
 def to_cyrillic(text: str, lang: str) -> str:

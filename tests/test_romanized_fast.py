@@ -106,3 +106,13 @@ def test_keys_of_equals_key_of_romanize() -> None:
     words = ["щастя", "ь", "ссора", "п'ять", "ЩУКА", "line\nbreak", "x"]
     assert R.keys_of(words) == [R.key(R.romanize(w)) for w in words]
     assert R.keys_of([]) == []
+
+
+def test_apostrophes_belong_to_a_romanized_word() -> None:
+    """Ukrainian typed with ASCII apostrophes for ь and the apostrophe is read as one word, as ``to_cyrillic``
+    reads it (before issue 31 "sim'yi" was "sim" and "yi", and the question read as German)."""
+    from assistant.language import detect_language
+
+    assert R.romanized_zipfs(["sim'yi"])["uk"][0] > 3 and R.romanized_zipfs(["sim’yi"])["uk"] == [0.0]
+    assert detect_language("nasyl'stvo v sim'yi") == "uk"
+    assert detect_language("don't know where to go") == "en" and detect_language("l'aide pour les femmes") == "fr"

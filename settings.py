@@ -1,8 +1,8 @@
 """Every setting with its default in one place; environment variables override them (``Settings.from_env``).
 
-    >>> s = Settings.from_env({"KQA_TOP_K": "5"})
-    >>> s.top_k
-    5
+>>> s = Settings.from_env({"KQA_TOP_K": "5"})
+>>> s.top_k
+5
 """
 
 from __future__ import annotations
@@ -178,8 +178,9 @@ class Settings:
             try:
                 out[lang.strip()] = float(number)
             except ValueError:
-                raise SettingsError(f"KQA_ABSTAIN_MARGINS part {part!r} is not LANG:NUMBER; write e.g. "
-                                    "'pl:-0.01,en:-0.02'") from None
+                raise SettingsError(
+                    f"KQA_ABSTAIN_MARGINS part {part!r} is not LANG:NUMBER; write e.g. 'pl:-0.01,en:-0.02'"
+                ) from None
         return out
 
     def abstain_threshold(self, lang: str | None, margins: dict[str, float] | None = None) -> float:

@@ -56,8 +56,9 @@ def search(assistant: Assistant, text: str, status: str, changed_only: bool) -> 
     if text:
         literal = literal_ids(assistant, text)
         meaning = [pid for pid in meaning_ids(assistant, text) if pid not in literal]
-        rows = [Row(library.by_id(pid), "literal") for pid in literal] + \
-               [Row(library.by_id(pid), "meaning") for pid in meaning]
+        rows = [Row(library.by_id(pid), "literal") for pid in literal] + [
+            Row(library.by_id(pid), "meaning") for pid in meaning
+        ]
     else:
         rows = [Row(p, "") for p in library.pledges]
     if status in STATUSES:
@@ -75,13 +76,20 @@ def rows_html(lang: str, rows: list[Row], total: int, library: ReportSet | None 
     items = []
     for r in rows:
         label = r.pledge.status_label.label
-        why = f' <span class="kqa-why">· {e(t(lang, "ui_literal" if r.why == "literal" else "ui_by_meaning"))}</span>' \
-            if r.why else ""
+        why = (
+            f' <span class="kqa-why">· {e(t(lang, "ui_literal" if r.why == "literal" else "ui_by_meaning"))}</span>'
+            if r.why
+            else ""
+        )
         changed = change_note(lang, library, r.pledge.id) if library is not None else ""
         why += f' <span class="kqa-why">· {e(changed)}</span>' if changed else ""
-        items.append(f'<li><button type="button" class="kqa-row" data-open="{e(r.pledge.id)}">'
-                     f'<span class="kqa-row-title" lang="pl">{e(r.pledge.title)}</span>'
-                     f'<span class="kqa-chip kqa-s-{label}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '
-                     f'{e(t(lang, label))}</span>{why}</button></li>')
-    return (f'<p class="kqa-count" role="status">{e(t(lang, "ui_count", n=len(rows), total=total))}</p>'
-            f'<ul class="kqa-rows">{"".join(items)}</ul>')
+        items.append(
+            f'<li><button type="button" class="kqa-row" data-open="{e(r.pledge.id)}">'
+            f'<span class="kqa-row-title" lang="pl">{e(r.pledge.title)}</span>'
+            f'<span class="kqa-chip kqa-s-{label}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '
+            f"{e(t(lang, label))}</span>{why}</button></li>"
+        )
+    return (
+        f'<p class="kqa-count" role="status">{e(t(lang, "ui_count", n=len(rows), total=total))}</p>'
+        f'<ul class="kqa-rows">{"".join(items)}</ul>'
+    )

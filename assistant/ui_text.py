@@ -43,8 +43,10 @@ def ui_lang(choice: str | None, last: str | None) -> str:
 def heading_html(lang: str, section: str) -> str:
     """The page's one h1 (naming the reports' sections, from their manifests) and the line on what can be asked;
     ``data-ui-lang`` sets <html lang> (ui.js)."""
-    return (f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
-            f'<p>{e(t(lang, "ui_lead"))}</p></div>')
+    return (
+        f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
+        f"<p>{e(t(lang, 'ui_lead'))}</p></div>"
+    )
 
 
 def busy_html(lang: str) -> str:
@@ -67,8 +69,11 @@ def history_html(lang: str, turns: list[str]) -> str:
         return ""
     earlier = ""
     if len(turns) > 1:
-        earlier = (f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
-                   + "".join(turns[1:]) + "</details>")
+        earlier = (
+            f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
+            + "".join(turns[1:])
+            + "</details>"
+        )
     return turns[0] + earlier
 
 
@@ -80,9 +85,15 @@ def _table(caption: str, counts: dict[str, int]) -> str:
 def stats_html(lang: str, stats: dict[str, Any]) -> str:
     """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome."""
     feedback = {f"{pid} · {k}": n for pid, outcome in stats["feedback"].items() for k, n in outcome.items()}
-    return ("<div class='kqa-stats-all'>"
-            + _table(t(lang, "ui_st_since", since=stats["since"]),
-                     {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]})
-            + _table(t(lang, "ui_st_day"), stats["by_day"]) + _table(t(lang, "ui_st_lang"), stats["by_language"])
-            + _table(t(lang, "ui_st_pledge"), stats["by_pledge"]) + _table(t(lang, "ui_st_feedback"), feedback)
-            + "</div>")
+    return (
+        "<div class='kqa-stats-all'>"
+        + _table(
+            t(lang, "ui_st_since", since=stats["since"]),
+            {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]},
+        )
+        + _table(t(lang, "ui_st_day"), stats["by_day"])
+        + _table(t(lang, "ui_st_lang"), stats["by_language"])
+        + _table(t(lang, "ui_st_pledge"), stats["by_pledge"])
+        + _table(t(lang, "ui_st_feedback"), feedback)
+        + "</div>"
+    )

@@ -21,17 +21,67 @@ from functools import cache
 
 LANGS = ("uk", "ru")
 _CYRILLIC_TO_LATIN = {
-    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh", "з": "z",
-    "и": "y", "і": "i", "ї": "i", "й": "j", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p",
-    "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch",
-    "ь": "", "ъ": "", "ю": "iu", "я": "ia", "ы": "y", "э": "e", "ё": "io", "'": "", "’": "", "ʼ": "",
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "h",
+    "ґ": "g",
+    "д": "d",
+    "е": "e",
+    "є": "ie",
+    "ж": "zh",
+    "з": "z",
+    "и": "y",
+    "і": "i",
+    "ї": "i",
+    "й": "j",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ь": "",
+    "ъ": "",
+    "ю": "iu",
+    "я": "ia",
+    "ы": "y",
+    "э": "e",
+    "ё": "io",
+    "'": "",
+    "’": "",
+    "ʼ": "",
 }
 # Applied in order to a romanized word: the spellings of one Cyrillic letter meet in one symbol. Longer
 # spellings first (shch before sh, zh before rz); upper-case symbols stand for the merged consonants.
 _KEY_STEPS = (
-    ("shch", "S"), ("szcz", "S"), ("sch", "S"), ("shh", "S"), ("ch", "C"), ("cz", "C"), ("sh", "S"), ("sz", "S"),
-    ("zh", "Z"), ("rz", "Z"), ("kh", "h"), ("x", "h"), ("g", "h"), ("ts", "c"), ("w", "v"),
-    ("y", "i"), ("j", "i"),
+    ("shch", "S"),
+    ("szcz", "S"),
+    ("sch", "S"),
+    ("shh", "S"),
+    ("ch", "C"),
+    ("cz", "C"),
+    ("sh", "S"),
+    ("sz", "S"),
+    ("zh", "Z"),
+    ("rz", "Z"),
+    ("kh", "h"),
+    ("x", "h"),
+    ("g", "h"),
+    ("ts", "c"),
+    ("w", "v"),
+    ("y", "i"),
+    ("j", "i"),
 )
 _REPEATS = re.compile(r"(.)\1+")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")  # a Cyrillic letter (also assistant.language's and eval.romanize's)
@@ -72,8 +122,10 @@ def _keyed(lang: str) -> dict[str, tuple[float, str]]:
 
 def romanized_zipfs(words: Sequence[str]) -> dict[str, list[float]]:
     """Per language in ``LANGS``: each word's best zipf among words with its key (0 if not plain Latin)."""
-    return {lang: [_keyed(lang).get(key(w), (0.0, ""))[0] if w.isascii() and w.isalpha() else 0.0 for w in words]
-            for lang in LANGS}
+    return {
+        lang: [_keyed(lang).get(key(w), (0.0, ""))[0] if w.isascii() and w.isalpha() else 0.0 for w in words]
+        for lang in LANGS
+    }
 
 
 def to_cyrillic(text: str, lang: str) -> str:

@@ -125,30 +125,51 @@ class Answer:
 
 def cite(library: ReportSet, kind: str, span: Span) -> Citation:
     """A citation whose text is read from the report's own lines, so it always equals the source."""
-    return Citation(kind, span.source, span.start_line, span.end_line, span.page, library.source_text(span),
-                    library.printed_at(span))
+    return Citation(
+        kind,
+        span.source,
+        span.start_line,
+        span.end_line,
+        span.page,
+        library.source_text(span),
+        library.printed_at(span),
+    )
 
 
 def pledge_citations(library: ReportSet, pledge: Pledge) -> list[Citation]:
     """Title, pledge and status citations of a pledge, each quoting the source lines exactly."""
-    return [cite(library, "title", pledge.title_passage.span), cite(library, "pledge", pledge.pledge.span),
-            cite(library, "status", pledge.status.span)]
+    return [
+        cite(library, "title", pledge.title_passage.span),
+        cite(library, "pledge", pledge.pledge.span),
+        cite(library, "status", pledge.status.span),
+    ]
 
 
 def report_of(library: ReportSet, pledge_id: str) -> dict[str, Any]:
     """The report and edition a pledge is answered from, as answers and API rows carry it."""
     ed = library.edition_of(pledge_id)
-    return {"key": ed.key, "title": ed.info.title, "section": ed.info.section, "edition": ed.info.edition,
-            "publisher": ed.info.publisher, "url": ed.info.url}
+    return {
+        "key": ed.key,
+        "title": ed.info.title,
+        "section": ed.info.section,
+        "edition": ed.info.edition,
+        "publisher": ed.info.publisher,
+        "url": ed.info.url,
+    }
 
 
 def status_fields(library: ReportSet, pledge: Pledge) -> dict[str, Any]:
     """A pledge's status as answers, API rows and cards carry it: label, evidence, rule, doubt, change."""
     change = library.status_changes.get(pledge.id)
     label = pledge.status_label
-    return {"status_label": label.label, "status_evidence": label.evidence, "status_rule": label.rule,
-            "status_doubtful": label.doubtful, "status_doubt": label.doubt,
-            "status_change": asdict(change) if change else None}
+    return {
+        "status_label": label.label,
+        "status_evidence": label.evidence,
+        "status_rule": label.rule,
+        "status_doubtful": label.doubtful,
+        "status_doubt": label.doubt,
+        "status_change": asdict(change) if change else None,
+    }
 
 
 SentenceIndex = dict[str, list[tuple[int, Unit]]]
@@ -163,8 +184,9 @@ def sentence_index(units: list[Unit]) -> SentenceIndex:
     return out
 
 
-def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: float,
-                   window: float) -> list[Highlight]:
+def highlights_for(
+    passage: Passage, sentences: list[tuple[float, Unit]], best: float, window: float
+) -> list[Highlight]:
     """Sentences of ``passage`` scoring within ``window`` of the pledge's best sentence, best first — never all
     of a passage of several sentences (marking everything points at nothing): then only the best one."""
     picked = [(score, u) for score, u in sentences if u.passage == passage.kind and score >= best - window]
@@ -172,16 +194,32 @@ def highlights_for(passage: Passage, sentences: list[tuple[float, Unit]], best: 
     picked = picked[:MAX_HIGHLIGHTS]
     if len(picked) > 1 and len(picked) == len(passage.sentences):
         picked = picked[:1]
-    return [Highlight(passage.text[u.start:u.end], u.start, u.end) for _, u in picked]
+    return [Highlight(passage.text[u.start : u.end], u.start, u.end) for _, u in picked]
 
 
-def pledge_answer(library: ReportSet, pledge: Pledge, score: float, sentences: SentenceIndex,
-                  unit_scores: np.ndarray, window: float, *, primary: bool) -> PledgeAnswer:
+def pledge_answer(
+    library: ReportSet,
+    pledge: Pledge,
+    score: float,
+    sentences: SentenceIndex,
+    unit_scores: np.ndarray,
+    window: float,
+    *,
+    primary: bool,
+) -> PledgeAnswer:
     """Quote, highlight and cite one pledge."""
     scored = [(float(unit_scores[i]), u) for i, u in sentences.get(pledge.id, []) if np.isfinite(unit_scores[i])]
     best = max((sc for sc, _ in scored), default=float("inf"))
-    passages = [QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window))
-                for p in (pledge.pledge, pledge.status)]
-    return PledgeAnswer(pledge_id=pledge.id, title=pledge.title, report=report_of(library, pledge.id),
-                        **status_fields(library, pledge), score=round(score, 4), primary=primary,
-                        passages=passages, citations=pledge_citations(library, pledge))
+    passages = [
+        QuotedPassage(p.kind, p.text, highlights_for(p, scored, best, window)) for p in (pledge.pledge, pledge.status)
+    ]
+    return PledgeAnswer(
+        pledge_id=pledge.id,
+        title=pledge.title,
+        report=report_of(library, pledge.id),
+        **status_fields(library, pledge),
+        score=round(score, 4),
+        primary=primary,
+        passages=passages,
+        citations=pledge_citations(library, pledge),
+    )

@@ -104,8 +104,10 @@ class Service:
 
 # The admin token as a bearer scheme in the OpenAPI document (so clients and the docs page know to send it);
 # missing or wrong tokens are judged by check_admin, which says which.
-AdminToken = Annotated[HTTPAuthorizationCredentials | None,
-                       Security(HTTPBearer(auto_error=False, scheme_name="adminToken", description="KQA_ADMIN_TOKEN"))]
+AdminToken = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Security(HTTPBearer(auto_error=False, scheme_name="adminToken", description="KQA_ADMIN_TOKEN")),
+]
 
 
 def _at_most(assistant: Assistant, top_k: int | None, report: str | None) -> int | None:
@@ -113,8 +115,11 @@ def _at_most(assistant: Assistant, top_k: int | None, report: str | None) -> int
     the API promises "at most"). An unknown report is left for the engine to name (404)."""
     if top_k is None:
         return None
-    n = sum(len(ed.report.pledges) for ed in assistant.library.latest()
-            if report is None or report in (ed.key, ed.info.section))
+    n = sum(
+        len(ed.report.pledges)
+        for ed in assistant.library.latest()
+        if report is None or report in (ed.key, ed.info.section)
+    )
     return min(top_k, n) if n else top_k
 
 
@@ -124,19 +129,31 @@ def _router(service: Service) -> APIRouter:
     _ask_and_vote(api, service)
     _read_and_operate(api, service)
 
-    @api.api_route("/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-                   include_in_schema=False)
+    @api.api_route(
+        "/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
     async def elsewhere(request: Request, rest: str) -> JSONResponse:
         """Under /api/, a method a route does not declare gets 405 with Allow (GET /api/ask: use POST, the
         question must not be in the URL); an unknown path gets a JSON 404 (not echoing the path, which a client
         may have put a question in), not the web app's page."""
-        allowed = sorted({m for r in api.routes if isinstance(r, APIRoute) and r.path != "/api/{rest:path}"
-                          and r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        allowed = sorted(
+            {
+                m
+                for r in api.routes
+                if isinstance(r, APIRoute)
+                and r.path != "/api/{rest:path}"
+                and r.matches(request.scope)[0] == Match.PARTIAL
+                for m in r.methods or ()
+            }
+        )
         if not allowed:
             return _json_error(404, "no such API route; see /api/docs")
-        hint = "; send the question in a JSON body: POST /api/ask {\"q\": \"…\"}" if rest == "ask" else ""
-        return _json_error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}{hint}",
-                           {"Allow": ", ".join(allowed)})
+        hint = '; send the question in a JSON body: POST /api/ask {"q": "…"}' if rest == "ask" else ""
+        return _json_error(
+            405, f"{request.method} is not allowed here; use {', '.join(allowed)}{hint}", {"Allow": ", ".join(allowed)}
+        )
 
     return api
 
@@ -148,8 +165,13 @@ def _ask_and_vote(api: APIRouter, service: Service) -> None:
         def answer() -> Answer:
             assistant = service.ready()
             history = [t.model_dump() for t in body.history or []]
-            return assistant.ask(body.q, _at_most(assistant, body.top_k, body.report), lang=body.lang,
-                                 report=body.report, history=history)
+            return assistant.ask(
+                body.q,
+                _at_most(assistant, body.top_k, body.report),
+                lang=body.lang,
+                report=body.report,
+                history=history,
+            )
 
         ans = await service.run(answer)
         await service.write(service.feedback.record, ans, body.report or "")
@@ -157,13 +179,22 @@ def _ask_and_vote(api: APIRouter, service: Service) -> None:
 
     # the body's model names the pledges the history may name, when they are known (see ask_request_model)
     ask.__annotations__["body"] = ask_request_model(
-        [p.id for p in service.assistant.library.pledges] if service.assistant is not None else None)
-    api.post("/ask", operation_id="ask", summary="Answer a question with quoted, cited pledges (same object as "
-             "`ask --json`)", response_model=Answer, responses={**errors(400, 404, 422, 429, 503),
-                                                                 200: {"links": ASK_LINKS}})(ask)
+        [p.id for p in service.assistant.library.pledges] if service.assistant is not None else None
+    )
+    api.post(
+        "/ask",
+        operation_id="ask",
+        summary="Answer a question with quoted, cited pledges (same object as `ask --json`)",
+        response_model=Answer,
+        responses={**errors(400, 404, 422, 429, 503), 200: {"links": ASK_LINKS}},
+    )(ask)
 
-    @api.post("/feedback", operation_id="vote", summary="Vote on one pledge of an answer (one vote per answer and "
-              "pledge; the same vote again changes nothing)", responses=errors(404, 422, 429, 503))
+    @api.post(
+        "/feedback",
+        operation_id="vote",
+        summary="Vote on one pledge of an answer (one vote per answer and pledge; the same vote again changes nothing)",
+        responses=errors(404, 422, 429, 503),
+    )
     async def feedback(vote: Vote) -> VoteResult:
         counts = await service.write(service.feedback.vote, vote.answer_id, vote.pledge_id, vote.vote, vote.reason)
         return VoteResult(pledge_id=vote.pledge_id, vote=vote.vote, counts=Counts(**counts))
@@ -172,8 +203,12 @@ def _ask_and_vote(api: APIRouter, service: Service) -> None:
 def _read_and_operate(api: APIRouter, service: Service) -> None:
     """The pledges, health and the operator's stats."""
 
-    @api.get("/pledges", operation_id="pledges", summary="Every pledge with its status, citation and report",
-             responses={**errors(503), 200: {"links": PLEDGES_LINKS}})
+    @api.get(
+        "/pledges",
+        operation_id="pledges",
+        summary="Every pledge with its status, citation and report",
+        responses={**errors(503), 200: {"links": PLEDGES_LINKS}},
+    )
     async def pledges() -> list[dict[str, Any]]:
         library = service.ready().library
         return [pledge_record(library, p) for p in library.pledges]
@@ -186,9 +221,13 @@ def _read_and_operate(api: APIRouter, service: Service) -> None:
         except KeyError:
             raise ApiError(404, f"no pledge {pledge_id!r}; GET /api/pledges lists the ids") from None
 
-    @api.get("/health", operation_id="health", summary="Model, index and feedback store answer",
-             response_model=Health,
-             responses={**errors(), 503: {"model": Health, "description": "a check failed, or still loading"}})
+    @api.get(
+        "/health",
+        operation_id="health",
+        summary="Model, index and feedback store answer",
+        response_model=Health,
+        responses={**errors(), 503: {"model": Health, "description": "a check failed, or still loading"}},
+    )
     async def health() -> JSONResponse:
         checks = {"model": False, "index": False, "feedback_store": False}
         if service.assistant is not None:
@@ -199,10 +238,13 @@ def _read_and_operate(api: APIRouter, service: Service) -> None:
         ok = all(checks.values())
         return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
 
-    @api.get("/stats", operation_id="stats", summary="Operator counts (no question text); needs the admin token",
-             responses=errors(401, 403, 422, 503))
-    async def stats(credentials: AdminToken,
-                    days: int = Query(30, ge=1, le=3660)) -> dict[str, Any]:
+    @api.get(
+        "/stats",
+        operation_id="stats",
+        summary="Operator counts (no question text); needs the admin token",
+        responses=errors(401, 403, 422, 503),
+    )
+    async def stats(credentials: AdminToken, days: int = Query(30, ge=1, le=3660)) -> dict[str, Any]:
         check_admin(service.settings, credentials.credentials if credentials else None)
         return await service.write(service.feedback.stats, days)
 
@@ -261,7 +303,9 @@ def install_api(app: FastAPI, service: Service) -> None:
     async def _bad_parameter(_: Request, exc: RequestValidationError) -> JSONResponse:
         # The offending value is left out (for `q` it would be the resident's question), except a pledge id in
         # the history, which is the report's own name and which the message must name.
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', 'invalid')}"
-                 + (f" (got unknown pledge id {e.get('input')!r})" if "pledge_ids" in e.get("loc", ()) else "")
-                 for e in exc.errors()]
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg', 'invalid')}"
+            + (f" (got unknown pledge id {e.get('input')!r})" if "pledge_ids" in e.get("loc", ()) else "")
+            for e in exc.errors()
+        ]
         return _json_error(422, "bad parameter — " + "; ".join(parts) + "; see /api/docs")

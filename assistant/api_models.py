@@ -33,8 +33,10 @@ def _not_bool(value: object) -> object:
 class ErrorBody(BaseModel):
     """Every error reply: what went wrong and what to do (never the question's text)."""
 
-    error: str = Field(description="what went wrong and how to fix it",
-                       examples=["the question is empty; type a question, e.g. \"is there free mammography?\""])
+    error: str = Field(
+        description="what went wrong and how to fix it",
+        examples=['the question is empty; type a question, e.g. "is there free mammography?"'],
+    )
 
 
 # Earlier turns a client may send with a question; the server reads the last Settings.max_history_turns of them.
@@ -47,31 +49,57 @@ class HistoryTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(max_length=MAX_QUESTION_CHARS, description="the earlier question")
     pledge_ids: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
-        default_factory=list, max_length=50,
+        default_factory=list,
+        max_length=50,
         description="the pledges that answer showed (its `turn.pledge_ids`; [] when it was refused); an unknown "
-                    "id gets 422 naming it")
+        "id gets 422 naming it",
+    )
 
 
 class AskRequest(BaseModel):
     """A question, and how to answer it. Unknown fields are refused (422), so a misspelt option is not ignored."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"q": "is there free mammography?"}, {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"},
-        {"q": "is it free?", "history": [{"q": "is there free mammography?", "pledge_ids": [
-            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-"
-            "chorob-zwiazanych-z-podeszlym-wiekiem"]}]}]})
-    q: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra={"pattern": LETTER},
-                   description="the question, in any language; at least one letter (a question of only digits, "
-                               "signs or spaces gets 400)")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"q": "is there free mammography?"},
+                {"q": "opieka wytchnieniowa", "top_k": 2, "lang": "uk"},
+                {
+                    "q": "is it free?",
+                    "history": [
+                        {
+                            "q": "is there free mammography?",
+                            "pledge_ids": [
+                                "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-profilaktycznych-oraz-wsparcie-w-zakresie-"
+                                "chorob-zwiazanych-z-podeszlym-wiekiem"
+                            ],
+                        }
+                    ],
+                },
+            ]
+        },
+    )
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        json_schema_extra={"pattern": LETTER},
+        description="the question, in any language; at least one letter (a question of only digits, "
+        "signs or spaces gets 400)",
+    )
     top_k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_not_bool)] | None = Field(
-        None, description="at most this many pledges (default 3; fewer when the report has fewer)")
+        None, description="at most this many pledges (default 3; fewer when the report has fewer)"
+    )
     lang: Literal["pl", "en", "uk"] | None = Field(None, description="reply language (default: the question's)")
-    report: str | None = Field(None, min_length=1, max_length=300,
-                               description="only this report (its key or section); unknown: 404")
+    report: str | None = Field(
+        None, min_length=1, max_length=300, description="only this report (its key or section); unknown: 404"
+    )
     history: list[HistoryTurn] | None = Field(
-        None, max_length=MAX_HISTORY,
+        None,
+        max_length=MAX_HISTORY,
         description="the conversation so far, oldest first: each earlier answer's `turn` object. A follow-up "
-                    "(\"is it free?\", \"po ukraińsku\") is read with it; the server keeps nothing of it")
+        '("is it free?", "po ukraińsku") is read with it; the server keeps nothing of it',
+    )
 
 
 def ask_request_model(pledge_ids: Sequence[str] | None) -> type[AskRequest]:
@@ -82,12 +110,22 @@ def ask_request_model(pledge_ids: Sequence[str] | None) -> type[AskRequest]:
         return AskRequest
     # types built from the data at run time: values to mypy, not type expressions it could check
     known: Any = Literal.__getitem__(tuple(sorted(pledge_ids)))
-    turn = create_model("HistoryTurn", __base__=HistoryTurn,
-                        pledge_ids=(_list_of(known), Field(default_factory=list, max_length=50,
-                                                           description=HistoryTurn.model_fields["pledge_ids"].description)))
-    return create_model("AskRequest", __base__=AskRequest,
-                        history=(_list_of(turn) | None, Field(None, max_length=MAX_HISTORY,
-                                                              description=AskRequest.model_fields["history"].description)))
+    turn = create_model(
+        "HistoryTurn",
+        __base__=HistoryTurn,
+        pledge_ids=(
+            _list_of(known),
+            Field(default_factory=list, max_length=50, description=HistoryTurn.model_fields["pledge_ids"].description),
+        ),
+    )
+    return create_model(
+        "AskRequest",
+        __base__=AskRequest,
+        history=(
+            _list_of(turn) | None,
+            Field(None, max_length=MAX_HISTORY, description=AskRequest.model_fields["history"].description),
+        ),
+    )
 
 
 def _list_of(item: Any) -> Any:
@@ -98,8 +136,9 @@ def _list_of(item: Any) -> Any:
 class _VoteOn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer_id: str = Field(min_length=1, max_length=40, description="`answer_id` of a POST /api/ask reply")
-    pledge_id: str = Field(min_length=1, max_length=300,
-                           description="a pledge that answer showed, or \"-\" for a \"not in the report\" answer")
+    pledge_id: str = Field(
+        min_length=1, max_length=300, description='a pledge that answer showed, or "-" for a "not in the report" answer'
+    )
 
 
 class UpVote(_VoteOn):
@@ -171,8 +210,15 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # OpenAPI links: what a client (and schemathesis's stateful phase) can do next with a reply's values.
-ASK_LINKS = {"VoteOnTheFirstPledge": {
-    "operationId": "vote", "description": "vote on the first pledge of this answer",
-    "requestBody": {"answer_id": "$response.body#/answer_id", "pledge_id": "$response.body#/answers/0/pledge_id",
-                    "vote": "up"}}}
+ASK_LINKS = {
+    "VoteOnTheFirstPledge": {
+        "operationId": "vote",
+        "description": "vote on the first pledge of this answer",
+        "requestBody": {
+            "answer_id": "$response.body#/answer_id",
+            "pledge_id": "$response.body#/answers/0/pledge_id",
+            "vote": "up",
+        },
+    }
+}
 PLEDGES_LINKS = {"OnePledge": {"operationId": "pledge", "parameters": {"pledge_id": "$response.body#/0/pledge_id"}}}

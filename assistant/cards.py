@@ -35,9 +35,11 @@ def quote_html(text: str, highlights: list[Highlight]) -> str:
 
 def badge_html(lang: str, label: str, edition: str) -> str:
     """The status: coloured, with an icon and the edition it is true of."""
-    return (f'<p class="kqa-badge kqa-s-{e(label)}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '
-            f'{e(t(lang, "status"))}: <strong>{e(t(lang, label))}</strong> · '
-            f'{e(t(lang, "ui_as_of", edition=edition))}</p>')
+    return (
+        f'<p class="kqa-badge kqa-s-{e(label)}"><span aria-hidden="true">{ICONS.get(label, "?")}</span> '
+        f"{e(t(lang, 'status'))}: <strong>{e(t(lang, label))}</strong> · "
+        f"{e(t(lang, 'ui_as_of', edition=edition))}</p>"
+    )
 
 
 def translation_html(lang: str, tr: Translated | None) -> str:
@@ -50,8 +52,11 @@ def translation_html(lang: str, tr: Translated | None) -> str:
     for field, key in (("pledge", "pledge"), ("status", "progress")):
         if field in tr.fields:
             rows.append(f'<p><span class="kqa-k">{e(t(tr.lang, key))}:</span> {e(tr.fields[field])}</p>')
-    return (f'<div class="kqa-tr" lang="{tr.lang}"><p class="kqa-tr-mark">{e(t(lang, "ui_unofficial"))}</p>'
-            + "".join(rows) + "</div>")
+    return (
+        f'<div class="kqa-tr" lang="{tr.lang}"><p class="kqa-tr-mark">{e(t(lang, "ui_unofficial"))}</p>'
+        + "".join(rows)
+        + "</div>"
+    )
 
 
 def source_html(lang: str, report: dict[str, Any], citations: list[Citation]) -> str:
@@ -60,8 +65,10 @@ def source_html(lang: str, report: dict[str, Any], citations: list[Citation]) ->
     if report.get("url"):
         cite = f'<a href="{e(report["url"])}" rel="noopener noreferrer">{cite}</a>'
     blocks = [quoted_lines_html(lang, c) for c in citations]
-    return (f'<p class="kqa-cite"><span class="kqa-k">{e(t(lang, "source"))}:</span> {cite}</p>'
-            f'<details class="kqa-src"><summary>{e(t(lang, "ui_source_lines"))}</summary>{"".join(blocks)}</details>')
+    return (
+        f'<p class="kqa-cite"><span class="kqa-k">{e(t(lang, "source"))}:</span> {cite}</p>'
+        f'<details class="kqa-src"><summary>{e(t(lang, "ui_source_lines"))}</summary>{"".join(blocks)}</details>'
+    )
 
 
 def quoted_lines_html(lang: str, c: Citation) -> str:
@@ -75,61 +82,89 @@ def quoted_lines_html(lang: str, c: Citation) -> str:
     for line, at in zip(lines, c.printed_at, strict=True):
         if at is not None:
             pages.setdefault(at[0], []).append((at[1], line))
-    return "".join(f'<p class="kqa-k">{e(t(lang, "page"))} {page}</p><ol class="kqa-lines" start="{rows[0][0]}">'
-                   + "".join(f"<li>{e(text)}</li>" for _, text in rows) + "</ol>" for page, rows in pages.items())
+    return "".join(
+        f'<p class="kqa-k">{e(t(lang, "page"))} {page}</p><ol class="kqa-lines" start="{rows[0][0]}">'
+        + "".join(f"<li>{e(text)}</li>" for _, text in rows)
+        + "</ol>"
+        for page, rows in pages.items()
+    )
 
 
 def vote_html(lang: str, answer_id: str, pledge_id: str) -> str:
     """👍/👎 for one pledge of one answer, the "what was wrong?" choice, and a live "thank you"."""
-    data = (f'data-aid="{e(answer_id)}" data-pid="{e(pledge_id)}" data-thanks="{e(t(lang, "ui_thanks"))}" '
-            f'data-unvoted="{e(t(lang, "ui_unvoted"))}" data-error="{e(t(lang, "err_store"))}"')
-    reasons = "".join(f'<button type="button" class="kqa-btn" data-reason="{r}" aria-pressed="false">'
-                      f'{e(t(lang, r))}</button>' for r in REASONS)
-    return (f'<div class="kqa-vote" role="group" aria-label="{e(t(lang, "ui_vote_q"))}" {data}>'
-            f'<span class="kqa-k">{e(t(lang, "ui_vote_q"))}</span>'
-            f'<button type="button" class="kqa-btn" data-vote="up" aria-pressed="false" '
-            f'><span aria-hidden="true">👍</span> {e(t(lang, "ui_up"))}</button>'
-            f'<button type="button" class="kqa-btn" data-vote="down" aria-pressed="false" '
-            f'><span aria-hidden="true">👎</span> {e(t(lang, "ui_down"))}</button>'
-            f'<span class="kqa-thanks" role="status"></span>'
-            f'<div class="kqa-reasons" hidden><span class="kqa-k">{e(t(lang, "ui_what_wrong"))}</span>{reasons}</div>'
-            "</div>")
+    data = (
+        f'data-aid="{e(answer_id)}" data-pid="{e(pledge_id)}" data-thanks="{e(t(lang, "ui_thanks"))}" '
+        f'data-unvoted="{e(t(lang, "ui_unvoted"))}" data-error="{e(t(lang, "err_store"))}"'
+    )
+    reasons = "".join(
+        f'<button type="button" class="kqa-btn" data-reason="{r}" aria-pressed="false">{e(t(lang, r))}</button>'
+        for r in REASONS
+    )
+    return (
+        f'<div class="kqa-vote" role="group" aria-label="{e(t(lang, "ui_vote_q"))}" {data}>'
+        f'<span class="kqa-k">{e(t(lang, "ui_vote_q"))}</span>'
+        f'<button type="button" class="kqa-btn" data-vote="up" aria-pressed="false" '
+        f'><span aria-hidden="true">👍</span> {e(t(lang, "ui_up"))}</button>'
+        f'<button type="button" class="kqa-btn" data-vote="down" aria-pressed="false" '
+        f'><span aria-hidden="true">👎</span> {e(t(lang, "ui_down"))}</button>'
+        f'<span class="kqa-thanks" role="status"></span>'
+        f'<div class="kqa-reasons" hidden><span class="kqa-k">{e(t(lang, "ui_what_wrong"))}</span>{reasons}</div>'
+        "</div>"
+    )
 
 
 def copy_text(lang: str, pledge: Pledge, report: dict[str, Any], citations: list[Citation]) -> str:
     """Clean plain text of a pledge with its citation, for pasting into an e-mail or a case note."""
     label = pledge.status_label.label
     as_of = t(lang, "ui_as_of", edition=report["edition"])
-    return "\n".join([pledge.title, f"{t(lang, 'status')}: {t(lang, label)} ({as_of})",
-                      f"{t(lang, 'pledge')}: „{pledge.pledge.text}”", f"{t(lang, 'progress')}: „{pledge.status.text}”",
-                      f"{t(lang, 'source')}: {cite_line(lang, report, citations)}"])
+    return "\n".join(
+        [
+            pledge.title,
+            f"{t(lang, 'status')}: {t(lang, label)} ({as_of})",
+            f"{t(lang, 'pledge')}: „{pledge.pledge.text}”",
+            f"{t(lang, 'progress')}: „{pledge.status.text}”",
+            f"{t(lang, 'source')}: {cite_line(lang, report, citations)}",
+        ]
+    )
 
 
 def copy_buttons(lang: str, text: str, pledge_id: str) -> str:
     """'Copy' (plain text with citation) and 'Copy link' (the pledge's shareable address)."""
-    return (f'<div class="kqa-actions"><button type="button" class="kqa-btn" data-copy="{e(text)}" '
-            f'data-done="{e(t(lang, "ui_copied"))}">{e(t(lang, "ui_copy"))}</button>'
-            f'<button type="button" class="kqa-btn" data-copy-link="{e(pledge_id)}" data-lang="{e(lang)}" '
-            f'data-done="{e(t(lang, "ui_copied"))}">{e(t(lang, "ui_copy_link"))}</button></div>')
+    return (
+        f'<div class="kqa-actions"><button type="button" class="kqa-btn" data-copy="{e(text)}" '
+        f'data-done="{e(t(lang, "ui_copied"))}">{e(t(lang, "ui_copy"))}</button>'
+        f'<button type="button" class="kqa-btn" data-copy-link="{e(pledge_id)}" data-lang="{e(lang)}" '
+        f'data-done="{e(t(lang, "ui_copied"))}">{e(t(lang, "ui_copy_link"))}</button></div>'
+    )
 
 
-def pledge_card(lang: str, pledge: Pledge, report: dict[str, Any], citations: list[Citation],
-                translations: Translations, change: dict[str, Any] | None,
-                highlights: tuple[list[Highlight], list[Highlight]] = ([], []), heading: str = "h2") -> str:
+def pledge_card(
+    lang: str,
+    pledge: Pledge,
+    report: dict[str, Any],
+    citations: list[Citation],
+    translations: Translations,
+    change: dict[str, Any] | None,
+    highlights: tuple[list[Highlight], list[Highlight]] = ([], []),
+    heading: str = "h2",
+) -> str:
     """One pledge: title, badge, notes (a status change; the rule of a doubtful label), translation, Polish
     quotes, citation, copy buttons."""
     label = pledge.status_label
-    notes = "".join(f'<p class="kqa-note">{e(n)}</p>'
-                    for n in status_notes(lang, change, label.doubtful, label.rule, label.doubt))
-    return (f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
-            f'{badge_html(lang, pledge.status_label.label, report["edition"])}{notes}'
-            f'{translation_html(lang, translations.for_pledge(pledge, lang))}'
-            f'<p class="kqa-k">{e(t(lang, "pledge"))}:</p>'
-            f'<blockquote lang="pl">{quote_html(pledge.pledge.text, highlights[0])}</blockquote>'
-            f'<p class="kqa-k">{e(t(lang, "progress"))}:</p>'
-            f'<blockquote lang="pl">{quote_html(pledge.status.text, highlights[1])}</blockquote>'
-            f'{source_html(lang, report, citations)}'
-            f'{copy_buttons(lang, copy_text(lang, pledge, report, citations), pledge.id)}')
+    notes = "".join(
+        f'<p class="kqa-note">{e(n)}</p>' for n in status_notes(lang, change, label.doubtful, label.rule, label.doubt)
+    )
+    return (
+        f'<{heading} class="kqa-title" lang="pl">{e(pledge.title)}</{heading}>'
+        f"{badge_html(lang, pledge.status_label.label, report['edition'])}{notes}"
+        f"{translation_html(lang, translations.for_pledge(pledge, lang))}"
+        f'<p class="kqa-k">{e(t(lang, "pledge"))}:</p>'
+        f'<blockquote lang="pl">{quote_html(pledge.pledge.text, highlights[0])}</blockquote>'
+        f'<p class="kqa-k">{e(t(lang, "progress"))}:</p>'
+        f'<blockquote lang="pl">{quote_html(pledge.status.text, highlights[1])}</blockquote>'
+        f"{source_html(lang, report, citations)}"
+        f"{copy_buttons(lang, copy_text(lang, pledge, report, citations), pledge.id)}"
+    )
 
 
 def answer_card(lang: str, ans: Answer, a: PledgeAnswer, library: ReportSet, translations: Translations) -> str:
@@ -137,14 +172,17 @@ def answer_card(lang: str, ans: Answer, a: PledgeAnswer, library: ReportSet, tra
     pledge = library.by_id(a.pledge_id)
     pledge_hl, status_hl = (p.highlights for p in a.passages)
     body = pledge_card(lang, pledge, a.report, a.citations, translations, a.status_change, (pledge_hl, status_hl))
-    return (f'<article class="kqa-card" data-pledge="{e(a.pledge_id)}">{body}'
-            f'{vote_html(lang, ans.answer_id, a.pledge_id)}</article>')
+    return (
+        f'<article class="kqa-card" data-pledge="{e(a.pledge_id)}">{body}'
+        f"{vote_html(lang, ans.answer_id, a.pledge_id)}</article>"
+    )
 
 
 def contacts_html(lang: str, contacts: list[HelpContact]) -> str:
     """The help numbers, as tappable phone links."""
-    items = "".join(f'<li><a href="tel:{e(c.phone.replace(" ", ""))}">{e(c.phone)}</a> — {e(c.text)}</li>'
-                    for c in contacts)
+    items = "".join(
+        f'<li><a href="tel:{e(c.phone.replace(" ", ""))}">{e(c.phone)}</a> — {e(c.text)}</li>' for c in contacts
+    )
     title = e(t(lang, "ui_contacts"))
     return f'<aside class="kqa-contacts" aria-label="{title}"><p class="kqa-k">{title}</p><ul>{items}</ul></aside>'
 
@@ -154,8 +192,10 @@ def asked_html(lang: str, question: str) -> str:
     label = f'<span class="kqa-k">{e(t(lang, "ui_asked"))}:</span> '
     if len(question) <= LONG_QUESTION:
         return f'<p class="kqa-asked">{label}{e(question)}</p>'
-    return (f'<details class="kqa-asked"><summary>{label}{e(question[:80])}… '
-            f'({e(t(lang, "ui_long_q", n=len(question)))})</summary><p>{e(question)}</p></details>')
+    return (
+        f'<details class="kqa-asked"><summary>{label}{e(question[:80])}… '
+        f"({e(t(lang, 'ui_long_q', n=len(question)))})</summary><p>{e(question)}</p></details>"
+    )
 
 
 def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> str:
@@ -164,16 +204,18 @@ def answer_html(ans: Answer, library: ReportSet, translations: Translations) -> 
     out = [asked_html(lang, ans.question), follow_up_html(lang, ans, library)]
     out += [f'<p class="kqa-note">{e(n)}</p>' for n in ans.notices]
     if ans.abstained:
-        items = "".join(f'<li>{e(s.title)} — {e(t(lang, s.status_label))}</li>' for s in ans.suggestions)
-        out.append(f'<article class="kqa-card" data-pledge="-"><h2 class="kqa-title">{e(ans.message)}</h2>'
-                   f'<ul>{items}</ul>{vote_html(lang, ans.answer_id, "-")}</article>')
+        items = "".join(f"<li>{e(s.title)} — {e(t(lang, s.status_label))}</li>" for s in ans.suggestions)
+        out.append(
+            f'<article class="kqa-card" data-pledge="-"><h2 class="kqa-title">{e(ans.message)}</h2>'
+            f"<ul>{items}</ul>{vote_html(lang, ans.answer_id, '-')}</article>"
+        )
     else:
         primary = [a for a in ans.answers if a.primary] or ans.answers[:1]
         rest = [a for a in ans.answers if a not in primary]
         out += [answer_card(lang, ans, a, library, translations) for a in primary]
         if rest:
             cards = "".join(answer_card(lang, ans, a, library, translations) for a in rest)
-            summary = f'<summary>{e(t(lang, "more"))} ({len(rest)})</summary>'
+            summary = f"<summary>{e(t(lang, 'more'))} ({len(rest)})</summary>"
             out.append(f'<details class="kqa-more">{summary}{cards}</details>')
     if ans.help_contacts:
         out.append(contacts_html(lang, ans.help_contacts))
@@ -200,18 +242,31 @@ def message_html(lang: str, text: str) -> str:
 
 def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Translations) -> str:
     """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
-    card = pledge_card(lang, pledge, report_of(library, pledge.id), pledge_citations(library, pledge), translations,
-                       status_fields(library, pledge)["status_change"])
+    card = pledge_card(
+        lang,
+        pledge,
+        report_of(library, pledge.id),
+        pledge_citations(library, pledge),
+        translations,
+        status_fields(library, pledge)["status_change"],
+    )
     note = change_note(lang, library, pledge.id)
-    return (f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
-            + (f'<p class="kqa-note">{e(note)}</p>' if note else "")
-            + f'{earlier_html(lang, library, pledge)}</article>')
+    return (
+        f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
+        + (f'<p class="kqa-note">{e(note)}</p>' if note else "")
+        + f"{earlier_html(lang, library, pledge)}</article>"
+    )
 
 
 def earlier_html(lang: str, library: ReportSet, pledge: Pledge) -> str:
     """Older editions of the pledge, folded: each edition's status label and status text, quoted."""
-    items = "".join(f'<li>{badge_html(lang, p.status_label.label, ed.info.edition)}'
-                    f'<blockquote lang="pl">{e(p.status.text)}</blockquote></li>'
-                    for ed, p in library.earlier(pledge.id))
-    return f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_editions"))}</summary><ul>{items}</ul></details>' \
-        if items else ""
+    items = "".join(
+        f"<li>{badge_html(lang, p.status_label.label, ed.info.edition)}"
+        f'<blockquote lang="pl">{e(p.status.text)}</blockquote></li>'
+        for ed, p in library.earlier(pledge.id)
+    )
+    return (
+        f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_editions"))}</summary><ul>{items}</ul></details>'
+        if items
+        else ""
+    )

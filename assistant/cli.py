@@ -25,11 +25,14 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--top-k", type=int, default=None, help="number of pledges to show (default 3)")
     ask.add_argument("--report", default=None, help="only this report (its key or section)")
-    ask.add_argument("--lang", default=None, choices=("pl", "en", "uk"),
-                     help="reply language (default: the question's)")
+    ask.add_argument(
+        "--lang", default=None, choices=("pl", "en", "uk"), help="reply language (default: the question's)"
+    )
     sub.add_parser("build", help="(re)build the model folder and the index, with a progress bar")
-    about_chat = ("a conversation at a prompt (follow-ups such as 'is it free?' keep their context) until an empty "
-                  "line or Ctrl-D; '/new' starts a new conversation")
+    about_chat = (
+        "a conversation at a prompt (follow-ups such as 'is it free?' keep their context) until an empty "
+        "line or Ctrl-D; '/new' starts a new conversation"
+    )
     chat = sub.add_parser("chat", help=about_chat, description=about_chat)
     chat.add_argument("--top-k", type=int, default=None)
     diff = sub.add_parser("diff", help="what changed between two editions of the report (.txt or .pdf files)")
@@ -56,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "diff":
         return _diff(args.old, args.new, as_json=args.json)
     if args.cmd == "ask" and not args.question.strip():
-        print("error: the question is empty; pass a question, e.g. kqa ask \"is there free mammography?\"",
-              file=sys.stderr)
+        print(
+            'error: the question is empty; pass a question, e.g. kqa ask "is there free mammography?"', file=sys.stderr
+        )
         return 2
     return _with_assistant(args)
 
@@ -86,8 +90,7 @@ def _with_assistant(args: argparse.Namespace) -> int:
     except (QuestionError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ReportFormatError, ReportSetError, EncoderError, MaterializeError, IndexLoadError,
-            ContactsError) as exc:
+    except (ReportFormatError, ReportSetError, EncoderError, MaterializeError, IndexLoadError, ContactsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
 
@@ -153,4 +156,4 @@ def _chat(assistant: object, top_k: int | None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             continue
         print(plain_answer(ans, assistant.library))
-        history = [*history, ans.turn][-assistant.settings.max_history_turns:]
+        history = [*history, ans.turn][-assistant.settings.max_history_turns :]

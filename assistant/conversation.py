@@ -74,8 +74,7 @@ class FollowUpPolicy:
     offtopic: float
 
 
-def check_history(history: Iterable[object] | None, known: Container[str],
-                  max_turns: int) -> list[Turn]:
+def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
     """The last ``max_turns`` turns of ``history`` as ``Turn`` records.
 
     Takes ``Turn`` objects or dicts ``{"q": str, "pledge_ids": [str]}`` (the API's and ``Answer.to_json``'s
@@ -84,14 +83,17 @@ def check_history(history: Iterable[object] | None, known: Container[str],
     if history is None:
         return []
     if isinstance(history, (str, bytes, Mapping)):
-        raise HistoryError("history must be a list of turns [{\"q\": \"…\", \"pledge_ids\": [\"…\"]}], "
-                           f"not {type(history).__name__}")
+        raise HistoryError(
+            f'history must be a list of turns [{{"q": "…", "pledge_ids": ["…"]}}], not {type(history).__name__}'
+        )
     turns = [_turn(item, i) for i, item in enumerate(history)]
     for i, turn in enumerate(turns):
         unknown = [p for p in turn.pledge_ids if p not in known]
         if unknown:
-            raise HistoryError(f"history[{i}].pledge_ids: unknown pledge id {unknown[0]!r}; send the pledge_id "
-                               "values of earlier answers (GET /api/pledges lists them)")
+            raise HistoryError(
+                f"history[{i}].pledge_ids: unknown pledge id {unknown[0]!r}; send the pledge_id "
+                "values of earlier answers (GET /api/pledges lists them)"
+            )
     return turns[-max_turns:] if max_turns > 0 else []
 
 
@@ -99,8 +101,7 @@ def _turn(item: object, i: int) -> Turn:
     if isinstance(item, Turn):
         return item
     if not isinstance(item, Mapping):
-        raise HistoryError(f"history[{i}] must be an object {{\"q\": …, \"pledge_ids\": […]}}, "
-                           f"not {type(item).__name__}")
+        raise HistoryError(f'history[{i}] must be an object {{"q": …, "pledge_ids": […]}}, not {type(item).__name__}')
     q, ids = item.get("q"), item.get("pledge_ids", [])
     if not isinstance(q, str):
         raise HistoryError(f"history[{i}].q must be the earlier question as text, not {type(q).__name__}")
@@ -137,8 +138,13 @@ class Reading:
     follow_up: FollowUp | None  # None for a first question
 
 
-def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, ...], policy: FollowUpPolicy,
-              abstain_threshold: float) -> Reading:
+def read_turn(
+    alone: Retrieval,
+    context: Retrieval | None,
+    previous: tuple[str, ...],
+    policy: FollowUpPolicy,
+    abstain_threshold: float,
+) -> Reading:
     """Decide a later turn from its two retrievals (``context`` None: not needed, the turn stands alone).
 
     Pure: the calibration replays it over saved retrievals with other policies.
@@ -146,8 +152,7 @@ def read_turn(alone: Retrieval, context: Retrieval | None, previous: tuple[str, 
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
     if alone.margin >= max(policy.alone, abstain_threshold):
         return Reading("alone", _standalone(top_alone, previous))
-    if context is not None and context.ranked and alone.margin >= policy.offtopic \
-            and context.margin >= policy.context:
+    if context is not None and context.ranked and alone.margin >= policy.offtopic and context.margin >= policy.context:
         top = context.ranked[0].pledge_id
         return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
     if alone.margin >= abstain_threshold:

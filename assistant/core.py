@@ -1,10 +1,10 @@
 """The assistant: load once, then ``ask`` is cheap.
 
-    >>> from assistant import Assistant
-    >>> a = Assistant.load()                                    # doctest: +SKIP
-    >>> ans = a.ask("is there free mammography?")               # doctest: +SKIP
-    >>> ans.answers[0].title                                    # doctest: +SKIP
-    'Zapewnimy kobietom w każdym wieku dostęp do programów profilaktycznych ...'
+>>> from assistant import Assistant
+>>> a = Assistant.load()                                    # doctest: +SKIP
+>>> ans = a.ask("is there free mammography?")               # doctest: +SKIP
+>>> ans.answers[0].title                                    # doctest: +SKIP
+'Zapewnimy kobietom w każdym wieku dostęp do programów profilaktycznych ...'
 """
 
 from __future__ import annotations
@@ -70,14 +70,17 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     if not isinstance(question, str):
         raise QuestionError("empty", f"question must be text, not {type(question).__name__}")
     raw_cut = len(question) > _RAW_FACTOR * max_chars
-    raw = question[:_RAW_FACTOR * max_chars]
+    raw = question[: _RAW_FACTOR * max_chars]
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in raw)
     text = " ".join(text.split())
     if not text:
-        raise QuestionError("empty", "the question is empty; type a question, e.g. \"is there free mammography?\"")
+        raise QuestionError("empty", 'the question is empty; type a question, e.g. "is there free mammography?"')
     if not any(ch.isalpha() for ch in text):
-        raise QuestionError("no_words", "the question has no words (only digits, signs or emoji); type a question "
-                            "in words, e.g. \"is there free mammography?\"")
+        raise QuestionError(
+            "no_words",
+            "the question has no words (only digits, signs or emoji); type a question "
+            'in words, e.g. "is there free mammography?"',
+        )
     if len(text) > max_chars:
         return text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars], True
     return text, raw_cut
@@ -86,8 +89,10 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
 def check_top_k(top_k: object, n: int) -> int:
     """``top_k`` as an int in 1..n; anything else (3.7, "3", True, NaN) is refused with a clear message."""
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= n:
-        raise QuestionError("top_k", f"top_k must be a whole number from 1 to {n} (the number of pledges), "
-                            f"not {top_k!r}; pass e.g. top_k=3")
+        raise QuestionError(
+            "top_k",
+            f"top_k must be a whole number from 1 to {n} (the number of pledges), not {top_k!r}; pass e.g. top_k=3",
+        )
     return top_k
 
 
@@ -109,9 +114,15 @@ class Assistant:
         self._pledge_ids = frozenset(p.id for p in self.library.pledges)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, encoder: Encoder | None = None,
-             contacts: Contacts | None = None, progress: bool = False,
-             log_fn: Callable[[str], None] | None = None) -> Assistant:
+    def load(
+        cls,
+        settings: Settings | None = None,
+        *,
+        encoder: Encoder | None = None,
+        contacts: Contacts | None = None,
+        progress: bool = False,
+        log_fn: Callable[[str], None] | None = None,
+    ) -> Assistant:
         """Load the model (or use ``encoder``) and open the index build, rebuilding it when the reports folder,
         model or settings changed; a broken reports folder leaves the last good build serving (logged). The help
         contacts are read first, so a broken file stops before the long part."""
@@ -121,18 +132,28 @@ class Assistant:
         index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)
         unknown = sorted(contacts.pledges - {p.id for p in index.reports.pledges})
         if unknown:  # e.g. next year's report renamed a pledge: say so, rather than lose its help numbers quietly
-            (log_fn or log.warning)(f"{settings.contacts_file}: no loaded report has pledge(s) "
-                                    f"{', '.join(unknown)}; answers about them get no help numbers — fix "
-                                    "'pledges' (ids: GET /api/pledges)")
-        return cls(settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy),
-                   contacts)
+            (log_fn or log.warning)(
+                f"{settings.contacts_file}: no loaded report has pledge(s) "
+                f"{', '.join(unknown)}; answers about them get no help numbers — fix "
+                "'pledges' (ids: GET /api/pledges)"
+            )
+        return cls(
+            settings, index.reports, index, encoder, Retriever(index, encoder, settings, settings.strategy), contacts
+        )
 
     def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
         """Ranking and abstention evidence for an already cleaned question (in ``lang``, if known)."""
         return self.retriever.retrieve(question, lang)
 
-    def ask(self, question: str, top_k: int | None = None, *, lang: str | None = None,
-            report: str | None = None, history: Iterable[object] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        *,
+        lang: str | None = None,
+        report: str | None = None,
+        history: Iterable[object] | None = None,
+    ) -> Answer:
         """Answer ``question`` with up to ``top_k`` quoted, cited pledges, or say it is not in the report.
 
         ``lang`` fixes the reply's language (pl, en, uk); by default it follows the question's (or the language
@@ -155,14 +176,29 @@ class Assistant:
         detected = detect_language(text)
         request = language_request(text) if turns else None
         if request is not None and request.pure:
-            again = self.ask(turns[-1].q, top_k, lang=reply_language(request.lang), report=report,
-                             history=turns[:-1])
-            return replace(again, answer_id=uuid.uuid4().hex, question=text, language=detected, truncated=truncated,
-                           follow_up=FollowUp(LANGUAGE, last_shown(turns)))
+            again = self.ask(turns[-1].q, top_k, lang=reply_language(request.lang), report=report, history=turns[:-1])
+            return replace(
+                again,
+                answer_id=uuid.uuid4().hex,
+                question=text,
+                language=detected,
+                truncated=truncated,
+                follow_up=FollowUp(LANGUAGE, last_shown(turns)),
+            )
         reply = lang or reply_language(request.lang if request is not None else detected)
         reading, shown, alone = self._read(text, detected, turns)
-        return self._compose(text, detected, reply, reading, shown, alone, top_k=top_k, allowed=allowed,
-                             truncated=truncated, previous=last_shown(turns))
+        return self._compose(
+            text,
+            detected,
+            reply,
+            reading,
+            shown,
+            alone,
+            top_k=top_k,
+            allowed=allowed,
+            truncated=truncated,
+            previous=last_shown(turns),
+        )
 
     @property
     def policy(self) -> FollowUpPolicy:
@@ -182,41 +218,88 @@ class Assistant:
         reading = read_turn(alone, context, last_shown(turns), self.policy, self.retriever.threshold(detected))
         return reading, (context if reading.source == "context" and context is not None else alone), alone
 
-    def _compose(self, text: str, detected: str, reply: str, reading: Reading, shown: Retrieval, alone: Retrieval,
-                 *, top_k: int, allowed: set[str] | None, truncated: bool, previous: tuple[str, ...]) -> Answer:
+    def _compose(
+        self,
+        text: str,
+        detected: str,
+        reply: str,
+        reading: Reading,
+        shown: Retrieval,
+        alone: Retrieval,
+        *,
+        top_k: int,
+        allowed: set[str] | None,
+        truncated: bool,
+        previous: tuple[str, ...],
+    ) -> Answer:
         """The Answer for a reading: quoted pledges from ``shown``, highlights for the turn itself (``alone``).
         A refusal in a conversation about a pledge with safety numbers keeps those numbers."""
         notices = [t(reply, "truncated", n=self.settings.max_question_chars)] if truncated else []
         ranked = [r for r in shown.ranked if allowed is None or r.pledge_id in allowed][:top_k]
-        common = partial(Answer, answer_id=uuid.uuid4().hex, question=text, language=detected, reply_language=reply,
-                         truncated=truncated, retriever=self.retriever.strategy, margin=round(alone.margin, 4),
-                         follow_up=reading.follow_up)
+        common = partial(
+            Answer,
+            answer_id=uuid.uuid4().hex,
+            question=text,
+            language=detected,
+            reply_language=reply,
+            truncated=truncated,
+            retriever=self.retriever.strategy,
+            margin=round(alone.margin, 4),
+            follow_up=reading.follow_up,
+        )
         if reading.source == "refuse":
-            suggestions = [Suggestion(r.pledge_id, self.library.by_id(r.pledge_id).title,
-                                      self.library.by_id(r.pledge_id).status_label.label, round(r.score, 4))
-                           for r in ranked]
-            return common(abstained=True, message=t(reply, "not_in_report"), answers=[],
-                          suggestions=suggestions, notices=notices,
-                          help_contacts=self.contacts.for_answer(
-                              [], True, reply, near_safety=self.near_safety(alone) or bool(
-                                  set(previous) & self.contacts.pledges)))
+            suggestions = [
+                Suggestion(
+                    r.pledge_id,
+                    self.library.by_id(r.pledge_id).title,
+                    self.library.by_id(r.pledge_id).status_label.label,
+                    round(r.score, 4),
+                )
+                for r in ranked
+            ]
+            return common(
+                abstained=True,
+                message=t(reply, "not_in_report"),
+                answers=[],
+                suggestions=suggestions,
+                notices=notices,
+                help_contacts=self.contacts.for_answer(
+                    [], True, reply, near_safety=self.near_safety(alone) or bool(set(previous) & self.contacts.pledges)
+                ),
+            )
         n_primary = self.retriever.primary_count(shown)
         if reading.follow_up is not None and reading.follow_up.kind == DETAIL:
             # Whether a sentence answers "is it free?" could not be told from retrieval scores (docs/evaluation.md,
             # Conversations), so a detail answer says what is always true: the quote is all the report says.
             notices.append(t(reply, "no_more"))
-        answers = [pledge_answer(self.library, self.library.by_id(r.pledge_id), r.score, self.sentences,
-                                 alone.unit_scores, self.settings.highlight_window, primary=i < n_primary)
-                   for i, r in enumerate(ranked)]
-        return common(abstained=False, message="", answers=answers, notices=notices,
-                      help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply))
+        answers = [
+            pledge_answer(
+                self.library,
+                self.library.by_id(r.pledge_id),
+                r.score,
+                self.sentences,
+                alone.unit_scores,
+                self.settings.highlight_window,
+                primary=i < n_primary,
+            )
+            for i, r in enumerate(ranked)
+        ]
+        return common(
+            abstained=False,
+            message="",
+            answers=answers,
+            notices=notices,
+            help_contacts=self.contacts.for_answer([a.pledge_id for a in answers], False, reply),
+        )
 
     def near_safety(self, retrieval: Retrieval) -> bool:
         """Whether a refused question is close to a pledge the contacts file lists (violence at home or at work):
         that pledge scores within ``contacts_safety_margin`` of the closest general city topic."""
-        return any(r.pledge_id in self.contacts.pledges
-                   and r.dense - retrieval.background >= self.settings.contacts_safety_margin
-                   for r in retrieval.ranked)
+        return any(
+            r.pledge_id in self.contacts.pledges
+            and r.dense - retrieval.background >= self.settings.contacts_safety_margin
+            for r in retrieval.ranked
+        )
 
     def _report_filter(self, report: str | None) -> set[str] | None:
         """Pledge ids of the report named by key or section (None: all reports)."""

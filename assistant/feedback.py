@@ -81,7 +81,7 @@ def _sqlite_path(url: str) -> Path | None:
         return None
     database = parsed.database
     if str(parsed.query.get("uri", "")).lower() == "true" and database.startswith("file:"):
-        database = database[len("file:"):]
+        database = database[len("file:") :]
     return Path(database)
 
 
@@ -108,8 +108,9 @@ def _day(seconds_ago: float = 0) -> str:
 class FeedbackStore:
     """Answers, votes and stats over one SQLAlchemy engine (thread- and process-safe)."""
 
-    def __init__(self, url: str, store_questions: bool = False, *, retention_days: int = 90,
-                 legacy_json: Path | None = None) -> None:
+    def __init__(
+        self, url: str, store_questions: bool = False, *, retention_days: int = 90, legacy_json: Path | None = None
+    ) -> None:
         self.url, self.store_questions, self.retention_days = url, store_questions, retention_days
         path = _sqlite_path(url)
         if path is not None:
@@ -124,8 +125,9 @@ class FeedbackStore:
                 import_legacy_json(self.engine, legacy_json)
         except sa.exc.SQLAlchemyError as exc:
             where, why = self.engine.url.render_as_string(hide_password=True), getattr(exc, "orig", None) or exc
-            raise StoreUnavailable(f"feedback database {where} cannot be opened or migrated: "
-                                   f"{type(exc).__name__}: {why}") from exc
+            raise StoreUnavailable(
+                f"feedback database {where} cannot be opened or migrated: {type(exc).__name__}: {why}"
+            ) from exc
         self._purging = threading.Lock()
         self._next_purge = 0.0
         self.purge_if_due()
@@ -133,8 +135,12 @@ class FeedbackStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedbackStore:
         """The store the settings name, importing the first version's ``feedback.json`` beside the SQLite file."""
-        return cls(settings.db_url, settings.feedback_questions, retention_days=settings.retention_days,
-                   legacy_json=settings.feedback_db.with_name("feedback.json"))
+        return cls(
+            settings.db_url,
+            settings.feedback_questions,
+            retention_days=settings.retention_days,
+            legacy_json=settings.feedback_db.with_name("feedback.json"),
+        )
 
     def _write(self, work: Callable[[sa.Connection], object]) -> None:
         try:
@@ -144,14 +150,32 @@ class FeedbackStore:
             log.error("feedback database write failed: %s", type(exc).__name__)
             raise StoreUnavailable("feedback could not be saved") from exc
 
-    def record_answer(self, answer_id: str, *, lang: str, reply_language: str, abstained: bool,
-                      pledge_ids: list[str], report: str, question: str | None = None) -> None:
+    def record_answer(
+        self,
+        answer_id: str,
+        *,
+        lang: str,
+        reply_language: str,
+        abstained: bool,
+        pledge_ids: list[str],
+        report: str,
+        question: str | None = None,
+    ) -> None:
         """Keep what stats need about one answer (no question text unless ``store_questions``)."""
+
         def work(conn: sa.Connection) -> None:
-            conn.execute(answers.insert().values(
-                answer_id=answer_id, day=_day(), lang=lang[:8], reply_language=reply_language[:8],
-                abstained=abstained, top_pledge=(pledge_ids[0] if pledge_ids and not abstained else NO_PLEDGE),
-                pledges="\n".join(pledge_ids), report=report[:300]))
+            conn.execute(
+                answers.insert().values(
+                    answer_id=answer_id,
+                    day=_day(),
+                    lang=lang[:8],
+                    reply_language=reply_language[:8],
+                    abstained=abstained,
+                    top_pledge=(pledge_ids[0] if pledge_ids and not abstained else NO_PLEDGE),
+                    pledges="\n".join(pledge_ids),
+                    report=report[:300],
+                )
+            )
             if self.store_questions and question:
                 conn.execute(questions.insert().values(answer_id=answer_id, question=question))
 
@@ -163,8 +187,15 @@ class FeedbackStore:
         a store that is down is skipped: answering matters more than counting, and ``_write`` logged why."""
         shown = [a.pledge_id for a in ans.answers] or [s.pledge_id for s in ans.suggestions]
         try:
-            self.record_answer(ans.answer_id, lang=ans.language, reply_language=ans.reply_language,
-                               abstained=ans.abstained, pledge_ids=shown, report=report, question=ans.question)
+            self.record_answer(
+                ans.answer_id,
+                lang=ans.language,
+                reply_language=ans.reply_language,
+                abstained=ans.abstained,
+                pledge_ids=shown,
+                report=report,
+                question=ans.question,
+            )
         except StoreUnavailable:
             pass
 
@@ -178,20 +209,26 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(answers.c.pledges).where(answers.c.answer_id == answer_id)).first()
         if row is None:
-            raise FeedbackError(f"answer {answer_id!r} is unknown; vote on an answer the assistant gave",
-                                unknown=True)
+            raise FeedbackError(f"answer {answer_id!r} is unknown; vote on an answer the assistant gave", unknown=True)
         shown = set(row.pledges.split("\n")) if row.pledges else set()
         if pledge_id != NO_PLEDGE and pledge_id not in shown:
-            raise FeedbackError(f"pledge {pledge_id!r} was not shown in answer {answer_id!r}; "
-                                f"use one of {', '.join(sorted(shown)) or NO_PLEDGE}", unknown=True)
+            raise FeedbackError(
+                f"pledge {pledge_id!r} was not shown in answer {answer_id!r}; "
+                f"use one of {', '.join(sorted(shown)) or NO_PLEDGE}",
+                unknown=True,
+            )
 
         def work(conn: sa.Connection) -> None:
             if vote is None:
                 conn.execute(votes.delete().where((votes.c.answer_id == answer_id) & (votes.c.pledge_id == pledge_id)))
                 return
-            upsert(conn, votes, {"answer_id": answer_id, "pledge_id": pledge_id, "vote": vote, "reason": reason,
-                                 "day": _day()}, ["answer_id", "pledge_id"],
-                   lambda new: {"vote": new.vote, "reason": new.reason, "day": new.day})
+            upsert(
+                conn,
+                votes,
+                {"answer_id": answer_id, "pledge_id": pledge_id, "vote": vote, "reason": reason, "day": _day()},
+                ["answer_id", "pledge_id"],
+                lambda new: {"vote": new.vote, "reason": new.reason, "day": new.day},
+            )
 
         self._write(work)
         return self.counts(pledge_id)
@@ -199,8 +236,9 @@ class FeedbackStore:
     def counts(self, pledge_id: str) -> dict[str, int]:
         """Current up/down votes on one pledge, over all answers."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(votes.c.vote, sa.func.count()).where(votes.c.pledge_id == pledge_id)
-                                .group_by(votes.c.vote)).all()
+            rows = conn.execute(
+                sa.select(votes.c.vote, sa.func.count()).where(votes.c.pledge_id == pledge_id).group_by(votes.c.vote)
+            ).all()
         found = {v: n for v, n in rows}
         return {v: int(found.get(v, 0)) for v in VOTES}
 
@@ -221,15 +259,24 @@ class FeedbackStore:
         them to the daily counts in the same transaction; return how many were purged."""
         cutoff = before or _day(self.retention_days * 86400)
         voted = sa.select(votes.c.answer_id).where(votes.c.answer_id == answers.c.answer_id).exists()
+
         def batch(conn: sa.Connection) -> int:
-            ids = conn.execute(sa.select(answers.c.answer_id).where((answers.c.day < cutoff) & ~voted)
-                               .limit(PURGE_BATCH)).scalars().all()
+            ids = (
+                conn.execute(sa.select(answers.c.answer_id).where((answers.c.day < cutoff) & ~voted).limit(PURGE_BATCH))
+                .scalars()
+                .all()
+            )
             keys = (answers.c.day, answers.c.lang, answers.c.top_pledge, answers.c.abstained)
             for day, lang, top, abstained, n in conn.execute(
-                    sa.select(*keys, sa.func.count()).where(answers.c.answer_id.in_(ids)).group_by(*keys)).all():
-                upsert(conn, answer_counts, {"day": day, "lang": lang, "top_pledge": top, "abstained": abstained,
-                                             "n": n}, ["day", "lang", "top_pledge", "abstained"],
-                       lambda new: {"n": answer_counts.c.n + new.n})
+                sa.select(*keys, sa.func.count()).where(answers.c.answer_id.in_(ids)).group_by(*keys)
+            ).all():
+                upsert(
+                    conn,
+                    answer_counts,
+                    {"day": day, "lang": lang, "top_pledge": top, "abstained": abstained, "n": n},
+                    ["day", "lang", "top_pledge", "abstained"],
+                    lambda new: {"n": answer_counts.c.n + new.n},
+                )
             conn.execute(questions.delete().where(questions.c.answer_id.in_(ids)))
             conn.execute(answers.delete().where(answers.c.answer_id.in_(ids)))
             return len(ids)
@@ -252,6 +299,7 @@ class FeedbackStore:
         past the retention period counted from the daily counts)."""
         since = _day(days * 86400)
         with self.engine.connect() as conn:
+
             def grouped(name: str, where: Callable[[sa.Table], sa.ColumnElement[bool]] | None = None) -> dict[str, int]:
                 out: dict[str, int] = {}
                 for table, n in ((answers, sa.func.count()), (answer_counts, sa.func.sum(answer_counts.c.n))):
@@ -263,11 +311,19 @@ class FeedbackStore:
 
             by_day = grouped("day")
             refused = grouped("day", lambda table: table.c.abstained)
-            by_vote = conn.execute(sa.select(votes.c.pledge_id, votes.c.vote, votes.c.reason, sa.func.count())
-                                   .where(votes.c.day >= since)
-                                   .group_by(votes.c.pledge_id, votes.c.vote, votes.c.reason)).all()
-            result = {"since": since, "answers": sum(by_day.values()), "not_in_report": sum(refused.values()),
-                      "by_day": by_day, "by_language": grouped("lang"), "by_pledge": grouped("top_pledge")}
+            by_vote = conn.execute(
+                sa.select(votes.c.pledge_id, votes.c.vote, votes.c.reason, sa.func.count())
+                .where(votes.c.day >= since)
+                .group_by(votes.c.pledge_id, votes.c.vote, votes.c.reason)
+            ).all()
+            result = {
+                "since": since,
+                "answers": sum(by_day.values()),
+                "not_in_report": sum(refused.values()),
+                "by_day": by_day,
+                "by_language": grouped("lang"),
+                "by_pledge": grouped("top_pledge"),
+            }
         feedback: dict[str, dict[str, int]] = {}
         for pid, vote, reason, n in by_vote:
             key = vote if vote == "up" else f"down:{reason or 'unspecified'}"

@@ -39,10 +39,15 @@ NO_PLEDGE = "-"  # a vote on, or the top pledge of, a "not in the report" answer
 # The tables as the latest version has them. A later version that changes one of them adds a step with the
 # ALTER, and gives the earlier step a frozen copy of the table as that step created it.
 META = sa.MetaData()
-meta_table = sa.Table("kqa_meta", META, sa.Column("key", sa.String(40), primary_key=True),
-                      sa.Column("value", sa.String(200), nullable=False))
+meta_table = sa.Table(
+    "kqa_meta",
+    META,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
 answers = sa.Table(
-    "kqa_answers", META,
+    "kqa_answers",
+    META,
     sa.Column("answer_id", sa.String(40), primary_key=True),
     sa.Column("day", sa.String(10), nullable=False, index=True),
     sa.Column("lang", sa.String(8), nullable=False),
@@ -53,7 +58,8 @@ answers = sa.Table(
     sa.Column("report", sa.String(300), nullable=False),
 )
 votes = sa.Table(
-    "kqa_votes", META,
+    "kqa_votes",
+    META,
     sa.Column("answer_id", sa.String(40), primary_key=True),
     sa.Column("pledge_id", sa.String(300), primary_key=True),
     sa.Column("vote", sa.String(8), nullable=False),
@@ -61,13 +67,15 @@ votes = sa.Table(
     sa.Column("day", sa.String(10), nullable=False),
 )
 questions = sa.Table(  # only written when the operator opts in
-    "kqa_questions", META,
+    "kqa_questions",
+    META,
     sa.Column("answer_id", sa.String(40), primary_key=True),
     sa.Column("question", sa.Text, nullable=False),
 )
 # Version 2: what the stats count of answers purged after the retention period (no text, no answer ids).
 answer_counts = sa.Table(
-    "kqa_answer_counts", META,
+    "kqa_answer_counts",
+    META,
     sa.Column("day", sa.String(10), primary_key=True),
     sa.Column("lang", sa.String(8), primary_key=True),
     sa.Column("top_pledge", sa.String(300), primary_key=True),
@@ -108,8 +116,13 @@ def write_transaction(engine: sa.Engine, exclusive: bool = False) -> Iterator[sa
         conn.commit()
 
 
-def upsert(conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: list[str],
-           update: Callable[[Any], dict[str, Any]]) -> None:
+def upsert(
+    conn: sa.Connection,
+    table: sa.Table,
+    values: dict[str, Any],
+    keys: list[str],
+    update: Callable[[Any], dict[str, Any]],
+) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET update(excluded): one atomic statement, so two identical writes
     at the same moment give one row, never a unique-key error."""
     insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
@@ -130,19 +143,26 @@ def migrate(engine: sa.Engine, target: int = SCHEMA_VERSION) -> int:
     with write_transaction(engine, exclusive=True) as conn:
         found = schema_version(conn)
         if found > SCHEMA_VERSION:
-            raise StoreUnavailable(f"feedback database has schema {found}, newer than this code's "
-                                   f"{SCHEMA_VERSION}; upgrade the app")
+            raise StoreUnavailable(
+                f"feedback database has schema {found}, newer than this code's {SCHEMA_VERSION}; upgrade the app"
+            )
         for version in range(found + 1, target + 1):
             MIGRATIONS[version](conn)
         if target > found:
-            upsert(conn, meta_table, {"key": "schema_version", "value": str(target)}, ["key"],
-                   lambda new: {"value": new.value})
+            upsert(
+                conn,
+                meta_table,
+                {"key": "schema_version", "value": str(target)},
+                ["key"],
+                lambda new: {"value": new.value},
+            )
             if found:  # an upgrade changes the operator's file: say so (a new database says nothing)
                 log.warning("feedback database upgraded from schema %d to %d", found, target)
     return found
 
 
 # --- a damaged SQLite file ------------------------------------------------------------------------------------
+
 
 def sqlite_damage(path: Path, timeout: float = 10) -> str | None:
     """What SQLite says is wrong with the file at ``path``; None when it is sound, empty or missing.
@@ -182,16 +202,23 @@ def set_aside_if_damaged(path: Path, timeout: float = 10) -> Path | None:
         try:
             problem = sqlite_damage(path, timeout)
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"feedback database {path} cannot be checked ({exc}); fix its permissions "
-                                   "or stop the process that holds it locked") from exc
+            raise StoreUnavailable(
+                f"feedback database {path} cannot be checked ({exc}); fix its permissions "
+                "or stop the process that holds it locked"
+            ) from exc
         if problem is None:
             return None
         aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{path}{suffix}").exists():
                 os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-    log.warning("feedback database %s is damaged (%s); moved aside to %s (with its -wal/-shm, if any) and "
-                "started a fresh one; nothing was deleted", path, problem, aside)
+    log.warning(
+        "feedback database %s is damaged (%s); moved aside to %s (with its -wal/-shm, if any) and "
+        "started a fresh one; nothing was deleted",
+        path,
+        problem,
+        aside,
+    )
     return aside
 
 
@@ -214,11 +241,19 @@ def import_legacy_json(engine: sa.Engine, path: Path) -> int:
     digest = hashlib.sha256(raw).hexdigest()
     try:
         counts = json.loads(raw).get("counts", {})
-        rows = [(pid, *LEGACY_VOTES[outcome]) for pid, by in counts.items() for outcome, n in by.items()
-                for _ in range(int(n))]
+        rows = [
+            (pid, *LEGACY_VOTES[outcome])
+            for pid, by in counts.items()
+            for outcome, n in by.items()
+            for _ in range(int(n))
+        ]
     except (ValueError, AttributeError, KeyError, TypeError) as exc:
-        log.warning("%s is not the first version's feedback file (%s: %s); left as it is, not imported", path,
-                    type(exc).__name__, exc)
+        log.warning(
+            "%s is not the first version's feedback file (%s: %s); left as it is, not imported",
+            path,
+            type(exc).__name__,
+            exc,
+        )
         return 0
     day = time.strftime("%Y-%m-%d", time.localtime(path.stat().st_mtime))
     with write_transaction(engine, exclusive=True) as conn:
@@ -226,9 +261,20 @@ def import_legacy_json(engine: sa.Engine, path: Path) -> int:
         if conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar() is not None:
             return 0
         for i, (pid, vote, reason) in enumerate(rows):
-            conn.execute(votes.insert().values(answer_id=f"json-{digest[:8]}-{i}", day=day, vote=vote, reason=reason,
-                                               pledge_id=NO_PLEDGE if pid == "(not in the report)" else pid))
+            conn.execute(
+                votes.insert().values(
+                    answer_id=f"json-{digest[:8]}-{i}",
+                    day=day,
+                    vote=vote,
+                    reason=reason,
+                    pledge_id=NO_PLEDGE if pid == "(not in the report)" else pid,
+                )
+            )
         conn.execute(meta_table.insert().values(key=key, value=f"{len(rows)} votes from {path.name}"[:200]))
-    log.warning("imported %d votes from the first version's %s into the feedback database; its question texts "
-                "(if any) were not copied: delete the file when you no longer need it", len(rows), path)
+    log.warning(
+        "imported %d votes from the first version's %s into the feedback database; its question texts "
+        "(if any) were not copied: delete the file when you no longer need it",
+        len(rows),
+        path,
+    )
     return len(rows)

@@ -1,9 +1,9 @@
 """Language of a question: deterministic langdetect over likely languages, with fallbacks for short text.
 
-    >>> detect_language("is there free mammography?")
-    'en'
-    >>> detect_language("mammografia")
-    'pl'
+>>> detect_language("is there free mammography?")
+'en'
+>>> detect_language("mammografia")
+'pl'
 """
 
 from __future__ import annotations

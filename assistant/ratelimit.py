@@ -27,8 +27,9 @@ def parse_networks(value: str) -> tuple[Network, ...]:
         try:
             out.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ValueError(f"KQA_TRUSTED_PROXIES entry {part!r} is not an IP address or network; write e.g. "
-                             "'127.0.0.1,10.0.0.0/8'") from None
+            raise ValueError(
+                f"KQA_TRUSTED_PROXIES entry {part!r} is not an IP address or network; write e.g. '127.0.0.1,10.0.0.0/8'"
+            ) from None
     return tuple(out)
 
 
@@ -88,5 +89,5 @@ class RateLimit:
         the oldest half, which errs towards letting a request through."""
         self._due = {c: t for c, t in self._due.items() if t > now}
         if len(self._due) >= self.max_clients:
-            keep = sorted(self._due.items(), key=lambda kv: kv[1])[len(self._due) // 2:]
+            keep = sorted(self._due.items(), key=lambda kv: kv[1])[len(self._due) // 2 :]
             self._due = dict(keep)

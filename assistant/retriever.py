@@ -111,14 +111,18 @@ class Retriever:
         if settings.background_top < 1:
             raise RetrievalError(f"background_top of {settings.background_top} must be at least 1")
         if not 0.0 <= settings.window_weight <= 1.0:
-            raise RetrievalError(f"window_weight of {settings.window_weight} must lie in 0..1 (0: the whole text "
-                                 "alone, 1: the best window's evidence); set KQA_WINDOW_WEIGHT in that range")
+            raise RetrievalError(
+                f"window_weight of {settings.window_weight} must lie in 0..1 (0: the whole text "
+                "alone, 1: the best window's evidence); set KQA_WINDOW_WEIGHT in that range"
+            )
         if settings.window_pool not in ("mean", "max"):
             raise RetrievalError(f"window_pool {settings.window_pool!r} is unknown; set KQA_WINDOW_POOL to mean or max")
         if min(settings.window_min_words, settings.window_max, settings.window_words) < 0:
-            raise RetrievalError("window_min_words, window_max and window_words must not be negative (0 turns "
-                                 f"windows off), not {settings.window_min_words}, {settings.window_max}, "
-                                 f"{settings.window_words}")
+            raise RetrievalError(
+                "window_min_words, window_max and window_words must not be negative (0 turns "
+                f"windows off), not {settings.window_min_words}, {settings.window_max}, "
+                f"{settings.window_words}"
+            )
         self.index, self.encoder, self.settings, self.strategy = index, encoder, settings, strategy
         self._pledge_row = {pid: i for i, pid in enumerate(index.pledge_ids)}
         self._unit_pledge = np.array([self._pledge_row[u.pledge_id] for u in index.units])
@@ -181,13 +185,16 @@ class Retriever:
             return np.zeros(cosines.shape[1], dtype=np.float32)
         if self.settings.abstain_temperature > 0:
             return soft_max(cosines, self.settings.abstain_temperature, axis=0)
-        return np.asarray(np.sort(cosines, axis=0)[-self.settings.background_top:].mean(axis=0))
+        return np.asarray(np.sort(cosines, axis=0)[-self.settings.background_top :].mean(axis=0))
 
     def retrieve(self, question: str, lang: str | None = None) -> Retrieval:
         """Score every pledge for ``question`` (in ``lang``, detected again only if needed and not given)."""
         n = len(self.index.pledge_ids)
-        lex_norm = (np.zeros(n, dtype=np.float32) if self.strategy == "dense"
-                    else self.index.lexical.normalized_scores(question))
+        lex_norm = (
+            np.zeros(n, dtype=np.float32)
+            if self.strategy == "dense"
+            else self.index.lexical.normalized_scores(question)
+        )
         top_lex = float(lex_norm.max()) if lex_norm.size else 0.0
         if self.strategy == "lexical":
             unit_scores = np.full(len(self.index.units), -np.inf, dtype=np.float32)
@@ -208,8 +215,9 @@ class Retriever:
             margin = float(soft_max(abstain_units, self.settings.abstain_temperature)) - background
             fused = dense + (self.settings.lexical_weight * lex_norm if self.strategy == "hybrid" else 0)
         order = np.argsort(-fused, kind="stable")
-        ranked = tuple(Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i]))
-                       for i in order)
+        ranked = tuple(
+            Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i])) for i in order
+        )
         return Retrieval(ranked, unit_scores, background, margin, windows)
 
     def primary_count(self, retrieval: Retrieval) -> int:
@@ -227,4 +235,3 @@ class Retriever:
     def abstains(self, retrieval: Retrieval, lang: str | None = None, threshold: float | None = None) -> bool:
         """True when the question is closer to general city topics than to any pledge (by the margin setting)."""
         return retrieval.margin < (self.threshold(lang) if threshold is None else threshold)
-

@@ -30,10 +30,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Gradio's own front end needs inline scripts (its config) and inline styles; everything else is this origin.
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
-       "worker-src 'self' blob:; frame-src 'none'; object-src 'none'; frame-ancestors 'none'; "
-       "base-uri 'self'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
+    "worker-src 'self' blob:; frame-src 'none'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
 HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -56,7 +58,7 @@ def host_of(scope: Scope) -> str:
         if key == b"host":
             host: str = value.decode("latin-1").strip().lower()
             if host.startswith("["):
-                return host[1:host.find("]")] if "]" in host else host
+                return host[1 : host.find("]")] if "]" in host else host
             return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return ""
 
@@ -64,17 +66,27 @@ def host_of(scope: Scope) -> str:
 async def _reply(send: Send, status: int, message: str, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     """A small JSON error, with the safe headers too."""
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *HEADERS, *extra]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *HEADERS,
+                *extra,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 class SecurityMiddleware:
     """Wraps the whole ASGI app (API and Gradio alike); see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, trusted_hosts: str, rate_limit: int = 0,
-                 trusted_proxies: str = "") -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, trusted_hosts: str, rate_limit: int = 0, trusted_proxies: str = ""
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.hosts = parse_hosts(trusted_hosts)
@@ -117,8 +129,13 @@ class SecurityMiddleware:
         wait = self.limit.wait(client_address(peer, forwarded, self.proxies))
         if not wait:
             return False
-        await _reply(send, 429, f"too many requests from this address (KQA_RATE_LIMIT={self.limit.per_minute} a "
-                     f"minute); try again in {math.ceil(wait)} s", ((b"retry-after", str(math.ceil(wait)).encode()),))
+        await _reply(
+            send,
+            429,
+            f"too many requests from this address (KQA_RATE_LIMIT={self.limit.per_minute} a "
+            f"minute); try again in {math.ceil(wait)} s",
+            ((b"retry-after", str(math.ceil(wait)).encode()),),
+        )
         return True
 
     async def _read_limited(self, receive: Receive) -> bytes | None:

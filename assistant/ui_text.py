@@ -45,8 +45,10 @@ def ui_lang(choice: str | None, last: str | None) -> str:
 def heading_html(lang: str, section: str) -> str:
     """The page's one h1 (naming the reports' sections, from their manifests) and the line on what can be asked;
     ``data-ui-lang`` sets <html lang> (ui.js)."""
-    return (f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
-            f'<p>{e(t(lang, "ui_lead"))}</p></div>')
+    return (
+        f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
+        f"<p>{e(t(lang, 'ui_lead'))}</p></div>"
+    )
 
 
 def busy_html(lang: str) -> str:
@@ -69,8 +71,11 @@ def history_html(lang: str, turns: list[str]) -> str:
         return ""
     earlier = ""
     if len(turns) > 1:
-        earlier = (f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
-                   + "".join(turns[1:]) + "</details>")
+        earlier = (
+            f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
+            + "".join(turns[1:])
+            + "</details>"
+        )
     return turns[0] + earlier
 
 
@@ -80,8 +85,9 @@ PL = " lang='pl'"
 def _table(caption: str, counts: dict[str, int], polish: frozenset[str] = frozenset()) -> str:
     """One small table: a row per count, its label a row heading (``lang="pl"`` for the ``polish`` ones, the
     pledges' titles)."""
-    rows = "".join(f"<tr><th scope='row'{PL if k in polish else ''}>{e(k)}</th><td>{e(v)}</td></tr>"
-                   for k, v in counts.items())
+    rows = "".join(
+        f"<tr><th scope='row'{PL if k in polish else ''}>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in counts.items()
+    )
     return f"<table class='kqa-stats'><caption>{e(caption)}</caption><tbody>{rows}</tbody></table>"
 
 
@@ -107,11 +113,20 @@ def stats_html(lang: str, stats: dict[str, Any], titles: dict[str, str] | None =
     by_pledge: dict[str, int] = {}
     for pid, n in stats["by_pledge"].items():
         by_pledge[name(pid)] = by_pledge.get(name(pid), 0) + n
-    feedback = {f"{name(pid)} · {_vote_label(lang, k)}": n for pid, outcome in stats["feedback"].items()
-                for k, n in outcome.items()}
-    return ("<div class='kqa-stats-all'>"
-            + _table(t(lang, "ui_st_since", since=stats["since"]),
-                     {t(lang, "ui_st_answers"): stats["answers"], refused: stats["not_in_report"]})
-            + _table(t(lang, "ui_st_day"), stats["by_day"]) + _table(t(lang, "ui_st_lang"), stats["by_language"])
-            + _table(t(lang, "ui_st_pledge"), by_pledge, polish) + _table(t(lang, "ui_st_feedback"), feedback)
-            + "</div>")
+    feedback = {
+        f"{name(pid)} · {_vote_label(lang, k)}": n
+        for pid, outcome in stats["feedback"].items()
+        for k, n in outcome.items()
+    }
+    return (
+        "<div class='kqa-stats-all'>"
+        + _table(
+            t(lang, "ui_st_since", since=stats["since"]),
+            {t(lang, "ui_st_answers"): stats["answers"], refused: stats["not_in_report"]},
+        )
+        + _table(t(lang, "ui_st_day"), stats["by_day"])
+        + _table(t(lang, "ui_st_lang"), stats["by_language"])
+        + _table(t(lang, "ui_st_pledge"), by_pledge, polish)
+        + _table(t(lang, "ui_st_feedback"), feedback)
+        + "</div>"
+    )

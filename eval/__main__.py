@@ -36,22 +36,48 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
     inputs = ap.add_mutually_exclusive_group(required=True)
     inputs.add_argument("--queries", type=Path, help="JSONL query file (see docs/evaluation.md)")
-    inputs.add_argument("--conversations", type=Path,
-                        help="JSONL conversation file: each turn asked with the turns before it (eval.conversations)")
-    ap.add_argument("--split", default="all", choices=("tune", "test", "all"),
-                    help="which questions to evaluate (default all; report numbers on test, tune on tune)")
+    inputs.add_argument(
+        "--conversations",
+        type=Path,
+        help="JSONL conversation file: each turn asked with the turns before it (eval.conversations)",
+    )
+    ap.add_argument(
+        "--split",
+        default="all",
+        choices=("tune", "test", "all"),
+        help="which questions to evaluate (default all; report numbers on test, tune on tune)",
+    )
     ap.add_argument("--retriever", default="default", help=f"one of {', '.join(RETRIEVERS)}, or all")
-    ap.add_argument("--json", type=Path, nargs="?", const=_BARE,
-                    help="write the metrics (and failures) of the (last) retriever here; with --retriever all, "
-                    "a list of all (bare: eval/out/<split>.json)")
-    ap.add_argument("--report", type=Path, nargs="?", const=_BARE,
-                    help="write report.md, results.json and plots into this folder (bare: eval/out/<split>/)")
-    ap.add_argument("--romanized", action="store_true",
-                    help="ask the Ukrainian and Russian questions typed in Latin letters instead (eval.romanize)")
-    ap.add_argument("--without-history", action="store_true",
-                    help="with --conversations: ask every turn as if it were the first (the before-issue-25 baseline)")
-    ap.add_argument("--fake-encoder", action="store_true",
-                    help="use the deterministic fake encoder (tests); its index lives in a temporary folder")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        nargs="?",
+        const=_BARE,
+        help="write the metrics (and failures) of the (last) retriever here; with --retriever all, "
+        "a list of all (bare: eval/out/<split>.json)",
+    )
+    ap.add_argument(
+        "--report",
+        type=Path,
+        nargs="?",
+        const=_BARE,
+        help="write report.md, results.json and plots into this folder (bare: eval/out/<split>/)",
+    )
+    ap.add_argument(
+        "--romanized",
+        action="store_true",
+        help="ask the Ukrainian and Russian questions typed in Latin letters instead (eval.romanize)",
+    )
+    ap.add_argument(
+        "--without-history",
+        action="store_true",
+        help="with --conversations: ask every turn as if it were the first (the before-issue-25 baseline)",
+    )
+    ap.add_argument(
+        "--fake-encoder",
+        action="store_true",
+        help="use the deterministic fake encoder (tests); its index lives in a temporary folder",
+    )
     args = ap.parse_args(argv)
     if args.romanized and args.conversations:
         ap.error("--romanized works with --queries only (conversations are asked as they are written)")
@@ -77,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     names = list(RETRIEVERS) if args.retriever == "all" else [args.retriever]
     if any(n not in RETRIEVERS for n in names):
-        print(f"error: retriever {args.retriever!r} is unknown; pass one of {', '.join(RETRIEVERS)} or all",
-              file=sys.stderr)
+        print(
+            f"error: retriever {args.retriever!r} is unknown; pass one of {', '.join(RETRIEVERS)} or all",
+            file=sys.stderr,
+        )
         return 2
     source = args.conversations or args.queries
     queries: list[Query] = []
@@ -102,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
 
         queries = romanized_view(queries)
         if not queries:
-            print(f"error: {args.queries} has no Ukrainian or Russian question in Cyrillic letters in split "
-                  f"{args.split!r}; --romanized needs some (or leave it off)", file=sys.stderr)
+            print(
+                f"error: {args.queries} has no Ukrainian or Russian question in Cyrillic letters in split "
+                f"{args.split!r}; --romanized needs some (or leave it off)",
+                file=sys.stderr,
+            )
             return 2
     if not args.fake_encoder:
         return _evaluate(args, settings, queries, convs, names, None)
@@ -114,8 +145,14 @@ def main(argv: list[str] | None = None) -> int:
         return _evaluate(args, replace(settings, index_dir=Path(tmp)), queries, convs, names, FakeEncoder())
 
 
-def _evaluate(args: argparse.Namespace, settings: Settings, queries: list[Query], convs: list[Conversation],
-              names: list[str], encoder: Encoder | None) -> int:
+def _evaluate(
+    args: argparse.Namespace,
+    settings: Settings,
+    queries: list[Query],
+    convs: list[Conversation],
+    names: list[str],
+    encoder: Encoder | None,
+) -> int:
     from assistant.core import Assistant
 
     assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
@@ -140,8 +177,9 @@ def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, conv
     from assistant.messages import reply_language
     from eval.conversations import run_conversations, summarize, text_table
 
-    records = run_conversations(assistant.ask, convs, reply_language, rewrites=True,
-                                with_history=not args.without_history)
+    records = run_conversations(
+        assistant.ask, convs, reply_language, rewrites=True, with_history=not args.without_history
+    )
     summary = summarize(records)
     print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns)")
     print(text_table(summary))
@@ -150,8 +188,9 @@ def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, conv
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.report:
         args.report.mkdir(parents=True, exist_ok=True)
-        (args.report / "report.md").write_text(f"# Conversations, split {args.split}\n\n```\n{text_table(summary)}"
-                                               "\n```\n", encoding="utf-8")
+        (args.report / "report.md").write_text(
+            f"# Conversations, split {args.split}\n\n```\n{text_table(summary)}\n```\n", encoding="utf-8"
+        )
         (args.report / "results.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
         print(f"report: {args.report / 'report.md'}")
     return 0

@@ -29,8 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def bench_questions() -> list[str]:
     """A few hundred varied questions: the dev set, one- and two-word forms, and long combined ones."""
-    dev = [json.loads(line)["query"] for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
-           if line.strip()]
+    dev = [
+        json.loads(line)["query"]
+        for line in (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     short = [" ".join(q.split()[:2]) for q in dev]
     long = [f"{a} {b} {c}" for a, b, c in zip(dev, dev[7:], dev[19:], strict=False)]
     return dev + short + long
@@ -107,8 +110,11 @@ def setup_times() -> dict:
     base_info = json.loads((base / MARKER).read_text())
     trained = read_info(folder) if settings.finetune else None
     export = export_info(folder, settings.encoder_precision) or {}
-    return {"materialize_s": base_info.get("seconds"), "finetune_s": trained and trained.get("train_seconds"),
-            "export_s": export.get("seconds")}
+    return {
+        "materialize_s": base_info.get("seconds"),
+        "finetune_s": trained and trained.get("train_seconds"),
+        "export_s": export.get("seconds"),
+    }
 
 
 def models_mb() -> float:
@@ -138,12 +144,19 @@ print(json.dumps({"first_at": first_at, "first_answer_s": first,
 def cold_start(questions: list[str]) -> dict:
     """A new Python process from spawn to its first answer; its peak RSS after 100 more questions."""
     spawned = time.time()
-    out = subprocess.run([sys.executable, "-c", _COLD, "czy jest bezpłatna mammografia?", json.dumps(questions[:100])],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _COLD, "czy jest bezpłatna mammografia?", json.dumps(questions[:100])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     child = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"cold_start_s": round(child["first_at"] - spawned, 2),
-            "cold_start_after_imports_s": round(child["first_answer_s"], 2),
-            "serve_rss_mb": round(child["maxrss_mb"], 1)}
+    return {
+        "cold_start_s": round(child["first_at"] - spawned, 2),
+        "cold_start_after_imports_s": round(child["first_answer_s"], 2),
+        "serve_rss_mb": round(child["maxrss_mb"], 1),
+    }
 
 
 def time_build() -> dict:
@@ -205,8 +218,11 @@ def scale(sizes: tuple[int, ...], dim: int = 384, n_queries: int = 200) -> list[
                 found.append(i[0])
             ids[kind] = found
             stored = faiss.serialize_index(idx.index)
-            result[kind] = {"query_p50_ms": _pcts(ms)[0], "build_s": round(built, 2),
-                            "index_mb": round(stored.nbytes / 1e6, 1)}
+            result[kind] = {
+                "query_p50_ms": _pcts(ms)[0],
+                "build_s": round(built, 2),
+                "index_mb": round(stored.nbytes / 1e6, 1),
+            }
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids["ivf"], ids["flat"], strict=True)])
         result["ivf"]["recall_at_10_vs_flat"] = round(float(recall), 4)
         rows.append(result)
@@ -223,9 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer questions and only the 10k scale run")
     args = ap.parse_args(argv)
     questions = bench_questions()[: 60 if args.quick else None]
-    result: dict = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                                "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-                                "load_average": [round(x, 2) for x in os.getloadavg()]}}
+    result: dict = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d"),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
+    }
     result["models_mb"] = models_mb()  # before the variants below export what make model did not
     result["setup"] = setup_times()
     result |= cold_start(questions)

@@ -47,6 +47,7 @@ class Serving(Protocol):
     @property
     def retriever(self) -> Retriever: ...
 
+
 LANGS = ("pl", "en", "uk")
 
 
@@ -89,13 +90,19 @@ def calibration_records(assistant: Serving, queries: list[Query]) -> list[dict]:
         result = assistant.retriever.retrieve(text, lang)
         top = result.ranked[0].score
         right = [r.score for r in result.ranked if r.pledge_id in q.expected]
-        out.append({"lang": lang, "in_scope": q.in_scope, "margin": result.margin,
-                    "gap": top - max(right) if right else None})
+        out.append(
+            {"lang": lang, "in_scope": q.in_scope, "margin": result.margin, "gap": top - max(right) if right else None}
+        )
     return out
 
 
-def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 0.03, per_language: bool = False,
-           min_per_language: int = 30) -> dict:
+def choose(
+    records: list[dict],
+    set_alpha: float = 0.03,
+    abstain_alpha: float = 0.03,
+    per_language: bool = False,
+    min_per_language: int = 30,
+) -> dict:
     """``answer_set_delta`` and ``abstain_margins`` from calibration records (see the module docstring)."""
     for name, alpha in (("set_alpha", set_alpha), ("abstain_alpha", abstain_alpha)):
         if not 0 < alpha < 1:
@@ -104,9 +111,11 @@ def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 
     inside = [r for r in records if r["in_scope"]]
     margins = {"*": conformal_lower([r["margin"] for r in inside], abstain_alpha)}
     if not np.isfinite(margins["*"]) or not gaps:
-        raise CalibrationError(f"{len(inside)} in-scope calibration questions cannot place a threshold at "
-                               f"abstain_alpha {abstain_alpha}: it needs at least {math.ceil(1 / abstain_alpha) - 1};"
-                               " add questions or raise the alpha")
+        raise CalibrationError(
+            f"{len(inside)} in-scope calibration questions cannot place a threshold at "
+            f"abstain_alpha {abstain_alpha}: it needs at least {math.ceil(1 / abstain_alpha) - 1};"
+            " add questions or raise the alpha"
+        )
     delta = conformal_upper(gaps, set_alpha)
     for lang in LANGS if per_language else ():
         own = [r["margin"] for r in inside if r["lang"] == lang]
@@ -116,10 +125,14 @@ def choose(records: list[dict], set_alpha: float = 0.03, abstain_alpha: float = 
     # calibration question it was read from (a margin of -0.01203 under a threshold of -0.012), a delta rounded
     # down would leave out the gap it was read from
     margins = {k: four_decimals(v, up=False) for k, v in margins.items() if np.isfinite(v)}
-    return {"answer_set_delta": four_decimals(delta, up=True),
-            "abstain_margins": ",".join(f"{k}:{v}" for k, v in margins.items()),
-            "n_in_scope": len(inside), "n_out_of_scope": len(records) - len(inside),
-            "set_alpha": set_alpha, "abstain_alpha": abstain_alpha}
+    return {
+        "answer_set_delta": four_decimals(delta, up=True),
+        "abstain_margins": ",".join(f"{k}:{v}" for k, v in margins.items()),
+        "n_in_scope": len(inside),
+        "n_out_of_scope": len(records) - len(inside),
+        "set_alpha": set_alpha,
+        "abstain_alpha": abstain_alpha,
+    }
 
 
 def _alpha(text: str) -> float:
@@ -136,10 +149,17 @@ def _alpha(text: str) -> float:
 def add_rule_arguments(ap: argparse.ArgumentParser) -> None:
     """The abstention-rule options shared by ``eval.calibrate`` and ``eval.crossfit``."""
     ap.add_argument("--abstain-alpha", type=_alpha, default=0.03, help="share of in-scope questions refused at most")
-    ap.add_argument("--per-language", action="store_true", help="a threshold per language (PL, EN, UK) with "
-                    "enough questions, instead of one for all")
-    ap.add_argument("--min-per-language", type=int, default=30,
-                    help="with --per-language: fewer in-scope questions than this share the one threshold")
+    ap.add_argument(
+        "--per-language",
+        action="store_true",
+        help="a threshold per language (PL, EN, UK) with enough questions, instead of one for all",
+    )
+    ap.add_argument(
+        "--min-per-language",
+        type=int,
+        default=30,
+        help="with --per-language: fewer in-scope questions than this share the one threshold",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         wanted = set(json.loads(args.ids.read_text(encoding="utf-8")))
         queries = [q for q in queries if q.id in wanted]
     try:
-        chosen = choose(calibration_records(assistant, queries), abstain_alpha=args.abstain_alpha,
-                        per_language=args.per_language, min_per_language=args.min_per_language)
+        chosen = choose(
+            calibration_records(assistant, queries),
+            abstain_alpha=args.abstain_alpha,
+            per_language=args.per_language,
+            min_per_language=args.min_per_language,
+        )
     except CalibrationError as exc:
         ap.error(str(exc))
     print(json.dumps(chosen, indent=2))

@@ -45,8 +45,11 @@ def _questions(assistant: Assistant, split: str) -> list[tuple[str, str, tuple[s
     titles = {p.title: p.id for p in assistant.library.pledges}
     out = [(q.id, q.query, q.expected) for q in select_split(load_queries(HERE / "dev.jsonl", titles), split)]
     for conv in select_conversations(load_conversations(HERE / "conversations.jsonl", titles), split):
-        out += [(f"{conv.id}#{i}", t.q, t.expected) for i, t in enumerate(conv.turns)
-                if t.kind in ("first", "new_topic", "offtopic_new")]
+        out += [
+            (f"{conv.id}#{i}", t.q, t.expected)
+            for i, t in enumerate(conv.turns)
+            if t.kind in ("first", "new_topic", "offtopic_new")
+        ]
     return out
 
 
@@ -72,10 +75,12 @@ def margins(assistant: Assistant, split: str) -> dict[str, np.ndarray]:
 
 def describe(groups: dict[str, np.ndarray], margin: float) -> str:
     g = groups
-    return (f"questions about a listed pledge that keep the numbers {int((g['listed'] >= margin).sum())}/"
-            f"{len(g['listed'])}; refused off-topic ones that get them {int((g['offtopic'] >= margin).sum())}/"
-            f"{len(g['offtopic'])}; refused ones labelled safety that get them {int((g['safety'] >= margin).sum())}/"
-            f"{len(g['safety'])}")
+    return (
+        f"questions about a listed pledge that keep the numbers {int((g['listed'] >= margin).sum())}/"
+        f"{len(g['listed'])}; refused off-topic ones that get them {int((g['offtopic'] >= margin).sum())}/"
+        f"{len(g['offtopic'])}; refused ones labelled safety that get them {int((g['safety'] >= margin).sum())}/"
+        f"{len(g['safety'])}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

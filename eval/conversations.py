@@ -102,7 +102,7 @@ def _conversation(line: str, where: str, titles: dict[str, str], n: int) -> Conv
 
 def _turn(t: object, where: str, titles: dict[str, str], *, first: bool) -> ConvTurn:
     if not isinstance(t, dict) or not isinstance(t.get("q"), str) or not t["q"].strip():
-        raise QueryFileError(f"{where}: expected {{\"q\": non-empty text, \"kind\", \"expected\"}}")
+        raise QueryFileError(f'{where}: expected {{"q": non-empty text, "kind", "expected"}}')
     kind = t.get("kind")
     if kind not in TURN_KINDS or (kind == "first") != first:
         allowed = "first" if first else ", ".join(LATER_KINDS)
@@ -114,12 +114,18 @@ def _turn(t: object, where: str, titles: dict[str, str], *, first: bool) -> Conv
     if unknown:
         raise QueryFileError(f"{where}: unknown pledge title {unknown[0]!r}; use a report heading exactly")
     if kind == "language" and not isinstance(t.get("reply_lang"), str):
-        raise QueryFileError(f"{where}: a language turn needs reply_lang (the ISO code asked for, e.g. \"uk\")")
+        raise QueryFileError(f'{where}: a language turn needs reply_lang (the ISO code asked for, e.g. "uk")')
     answered = t.get("answered")
     if answered is not None and not isinstance(answered, bool):
         raise QueryFileError(f"{where}: answered must be true or false, not {answered!r}")
-    return ConvTurn(t["q"], kind, tuple(titles[" ".join(x.split())] for x in expected), t.get("reply_lang"),
-                    t.get("rewrite"), answered)
+    return ConvTurn(
+        t["q"],
+        kind,
+        tuple(titles[" ".join(x.split())] for x in expected),
+        t.get("reply_lang"),
+        t.get("rewrite"),
+        answered,
+    )
 
 
 def select_conversations(convs: list[Conversation], split: str) -> list[Conversation]:
@@ -135,8 +141,14 @@ def select_conversations(convs: list[Conversation], split: str) -> list[Conversa
 Ask = Callable[..., Answer]  # Assistant.ask: (question, *, history, lang=None) -> Answer
 
 
-def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: Answer, previous: tuple[str, ...],
-                reply_language: Callable[[str], str]) -> dict:
+def turn_record(
+    conv: Conversation,
+    i: int,
+    turn: ConvTurn,
+    ans: Answer,
+    previous: tuple[str, ...],
+    reply_language: Callable[[str], str],
+) -> dict:
     """What one asked turn scored: handled right, wrong carry-over, and what was shown."""
     answers = ans.answers
     abstained = ans.abstained
@@ -146,17 +158,31 @@ def turn_record(conv: Conversation, i: int, turn: ConvTurn, ans: Answer, previou
     if turn.kind == "language" and turn.reply_lang:
         handled = handled and ans.reply_language == reply_language(turn.reply_lang)
     follow_up = ans.follow_up
-    rec = {"conversation": conv.id, "turn": i, "lang": conv.lang, "kind": turn.kind, "q": turn.q,
-           "expected": list(turn.expected), "got": top, "abstained": abstained, "handled": handled,
-           "reply_language": ans.reply_language,
-           "read_as": follow_up.kind if follow_up is not None else None,
-           "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous
-           and top not in turn.expected}
+    rec = {
+        "conversation": conv.id,
+        "turn": i,
+        "lang": conv.lang,
+        "kind": turn.kind,
+        "q": turn.q,
+        "expected": list(turn.expected),
+        "got": top,
+        "abstained": abstained,
+        "handled": handled,
+        "reply_language": ans.reply_language,
+        "read_as": follow_up.kind if follow_up is not None else None,
+        "carry_over": turn.kind in CARRY_KINDS and top is not None and top in previous and top not in turn.expected,
+    }
     return rec
 
 
-def run_conversations(ask: Ask, convs: list[Conversation], reply_language: Callable[[str], str], *,
-                      rewrites: bool = False, with_history: bool = True) -> list[dict]:
+def run_conversations(
+    ask: Ask,
+    convs: list[Conversation],
+    reply_language: Callable[[str], str],
+    *,
+    rewrites: bool = False,
+    with_history: bool = True,
+) -> list[dict]:
     """Every turn of every conversation asked in order, with the history the assistant's own answers make.
     With ``rewrites``, each later turn that has one is also asked as its standalone rewrite (no history):
     the record gets ``rewrite_handled``. Without ``with_history`` every turn is asked as if it were the first
@@ -187,6 +213,7 @@ def _last_shown(history: list[Turn]) -> tuple[str, ...]:
 
 # --- metrics ------------------------------------------------------------------------------------------------
 
+
 def _rate(records: list[dict], select: Callable[[dict], bool], value: str) -> dict:
     """Share of the selected turns with ``value`` true, bootstrapped over conversations."""
     per_conv: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -214,16 +241,22 @@ def summarize(records: list[dict]) -> dict:
         "first": _rate(records, lambda r: r["kind"] == "first", "handled"),
         "later": _rate(records, lambda r: r["kind"] != "first", "handled"),
         "by_kind": {k: _rate(records, _where("kind", k), "handled") for k in TURN_KINDS},
-        "by_language": {lang: _rate(later, _where("lang", lang), "handled")
-                        for lang in sorted({r["lang"] for r in records})},
+        "by_language": {
+            lang: _rate(later, _where("lang", lang), "handled") for lang in sorted({r["lang"] for r in records})
+        },
         "wrong_carry_over": _rate(records, lambda r: r["kind"] in CARRY_KINDS, "carry_over"),
     }
     if any("rewrite_handled" in r for r in records):
-        out["rewrites"] = {k: _rate(records, _where("kind", k, rewritten=True), "rewrite_handled")
-                           for k in LATER_KINDS}
+        out["rewrites"] = {k: _rate(records, _where("kind", k, rewritten=True), "rewrite_handled") for k in LATER_KINDS}
         out["rewrites"]["later"] = _rate(records, lambda r: "rewrite_handled" in r, "rewrite_handled")
-    out["failures"] = [{k: r[k] for k in ("conversation", "turn", "kind", "q", "expected", "got", "abstained",
-                                          "read_as", "reply_language")} for r in records if not r["handled"]]
+    out["failures"] = [
+        {
+            k: r[k]
+            for k in ("conversation", "turn", "kind", "q", "expected", "got", "abstained", "read_as", "reply_language")
+        }
+        for r in records
+        if not r["handled"]
+    ]
     return out
 
 

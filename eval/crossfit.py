@@ -58,8 +58,14 @@ def fold_model(settings: Settings, hparams: HParams, fold: list[str], work: Path
     return folder
 
 
-def fold_records(settings: Settings, hparams: HParams, fold: list[str], work: Path, romanized: bool = False,
-                 precisions: tuple[str, ...] = ("int8",)) -> dict[str, list[dict]]:
+def fold_records(
+    settings: Settings,
+    hparams: HParams,
+    fold: list[str],
+    work: Path,
+    romanized: bool = False,
+    precisions: tuple[str, ...] = ("int8",),
+) -> dict[str, list[dict]]:
     """Train without ``fold``, export at each precision, index, and return per precision the
     ``calibration_records`` of the fold's questions (with ``romanized``, of its Ukrainian and Russian questions
     typed in Latin letters: ``eval.romanize``)."""
@@ -73,12 +79,18 @@ def fold_records(settings: Settings, hparams: HParams, fold: list[str], work: Pa
     out = {}
     for precision in precisions:
         export_onnx(folder, settings.model_dir, precision=precision)
-        fold_settings = replace(settings, finetune=True, finetune_dir=folder, encoder_precision=precision,
-                                index_dir=work / f"index-{folder.name}-{precision}")
+        fold_settings = replace(
+            settings,
+            finetune=True,
+            finetune_dir=folder,
+            encoder_precision=precision,
+            index_dir=work / f"index-{folder.name}-{precision}",
+        )
         assistant = Assistant.load(fold_settings, log_fn=lambda m: None)
         wanted = set(fold)
-        queries = [q for q in load_queries(QUERIES, {p.title: p.id for p in assistant.library.pledges})
-                   if q.id in wanted]
+        queries = [
+            q for q in load_queries(QUERIES, {p.title: p.id for p in assistant.library.pledges}) if q.id in wanted
+        ]
         if romanized:
             from eval.romanize import romanized_view
 
@@ -113,8 +125,13 @@ def summary(records: list[dict], settings: Settings | None = None) -> dict:
     if settings is None:
         return out
     fa, _, refused, n_out, handled = outcome(records, settings.margins_by_language(), settings)["all"]
-    return out | {"false_abstentions": fa, "refused": refused, "n_out_of_scope": n_out, "handled": handled,
-                  "n_all": len(records)}
+    return out | {
+        "false_abstentions": fa,
+        "refused": refused,
+        "n_out_of_scope": n_out,
+        "handled": handled,
+        "n_all": len(records),
+    }
 
 
 def _arguments() -> argparse.ArgumentParser:
@@ -122,18 +139,34 @@ def _arguments() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(prog="python -m eval.crossfit", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--keep", type=Path, metavar="DIR",
-                    help="keep the fold models and indexes in DIR (reused by a later run when current); "
-                    "by default they go to a temporary folder that is deleted")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the fold models and indexes in DIR (reused by a later run when current); "
+        "by default they go to a temporary folder that is deleted",
+    )
     ap.add_argument("--records", type=Path, default=RECORDS, help="where the pooled records are written")
-    ap.add_argument("--precision", action="append", choices=("int8", "float32"),
-                    help="the fold models' arithmetic (default: KQA_ENCODER_PRECISION); give it twice for both")
+    ap.add_argument(
+        "--precision",
+        action="append",
+        choices=("int8", "float32"),
+        help="the fold models' arithmetic (default: KQA_ENCODER_PRECISION); give it twice for both",
+    )
     add_rule_arguments(ap)
-    ap.add_argument("--romanized", action="store_true",
-                    help="score the folds' Ukrainian/Russian questions typed in Latin letters (eval.romanize) "
-                    "at the served thresholds; chooses nothing")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="a hyper-parameter other than the served one (index.finetune_data.HParams), e.g. epochs=5")
+    ap.add_argument(
+        "--romanized",
+        action="store_true",
+        help="score the folds' Ukrainian/Russian questions typed in Latin letters (eval.romanize) "
+        "at the served thresholds; chooses nothing",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a hyper-parameter other than the served one (index.finetune_data.HParams), e.g. epochs=5",
+    )
     return ap
 
 
@@ -141,11 +174,19 @@ def _choice(records: list[dict], settings: Settings, args: argparse.Namespace) -
     """The conformal choice on pooled records, and what the served and the chosen thresholds do there."""
     from eval.calibrate import choose
 
-    chosen = choose(records, abstain_alpha=args.abstain_alpha, per_language=args.per_language,
-                    min_per_language=args.min_per_language)
+    chosen = choose(
+        records,
+        abstain_alpha=args.abstain_alpha,
+        per_language=args.per_language,
+        min_per_language=args.min_per_language,
+    )
     own = replace(settings, abstain_margins=chosen["abstain_margins"])
-    return chosen | {"folds": args.folds, "out_of_fold": summary(records),
-                     "at_served_thresholds": summary(records, settings), "at_chosen_thresholds": summary(records, own)}
+    return chosen | {
+        "folds": args.folds,
+        "out_of_fold": summary(records),
+        "at_served_thresholds": summary(records, settings),
+        "at_chosen_thresholds": summary(records, own),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,16 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         ap.error(str(exc))
     if hparams.train_on != "all":
-        ap.error(f"the served model trains on train_on={hparams.train_on!r}, not on all of tune; use "
-                 "python -m eval.calibrate --ids <calibration part (index.finetune_data.calibration_ids())> instead")
+        ap.error(
+            f"the served model trains on train_on={hparams.train_on!r}, not on all of tune; use "
+            "python -m eval.calibrate --ids <calibration part (index.finetune_data.calibration_ids())> instead"
+        )
     start = time.monotonic()
     work = args.keep or Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
     work.mkdir(parents=True, exist_ok=True)
     records: dict[str, list[dict]] = {p: [] for p in precisions}
     try:
         for i, fold in enumerate(tune_folds(read_rows(), args.folds)):
-            print(f"fold {i + 1}/{args.folds}: {len(fold)} questions ({time.monotonic() - start:.0f} s)",
-                  file=sys.stderr)
+            print(
+                f"fold {i + 1}/{args.folds}: {len(fold)} questions ({time.monotonic() - start:.0f} s)", file=sys.stderr
+            )
             for p, got in fold_records(settings, hparams, fold, work, args.romanized, precisions).items():
                 records[p] += got
     finally:

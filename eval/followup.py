@@ -60,10 +60,19 @@ def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions
                 lang = detect_language(turn.q)
                 expanded = context_text(history, turn.q, context_questions)
                 alone = assistant.retrieve(turn.q, lang)
-                out.append(Case(f"{conv.id}#{i}", turn.kind, turn.expected, last_shown(history), alone,
-                                assistant.retrieve(expanded, detect_language(expanded)),
-                                assistant.retriever.threshold(lang),
-                                turn.answered, _bears(assistant, alone, turn.expected)))
+                out.append(
+                    Case(
+                        f"{conv.id}#{i}",
+                        turn.kind,
+                        turn.expected,
+                        last_shown(history),
+                        alone,
+                        assistant.retrieve(expanded, detect_language(expanded)),
+                        assistant.retriever.threshold(lang),
+                        turn.answered,
+                        _bears(assistant, alone, turn.expected),
+                    )
+                )
             history.append(Turn(turn.q, turn.expected))
     return out
 
@@ -125,8 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conversations", type=Path, default=Path(__file__).resolve().parent / "conversations.jsonl")
     ap.add_argument("--split", default="tune", choices=("tune", "test", "all"))
     ap.add_argument("--max-carry", type=float, default=0.02, help="largest share of wrong carry-overs allowed")
-    ap.add_argument("--context-questions", type=int, nargs="+", default=[1, 2, 3],
-                    help="earlier questions put in front of the turn (each value is tried)")
+    ap.add_argument(
+        "--context-questions",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3],
+        help="earlier questions put in front of the turn (each value is tried)",
+    )
     ap.add_argument("--json", type=Path, help="write the choice and its counts here")
     args = ap.parse_args(argv)
 
@@ -141,16 +155,22 @@ def main(argv: list[str] | None = None) -> int:
         data = cases(assistant, convs, k)
         if k == args.context_questions[0]:
             auc, n = answered_auc(data)
-            print(f"detail turns the report answers vs not, by their best sentence's margin: AUC {auc} ({n} "
-                  "labelled turns; 0.5 = no better than chance)")
+            print(
+                f"detail turns the report answers vs not, by their best sentence's margin: AUC {auc} ({n} "
+                "labelled turns; 0.5 = no better than chance)"
+            )
         policy, s = choose(data, args.max_carry)
         results.append({"context_questions": k, "policy": policy.__dict__, **s})
-        print(f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"
-              f"{s['carry_n']}, context read {s['context_reads']} times; {policy}")
+        print(
+            f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"
+            f"{s['carry_n']}, context read {s['context_reads']} times; {policy}"
+        )
     best = max(results, key=lambda r: (r["handled"], -r["carry"], -r["context_questions"]))
     p = best["policy"]
-    print(f"KQA_FOLLOWUP_ALONE_MARGIN={p['alone']} KQA_FOLLOWUP_CONTEXT_MARGIN={p['context']} "
-          f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}")
+    print(
+        f"KQA_FOLLOWUP_ALONE_MARGIN={p['alone']} KQA_FOLLOWUP_CONTEXT_MARGIN={p['context']} "
+        f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}"
+    )
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "results": results, "chosen": best}, indent=2))
     return 0

@@ -45,8 +45,7 @@ from eval.load_client import Client, pcts, run_clients
 from eval.load_ui import measure_ui
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"api_throughput_ratio_min": 0.7, "api_small_p95_ms_max": 100, "soak_rss_growth_pct_max": 10,
-           "errors_max": 0}
+TARGETS = {"api_throughput_ratio_min": 0.7, "api_small_p95_ms_max": 100, "soak_rss_growth_pct_max": 10, "errors_max": 0}
 
 
 def _free_port() -> int:
@@ -73,8 +72,9 @@ def start_app(env: dict[str, str] | None = None, timeout: float = 240) -> tuple[
     env.setdefault("KQA_FEEDBACK_DB", str(log.with_suffix(".sqlite3")))
     env.setdefault("KQA_RATE_LIMIT", "0")
     with os.fdopen(fd, "w") as out:  # the child keeps its own copy; ours closes here
-        proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -151,12 +151,25 @@ def run_reference(n: int, env: dict[str, str] | None = None, timeout: float = 90
     process with the app's environment, so the driver never holds a second model while the app is measured."""
     questions = bench_questions()
     asked = [questions[i % len(questions)] for i in range(n)]
-    out = subprocess.run([sys.executable, "-c", _REFERENCE], input=json.dumps(asked), cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-c", _REFERENCE],
+        input=json.dumps(asked),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    )
     child = json.loads(out.stdout.strip().splitlines()[-1])
     p50, p95 = pcts(child["ms"])
-    return {"requests": n, "p50_ms": p50, "p95_ms": p95, "encoder_backend": child["backend"],
-            "throughput_per_s": round(n / child["seconds"], 1)}
+    return {
+        "requests": n,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "encoder_backend": child["backend"],
+        "throughput_per_s": round(n / child["seconds"], 1),
+    }
 
 
 def run_soak(url: str, pid: int | None, n: int, max_seconds: float, warmup: int = 200) -> dict:
@@ -182,9 +195,16 @@ def run_soak(url: str, pid: int | None, n: int, max_seconds: float, warmup: int 
     after = _rss_mb(pid) if pid else None
     client.close()
     growth = round((after - before) / before * 100, 2) if before and after else None
-    return {"requests": done, "errors": errors, "error_samples": samples, "warmup": warmup,
-            "warmup_errors": warm_errors, "rss_after_warmup_mb": before and round(before, 1),
-            "rss_end_mb": after and round(after, 1), "rss_growth_pct": growth}
+    return {
+        "requests": done,
+        "errors": errors,
+        "error_samples": samples,
+        "warmup": warmup,
+        "warmup_errors": warm_errors,
+        "rss_after_warmup_mb": before and round(before, 1),
+        "rss_end_mb": after and round(after, 1),
+        "rss_growth_pct": growth,
+    }
 
 
 def _db_size(db: Path) -> dict:
@@ -203,19 +223,33 @@ def database_growth(url: str, db: Path, n: int, users: int, max_seconds: float) 
     after = _db_size(db)
     rows = after["answer_rows"] - before["answer_rows"]
     grown = after["file_bytes"] - before["file_bytes"]
-    return {"requests": run["requests"], "errors": run["errors"], "error_samples": run["error_samples"],
-            "before": before, "after": after, "answer_rows_added": rows, "file_bytes_added": grown,
-            "file_bytes_per_answer": round(grown / rows, 1) if rows else None}
+    return {
+        "requests": run["requests"],
+        "errors": run["errors"],
+        "error_samples": run["error_samples"],
+        "before": before,
+        "after": after,
+        "answer_rows_added": rows,
+        "file_bytes_added": grown,
+        "file_bytes_per_answer": round(grown / rows, 1) if rows else None,
+    }
 
 
 def measure(url: str, pid: int | None, args: argparse.Namespace, reference: dict, db: Path | None = None) -> dict:
     """Every phase against the running app at ``url`` (``pid``: its process, for RSS; ``db``: its SQLite file)."""
-    result: dict = {"machine": {"cpu_count": os.cpu_count(), "arch": platform.machine(),
-                                "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-                                "KQA_API_THREADS": os.environ.get("KQA_API_THREADS", "default"),
-                                "KQA_THREADS": os.environ.get("KQA_THREADS", "default"),
-                                "loadavg_1m_start": os.getloadavg()[0]},  # other work on the machine skews all
-                    "targets": TARGETS, "reference": reference}
+    result: dict = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "arch": platform.machine(),
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%d"),
+            "KQA_API_THREADS": os.environ.get("KQA_API_THREADS", "default"),
+            "KQA_THREADS": os.environ.get("KQA_THREADS", "default"),
+            "loadavg_1m_start": os.getloadavg()[0],
+        },  # other work on the machine skews all
+        "targets": TARGETS,
+        "reference": reference,
+    }
     run_load(url, 2, 20, args.max_seconds)  # warm the server as the reference was warmed
     api = run_load(url, args.users, args.questions, args.max_seconds)
     api["throughput_ratio"] = round(api["throughput_per_s"] / reference["throughput_per_s"], 3)
@@ -223,16 +257,24 @@ def measure(url: str, pid: int | None, args: argparse.Namespace, reference: dict
     result["api_small"] = run_load(url, args.small_users, args.questions, args.max_seconds)
     result["ui"] = measure_ui(url, args) if args.ui_questions else {"skipped": "--ui-questions 0"}
     result["soak"] = run_soak(url, pid, args.soak, args.max_seconds, args.warmup)
-    result["database"] = (database_growth(url, db, args.db_requests, args.users, args.max_seconds)
-                          if db and args.db_requests else {"skipped": "--url (its database is not known here)"
-                                                           if not db else "--db-requests 0"})
+    result["database"] = (
+        database_growth(url, db, args.db_requests, args.users, args.max_seconds)
+        if db and args.db_requests
+        else {"skipped": "--url (its database is not known here)" if not db else "--db-requests 0"}
+    )
     result["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
-    result["met"] = {"api_throughput_ratio": api["throughput_ratio"] >= TARGETS["api_throughput_ratio_min"],
-                     "api_small_p95": (result["api_small"]["p95_ms"] or 1e9) <= TARGETS["api_small_p95_ms_max"],
-                     "soak_rss_growth": result["soak"]["rss_growth_pct"] is not None and
-                     result["soak"]["rss_growth_pct"] < TARGETS["soak_rss_growth_pct_max"],
-                     "no_errors": not (api["errors"] or result["api_small"]["errors"] or result["soak"]["errors"]
-                                       or result["database"].get("errors"))}
+    result["met"] = {
+        "api_throughput_ratio": api["throughput_ratio"] >= TARGETS["api_throughput_ratio_min"],
+        "api_small_p95": (result["api_small"]["p95_ms"] or 1e9) <= TARGETS["api_small_p95_ms_max"],
+        "soak_rss_growth": result["soak"]["rss_growth_pct"] is not None
+        and result["soak"]["rss_growth_pct"] < TARGETS["soak_rss_growth_pct_max"],
+        "no_errors": not (
+            api["errors"]
+            or result["api_small"]["errors"]
+            or result["soak"]["errors"]
+            or result["database"].get("errors")
+        ),
+    }
     return result
 
 

@@ -52,8 +52,14 @@ class Client:
         self.conn.close()
 
 
-def run_clients(users: int, per_user: int, max_seconds: float, connect: Callable[[], Client],
-                call: Callable[[Client, str], str | None], offset: int = 0) -> dict:
+def run_clients(
+    users: int,
+    per_user: int,
+    max_seconds: float,
+    connect: Callable[[], Client],
+    call: Callable[[Client, str], str | None],
+    offset: int = 0,
+) -> dict:
     """``users`` threads, each with its own connection, each asking ``per_user`` questions in turn; all start
     together. Counts every failure (non-200, bad reply, exception, time budget) and measures each request."""
     questions = bench_questions()
@@ -90,7 +96,15 @@ def run_clients(users: int, per_user: int, max_seconds: float, connect: Callable
     times = [x for r in results for x in r[0]]
     errors = [e for r in results for e in r[1]]
     p50, p95 = pcts(times)
-    return {"users": users, "questions_per_user": per_user, "requests": len(times), "errors": len(errors),
-            "error_samples": sorted(set(errors))[:5], "p50_ms": p50, "p95_ms": p95,
-            "throughput_per_s": round(len(times) / wall, 1), "wall_s": round(wall, 2),
-            "reconnects": sum(r[2] for r in results)}
+    return {
+        "users": users,
+        "questions_per_user": per_user,
+        "requests": len(times),
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "throughput_per_s": round(len(times) / wall, 1),
+        "wall_s": round(wall, 2),
+        "reconnects": sum(r[2] for r in results),
+    }

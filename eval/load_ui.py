@@ -29,23 +29,36 @@ def find_ask_event(url: str) -> dict | None:
         if box is not None and [box, "submit"] in dep.get("targets", []) and box in dep.get("inputs", []):
             inputs = [None if i == box else comps.get(i, {}).get("props", {}).get("value") for i in dep["inputs"]]
             chats = [i for i in dep["inputs"] if comps.get(i, {}).get("type") == "chatbot" and i in dep["outputs"]]
-            return {"fn_index": dep.get("id", k), "trigger_id": box, "inputs": inputs,
-                    "question_at": dep["inputs"].index(box), "api_prefix": config.get("api_prefix", "/gradio_api"),
-                    "history_at": (dep["inputs"].index(chats[0]), dep["outputs"].index(chats[0])) if chats else None,
-                    "input_types": [comps.get(i, {}).get("type") for i in dep["inputs"]]}
+            return {
+                "fn_index": dep.get("id", k),
+                "trigger_id": box,
+                "inputs": inputs,
+                "question_at": dep["inputs"].index(box),
+                "api_prefix": config.get("api_prefix", "/gradio_api"),
+                "history_at": (dep["inputs"].index(chats[0]), dep["outputs"].index(chats[0])) if chats else None,
+                "input_types": [comps.get(i, {}).get("type") for i in dep["inputs"]],
+            }
     return None
 
 
-def ui_ask(client: Client, event: dict, question: str, session: str, history: list | None = None
-           ) -> tuple[str | None, list]:
+def ui_ask(
+    client: Client, event: dict, question: str, session: str, history: list | None = None
+) -> tuple[str | None, list]:
     """The UI's ask event through Gradio's queue: join, then read the session's event stream to its end.
     Returns (None or what went wrong, the outputs)."""
     data = list(event["inputs"])
     data[event["question_at"]] = question
     if history is not None and event["history_at"]:
         data[event["history_at"][0]] = history
-    body = json.dumps({"data": data, "fn_index": event["fn_index"], "trigger_id": event["trigger_id"],
-                       "session_hash": session, "event_data": None}).encode()
+    body = json.dumps(
+        {
+            "data": data,
+            "fn_index": event["fn_index"],
+            "trigger_id": event["trigger_id"],
+            "session_hash": session,
+            "event_data": None,
+        }
+    ).encode()
     with client.open("POST", event["api_prefix"] + "/queue/join", body) as resp:
         if resp.status != 200:
             return f"join: HTTP {resp.status}", []
@@ -69,8 +82,14 @@ def ui_ask(client: Client, event: dict, question: str, session: str, history: li
 def run_ui(url: str, event: dict, users: int, per_user: int, max_seconds: float) -> dict:
     """``users`` concurrent UI sessions (one session hash and connection each) × ``per_user`` questions through
     the queue; each question starts from an empty chat, so request bodies stay the same size."""
-    return run_clients(users, per_user, max_seconds, lambda: Client(url),
-                       lambda client, q: ui_ask(client, event, q, client.session)[0], offset=7)
+    return run_clients(
+        users,
+        per_user,
+        max_seconds,
+        lambda: Client(url),
+        lambda client, q: ui_ask(client, event, q, client.session)[0],
+        offset=7,
+    )
 
 
 def chat_turns_before_refused(url: str, event: dict, cap: int = 40) -> dict:
@@ -102,17 +121,19 @@ def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dic
         return {"skipped": f"{CHROMIUM} is missing (apt-get install chromium)"}
     # The newest answer comes first (#answers .kqa-turn, with its answer id); a new id means a new answer.
     count = "() => (document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || ''"
-    grown = ("n => ((document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || '') !== n")
+    grown = "n => ((document.querySelector('#answers .kqa-turn') || {dataset: {}}).dataset.answer || '') !== n"
     ms, errors = list[float](), list[str]()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         try:
             page = browser.new_page(viewport={"width": 375, "height": 900})
             page.goto(url, wait_until="load")
             box = page.locator("#question textarea")
             box.wait_for(timeout=60_000)
-            for q in bench_questions()[3:3 + n]:
+            for q in bench_questions()[3 : 3 + n]:
                 before = page.evaluate(count)
                 box.fill(q)
                 t = time.perf_counter()
@@ -126,8 +147,13 @@ def browser_enter_to_answer(url: str, n: int = 10, timeout_s: float = 30) -> dic
             return {"skipped": f"the page's DOM differs: {type(exc).__name__}: {str(exc)[:160]}"}
         finally:
             browser.close()
-    return {"questions": n, "answered": len(ms), "errors": errors, "p50_ms": pcts(ms)[0],
-            "max_ms": round(max(ms), 1) if ms else None}
+    return {
+        "questions": n,
+        "answered": len(ms),
+        "errors": errors,
+        "p50_ms": pcts(ms)[0],
+        "max_ms": round(max(ms), 1) if ms else None,
+    }
 
 
 def measure_ui(url: str, args: argparse.Namespace) -> dict:
@@ -135,9 +161,13 @@ def measure_ui(url: str, args: argparse.Namespace) -> dict:
     event = find_ask_event(url)
     if event is None:
         return {"skipped": "no event triggered by submitting the #question box in /config; the UI changed"}
-    return {"fn_index": event["fn_index"], "input_types": event["input_types"],
-            "small": run_ui(url, event, args.small_users, args.ui_questions, args.max_seconds),
-            "full": run_ui(url, event, args.users, args.ui_questions, args.max_seconds),
-            "chat_turns": chat_turns_before_refused(url, event),
-            "browser": browser_enter_to_answer(url, args.browser_questions) if args.browser_questions else
-            {"skipped": "--browser-questions 0"}}
+    return {
+        "fn_index": event["fn_index"],
+        "input_types": event["input_types"],
+        "small": run_ui(url, event, args.small_users, args.ui_questions, args.max_seconds),
+        "full": run_ui(url, event, args.users, args.ui_questions, args.max_seconds),
+        "chat_turns": chat_turns_before_refused(url, event),
+        "browser": browser_enter_to_answer(url, args.browser_questions)
+        if args.browser_questions
+        else {"skipped": "--browser-questions 0"},
+    }

@@ -1,7 +1,7 @@
 """Ranking metrics (via ranx) over in-scope questions and abstention metrics over all questions.
 
-    >>> ranking_metrics({"q": ["a", "b"]}, {"q": ["b"]})["mrr@10"]
-    0.5
+>>> ranking_metrics({"q": ["a", "b"]}, {"q": ["b"]})["mrr@10"]
+0.5
 """
 
 from __future__ import annotations
@@ -14,12 +14,18 @@ import numpy as np
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 13
 RANKING_KEYS = ("hit@1", "hit@3", "recall@3", "mrr@10", "ndcg@10")
-_RANX_NAMES = {"hit@1": "hit_rate@1", "hit@3": "hit_rate@3", "recall@3": "recall@3", "mrr@10": "mrr@10",
-               "ndcg@10": "ndcg@10"}
+_RANX_NAMES = {
+    "hit@1": "hit_rate@1",
+    "hit@3": "hit_rate@3",
+    "recall@3": "recall@3",
+    "mrr@10": "mrr@10",
+    "ndcg@10": "ndcg@10",
+}
 
 
-def _ranx_inputs(rankings: Mapping[str, Sequence[str]], expected: Mapping[str, Sequence[str]],
-                 name: str | None = None) -> tuple:
+def _ranx_inputs(
+    rankings: Mapping[str, Sequence[str]], expected: Mapping[str, Sequence[str]], name: str | None = None
+) -> tuple:
     """Qrels and Run over the questions with expected pledges (binary relevance)."""
     from ranx import Qrels, Run
 
@@ -28,13 +34,16 @@ def _ranx_inputs(rankings: Mapping[str, Sequence[str]], expected: Mapping[str, S
         return [], None, None
     qrels = Qrels({q: {pid: 1 for pid in expected[q]} for q in qids})
     # Scores that only encode rank, so ranx keeps our order exactly (ties broken as the retriever did).
-    run = Run({q: {pid: float(len(rankings[q]) - i) for i, pid in enumerate(rankings[q])} or {"<none>": 0.0}
-               for q in qids}, name=name)
+    run = Run(
+        {q: {pid: float(len(rankings[q]) - i) for i, pid in enumerate(rankings[q])} or {"<none>": 0.0} for q in qids},
+        name=name,
+    )
     return qids, qrels, run
 
 
-def per_question_ranking(rankings: Mapping[str, Sequence[str]],
-                         expected: Mapping[str, Sequence[str]]) -> dict[str, dict[str, float]]:
+def per_question_ranking(
+    rankings: Mapping[str, Sequence[str]], expected: Mapping[str, Sequence[str]]
+) -> dict[str, dict[str, float]]:
     """hit@1, hit@3, recall@3, mrr@10, ndcg@10 of each question with expected pledges (ranx, per query)."""
     qids, qrels, run = _ranx_inputs(rankings, expected)
     if not qids:
@@ -55,8 +64,9 @@ def ranking_metrics(rankings: Mapping[str, Sequence[str]], expected: Mapping[str
     return {k: round(float(np.mean([m[k] for m in per_q.values()])), 4) for k in RANKING_KEYS} | {"n": len(per_q)}
 
 
-def bootstrap_ratio(num: Sequence[float], den: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES,
-                    seed: int = BOOTSTRAP_SEED) -> tuple[float | None, float | None, float | None]:
+def bootstrap_ratio(
+    num: Sequence[float], den: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[float | None, float | None, float | None]:
     """``sum(num) / sum(den)`` and its percentile 95 % interval, resampling questions with replacement.
 
     A mean over some questions is the ratio with ``den`` = 1 for those questions and 0 for the rest, so
@@ -82,8 +92,7 @@ def bootstrap_ratio(num: Sequence[float], den: Sequence[float], resamples: int =
     return round(value, 4), round(min(float(low), value), 4), round(max(float(high), value), 4)
 
 
-def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int = 10_000,
-                       seed: int = 42) -> float:
+def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int = 10_000, seed: int = 42) -> float:
     """Two-sided paired randomization (sign-flip) test of mean(a) = mean(b); seeded, so reproducible.
 
     Same statistic as ranx's Fisher randomization test (|mean difference|), but ranx's own implementation
@@ -103,10 +112,14 @@ def randomization_test(a: Sequence[float], b: Sequence[float], permutations: int
     return (1 + count) / (1 + permutations)
 
 
-def paired_tests(rankings_by_run: Mapping[str, Mapping[str, Sequence[str]]],
-                 expected: Mapping[str, Sequence[str]], baseline: str,
-                 keys: Sequence[str] = ("hit@1", "mrr@10"), permutations: int = 10_000,
-                 seed: int = 42) -> dict[str, dict | None]:
+def paired_tests(
+    rankings_by_run: Mapping[str, Mapping[str, Sequence[str]]],
+    expected: Mapping[str, Sequence[str]],
+    baseline: str,
+    keys: Sequence[str] = ("hit@1", "mrr@10"),
+    permutations: int = 10_000,
+    seed: int = 42,
+) -> dict[str, dict | None]:
     """p-values of each run against ``baseline`` on the in-scope questions.
 
     Per metric: the paired Student t-test from ``ranx.compare`` (``p_student``; None when both runs score
@@ -137,9 +150,11 @@ def paired_tests(rankings_by_run: Mapping[str, Mapping[str, Sequence[str]]],
             a = [per_q[n][q][k] for q in qids]
             b = [per_q[baseline][q][k] for q in qids]
             p_student = float(student.comparisons[baseline, n][m]["p_value"])
-            row[k] = {"p_randomization": round(randomization_test(a, b, permutations, seed), 4),
-                      "p_student": None if np.isnan(p_student) else round(p_student, 4),
-                      "delta": round(float(np.mean(a) - np.mean(b)), 4)}
+            row[k] = {
+                "p_randomization": round(randomization_test(a, b, permutations, seed), 4),
+                "p_student": None if np.isnan(p_student) else round(p_student, 4),
+                "delta": round(float(np.mean(a) - np.mean(b)), 4),
+            }
         out[n] = row
     return out
 

@@ -72,21 +72,24 @@ def load_queries(path: Path | str, title_to_id: dict[str, str]) -> list[Query]:
         if not isinstance(text, str) or not text.strip():
             raise QueryFileError(f"{where}: query {text!r} must be a non-empty string")
         if not isinstance(lang, str) or not lang:
-            raise QueryFileError(f"{where}: lang {lang!r} must be a language code such as \"pl\"")
+            raise QueryFileError(f'{where}: lang {lang!r} must be a language code such as "pl"')
         if not isinstance(expected, list) or not all(isinstance(t, str) for t in expected):
             raise QueryFileError(f"{where}: expected must be a list of pledge titles ([] if not covered)")
         ids = _pledge_ids(where, expected, titles)
         kind = row.get("kind", UNKNOWN_KIND)
         if kind not in KINDS and not (kind == UNKNOWN_KIND and "kind" not in row):
-            raise QueryFileError(f"{where}: kind {kind!r} is unknown; use one of {', '.join(KINDS)} "
-                                 f"(or leave the field out)")
+            raise QueryFileError(
+                f"{where}: kind {kind!r} is unknown; use one of {', '.join(KINDS)} (or leave the field out)"
+            )
         split = row.get("split")
         if "split" in row and split not in SPLITS:
             raise QueryFileError(f"{where}: split {split!r} is unknown; use one of {', '.join(SPLITS)}")
         if queries and (split is None) != (queries[0].split is None):
-            raise QueryFileError(f"{where}: {'no' if split is None else 'a'} split field, but line "
-                                 f"{queries[0].line} {'has one' if split is None else 'has none'}; "
-                                 "give every line a split (tune or test) or none")
+            raise QueryFileError(
+                f"{where}: {'no' if split is None else 'a'} split field, but line "
+                f"{queries[0].line} {'has one' if split is None else 'has none'}; "
+                "give every line a split (tune or test) or none"
+            )
         seen[qid] = n
         queries.append(Query(qid, text, lang, ids, n, kind, split))
     if not queries:
@@ -109,8 +112,10 @@ def _pledge_ids(where: str, expected: list[str], titles: dict[str, str]) -> tupl
     for title in expected:
         key = " ".join(title.split())
         if key not in titles:
-            raise QueryFileError(f"{where}: unknown pledge title {title!r}; use a report heading exactly "
-                                 f"(known: {'; '.join(sorted(titles))})")
+            raise QueryFileError(
+                f"{where}: unknown pledge title {title!r}; use a report heading exactly "
+                f"(known: {'; '.join(sorted(titles))})"
+            )
         ids.append(titles[key])
     return tuple(ids)
 
@@ -122,8 +127,9 @@ def select_split(queries: list[Query], split: str) -> list[Query]:
     if split not in SPLITS:
         raise QueryFileError(f"split {split!r} is unknown; pass one of {', '.join(SPLITS)} or all")
     if queries and queries[0].split is None:
-        raise QueryFileError(f"line {queries[0].line}: this query file has no split field, so it is one set; "
-                             "pass --split all")
+        raise QueryFileError(
+            f"line {queries[0].line}: this query file has no split field, so it is one set; pass --split all"
+        )
     chosen = [q for q in queries if q.split == split]
     if not chosen:
         raise QueryFileError(f"no questions in split {split!r}; pass --split all or another split")

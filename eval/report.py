@@ -28,18 +28,25 @@ def _fmt_ci(m: dict, key: str, intervals: bool) -> str:
 def _overall(r: dict) -> dict:
     """The run's overall metrics in the flat shape of a group."""
     ab = r["abstention"]
-    return {**r, "n": r["n_in_scope"], "abstention_precision": ab["precision"],
-            "abstention_precision_ci": ab.get("precision_ci"), "abstention_recall": ab["recall"],
-            "abstention_recall_ci": ab.get("recall_ci"), "false_abstention_rate": ab["false_abstention_rate"],
-            "false_abstention_rate_ci": ab.get("false_abstention_rate_ci")}
+    return {
+        **r,
+        "n": r["n_in_scope"],
+        "abstention_precision": ab["precision"],
+        "abstention_precision_ci": ab.get("precision_ci"),
+        "abstention_recall": ab["recall"],
+        "abstention_recall_ci": ab.get("recall_ci"),
+        "false_abstention_rate": ab["false_abstention_rate"],
+        "false_abstention_rate_ci": ab.get("false_abstention_rate_ci"),
+    }
 
 
 def _row(name: str, group: str, m: dict, intervals: bool) -> list[str]:
     return [name, group, str(m["n"]), str(m["n_out_of_scope"]), *[_fmt_ci(m, k, intervals) for k in _COL_KEYS]]
 
 
-def table_rows(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True,
-               only: set[str] | None = None) -> list[list[str]]:
+def table_rows(
+    results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True, only: set[str] | None = None
+) -> list[list[str]]:
     """One row per retriever, then one per language and per kind under it (``only``: retrievers that get
     those rows; all by default). ``n`` counts in-scope questions."""
     rows = []
@@ -60,8 +67,9 @@ def text_table(results: list[dict], groups: tuple[str, ...] = GROUPS) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
 
 
-def markdown_table(results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True,
-                   only: set[str] | None = None) -> str:
+def markdown_table(
+    results: list[dict], groups: tuple[str, ...] = GROUPS, intervals: bool = True, only: set[str] | None = None
+) -> str:
     """The same table in Markdown."""
     head = list(_HEAD)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -79,8 +87,11 @@ def paired_table(results: list[dict]) -> str:
     if not docs:
         return ""
     base = docs[0]["paired_vs_baseline"]["baseline"]
-    lines = [f"| retriever vs {base} | Δ hit@1 | p (randomization) | p (t-test) | Δ mrr@10 | p (randomization) "
-             "| p (t-test) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| retriever vs {base} | Δ hit@1 | p (randomization) | p (t-test) | Δ mrr@10 | p (randomization) "
+        "| p (t-test) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in docs:
         t = r["paired_vs_baseline"]["tests"]
         if t is None:
@@ -96,8 +107,12 @@ def paired_table(results: list[dict]) -> str:
 def set_table(results: list[dict]) -> str:
     """Markdown: answer-set coverage and mean size per retriever (the primary answers)."""
     lines = ["| retriever | n | set_coverage | mean_set_size |", "|---|---|---|---|"]
-    lines += [f"| {r['retriever']} | {r['n_in_scope']} | {_fmt_ci(r, 'set_coverage', True)} | "
-              f"{_fmt_ci(r, 'mean_set_size', True)} |" for r in results if "set_coverage" in r]
+    lines += [
+        f"| {r['retriever']} | {r['n_in_scope']} | {_fmt_ci(r, 'set_coverage', True)} | "
+        f"{_fmt_ci(r, 'mean_set_size', True)} |"
+        for r in results
+        if "set_coverage" in r
+    ]
     return "\n".join(lines)
 
 
@@ -143,27 +158,49 @@ def write_report(results: list[dict], out: Path, queries_path: str, split: str =
     out.mkdir(parents=True, exist_ok=True)
     hits, sweep_png = _plots(results, out)
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    md = [f"# Retrieval evaluation on `{queries_path}` (split: {split})", "",
-          "Ranking metrics over in-scope questions; abstention over all (refuse = answer \"not in the report\").",
-          "Each cell: value [bootstrap 95 % interval] (questions resampled 1,000 times, fixed seed); "
-          "`n` counts in-scope questions, `n_off` off-topic ones; rows per language, then per kind. `handled`: "
-          "share of all questions handled right (in scope: answered, right pledge first; off-topic: refused).", "",
-          markdown_table(results), "",
-          "## Paired tests against the baseline (in-scope questions of this run)", "",
-          paired_table(results), "",
-          "## Answer sets (primary answers: each retriever's `primary_count`, else its top 1)", "",
-          set_table(results), "", f"![hit@k]({hits.name})", "",
-          "## Abstention threshold sweep (refuse when best-pledge minus best-background cosine < threshold)", "",
-          f"![sweep]({sweep_png.name})", ""]
+    md = [
+        f"# Retrieval evaluation on `{queries_path}` (split: {split})",
+        "",
+        'Ranking metrics over in-scope questions; abstention over all (refuse = answer "not in the report").',
+        "Each cell: value [bootstrap 95 % interval] (questions resampled 1,000 times, fixed seed); "
+        "`n` counts in-scope questions, `n_off` off-topic ones; rows per language, then per kind. `handled`: "
+        "share of all questions handled right (in scope: answered, right pledge first; off-topic: refused).",
+        "",
+        markdown_table(results),
+        "",
+        "## Paired tests against the baseline (in-scope questions of this run)",
+        "",
+        paired_table(results),
+        "",
+        "## Answer sets (primary answers: each retriever's `primary_count`, else its top 1)",
+        "",
+        set_table(results),
+        "",
+        f"![hit@k]({hits.name})",
+        "",
+        "## Abstention threshold sweep (refuse when best-pledge minus best-background cosine < threshold)",
+        "",
+        f"![sweep]({sweep_png.name})",
+        "",
+    ]
     for r in results:
         used = ", ".join(f"{k} {v}" for k, v in r.get("abstain_thresholds", {}).items())
-        md += [f"### {r['retriever']} (thresholds in use, per detected language: {used})", "",
-               "| threshold | precision | recall | false abstention |", "|---|---|---|---|"]
-        md += [f"| {s['threshold']} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | "
-               f"{_fmt(s['false_abstention_rate'])} |" for s in r["threshold_sweep"][::4]]
+        md += [
+            f"### {r['retriever']} (thresholds in use, per detected language: {used})",
+            "",
+            "| threshold | precision | recall | false abstention |",
+            "|---|---|---|---|",
+        ]
+        md += [
+            f"| {s['threshold']} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['false_abstention_rate'])} |"
+            for s in r["threshold_sweep"][::4]
+        ]
         md += ["", f"Failures ({len(r['failures'])}):", ""]
-        md += [f"- `{f['id']}` {f['question']!r}: expected {f['expected']}, got {f['got'][:2]}"
-               f"{' (abstained)' if f['abstained'] else ''}, margin {f['margin']}" for f in r["failures"]]
+        md += [
+            f"- `{f['id']}` {f['question']!r}: expected {f['expected']}, got {f['got'][:2]}"
+            f"{' (abstained)' if f['abstained'] else ''}, margin {f['margin']}"
+            for f in r["failures"]
+        ]
         md.append("")
     path = out / "report.md"
     path.write_text("\n".join(md), encoding="utf-8")

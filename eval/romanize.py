@@ -26,10 +26,15 @@ def _schemes() -> dict[str, tuple]:
     import translitua as t
 
     return {
-        "uk": (t.UkrainianKMU, t.UkrainianBGN2019, t.UkrainianSimple, t.UkrainianPassport2007,
-               t.UkrainianGOST1971, t.UkrainianNational1996),
-        "ru": (t.RussianICAO, t.RussianInternationalPassport, t.RussianSimple, t.RussianGOST2006,
-               t.RussianISO9SystemB),
+        "uk": (
+            t.UkrainianKMU,
+            t.UkrainianBGN2019,
+            t.UkrainianSimple,
+            t.UkrainianPassport2007,
+            t.UkrainianGOST1971,
+            t.UkrainianNational1996,
+        ),
+        "ru": (t.RussianICAO, t.RussianInternationalPassport, t.RussianSimple, t.RussianGOST2006, t.RussianISO9SystemB),
     }
 
 
@@ -44,5 +49,8 @@ def romanize_question(text: str, lang: str, qid: str) -> str:
 
 def romanized_view(queries: list[Query]) -> list[Query]:
     """The ``uk``/``ru`` questions with Cyrillic letters, romanized (ids end in ``SUFFIX``); others dropped."""
-    return [replace(q, id=q.id + SUFFIX, query=romanize_question(q.query, q.lang, q.id))
-            for q in queries if q.lang in LANGS and CYRILLIC.search(q.query)]
+    return [
+        replace(q, id=q.id + SUFFIX, query=romanize_question(q.query, q.lang, q.id))
+        for q in queries
+        if q.lang in LANGS and CYRILLIC.search(q.query)
+    ]

@@ -101,14 +101,32 @@ def evaluate_retriever(assistant: Assistant, queries: list[Query], retriever_nam
         size = max(0, min(len(ranking), primary_count(result)))
         # handled right: a right top pledge when in scope, and refused exactly when off-topic
         handled = (not q.in_scope or ranking[0] in q.expected) and abstained == (not q.in_scope)
-        records.append({"id": q.id, "lang": q.lang, "kind": q.kind, "in_scope": q.in_scope, "abstained": abstained,
-                        "set_size": size, "set_hit": any(p in q.expected for p in ranking[:size]),
-                        "handled": handled})
+        records.append(
+            {
+                "id": q.id,
+                "lang": q.lang,
+                "kind": q.kind,
+                "in_scope": q.in_scope,
+                "abstained": abstained,
+                "set_size": size,
+                "set_hit": any(p in q.expected for p in ranking[:size]),
+                "handled": handled,
+            }
+        )
         lang_ok += detected == q.lang
         if not handled:
-            failures.append({"id": q.id, "question": q.query, "lang": q.lang, "kind": q.kind,
-                             "expected": list(q.expected), "got": ranking[:3], "abstained": abstained,
-                             "margin": round(result.margin, 4)})
+            failures.append(
+                {
+                    "id": q.id,
+                    "question": q.query,
+                    "lang": q.lang,
+                    "kind": q.kind,
+                    "expected": list(q.expected),
+                    "got": ranking[:3],
+                    "abstained": abstained,
+                    "margin": round(result.margin, 4),
+                }
+            )
     expected = {q.id: list(q.expected) for q in queries}
     per_q = per_question_ranking(rankings, expected)
     for rec in records:

@@ -28,7 +28,9 @@ from settings import Settings
 # threshold at 3 % (it needs 33), so it would quietly be the pooled one for them.
 RULES: tuple[tuple[str, float, bool], ...] = (
     ("per-language α=0.05", 0.05, True),
-    ("pooled α=0.05", 0.05, False), ("pooled α=0.04", 0.04, False), ("pooled α=0.03", 0.03, False),
+    ("pooled α=0.05", 0.05, False),
+    ("pooled α=0.04", 0.04, False),
+    ("pooled α=0.03", 0.03, False),
 )
 Counts = tuple[int, int, int, int, int]
 
@@ -87,8 +89,11 @@ def compare(records: list[dict], splits: int = 600, fraction: float = 2 / 3, see
     for label, alpha, per_language in RULES:
         row: dict[str, object] = {"thresholds_on_all_records": thresholds(records, alpha, per_language)}
         for lang, (fa, n_in, ref, n_out, handled) in sums[label].items():
-            rates = {"false_abstention": round(fa / max(n_in, 1), 4), "recall": round(ref / max(n_out, 1), 4),
-                     "handled": round(handled / max(n_in + n_out, 1), 4)}
+            rates = {
+                "false_abstention": round(fa / max(n_in, 1), 4),
+                "recall": round(ref / max(n_out, 1), 4),
+                "handled": round(handled / max(n_in + n_out, 1), 4),
+            }
             if lang in LANGS:
                 rates["target_met"] = round(met[label][lang] / splits, 3)
             row[lang] = rates

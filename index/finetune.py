@@ -54,9 +54,29 @@ from index.progress import Log, stderr
 from index.weights import WEIGHTS, save_changed
 from settings import DEFAULT_MODEL, Settings
 
-__all__ = ["BACKGROUND", "QUERIES", "TRAIN_QUERIES", "Example", "FinetuneError", "HParams", "Plan",
-           "calibration_ids", "finetune", "is_current", "make_plan", "model_name", "read_info", "read_rows",
-           "save", "split_tune", "train", "training_report", "training_rows", "translated_examples", "tune_folds"]
+__all__ = [
+    "BACKGROUND",
+    "QUERIES",
+    "TRAIN_QUERIES",
+    "Example",
+    "FinetuneError",
+    "HParams",
+    "Plan",
+    "calibration_ids",
+    "finetune",
+    "is_current",
+    "make_plan",
+    "model_name",
+    "read_info",
+    "read_rows",
+    "save",
+    "split_tune",
+    "train",
+    "training_report",
+    "training_rows",
+    "translated_examples",
+    "tune_folds",
+]
 
 FORMAT_VERSION = 2  # 2: only the changed tensors, over the base named by its weights' SHA-256
 MARKER = "finetuned.json"
@@ -79,8 +99,11 @@ def model_name(info: dict) -> str:
 def is_current(folder: Path, plan: Plan, base_sha256: str) -> bool:
     """True when ``folder`` holds a complete model trained on exactly this plan over exactly this base."""
     info = read_info(folder)
-    return info is not None and info.get("fingerprint") == plan.fingerprint and \
-        info.get("base_weights_sha256") == base_sha256
+    return (
+        info is not None
+        and info.get("fingerprint") == plan.fingerprint
+        and info.get("base_weights_sha256") == base_sha256
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -98,22 +121,26 @@ def save(changed: dict[str, np.ndarray], folder: Path, plan: Plan, seconds: floa
     with replaced_atomically(Path(folder)) as tmp:
         save_changed(changed, tmp / WEIGHTS)
         shutil.copyfile(Path(base_dir) / PROMPTS, tmp / PROMPTS)
-        write_marker(tmp, MARKER, {
-            "format_version": FORMAT_VERSION,
-            "base_model": DEFAULT_MODEL,
-            "base_weights_sha256": weights_sha256(base_dir),
-            "fingerprint": plan.fingerprint,
-            "training_data_sha256": plan.data_sha256,
-            "hparams": asdict(plan.hparams),
-            "versions": _versions(),
-            "changed_tensors": len(changed),
-            "n_examples": len(plan.examples),
-            "n_passages": len(plan.passages),
-            "train_seconds": round(seconds, 1),
-            "split_seed": SPLIT_SEED,
-            "train_ids": list(plan.train_ids),
-            "calibration_ids": list(plan.calibration_ids),
-        })
+        write_marker(
+            tmp,
+            MARKER,
+            {
+                "format_version": FORMAT_VERSION,
+                "base_model": DEFAULT_MODEL,
+                "base_weights_sha256": weights_sha256(base_dir),
+                "fingerprint": plan.fingerprint,
+                "training_data_sha256": plan.data_sha256,
+                "hparams": asdict(plan.hparams),
+                "versions": _versions(),
+                "changed_tensors": len(changed),
+                "n_examples": len(plan.examples),
+                "n_passages": len(plan.passages),
+                "train_seconds": round(seconds, 1),
+                "split_seed": SPLIT_SEED,
+                "train_ids": list(plan.train_ids),
+                "calibration_ids": list(plan.calibration_ids),
+            },
+        )
     return Path(folder)
 
 
@@ -128,8 +155,14 @@ def train(base_dir: Path, plan: Plan, log: Log = stderr) -> dict[str, np.ndarray
     return finetune_train.train(base_dir, plan, log)
 
 
-def finetune(settings: Settings, *, force: bool = False, hparams: HParams | None = None,
-             queries: Path = QUERIES, log: Log = stderr) -> Path:
+def finetune(
+    settings: Settings,
+    *,
+    force: bool = False,
+    hparams: HParams | None = None,
+    queries: Path = QUERIES,
+    log: Log = stderr,
+) -> Path:
     """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data over the
     current base; return it."""
     plan = make_plan(training_report(), training_rows(queries), hparams or HParams(threads=settings.threads))

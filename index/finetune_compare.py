@@ -54,8 +54,9 @@ def calibration_metrics(model: SentenceTransformer, report: Report, rows: list[d
     chosen = [by_id[i] for i in sorted(ids)]
 
     def enc(texts: list[str], prompt: str) -> np.ndarray:
-        return np.asarray(model.encode(texts, prompt=prompt, normalize_embeddings=True, show_progress_bar=False,
-                                       batch_size=32))
+        return np.asarray(
+            model.encode(texts, prompt=prompt, normalize_embeddings=True, show_progress_bar=False, batch_size=32)
+        )
 
     pv = enc([u.text for u in units], (prompts.get("passage") or ""))
     qv = enc([r["query"] for r in chosen], (prompts.get("query") or ""))
@@ -74,9 +75,14 @@ def calibration_metrics(model: SentenceTransformer, report: Report, rows: list[d
         else:
             top_out.append(float(s.max()))
             margin_out.append(float(s.max() - b))
-    return {"n_in": len(hits), "n_out": len(top_out), "hit@1": round(float(np.mean(hits)), 4),
-            "mrr@10": round(float(np.mean(rr)), 4), "auc_top": round(roc_auc(top_in, top_out), 4),
-            "auc_margin": round(roc_auc(margin_in, margin_out), 4)}
+    return {
+        "n_in": len(hits),
+        "n_out": len(top_out),
+        "hit@1": round(float(np.mean(hits)), 4),
+        "mrr@10": round(float(np.mean(rr)), 4),
+        "auc_top": round(roc_auc(top_in, top_out), 4),
+        "auc_margin": round(roc_auc(margin_in, margin_out), 4),
+    }
 
 
 def _model(base_dir: Path, trained: dict[str, np.ndarray] | None = None) -> SentenceTransformer:

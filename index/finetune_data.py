@@ -120,8 +120,12 @@ class Plan:
     @property
     def fingerprint(self) -> str:
         """Hash of data, hyper-parameters, base model and format: a different value means retrain."""
-        doc = {"data": self.data_sha256, "hparams": asdict(self.hparams), "base": DEFAULT_MODEL,
-               "format_version": FORMAT_VERSION}
+        doc = {
+            "data": self.data_sha256,
+            "hparams": asdict(self.hparams),
+            "base": DEFAULT_MODEL,
+            "format_version": FORMAT_VERSION,
+        }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -137,8 +141,10 @@ def read_rows(path: Path = QUERIES, splits: tuple[str, ...] = ("tune", "test")) 
         row = json.loads(line)
         missing = [k for k in ("id", "query", "lang", "expected", "split") if k not in row]
         if missing:
-            raise FinetuneError(f"{path}, line {n}: missing {', '.join(missing)}; every row needs id, query, "
-                                f"lang, expected and split ({'/'.join(splits)})")
+            raise FinetuneError(
+                f"{path}, line {n}: missing {', '.join(missing)}; every row needs id, query, "
+                f"lang, expected and split ({'/'.join(splits)})"
+            )
         if row["split"] not in splits:
             raise FinetuneError(f"{path}, line {n}: split {row['split']!r}; expected one of {', '.join(splits)}")
         rows.append(row)
@@ -165,8 +171,9 @@ def _tune_strata(rows: Iterable[dict]) -> list[tuple[tuple[str, bool], list[str]
     return [(key, sorted(ids)) for key, ids in sorted(strata.items())]
 
 
-def split_tune(rows: Iterable[dict], seed: int = SPLIT_SEED,
-               fraction: float = CALIBRATION_FRACTION) -> tuple[list[str], list[str]]:
+def split_tune(
+    rows: Iterable[dict], seed: int = SPLIT_SEED, fraction: float = CALIBRATION_FRACTION
+) -> tuple[list[str], list[str]]:
     """``(train_ids, calibration_ids)`` of the ``tune`` rows, sorted; stratified by (language, in scope).
 
     Each stratum is sorted by id and shuffled with its own seeded generator, so adding a question in one
@@ -216,8 +223,7 @@ def translated_examples(report: Report) -> list[Example]:
     return out
 
 
-def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...],
-                       romanized: bool) -> list[Example]:
+def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...], romanized: bool) -> list[Example]:
     """The example(s) of one train question: as typed, or (``romanized``) in the form the retriever embeds plus,
     for a Cyrillic Ukrainian/Russian one, a copy typed in Latin letters (id ``…~lat``) and written back."""
     if not romanized:
@@ -230,8 +236,14 @@ def _question_examples(qid: str, query: str, lang: str, targets: tuple[str, ...]
     return out
 
 
-def conversation_examples(path: Path, title_to_id: dict[str, str], k: int, romanized: bool,
-                          negatives: bool = True, forms: tuple[str, ...] = ("ctx", "alone", "rw")) -> list[Example]:
+def conversation_examples(
+    path: Path,
+    title_to_id: dict[str, str],
+    k: int,
+    romanized: bool,
+    negatives: bool = True,
+    forms: tuple[str, ...] = ("ctx", "alone", "rw"),
+) -> list[Example]:
     """Examples from training-only conversations (see the module's docstring): each later turn that is not a
     request for another language with its last ``k`` earlier questions in front of it (``…:ctx``); the
     standalone turns (first, new-topic, off-topic new) as they are (``…:alone``); every rewrite (``…:rw``).
@@ -275,8 +287,7 @@ def training_report() -> Report:
     return load_report()
 
 
-def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(),
-              held_out: Iterable[str] = ()) -> Plan:
+def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(), held_out: Iterable[str] = ()) -> Plan:
     """Examples and passages for a run; the hash covers the train questions and every passage text used.
 
     ``train_on="split"``: the train part of tune; ``"all"``: every tune question except ``held_out`` (one
@@ -308,8 +319,14 @@ def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(),
     if hparams.translations:
         examples += translated_examples(report)
     if hparams.conversations and TRAIN_CONVERSATIONS.exists():
-        examples += conversation_examples(TRAIN_CONVERSATIONS, title_to_id, hparams.conversations, hparams.romanized,
-                                          hparams.negatives, hparams.conversation_forms)
+        examples += conversation_examples(
+            TRAIN_CONVERSATIONS,
+            title_to_id,
+            hparams.conversations,
+            hparams.romanized,
+            hparams.negatives,
+            hparams.conversation_forms,
+        )
     if set(hparams.conversation_forms) - {"ctx", "alone", "rw"}:
         raise FinetuneError(f"conversation_forms {hparams.conversation_forms!r} must name ctx, alone or rw")
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}

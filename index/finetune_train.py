@@ -42,8 +42,9 @@ def _targets(batch: Sequence[Example], classes: list[str]) -> Tensor:
 def _loss(q: Tensor, p: Tensor, col_class: Tensor, target: Tensor, temperature: float) -> Tensor:
     """Cross-entropy of the class distribution, where log P(class) = logsumexp over its columns' log-softmax."""
     log_p_col = torch.log_softmax(q @ p.T / temperature, dim=1)
-    log_p_class = torch.stack([torch.logsumexp(log_p_col[:, col_class == k], dim=1)
-                               for k in range(target.shape[1])], dim=1)
+    log_p_class = torch.stack(
+        [torch.logsumexp(log_p_col[:, col_class == k], dim=1) for k in range(target.shape[1])], dim=1
+    )
     return -(target * log_p_class).sum(1).mean()
 
 
@@ -56,8 +57,8 @@ def _batches(lengths: Sequence[int], batch_size: int, gen: torch.Generator) -> l
     pool = 8 * batch_size
     batches = []
     for p in range(0, len(order), pool):
-        ranked = sorted(order[p:p + pool], key=lambda i: lengths[i])
-        batches += [ranked[b:b + batch_size] for b in range(0, len(ranked), batch_size)]
+        ranked = sorted(order[p : p + pool], key=lambda i: lengths[i])
+        batches += [ranked[b : b + batch_size] for b in range(0, len(ranked), batch_size)]
     return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
@@ -67,8 +68,8 @@ def _padded(rows: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     out = rows[0].new_zeros((len(rows), width, *rows[0].shape[1:]))
     mask = torch.zeros(len(rows), width)
     for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-        mask[i, :len(r)] = 1.0
+        out[i, : len(r)] = r
+        mask[i, : len(r)] = 1.0
     return out, mask
 
 
@@ -99,18 +100,18 @@ class _Halves:
         self.layers.eval()
         with torch.no_grad():
             for c in range(0, len(order), CHUNK):
-                chunk = order[c:c + CHUNK]
+                chunk = order[c : c + CHUNK]
                 tokens, mask = _padded([torch.tensor(ids[i]) for i in chunk])
                 tokens = torch.where(mask > 0, tokens, torch.full_like(tokens, PAD_ID))
-                h = self._run(self.layers[:self.cut], self.embeddings(input_ids=tokens), mask)
+                h = self._run(self.layers[: self.cut], self.embeddings(input_ids=tokens), mask)
                 for row, i in enumerate(chunk):
-                    out[i] = h[row, :len(ids[i])].clone()
+                    out[i] = h[row, : len(ids[i])].clone()
         return out
 
     def upper(self, states: Sequence[Tensor]) -> Tensor:
         """Mean-pooled, normalised vectors of texts from their cached states through the trained layers."""
         h, mask = _padded(states)
-        h = self._run(self.layers[self.cut:], h, mask)
+        h = self._run(self.layers[self.cut :], h, mask)
         weights = mask.unsqueeze(-1)
         return nn.functional.normalize((h * weights).sum(1) / weights.sum(1).clamp(min=1e-9), dim=-1)
 
@@ -120,7 +121,7 @@ class _Halves:
         if not states:
             return torch.zeros(0, 0)
         order = sorted(range(len(states)), key=lambda i: (len(states[i]), i))
-        parts = [self.upper([states[i] for i in order[c:c + chunk]]) for c in range(0, len(order), chunk)]
+        parts = [self.upper([states[i] for i in order[c : c + chunk]]) for c in range(0, len(order), chunk)]
         return torch.cat(parts)[torch.argsort(torch.tensor(order))]
 
 
@@ -133,12 +134,13 @@ def _load(base_dir: Path, hp: HParams) -> tuple[nn.Module, _Halves]:
     hf_logging.disable_progress_bar()  # our own progress bar is enough
     torch.set_num_threads(hp.threads)
     torch.use_deterministic_algorithms(True)
-    bert = cast(nn.Module, AutoModel.from_pretrained(str(base_dir), local_files_only=True,
-                                                     attn_implementation="eager"))
+    bert = cast(nn.Module, AutoModel.from_pretrained(str(base_dir), local_files_only=True, attn_implementation="eager"))
     layers = cast(nn.ModuleList, cast(nn.Module, bert.encoder).layer)
     if not 1 <= hp.train_layers <= len(layers):
-        raise FinetuneError(f"train_layers {hp.train_layers} must be between 1 and {len(layers)} (the encoder's "
-                            "layers); 12 trains them all")
+        raise FinetuneError(
+            f"train_layers {hp.train_layers} must be between 1 and {len(layers)} (the encoder's "
+            "layers); 12 trains them all"
+        )
     cut = len(layers) - hp.train_layers
     bert.requires_grad_(False)
     for layer in layers[cut:]:
@@ -191,11 +193,12 @@ def _train_one(base_dir: Path, plan: Plan, hp: HParams, log: Log) -> dict[str, n
     bert, halves = _load(base_dir, hp)
     prompts = json.loads((Path(base_dir) / "config_sentence_transformers.json").read_text())["prompts"]
     report_texts, background, classes, col_class = _columns(plan, prompts.get("passage") or prompts["document"])
-    ids = _token_ids(base_dir, [prompts["query"] + e.query for e in examples] + report_texts + background,
-                     hp.max_seq_length)
+    ids = _token_ids(
+        base_dir, [prompts["query"] + e.query for e in examples] + report_texts + background, hp.max_seq_length
+    )
     states = halves.lower(ids)  # questions, then report passages, then background passages
-    questions, passages = states[:len(examples)], states[len(examples):len(examples) + len(report_texts)]
-    bg_states = states[len(examples) + len(report_texts):]
+    questions, passages = states[: len(examples)], states[len(examples) : len(examples) + len(report_texts)]
+    bg_states = states[len(examples) + len(report_texts) :]
     opt = torch.optim.AdamW([w for w in bert.parameters() if w.requires_grad], lr=hp.lr)
     lengths = [len(q) for q in questions]
     steps_per_epoch = len(_batches(lengths, hp.batch_size, torch.Generator().manual_seed(0)))
@@ -216,8 +219,13 @@ def _train_one(base_dir: Path, plan: Plan, hp: HParams, log: Log) -> dict[str, n
                     break
                 q = halves.upper([questions[i] for i in chosen])
                 p = fixed if fixed is not None else halves.vectors(passages)
-                loss = _loss(q, p if bg is None else torch.cat([p, bg]), col_class,
-                             _targets([examples[i] for i in chosen], classes), hp.temperature)
+                loss = _loss(
+                    q,
+                    p if bg is None else torch.cat([p, bg]),
+                    col_class,
+                    _targets([examples[i] for i in chosen], classes),
+                    hp.temperature,
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -19,8 +19,11 @@ from pathlib import Path
 def file_sizes(folder: Path, skip: str = "") -> dict[str, int]:
     """Every file under ``folder`` (relative path → bytes), except one named ``skip``."""
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).as_posix() != skip}
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).as_posix() != skip
+    }
 
 
 def write_marker(folder: Path, marker: str, info: dict) -> None:

@@ -97,6 +97,7 @@ def analyze(text: str, prefix: int = 6) -> list[str]:
 
 def build_query_map(vocab: set[str], document_words: set[str], prefix: int) -> dict[str, str]:
     """Inflected form (lower case) → index term, for forms whose own cut would not reach their lemma's term."""
+
     def cut(text: str) -> str:
         return text[:prefix] if prefix else text
 
@@ -129,8 +130,9 @@ K1, B = 1.2, 0.75
 class LexicalIndex:
     """BM25 over one document per pledge; knows its vocabulary so callers can tell how much of a query it covers."""
 
-    def __init__(self, retriever: _BM25, prefix: int, df: dict[str, int], n_docs: int,
-                 query_map: dict[str, str]) -> None:
+    def __init__(
+        self, retriever: _BM25, prefix: int, df: dict[str, int], n_docs: int, query_map: dict[str, str]
+    ) -> None:
         self.retriever = retriever
         self.prefix = prefix
         self.df = df
@@ -157,7 +159,7 @@ class LexicalIndex:
         terms = []
         for word in _words(query):
             form = fold(word)
-            terms.append(self.query_map.get(word) or (form[:self.prefix] if self.prefix else form))
+            terms.append(self.query_map.get(word) or (form[: self.prefix] if self.prefix else form))
         return terms
 
     def idf(self, term: str) -> float:
@@ -188,10 +190,23 @@ class LexicalIndex:
     def save(self, path: Path) -> None:
         """Write the bm25s files (with their ``params.index.json``) plus the analyzer's settings."""
         self.retriever.save(str(path), show_progress=False)
-        (path / "analyzer.json").write_text(json.dumps({
-            "prefix": self.prefix, "lemmatizer": "simplemma", "stopwords": "stopwordsiso:pl", "fold": True,
-            "k1": K1, "b": B, "n_docs": self.n_docs, "df": self.df, "query_map": self.query_map},
-            ensure_ascii=False), encoding="utf-8")
+        (path / "analyzer.json").write_text(
+            json.dumps(
+                {
+                    "prefix": self.prefix,
+                    "lemmatizer": "simplemma",
+                    "stopwords": "stopwordsiso:pl",
+                    "fold": True,
+                    "k1": K1,
+                    "b": B,
+                    "n_docs": self.n_docs,
+                    "df": self.df,
+                    "query_map": self.query_map,
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -199,6 +214,10 @@ class LexicalIndex:
         import bm25s
 
         analyzer = json.loads((path / "analyzer.json").read_text(encoding="utf-8"))
-        return cls(bm25s.BM25.load(str(path), show_progress=False), int(analyzer["prefix"]),
-                   {str(k): int(v) for k, v in analyzer["df"].items()}, int(analyzer["n_docs"]),
-                   {str(k): str(v) for k, v in analyzer["query_map"].items()})
+        return cls(
+            bm25s.BM25.load(str(path), show_progress=False),
+            int(analyzer["prefix"]),
+            {str(k): int(v) for k, v in analyzer["df"].items()},
+            int(analyzer["n_docs"]),
+            {str(k): str(v) for k, v in analyzer["query_map"].items()},
+        )

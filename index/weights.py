@@ -79,8 +79,11 @@ def save_changed(tensors: dict[str, np.ndarray], path: Path) -> None:
     """Write the tensors a fine-tuned model changed (names as in the base file)."""
     from safetensors.numpy import save_file
 
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(tensors.items())}, str(path),
-              metadata={"format": "pt"})
+    save_file(
+        {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sorted(tensors.items())},
+        str(path),
+        metadata={"format": "pt"},
+    )
 
 
 def full_state(base_file: Path, changed_file: Path | None) -> dict[str, np.ndarray]:
@@ -92,8 +95,10 @@ def full_state(base_file: Path, changed_file: Path | None) -> dict[str, np.ndarr
         changed = load_file(str(changed_file))
         unknown = sorted(set(changed) - set(state))
         if unknown:
-            raise WeightsError(f"{changed_file} changes tensors the base {base_file} does not have ({unknown[:3]}); "
-                               "rebuild with `make model`")
+            raise WeightsError(
+                f"{changed_file} changes tensors the base {base_file} does not have ({unknown[:3]}); "
+                "rebuild with `make model`"
+            )
         state.update(changed)
     return state
 
@@ -105,5 +110,7 @@ def overlay(module: torch.nn.Module, changed_file: Path) -> None:
     changed = load_file(str(changed_file))
     result = module.load_state_dict(changed, strict=False)
     if result.unexpected_keys:
-        raise WeightsError(f"{changed_file} holds tensors the model does not have ({result.unexpected_keys[:3]}); "
-                           "rebuild with `make model`")
+        raise WeightsError(
+            f"{changed_file} holds tensors the model does not have ({result.unexpected_keys[:3]}); "
+            "rebuild with `make model`"
+        )

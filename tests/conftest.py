@@ -69,8 +69,14 @@ def fake_settings_in(index_dir: Path, base: Settings | None = None) -> Settings:
     margin is the hard one (abstain_temperature 0) against the mean of the 3 closest background passages, which
     the tests' thresholds were set against (the real model's background_top, 1, makes bag-of-words margins jump
     with a single shared word)."""
-    return replace(base or Settings(), index_dir=index_dir, abstain_margins="", unit_kinds="whole,pledge,status",
-                   background_top=3, abstain_temperature=0.0)
+    return replace(
+        base or Settings(),
+        index_dir=index_dir,
+        abstain_margins="",
+        unit_kinds="whole,pledge,status",
+        background_top=3,
+        abstain_temperature=0.0,
+    )
 
 
 @pytest.fixture()
@@ -132,19 +138,38 @@ def postgres() -> Iterator[Callable[[], str]]:
     session; it gives a function that creates a fresh, empty database and returns its SQLAlchemy URL."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        pytest.skip("LOUD SKIP: PostgreSQL is not installed (apt-get install postgresql; .ci/run does); the "
-                    "tests against PostgreSQL did not run")
+        pytest.skip(
+            "LOUD SKIP: PostgreSQL is not installed (apt-get install postgresql; .ci/run does); the "
+            "tests against PostgreSQL did not run"
+        )
     bin_dir = Path(found[-1]).parent
     # Not under pytest's temporary folder: that one is private to root, and the server runs as postgres.
     base = Path(tempfile.mkdtemp(prefix="kqa-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
     port = free_port()
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U",
-                                 "postgres", "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-w", "-l", str(base / "pg.log"),
-                                 "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-                                 "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "postgres", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(base / "data"),
+                "-w",
+                "-l",
+                str(base / "pg.log"),
+                "-o",
+                f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
 
     def new_database() -> str:
         import psycopg
@@ -157,6 +182,9 @@ def postgres() -> Iterator[Callable[[], str]]:
     try:
         yield new_database
     finally:
-        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"]),
-                       capture_output=True, check=False)
+        subprocess.run(
+            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"]),
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(base, ignore_errors=True)

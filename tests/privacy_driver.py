@@ -43,27 +43,38 @@ def main() -> int:
             break
         except OSError:
             time.sleep(0.5)
+
     def ask(**fields: object) -> int:
-        return call(base + "api/ask", json.dumps({"q": marker, **fields}).encode(),
-                    {"Content-Type": "application/json"})[0]
+        return call(
+            base + "api/ask", json.dumps({"q": marker, **fields}).encode(), {"Content-Type": "application/json"}
+        )[0]
 
     turn = {"q": marker, "pledge_ids": []}
     out = {
         "api_good": ask(top_k=2),
         # a conversation: the marker as an earlier turn, and a follow-up after it (the server keeps neither)
-        "api_history": call(base + "api/ask", json.dumps({"q": "is it free?", "history": [turn]}).encode(),
-                            {"Content-Type": "application/json"})[0],
+        "api_history": call(
+            base + "api/ask",
+            json.dumps({"q": "is it free?", "history": [turn]}).encode(),
+            {"Content-Type": "application/json"},
+        )[0],
         "api_follow_up": ask(history=[{"q": "opieka wytchnieniowa", "pledge_ids": []}, turn]),
-        "api_language": call(base + "api/ask", json.dumps({"q": "po ukraińsku", "history": [turn]}).encode(),
-                             {"Content-Type": "application/json"})[0],
+        "api_language": call(
+            base + "api/ask",
+            json.dumps({"q": "po ukraińsku", "history": [turn]}).encode(),
+            {"Content-Type": "application/json"},
+        )[0],
         "api_bad_top_k": ask(top_k=3.7),
         "api_no_top_k": ask(),
         "api_in_url": call(base + f"api/ask?q={urllib.parse.quote(marker)}")[0],  # refused (405), and not logged
-        "upload": call(base + "gradio_api/upload", b"--x\r\nContent-Disposition: form-data; name=\"files\"; "
-                       b"filename=\"a.txt\"\r\n\r\nhello\r\n--x--\r\n",
-                       {"Content-Type": "multipart/form-data; boundary=x"})[0],
-        "big_body": call(base + "gradio_api/queue/join", b"{" + b" " * 200_000 + b"}",
-                         {"Content-Type": "application/json"})[0],
+        "upload": call(
+            base + "gradio_api/upload",
+            b'--x\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n',
+            {"Content-Type": "multipart/form-data; boundary=x"},
+        )[0],
+        "big_body": call(
+            base + "gradio_api/queue/join", b"{" + b" " * 200_000 + b"}", {"Content-Type": "application/json"}
+        )[0],
     }
     # Every UI event with the marker as its only input (Gradio's missing-input error), and with the ask event's
     # full inputs (the marker where each event expects its own kinds of values: Gradio's processing error).

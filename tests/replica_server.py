@@ -30,8 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def launch(port: int, env: dict[str, str], log: Path, *flags: str) -> subprocess.Popen:
     """Start a replica on ``port`` (its output to ``log``); ``wait_ready`` waits for it."""
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, str(Path(__file__)), "--port", str(port), *flags], cwd=ROOT,
-                                env={**env, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "--port", str(port), *flags],
+            cwd=ROOT,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_ready(proc: subprocess.Popen, port: int, log: Path, timeout: float = 120) -> subprocess.Popen:

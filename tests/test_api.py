@@ -48,26 +48,32 @@ def test_ask_returns_the_cli_json_object(client: TestClient) -> None:
     assert doc["answers"][0]["citations"][0]["source"] == "sources/krakow-miasto-rownych-szans.txt"
     assert doc["answers"][0]["report"]["edition"] == "2025"
     assert doc["help_contacts"] == []  # respite care: no help numbers
-    violence = client.post("/api/ask", json={"q": "pełnomocnik ds. przeciwdziałania przemocy w rodzinie",
-                                             "top_k": 1, "lang": "en"}).json()
+    violence = client.post(
+        "/api/ask", json={"q": "pełnomocnik ds. przeciwdziałania przemocy w rodzinie", "top_k": 1, "lang": "en"}
+    ).json()
     assert violence["answers"][0]["pledge_id"] == "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
-    assert {"phone": "800 120 002", "text": "Niebieska Linia — national helpline for people experiencing domestic "
-            "violence (free)"} in violence["help_contacts"]  # a front end built on the API can show them too
+    assert {
+        "phone": "800 120 002",
+        "text": "Niebieska Linia — national helpline for people experiencing domestic violence (free)",
+    } in violence["help_contacts"]  # a front end built on the API can show them too
 
 
-@pytest.mark.parametrize("body, status, fragment", [
-    ({"q": "   "}, 400, "the question is empty"),
-    ({"q": "\x00\x07"}, 400, "the question is empty"),
-    ({"q": "123 456"}, 400, "has no words"),
-    ({}, 422, "q: Field required"),
-    ({"q": ""}, 422, "q: String should have at least 1 character"),
-    ({"q": "pomoc", "top_k": 3.7}, 422, "top_k"),
-    ({"q": "pomoc", "top_k": 0}, 422, "top_k"),
-    ({"q": "pomoc", "top_k": 51}, 422, "top_k"),
-    ({"q": "pomoc", "lang": "xx"}, 422, "lang"),
-    ({"q": "pomoc", "report": "no-such-report"}, 404, "report 'no-such-report' is unknown"),
-    ({"q": "pomoc", "qq": 1}, 422, "qq: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "body, status, fragment",
+    [
+        ({"q": "   "}, 400, "the question is empty"),
+        ({"q": "\x00\x07"}, 400, "the question is empty"),
+        ({"q": "123 456"}, 400, "has no words"),
+        ({}, 422, "q: Field required"),
+        ({"q": ""}, 422, "q: String should have at least 1 character"),
+        ({"q": "pomoc", "top_k": 3.7}, 422, "top_k"),
+        ({"q": "pomoc", "top_k": 0}, 422, "top_k"),
+        ({"q": "pomoc", "top_k": 51}, 422, "top_k"),
+        ({"q": "pomoc", "lang": "xx"}, 422, "lang"),
+        ({"q": "pomoc", "report": "no-such-report"}, 404, "report 'no-such-report' is unknown"),
+        ({"q": "pomoc", "qq": 1}, 422, "qq: Extra inputs are not permitted"),
+    ],
+)
 def test_ask_errors_say_what_to_fix(client: TestClient, body: dict, status: int, fragment: str) -> None:
     r = client.post("/api/ask", json=body)
     assert r.status_code == status, r.text
@@ -102,7 +108,8 @@ def test_feedback_votes_change_and_are_checked(client: TestClient) -> None:
     doc = client.post("/api/ask", json={"q": "opieka wytchnieniowa", "top_k": 2}).json()
     aid, first, second = doc["answer_id"], doc["answers"][0]["pledge_id"], doc["answers"][1]["pledge_id"]
     vote = lambda pid, v, reason=None: client.post(  # noqa: E731
-        "/api/feedback", json={"answer_id": aid, "pledge_id": pid, "vote": v, "reason": reason})
+        "/api/feedback", json={"answer_id": aid, "pledge_id": pid, "vote": v, "reason": reason}
+    )
     assert vote(first, "up").json()["counts"] == {"up": 1, "down": 0}
     again = vote(first, "up")  # the same vote again: 200, the same state
     assert again.status_code == 200
@@ -128,8 +135,12 @@ def test_stats_need_the_token(client: TestClient, service: Service) -> None:
     assert client.get("/api/stats", headers={"Authorization": "Bearer wrong"}).status_code == 403
     r = client.get("/api/stats", headers={"Authorization": "Bearer s3cret"})
     assert r.status_code == 200 and r.json()["answers"] == 1 and r.json()["by_language"] == {"pl": 1}
-    closed = TestClient(secured(create_server(replace(service, settings=replace(service.settings, admin_token=None))),
-                                service.settings), base_url=BASE)
+    closed = TestClient(
+        secured(
+            create_server(replace(service, settings=replace(service.settings, admin_token=None))), service.settings
+        ),
+        base_url=BASE,
+    )
     assert closed.get("/api/stats", headers={"Authorization": "Bearer s3cret"}).status_code == 403
 
 
@@ -197,8 +208,11 @@ def test_openapi_documents_bodies_errors_and_constraints(client: TestClient) -> 
     ask = doc["paths"]["/api/ask"]
     assert set(ask) == {"post"}
     assert {"400", "404", "413", "422", "429", "503"} <= set(ask["post"]["responses"])
-    assert ask["post"]["responses"]["429"]["content"]["application/json"]["schema"] == \
-        {"$ref": "#/components/schemas/ErrorBody"} and "Retry-After" in ask["post"]["responses"]["429"]["headers"]
+    assert (
+        ask["post"]["responses"]["429"]["content"]["application/json"]["schema"]
+        == {"$ref": "#/components/schemas/ErrorBody"}
+        and "Retry-After" in ask["post"]["responses"]["429"]["headers"]
+    )
     q = doc["components"]["schemas"]["AskRequest"]["properties"]["q"]
     assert q["pattern"] == r"\p{L}" and q["minLength"] == 1
     down = doc["components"]["schemas"]["DownVote"]["properties"]

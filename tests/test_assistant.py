@@ -33,16 +33,16 @@ def test_answer_has_documented_json_shape(fake_assistant: Assistant) -> None:
 def test_citations_equal_source_lines_for_every_pledge(fake_assistant: Assistant, report) -> None:
     build = (fake_assistant.settings.index_dir / "current").resolve()
     lines = (build / "sources" / "krakow-miasto-rownych-szans.txt").read_text(encoding="utf-8").split("\n")
-    assert lines[:len(report.lines)] == list(report.lines)
+    assert lines[: len(report.lines)] == list(report.lines)
     seen = set()
     for p in report.pledges:
         ans = fake_assistant.ask(p.title, top_k=len(report.pledges))
         for a in ans.answers + []:
             for c in a.citations:
-                assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+                assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
             for passage in a.passages:
                 for h in passage.highlights:
-                    assert passage.text[h.start:h.end] == h.text
+                    assert passage.text[h.start : h.end] == h.text
             seen.add(a.pledge_id)
     assert seen == {p.id for p in report.pledges}
 
@@ -127,15 +127,20 @@ def test_help_contacts_travel_with_the_answer(fake_assistant: Assistant) -> None
     """Every interface (CLI text, --json, the API, the app) gets the help numbers from the Answer itself."""
     violence = "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
     refusing = _with_margin(fake_assistant, 10)
-    far = Assistant.load(replace(refusing.settings, contacts_safety_margin=10.0), encoder=fake_assistant.encoder,
-                         log_fn=lambda m: None).ask("скільки коштує квиток на трамвай?")
+    far = Assistant.load(
+        replace(refusing.settings, contacts_safety_margin=10.0), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    ).ask("скільки коштує квиток на трамвай?")
     assert [c.phone for c in far.help_contacts] == ["12 616 1616"]  # a refusal far from violence: the city
-    near = Assistant.load(replace(refusing.settings, contacts_safety_margin=-10.0), encoder=fake_assistant.encoder,
-                          log_fn=lambda m: None)
+    near = Assistant.load(
+        replace(refusing.settings, contacts_safety_margin=-10.0), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    )
     refusal = near.ask("скільки коштує квиток на трамвай?")
     assert [c.phone for c in refusal.help_contacts] == ["112", "800 120 002", "12 616 1616"]
-    in_context = Assistant.load(replace(refusing.settings, contacts_safety_margin=10.0, followup_offtopic_margin=10.0),
-                                encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    in_context = Assistant.load(
+        replace(refusing.settings, contacts_safety_margin=10.0, followup_offtopic_margin=10.0),
+        encoder=fake_assistant.encoder,
+        log_fn=lambda m: None,
+    )
     after = in_context.ask("скільки коштує квиток на трамвай?", history=[{"q": "przemoc", "pledge_ids": [violence]}])
     assert after.abstained and [c.phone for c in after.help_contacts][:1] == ["112"]  # the conversation was about it
     assert "домашнього насильства" in refusal.help_contacts[1].text  # in the reply's language
@@ -162,12 +167,18 @@ def test_strategies_share_the_loaded_index(fake_assistant: Assistant) -> None:
 
 
 def test_highlights_never_mark_a_whole_passage_of_several_sentences(fake_assistant: Assistant) -> None:
-    wide = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, highlight_window=10.0),
-                          encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    wide = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=-10, highlight_window=10.0),
+        encoder=fake_assistant.encoder,
+        log_fn=lambda m: None,
+    )
     for a in wide.ask("przemoc w rodzinie pełnomocnik pomoc", top_k=9).answers:
         for p in a.passages:
-            sentences = len(wide.library.by_id(a.pledge_id).pledge.sentences if p.kind == "pledge"
-                            else wide.library.by_id(a.pledge_id).status.sentences)
+            sentences = len(
+                wide.library.by_id(a.pledge_id).pledge.sentences
+                if p.kind == "pledge"
+                else wide.library.by_id(a.pledge_id).status.sentences
+            )
             assert len(p.highlights) < sentences or sentences == 1
 
 

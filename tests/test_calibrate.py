@@ -40,8 +40,11 @@ def test_choose_gives_a_delta_covering_the_gaps_and_thresholds_per_language() ->
 
 
 def test_choose_pools_languages_by_default_at_three_percent() -> None:
-    margins = {"pl": [0.01 * i for i in range(50)], "en": [-0.03 + 0.01 * i for i in range(50)],
-               "uk": [0.005 + 0.01 * i for i in range(50)]}
+    margins = {
+        "pl": [0.01 * i for i in range(50)],
+        "en": [-0.03 + 0.01 * i for i in range(50)],
+        "uk": [0.005 + 0.01 * i for i in range(50)],
+    }
     records = [{"lang": lang, "in_scope": True, "margin": m, "gap": 0.0} for lang, ms in margins.items() for m in ms]
     # n = 150: ⌊0.03·151⌋ = 4th smallest of -0.03, -0.02, -0.01, 0.0, 0.005, …
     chosen = choose(records)
@@ -53,12 +56,14 @@ def test_choose_pools_languages_by_default_at_three_percent() -> None:
 def test_choose_rounds_so_that_the_guarantee_holds() -> None:
     """Rounded to 4 decimals, the threshold goes down (it must not refuse the margin it was read from) and the
     answer-set width goes up (it must still hold the gap it was read from) — also a hair off a 4-decimal value."""
-    for margin, gap, threshold, delta in ((-0.012034, 0.00101, -0.0121, 0.0011),
-                                          (float(np.nextafter(-0.0145, -1)), float(np.nextafter(0.0011, 1)),
-                                           -0.0146, 0.0012),
-                                          (-0.0145, 0.0011, -0.0145, 0.0011)):
-        records = [{"lang": "pl", "in_scope": True, "margin": margin + i, "gap": gap if i == 0 else 0.0}
-                   for i in range(40)]  # ⌊0.03·41⌋ = 1st smallest margin; ⌈41·0.97⌉ = 40th gap: the largest
+    for margin, gap, threshold, delta in (
+        (-0.012034, 0.00101, -0.0121, 0.0011),
+        (float(np.nextafter(-0.0145, -1)), float(np.nextafter(0.0011, 1)), -0.0146, 0.0012),
+        (-0.0145, 0.0011, -0.0145, 0.0011),
+    ):
+        records = [
+            {"lang": "pl", "in_scope": True, "margin": margin + i, "gap": gap if i == 0 else 0.0} for i in range(40)
+        ]  # ⌊0.03·41⌋ = 1st smallest margin; ⌈41·0.97⌉ = 40th gap: the largest
         chosen = choose(records)
         got = float(chosen["abstain_margins"].split(":")[1])
         assert got == threshold and not margin < got, margin
@@ -85,10 +90,16 @@ def test_calibrate_cli_checks_alpha_before_any_work(capsys) -> None:
 
 def _rule_records(seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
-    records = [{"lang": lang, "in_scope": True, "margin": float(m), "gap": 0.0}
-               for lang in ("pl", "en", "uk") for m in rng.normal(0.05, 0.03, 60)]
-    return records + [{"lang": lang, "in_scope": False, "margin": float(m), "gap": None}
-                      for lang in ("pl", "en", "uk") for m in rng.normal(-0.1, 0.05, 20)]
+    records = [
+        {"lang": lang, "in_scope": True, "margin": float(m), "gap": 0.0}
+        for lang in ("pl", "en", "uk")
+        for m in rng.normal(0.05, 0.03, 60)
+    ]
+    return records + [
+        {"lang": lang, "in_scope": False, "margin": float(m), "gap": None}
+        for lang in ("pl", "en", "uk")
+        for m in rng.normal(-0.1, 0.05, 20)
+    ]
 
 
 def test_threshold_rules_outcome_uses_each_language_threshold_else_the_pooled_one() -> None:
@@ -202,10 +213,25 @@ def test_crossfit_pools_every_fold_and_each_fold_leaves_its_questions_out(tmp_pa
     records = json.loads(records_file.read_text())
     assert len(records) == sum(map(len, seen))  # every tune question, once
     out = capsys.readouterr().out
-    assert json.loads(out[:out.index("KQA_")])["folds"] == 3 and "KQA_ABSTAIN_MARGINS=" in out
+    assert json.loads(out[: out.index("KQA_")])["folds"] == 3 and "KQA_ABSTAIN_MARGINS=" in out
     keep = tmp_path / "kept"
-    assert crossfit.main(["--folds", "2", "--keep", str(keep), "--records", str(records_file),
-                          "--precision", "float32", "--precision", "int8"]) == 0
+    assert (
+        crossfit.main(
+            [
+                "--folds",
+                "2",
+                "--keep",
+                str(keep),
+                "--records",
+                str(records_file),
+                "--precision",
+                "float32",
+                "--precision",
+                "int8",
+            ]
+        )
+        == 0
+    )
     assert works[-1] == keep and (keep / "model-x").is_dir()  # asked to keep: kept
     both = json.loads(capsys.readouterr().out.split("KQA_")[0])
     assert set(both) == {"float32", "int8"} and records_file.with_name("records-int8.json").is_file()
@@ -222,7 +248,9 @@ def test_crossfit_refuses_a_model_not_trained_on_all_of_tune(tmp_path, capsys) -
     assert "python -m eval.calibrate" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         crossfit.main(["--set", "epocs=5", *records])
-    assert "--set 'epocs=5': expected FIELD=VALUE with FIELD one of batch_size, conversation_forms, conversations, epochs" in capsys.readouterr().err
+    fields = "batch_size, conversation_forms, conversations, epochs"
+    expected = f"--set 'epocs=5': expected FIELD=VALUE with FIELD one of {fields}"
+    assert expected in capsys.readouterr().err
     assert not (tmp_path / "records.json").exists()
 
 
@@ -238,11 +266,13 @@ def test_crossfit_summary_at_thresholds() -> None:
     from eval.crossfit import summary
     from settings import Settings
 
-    records = [{"lang": "uk", "in_scope": True, "margin": 0.02, "gap": 0.0},   # answered right
-               {"lang": "uk", "in_scope": True, "margin": -0.01, "gap": 0.0},  # refused: a false abstention
-               {"lang": "pl", "in_scope": True, "margin": 0.05, "gap": 0.1},   # answered, wrong pledge first
-               {"lang": "pl", "in_scope": False, "margin": -0.05, "gap": None},  # refused right
-               {"lang": "de", "in_scope": False, "margin": 0.0, "gap": None}]  # answered: "*" threshold is -0.1
+    records = [
+        {"lang": "uk", "in_scope": True, "margin": 0.02, "gap": 0.0},  # answered right
+        {"lang": "uk", "in_scope": True, "margin": -0.01, "gap": 0.0},  # refused: a false abstention
+        {"lang": "pl", "in_scope": True, "margin": 0.05, "gap": 0.1},  # answered, wrong pledge first
+        {"lang": "pl", "in_scope": False, "margin": -0.05, "gap": None},  # refused right
+        {"lang": "de", "in_scope": False, "margin": 0.0, "gap": None},
+    ]  # answered: "*" threshold is -0.1
     assert summary(records) == {"hit@1": round(2 / 3, 4), "n": 3}
     got = summary(records, Settings(abstain_margins="uk:0.0,pl:-0.02,*:-0.1"))
     assert got["false_abstentions"] == 1 and got["refused"] == 1 and got["n_out_of_scope"] == 2

@@ -32,21 +32,38 @@ RESPITE_TITLE = "Rozwiniemy system opieki wyręczeniowej"
 GYN = "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"
 
 
-@pytest.mark.parametrize(("text", "lang", "pure"), [
-    ("po ukraińsku proszę", "uk", True), ("po ukrainsku", "uk", True), ("Can you say that in English?", "en", True),
-    ("English please", "en", True), ("Українською, будь ласка", "uk", True), ("польською", "pl", True),
-    ("auf Deutsch bitte", "de", True), ("a mozesz po angielsku?", "en", True),
-    ("can you translate it into Ukrainian", "uk", True), ("a teraz po polsku", "pl", True),
-    ("Are there courses in English?", "en", False),
-    ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "pure"),
+    [
+        ("po ukraińsku proszę", "uk", True),
+        ("po ukrainsku", "uk", True),
+        ("Can you say that in English?", "en", True),
+        ("English please", "en", True),
+        ("Українською, будь ласка", "uk", True),
+        ("польською", "pl", True),
+        ("auf Deutsch bitte", "de", True),
+        ("a mozesz po angielsku?", "en", True),
+        ("can you translate it into Ukrainian", "uk", True),
+        ("a teraz po polsku", "pl", True),
+        ("Are there courses in English?", "en", False),
+        ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
+    ],
+)
 def test_language_requests_are_recognised(text: str, lang: str, pure: bool) -> None:
     assert language_request(text) == LanguageRequest(lang, pure)
 
 
-@pytest.mark.parametrize("text", ["Polish courses?", "czy są kursy polskiego?",
-                                  "kursy języka polskiego dla obcokrajowców", "is it free?", "a co z ginekologiem?",
-                                  "English lessons for Ukrainian kids"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Polish courses?",
+        "czy są kursy polskiego?",
+        "kursy języka polskiego dla obcokrajowców",
+        "is it free?",
+        "a co z ginekologiem?",
+        "English lessons for Ukrainian kids",
+    ],
+)
 def test_questions_about_languages_are_not_requests(text: str) -> None:
     request = language_request(text)
     assert request is None or not request.pure
@@ -54,8 +71,11 @@ def test_questions_about_languages_are_not_requests(text: str) -> None:
 
 def test_history_is_checked_and_bounded() -> None:
     known = {RESPITE, GYN}
-    turns = check_history([{"q": "  opieka  wytchnieniowa ", "pledge_ids": [RESPITE]}, Turn("a ginekolog?", (GYN,)),
-                           {"q": "x"}], known, max_turns=2)
+    turns = check_history(
+        [{"q": "  opieka  wytchnieniowa ", "pledge_ids": [RESPITE]}, Turn("a ginekolog?", (GYN,)), {"q": "x"}],
+        known,
+        max_turns=2,
+    )
     assert turns == [Turn("a ginekolog?", (GYN,)), Turn("x", ())]
     assert check_history(None, known, 6) == [] and check_history([{"q": "a", "pledge_ids": []}], known, 0) == []
     with pytest.raises(HistoryError, match="unknown pledge id 'no-such-pledge'"):
@@ -76,18 +96,22 @@ def _retrieval(top: str, margin: float) -> Retrieval:
     return Retrieval((Ranked(top, 0.9, 0.9, 0.0), Ranked(other, 0.8, 0.8, 0.0)), np.zeros(1, np.float32), 0.8, margin)
 
 
-@pytest.mark.parametrize(("alone", "context", "source", "kind"), [
-    (_retrieval(GYN, 0.05), None, "alone", NEW_TOPIC),          # stands alone, another pledge
-    (_retrieval(RESPITE, 0.05), None, "alone", DETAIL),         # stands alone, the same pledge
-    (_retrieval(GYN, -0.03), _retrieval(RESPITE, 0.01), "context", DETAIL),   # "is it free?"
-    (_retrieval(GYN, -0.03), _retrieval(GYN, 0.01), "context", SIBLING),      # "a co z ginekologiem?"
-    (_retrieval(GYN, -0.20), _retrieval(RESPITE, 0.05), "refuse", OFFTOPIC),  # clearly about something else
-    (_retrieval(GYN, -0.03), _retrieval(RESPITE, -0.05), "refuse", OFFTOPIC),  # context does not help
-    (_retrieval(GYN, 0.00), _retrieval(RESPITE, -0.05), "alone", NEW_TOPIC),   # answered as a first question
-])
+@pytest.mark.parametrize(
+    ("alone", "context", "source", "kind"),
+    [
+        (_retrieval(GYN, 0.05), None, "alone", NEW_TOPIC),  # stands alone, another pledge
+        (_retrieval(RESPITE, 0.05), None, "alone", DETAIL),  # stands alone, the same pledge
+        (_retrieval(GYN, -0.03), _retrieval(RESPITE, 0.01), "context", DETAIL),  # "is it free?"
+        (_retrieval(GYN, -0.03), _retrieval(GYN, 0.01), "context", SIBLING),  # "a co z ginekologiem?"
+        (_retrieval(GYN, -0.20), _retrieval(RESPITE, 0.05), "refuse", OFFTOPIC),  # clearly about something else
+        (_retrieval(GYN, -0.03), _retrieval(RESPITE, -0.05), "refuse", OFFTOPIC),  # context does not help
+        (_retrieval(GYN, 0.00), _retrieval(RESPITE, -0.05), "alone", NEW_TOPIC),  # answered as a first question
+    ],
+)
 def test_read_turn_branches(alone: Retrieval, context: Retrieval | None, source: str, kind: str) -> None:
-    reading = read_turn(alone, context, (RESPITE,), FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1),
-                        abstain_threshold=-0.01)
+    reading = read_turn(
+        alone, context, (RESPITE,), FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), abstain_threshold=-0.01
+    )
     assert (reading.source, reading.follow_up.kind if reading.follow_up else None) == (source, kind)
 
 
@@ -96,14 +120,26 @@ def convo(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """The fake-encoder pipeline, built once for this module; abstention off unless a test turns it on."""
     from index.fake import FakeEncoder
 
-    settings = replace(Settings(), index_dir=tmp_path_factory.mktemp("conv-index"), abstain_margins="",
-                       abstain_margin=-10.0, unit_kinds="whole,pledge,status", background_top=3)
+    settings = replace(
+        Settings(),
+        index_dir=tmp_path_factory.mktemp("conv-index"),
+        abstain_margins="",
+        abstain_margin=-10.0,
+        unit_kinds="whole,pledge,status",
+        background_top=3,
+    )
     return Assistant.load(settings, encoder=FakeEncoder(), log_fn=lambda m: None)
 
 
 def _variant(a: Assistant, **changes: object) -> Assistant:
-    return Assistant(replace(a.settings, **changes), a.library, a.index, a.encoder, a.retriever.__class__(
-        a.index, a.encoder, replace(a.settings, **changes), a.retriever.strategy), a.contacts)
+    return Assistant(
+        replace(a.settings, **changes),
+        a.library,
+        a.index,
+        a.encoder,
+        a.retriever.__class__(a.index, a.encoder, replace(a.settings, **changes), a.retriever.strategy),
+        a.contacts,
+    )
 
 
 def test_first_question_is_unchanged_by_an_empty_history(convo: Assistant) -> None:
@@ -131,8 +167,9 @@ def test_unknown_pledge_in_history_is_refused_by_name(convo: Assistant) -> None:
 
 
 def test_detail_follow_up_keeps_the_pledge_and_says_the_quote_is_all_there_is(convo: Assistant) -> None:
-    carrying = _variant(convo, followup_alone_margin=10.0, followup_offtopic_margin=-10.0,
-                        followup_context_margin=-10.0)
+    carrying = _variant(
+        convo, followup_alone_margin=10.0, followup_offtopic_margin=-10.0, followup_context_margin=-10.0
+    )
     history = [Turn("Rozwiniemy system opieki wyręczeniowej", (RESPITE,))]
     ans = carrying.ask("czy to jest bezpłatne?", history=history)
     assert ans.answers[0].pledge_id == RESPITE and ans.follow_up is not None and ans.follow_up.kind == DETAIL
@@ -153,17 +190,35 @@ def test_conversation_eval_runs_end_to_end(convo: Assistant, tmp_path: Path) -> 
     titles = {p.title: p.id for p in convo.library.pledges}
     respite = next(p.title for p in convo.library.pledges if p.id == RESPITE)
     path = tmp_path / "c.jsonl"
-    path.write_text(json.dumps({"id": "c1", "lang": "pl", "split": "test", "turns": [
-        {"q": RESPITE_TITLE, "kind": "first", "expected": [respite]},
-        {"q": "po angielsku", "kind": "language", "reply_lang": "en", "expected": [respite],
-         "rewrite": "respite care"}]}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "c1",
+                "lang": "pl",
+                "split": "test",
+                "turns": [
+                    {"q": RESPITE_TITLE, "kind": "first", "expected": [respite]},
+                    {
+                        "q": "po angielsku",
+                        "kind": "language",
+                        "reply_lang": "en",
+                        "expected": [respite],
+                        "rewrite": "respite care",
+                    },
+                ],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     records = run_conversations(convo.ask, load_conversations(path, titles), reply_language, rewrites=True)
     summary = summarize(records)
     assert summary["by_kind"]["language"]["rate"] == 1.0 and summary["first"]["rate"] == 1.0
     assert "language" in text_table(summary) and summary["rewrites"]["language"]["n"] == 1
     # the "before" row: every turn asked as if it were the first, so "po angielsku" alone is not re-shown
-    before = summarize(run_conversations(convo.ask, load_conversations(path, titles), reply_language,
-                                         with_history=False))
+    before = summarize(
+        run_conversations(convo.ask, load_conversations(path, titles), reply_language, with_history=False)
+    )
     assert before["first"]["rate"] == 1.0 and before["by_kind"]["language"]["rate"] == 0.0
 
 
@@ -175,13 +230,27 @@ def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> 
     assert HParams().conversations == Settings().followup_context_questions  # trained as served
     title = "Rozwiniemy system opieki wyręczeniowej"
     path = tmp_path / "c.jsonl"
-    path.write_text(json.dumps({"id": "t1", "lang": "en", "split": "train", "turns": [
-        {"q": "respite care?", "kind": "first", "expected": [title]},
-        {"q": "is it free?", "kind": "detail", "expected": [title], "rewrite": "Is respite care free?"},
-        {"q": "po polsku", "kind": "language", "reply_lang": "pl", "expected": [title]},
-        {"q": "and a dentist?", "kind": "offtopic_followup", "expected": []}]}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "t1",
+                "lang": "en",
+                "split": "train",
+                "turns": [
+                    {"q": "respite care?", "kind": "first", "expected": [title]},
+                    {"q": "is it free?", "kind": "detail", "expected": [title], "rewrite": "Is respite care free?"},
+                    {"q": "po polsku", "kind": "language", "reply_lang": "pl", "expected": [title]},
+                    {"q": "and a dentist?", "kind": "offtopic_followup", "expected": []},
+                ],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     got = {e.id: (e.query, e.targets) for e in conversation_examples(path, {title: RESPITE}, 1, romanized=False)}
-    assert got == {"conv:t1#0:alone": ("respite care?", (RESPITE,)),
-                   "conv:t1#1:ctx": ("respite care? is it free?", (RESPITE,)),
-                   "conv:t1#1:rw": ("Is respite care free?", (RESPITE,)),
-                   "conv:t1#3:ctx": ("is it free? and a dentist?", (BACKGROUND,))}
+    assert got == {
+        "conv:t1#0:alone": ("respite care?", (RESPITE,)),
+        "conv:t1#1:ctx": ("respite care? is it free?", (RESPITE,)),
+        "conv:t1#1:rw": ("Is respite care free?", (RESPITE,)),
+        "conv:t1#3:ctx": ("is it free? and a dentist?", (BACKGROUND,)),
+    }

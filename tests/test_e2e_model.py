@@ -14,23 +14,46 @@ pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("question, lang, pledge_id", [
-    ("Czy mogę zrobić bezpłatną mammografię?", "pl", "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
-     "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem"),
-    ("Kto pomaga ofiarom przemocy domowej?", "pl", "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"),
-    ("opieka wytchnieniowa dla rodzin", "pl", "rozwiniemy-system-opieki-wyreczeniowej"),
-    ("is there free mammography?", "en", "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
-     "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem"),
-    ("Are there Polish courses for foreigners?", "en", "wesprzemy-mniejszosci-narodowe"),
-    ("What support is there for women who want to start a business?", "en",
-     "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet"),
-    ("Де знайти гінеколога без клаузули совісті?", "uk",
-     "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
-    ("Чи є допомога від мобінгу на роботі?", "uk",
-     "powolamy-program-przeciwdzialania-przemocy-i-mobbingowi-w-miejscu-pracy"),
-    ("Особистий асистент для людини з інвалідністю", "uk",
-     "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych"),
-])
+@pytest.mark.parametrize(
+    "question, lang, pledge_id",
+    [
+        (
+            "Czy mogę zrobić bezpłatną mammografię?",
+            "pl",
+            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
+            "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem",
+        ),
+        ("Kto pomaga ofiarom przemocy domowej?", "pl", "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"),
+        ("opieka wytchnieniowa dla rodzin", "pl", "rozwiniemy-system-opieki-wyreczeniowej"),
+        (
+            "is there free mammography?",
+            "en",
+            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
+            "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem",
+        ),
+        ("Are there Polish courses for foreigners?", "en", "wesprzemy-mniejszosci-narodowe"),
+        (
+            "What support is there for women who want to start a business?",
+            "en",
+            "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet",
+        ),
+        (
+            "Де знайти гінеколога без клаузули совісті?",
+            "uk",
+            "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet",
+        ),
+        (
+            "Чи є допомога від мобінгу на роботі?",
+            "uk",
+            "powolamy-program-przeciwdzialania-przemocy-i-mobbingowi-w-miejscu-pracy",
+        ),
+        (
+            "Особистий асистент для людини з інвалідністю",
+            "uk",
+            "wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych",
+        ),
+    ],
+)
 def test_questions_reach_the_right_pledge(real_assistant, question: str, lang: str, pledge_id: str) -> None:
     ans = real_assistant.ask(question)
     assert ans.language == lang
@@ -39,7 +62,7 @@ def test_questions_reach_the_right_pledge(real_assistant, question: str, lang: s
     build = (real_assistant.settings.index_dir / "current").resolve()
     for c in ans.answers[0].citations:  # the copy of the report inside the served build
         lines = (build / c.source).read_text(encoding="utf-8").split("\n")
-        assert c.text == "\n".join(lines[c.start_line - 1:c.end_line])
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
     assert any(p.highlights for p in ans.answers[0].passages)
 
 
@@ -51,8 +74,14 @@ def test_off_topic_questions_abstain(real_assistant, question: str) -> None:
 
 def test_cli_ask_json(real_assistant) -> None:
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
-    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "is there free mammography?", "--json",
-                          "--top-k", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "is there free mammography?", "--json", "--top-k", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["language"] == "en" and doc["abstained"] is False and len(doc["answers"]) == 2
@@ -72,9 +101,15 @@ def test_a_three_turn_conversation(real_assistant) -> None:
 
 def test_cli_chat_keeps_the_conversation(real_assistant) -> None:
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
-    out = subprocess.run([sys.executable, "-m", "assistant", "chat", "--top-k", "1"], cwd=ROOT, env=env,
-                         input="Czy jest darmowa mammografia?\nis it free?\npo ukraińsku\n", capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "chat", "--top-k", "1"],
+        cwd=ROOT,
+        env=env,
+        input="Czy jest darmowa mammografia?\nis it free?\npo ukraińsku\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     turns = out.stdout.split("? ")[1:]
     assert len(turns) == 3 and all("Zapewnimy kobietom" in turn for turn in turns)

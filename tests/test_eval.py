@@ -35,6 +35,7 @@ def test_ranking_metrics_by_hand() -> None:
     assert m["mrr@10"] == pytest.approx((1 + 1 / 2 + 1 / 3) / 3, abs=1e-4)
     # ndcg: q1 1; q2 (1/log2(3) + 1/log2(4)) / (1 + 1/log2(3)); q3 1/log2(4) = 0.5
     import math
+
     q2 = (1 / math.log2(3) + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
     assert m["ndcg@10"] == pytest.approx((1 + q2 + 0.5) / 3, abs=1e-4)
 
@@ -61,14 +62,17 @@ def _file(tmp_path: Path, *lines: str) -> Path:
 GOOD = '{"id": "x1", "query": "q", "lang": "pl", "expected": ["Tytuł  A"]}'
 
 
-@pytest.mark.parametrize("bad, message", [
-    ('{"id": "x1", "query": "q", "lang": "pl"', r"line 2: bad JSON"),
-    ('{"id": "x1", "query": "q", "lang": "pl", "expected": []}', r"line 2: id 'x1' already used on line 1"),
-    ('{"id": "x2", "query": "q", "lang": "pl", "expected": ["Nie ma"]}', r"line 2: unknown pledge title 'Nie ma'"),
-    ('{"id": "x2", "query": "q", "lang": "pl"}', r"line 2: missing expected"),
-    ('{"id": "x2", "query": "  ", "lang": "pl", "expected": []}', r"line 2: query '  ' must be"),
-    ('["not", "an", "object"]', r"line 2: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ('{"id": "x1", "query": "q", "lang": "pl"', r"line 2: bad JSON"),
+        ('{"id": "x1", "query": "q", "lang": "pl", "expected": []}', r"line 2: id 'x1' already used on line 1"),
+        ('{"id": "x2", "query": "q", "lang": "pl", "expected": ["Nie ma"]}', r"line 2: unknown pledge title 'Nie ma'"),
+        ('{"id": "x2", "query": "q", "lang": "pl"}', r"line 2: missing expected"),
+        ('{"id": "x2", "query": "  ", "lang": "pl", "expected": []}', r"line 2: query '  ' must be"),
+        ('["not", "an", "object"]', r"line 2: expected a JSON object"),
+    ],
+)
 def test_bad_query_files_name_the_line(tmp_path: Path, bad: str, message: str) -> None:
     with pytest.raises(QueryFileError, match=message):
         load_queries(_file(tmp_path, GOOD, bad), TITLES)
@@ -83,22 +87,44 @@ def test_runner_end_to_end_with_fake_encoder(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("KQA_INDEX_DIR", str(tmp_path / "index"))
     t = {p.id: p.title for p in report.pledges}
     rows = [
-        {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl",
-         "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]},
-        {"id": "pl-2", "query": "mniejszości narodowe kultura", "lang": "pl",
-         "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]]},
+        {
+            "id": "pl-1",
+            "query": "opieka wytchnieniowa",
+            "lang": "pl",
+            "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]],
+        },
+        {
+            "id": "pl-2",
+            "query": "mniejszości narodowe kultura",
+            "lang": "pl",
+            "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]],
+        },
         {"id": "en-1", "query": "tram tickets", "lang": "en", "expected": []},
     ]
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     out, rep = tmp_path / "out.json", tmp_path / "report"
-    assert eval_main(["--queries", str(qfile), "--retriever", "all", "--json", str(out), "--report", str(rep),
-                      "--fake-encoder"]) == 0
+    assert (
+        eval_main(
+            ["--queries", str(qfile), "--retriever", "all", "--json", str(out), "--report", str(rep), "--fake-encoder"]
+        )
+        == 0
+    )
     results = json.loads(out.read_text())
     assert [r["retriever"] for r in results] == ["lexical", "dense-whole", "dense", "hybrid", "default"]
     lexical = results[0]
-    for key in ("hit@1", "hit@3", "recall@3", "mrr@10", "ndcg@10", "abstention", "by_language", "n_in_scope",
-                "n_out_of_scope", "failures"):
+    for key in (
+        "hit@1",
+        "hit@3",
+        "recall@3",
+        "mrr@10",
+        "ndcg@10",
+        "abstention",
+        "by_language",
+        "n_in_scope",
+        "n_out_of_scope",
+        "failures",
+    ):
         assert key in lexical
     assert lexical["n_in_scope"] == 2 and lexical["n_out_of_scope"] == 1
     assert lexical["hit@3"] == 1.0 and lexical["by_language"]["pl"]["n"] == 2
@@ -110,14 +136,17 @@ def test_runner_end_to_end_with_fake_encoder(tmp_path: Path, monkeypatch: pytest
     assert (rep / "hit_at_k.png").stat().st_size > 1000 and (rep / "abstention_sweep.png").is_file()
 
 
-def test_bare_json_and_report_write_under_eval_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture) -> None:
+def test_bare_json_and_report_write_under_eval_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     import eval.__main__ as cli
 
     monkeypatch.setattr(cli, "OUT_DIR", tmp_path / "out")
     qfile = tmp_path / "q.jsonl"
-    qfile.write_text(json.dumps({"id": "en-1", "query": "tram tickets", "lang": "en", "expected": [],
-                                 "split": "test"}), encoding="utf-8")
+    qfile.write_text(
+        json.dumps({"id": "en-1", "query": "tram tickets", "lang": "en", "expected": [], "split": "test"}),
+        encoding="utf-8",
+    )
     assert eval_main(["--queries", str(qfile), "--split", "test", "--json", "--report", "--fake-encoder"]) == 0
     assert json.loads((tmp_path / "out" / "test.json").read_text())["n_out_of_scope"] == 1
     assert (tmp_path / "out" / "test" / "report.md").is_file()
@@ -131,13 +160,16 @@ def test_runner_rejects_broken_file_with_exit_2(tmp_path: Path, capsys: pytest.C
 
 # --- issue 13: kind and split, bootstrap intervals, per-kind rows, paired tests, set metrics ---------------
 
+
 def _row(qid: str, **fields: object) -> str:
     return json.dumps({"id": qid, "query": "q", "lang": "pl", "expected": ["Tytuł A"], **fields}, ensure_ascii=False)
 
 
 def test_kind_and_split_are_read(tmp_path: Path) -> None:
-    a, b = load_queries(_file(tmp_path, _row("x1", kind="typo", split="tune"),
-                              _row("x2", kind="oos_far", split="test", expected=[])), TITLES)
+    a, b = load_queries(
+        _file(tmp_path, _row("x1", kind="typo", split="tune"), _row("x2", kind="oos_far", split="test", expected=[])),
+        TITLES,
+    )
     assert (a.kind, a.split, b.kind, b.split) == ("typo", "tune", "oos_far", "test")
     assert [q.id for q in select_split([a, b], "test")] == ["x2"] and len(select_split([a, b], "all")) == 2
 
@@ -150,22 +182,27 @@ def test_files_without_kind_or_split_are_one_unknown_set(tmp_path: Path) -> None
         select_split([q], "test")
 
 
-@pytest.mark.parametrize("bad, message", [
-    (_row("x2", kind="typos", split="test"), r"line 2: kind 'typos' is unknown; use one of named, keyword, "
-                                             r"situation, short, typo, two_pledges, oos_near, oos_far, long_post, "
-                                             r"general, faq_heading"),
-    (_row("x2", kind=None, split="test"), r"line 2: kind None is unknown"),
-    (_row("x2", kind="short", split="dev"), r"line 2: split 'dev' is unknown; use one of tune, test"),
-    (_row("x2", kind="short"), r"line 2: no split field, but line 1 has one"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            _row("x2", kind="typos", split="test"),
+            r"line 2: kind 'typos' is unknown; use one of named, keyword, "
+            r"situation, short, typo, two_pledges, oos_near, oos_far, long_post, "
+            r"general, faq_heading",
+        ),
+        (_row("x2", kind=None, split="test"), r"line 2: kind None is unknown"),
+        (_row("x2", kind="short", split="dev"), r"line 2: split 'dev' is unknown; use one of tune, test"),
+        (_row("x2", kind="short"), r"line 2: no split field, but line 1 has one"),
+    ],
+)
 def test_bad_kind_or_split_names_the_line_and_the_allowed_values(tmp_path: Path, bad: str, message: str) -> None:
     with pytest.raises(QueryFileError, match=message):
         load_queries(_file(tmp_path, _row("x1", kind="named", split="tune"), bad), TITLES)
 
 
 def test_dev_set_is_fully_labelled(report) -> None:
-    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl",
-                           {p.title: p.id for p in report.pledges})
+    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl", {p.title: p.id for p in report.pledges})
     assert len(queries) == 740 and {q.kind for q in queries} == set(KINDS)
     assert len(select_split(queries, "test")) == 366
     for q in queries:  # the kinds that follow from `expected` agree with it (the shapes of issue 29 say no scope)
@@ -183,8 +220,7 @@ def test_shape_kinds_are_stratified_near_half_tune_and_include_off_topic_questio
     """Issue 29: each shape in PL/EN/UK, about a third off-topic, each (language, kind, scope) split in halves."""
     from collections import Counter
 
-    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl",
-                           {p.title: p.id for p in report.pledges})
+    queries = load_queries(Path(__file__).parent.parent / "eval" / "dev.jsonl", {p.title: p.id for p in report.pledges})
     shaped = [q for q in queries if q.kind in SHAPE_KINDS]
     for kind in SHAPE_KINDS:
         rows = [q for q in shaped if q.kind == kind]
@@ -197,7 +233,7 @@ def test_shape_kinds_are_stratified_near_half_tune_and_include_off_topic_questio
 
 def _char_4grams(text: str) -> set[str]:
     text = " ".join(text.lower().split())
-    return {text[i:i + 4] for i in range(max(1, len(text) - 3))}
+    return {text[i : i + 4] for i in range(max(1, len(text) - 3))}
 
 
 def _nearest_jaccard(text: str, pool: list[set[str]]) -> float:
@@ -263,14 +299,44 @@ def test_bootstrap_interval_holds_the_estimate_and_is_seeded() -> None:
 
 
 def test_group_metrics_and_set_hook() -> None:
-    recs = [{"id": "a", "in_scope": True, "abstained": False, "set_size": 1, "set_hit": True, "handled": True,
-             "ranking": {k: 1.0 for k in RANKING_KEYS}},
-            {"id": "b", "in_scope": True, "abstained": True, "set_size": 2, "set_hit": False, "handled": False,
-             "ranking": {k: 0.0 for k in RANKING_KEYS}},
-            {"id": "c", "in_scope": False, "abstained": True, "set_size": 1, "set_hit": False, "handled": True,
-             "ranking": None},
-            {"id": "d", "in_scope": False, "abstained": False, "set_size": 1, "set_hit": False, "handled": False,
-             "ranking": None}]
+    recs = [
+        {
+            "id": "a",
+            "in_scope": True,
+            "abstained": False,
+            "set_size": 1,
+            "set_hit": True,
+            "handled": True,
+            "ranking": {k: 1.0 for k in RANKING_KEYS},
+        },
+        {
+            "id": "b",
+            "in_scope": True,
+            "abstained": True,
+            "set_size": 2,
+            "set_hit": False,
+            "handled": False,
+            "ranking": {k: 0.0 for k in RANKING_KEYS},
+        },
+        {
+            "id": "c",
+            "in_scope": False,
+            "abstained": True,
+            "set_size": 1,
+            "set_hit": False,
+            "handled": True,
+            "ranking": None,
+        },
+        {
+            "id": "d",
+            "in_scope": False,
+            "abstained": False,
+            "set_size": 1,
+            "set_hit": False,
+            "handled": False,
+            "ranking": None,
+        },
+    ]
     m = group_metrics(recs)
     assert (m["n"], m["n_out_of_scope"]) == (2, 2)
     assert (m["hit@1"], m["set_coverage"], m["mean_set_size"]) == (0.5, 0.5, 1.5)
@@ -309,10 +375,22 @@ def test_randomization_test_is_seeded_and_detects_a_clear_difference() -> None:
 def _three_questions(tmp_path: Path, report) -> Path:
     t = {p.id: p.title for p in report.pledges}
     rows = [
-        {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl", "kind": "named", "split": "test",
-         "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]},
-        {"id": "pl-2", "query": "mniejszości narodowe kultura", "lang": "pl", "kind": "two_pledges", "split": "tune",
-         "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]]},
+        {
+            "id": "pl-1",
+            "query": "opieka wytchnieniowa",
+            "lang": "pl",
+            "kind": "named",
+            "split": "test",
+            "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]],
+        },
+        {
+            "id": "pl-2",
+            "query": "mniejszości narodowe kultura",
+            "lang": "pl",
+            "kind": "two_pledges",
+            "split": "tune",
+            "expected": [t["wesprzemy-mniejszosci-narodowe"], t["pomozemy-promowac-kulture-mniejszosci-narodowych"]],
+        },
         {"id": "en-1", "query": "tram tickets", "lang": "en", "kind": "oos_far", "split": "test", "expected": []},
     ]
     qfile = tmp_path / "q.jsonl"
@@ -320,11 +398,28 @@ def _three_questions(tmp_path: Path, report) -> Path:
     return qfile
 
 
-def test_split_kind_rows_intervals_and_paired_tests_end_to_end(tmp_path: Path, report,
-                                                               capsys: pytest.CaptureFixture) -> None:
+def test_split_kind_rows_intervals_and_paired_tests_end_to_end(
+    tmp_path: Path, report, capsys: pytest.CaptureFixture
+) -> None:
     out, rep = tmp_path / "out.json", tmp_path / "report"
-    assert eval_main(["--queries", str(_three_questions(tmp_path, report)), "--split", "test", "--retriever", "all",
-                      "--json", str(out), "--report", str(rep), "--fake-encoder"]) == 0
+    assert (
+        eval_main(
+            [
+                "--queries",
+                str(_three_questions(tmp_path, report)),
+                "--split",
+                "test",
+                "--retriever",
+                "all",
+                "--json",
+                str(out),
+                "--report",
+                str(rep),
+                "--fake-encoder",
+            ]
+        )
+        == 0
+    )
     results = json.loads(out.read_text())
     default = results[-1]
     assert default["n_in_scope"] == 1 and default["n_out_of_scope"] == 1  # the tune question is left out
@@ -342,8 +437,9 @@ def test_split_kind_rows_intervals_and_paired_tests_end_to_end(tmp_path: Path, r
     assert "(split: test)" in md and "p (randomization)" in md and "|  | named |" in md
 
 
-def test_fake_encoder_never_writes_the_configured_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        report) -> None:
+def test_fake_encoder_never_writes_the_configured_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report
+) -> None:
     real = tmp_path / "real-index"  # stands for data/index or whatever KQA_INDEX_DIR names
     real.mkdir()
     (real / "keep.txt").write_text("real vectors")
@@ -361,6 +457,7 @@ def test_fake_encoder_never_writes_the_configured_index(tmp_path: Path, monkeypa
 
 
 # --- eval/load.py: no leaked descriptors, no unreaped app ----------------------------------------------------
+
 
 class _FakeApp:
     """Stands in for subprocess.Popen: never exits by itself, records what was done to it."""
@@ -402,8 +499,9 @@ def test_start_app_leaks_no_file_descriptor(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(load.tempfile, "tempdir", str(tmp_path))  # the app's log goes here
     apps = []
     monkeypatch.setattr(load.subprocess, "Popen", lambda *a, **k: apps.append(_FakeApp(*a, **k)) or apps[-1])
-    monkeypatch.setattr(load.urllib.request, "urlopen",
-                        lambda *a, **k: contextlib.nullcontext(type("Reply", (), {"status": 200})()))
+    monkeypatch.setattr(
+        load.urllib.request, "urlopen", lambda *a, **k: contextlib.nullcontext(type("Reply", (), {"status": 200})())
+    )
     before = _open_fds()
     _, _, log = load.start_app()
     assert _open_fds() == before  # neither mkstemp's descriptor nor the log handle stays open
@@ -435,11 +533,13 @@ def test_romanized_view_types_cyrillic_questions_in_latin_letters() -> None:
     from eval.queries import Query
     from eval.romanize import SUFFIX, romanized_view
 
-    qs = [Query("uk-1", "Де зробити безкоштовну мамографію?", "uk", ("a",), 1, "keyword", "tune"),
-          Query("ru-1", "Где бесплатный гинеколог в Кракове?", "ru", ("b",), 2, "keyword", "tune"),
-          Query("uk-2", "Як отримати orzeczenie для сина?", "uk", (), 3, "oos_near", "tune"),
-          Query("uk-3", "cholovik byie", "uk", ("c",), 4, "typo", "tune"),  # already Latin: not in the view
-          Query("pl-1", "darmowa mammografia", "pl", ("a",), 5, "keyword", "tune")]
+    qs = [
+        Query("uk-1", "Де зробити безкоштовну мамографію?", "uk", ("a",), 1, "keyword", "tune"),
+        Query("ru-1", "Где бесплатный гинеколог в Кракове?", "ru", ("b",), 2, "keyword", "tune"),
+        Query("uk-2", "Як отримати orzeczenie для сина?", "uk", (), 3, "oos_near", "tune"),
+        Query("uk-3", "cholovik byie", "uk", ("c",), 4, "typo", "tune"),  # already Latin: not in the view
+        Query("pl-1", "darmowa mammografia", "pl", ("a",), 5, "keyword", "tune"),
+    ]
     same = ("expected", "lang", "kind", "split")
     view = romanized_view(qs)
     assert [q.id for q in view] == ["uk-1" + SUFFIX, "ru-1" + SUFFIX, "uk-2" + SUFFIX]
@@ -453,19 +553,36 @@ def test_romanized_view_types_cyrillic_questions_in_latin_letters() -> None:
     assert "orzeczenie" in view[2].query  # Polish words stay as typed
 
 
-def test_eval_romanized_runs_the_view_and_says_when_it_is_empty(tmp_path: Path, report,
-                                                               capsys: pytest.CaptureFixture) -> None:
+def test_eval_romanized_runs_the_view_and_says_when_it_is_empty(
+    tmp_path: Path, report, capsys: pytest.CaptureFixture
+) -> None:
     t = {p.id: p.title for p in report.pledges}
     violence = t["powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"]
-    rows = [{"id": "uk-1", "query": "Де отримати допомогу від домашнього насильства?", "lang": "uk",
-             "kind": "keyword", "split": "test", "expected": [violence]},
-            {"id": "pl-1", "query": "opieka wytchnieniowa", "lang": "pl", "kind": "named", "split": "tune",
-             "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]]}]
+    rows = [
+        {
+            "id": "uk-1",
+            "query": "Де отримати допомогу від домашнього насильства?",
+            "lang": "uk",
+            "kind": "keyword",
+            "split": "test",
+            "expected": [violence],
+        },
+        {
+            "id": "pl-1",
+            "query": "opieka wytchnieniowa",
+            "lang": "pl",
+            "kind": "named",
+            "split": "tune",
+            "expected": [t["rozwiniemy-system-opieki-wyreczeniowej"]],
+        },
+    ]
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     out = tmp_path / "r.json"
-    assert eval_main(["--queries", str(qfile), "--split", "test", "--romanized", "--json", str(out),
-                      "--fake-encoder"]) == 0
+    assert (
+        eval_main(["--queries", str(qfile), "--split", "test", "--romanized", "--json", str(out), "--fake-encoder"])
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["n_in_scope"] == 1 and set(result["by_language"]) == {"uk"}
     assert eval_main(["--queries", str(qfile), "--split", "tune", "--romanized", "--fake-encoder"]) == 2

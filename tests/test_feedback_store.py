@@ -40,8 +40,12 @@ assert store.vote(f"a{i}", "p1", "up")["up"] >= 1
 
 def _start_together(url: str, tmp_path: Path) -> None:
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _START, url, str(go), str(i)], cwd=ROOT,
-                              stderr=subprocess.PIPE, text=True) for i in range(REPLICAS)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _START, url, str(go), str(i)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for i in range(REPLICAS)
+    ]
     deadline = time.time() + 120
     while len(list(tmp_path.glob("go-ready-*"))) < REPLICAS and time.time() < deadline:
         time.sleep(0.05)  # until every interpreter has imported the store and waits at the go line
@@ -57,8 +61,11 @@ def _start_together(url: str, tmp_path: Path) -> None:
 
 def test_replicas_starting_at_once_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     _start_together(f"sqlite:///{tmp_path / 'fb.sqlite3'}", tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("fb.")) == \
-        ["fb.sqlite3", "fb.sqlite3-shm", "fb.sqlite3-wal"]  # nothing moved aside
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("fb.")) == [
+        "fb.sqlite3",
+        "fb.sqlite3-shm",
+        "fb.sqlite3-wal",
+    ]  # nothing moved aside
 
 
 def test_replicas_starting_at_once_on_a_fresh_postgresql_database(tmp_path: Path, postgres) -> None:
@@ -112,14 +119,16 @@ def test_upgrade_from_schema_1_on_postgresql(postgres) -> None:
 
 
 @pytest.mark.parametrize("content", [b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 500])
-def test_a_damaged_file_is_moved_aside_with_its_wal_and_shm(tmp_path: Path, content: bytes,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_a_damaged_file_is_moved_aside_with_its_wal_and_shm(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "fb.sqlite3"
     path.write_bytes(content)
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").write_bytes(b"committed votes, maybe " + suffix.encode())
-    FeedbackStore(f"sqlite:///{path}").record_answer("a1", lang="pl", reply_language="pl", abstained=False,
-                                                     pledge_ids=["p1"], report="r")
+    FeedbackStore(f"sqlite:///{path}").record_answer(
+        "a1", lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1"], report="r"
+    )
     aside = sorted(p.name for p in tmp_path.iterdir() if ".damaged-" in p.name)
     assert len(aside) == 3 and [a.rsplit("-", 1)[-1] for a in aside[1:]] == ["shm", "wal"], aside
     assert (tmp_path / aside[0]).read_bytes() == content  # moved, never deleted or rewritten
@@ -148,8 +157,9 @@ def test_identical_votes_at_once_leave_one_vote(tmp_path: Path) -> None:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}")
     store.record_answer("a1", lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1"], report="r")
     results: list[object] = []
-    threads = [threading.Thread(target=lambda: results.append(store.vote("a1", "p1", "down", "outdated")))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(store.vote("a1", "p1", "down", "outdated"))) for _ in range(8)
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -158,8 +168,9 @@ def test_identical_votes_at_once_leave_one_vote(tmp_path: Path) -> None:
 
 
 def _dated(store: FeedbackStore, aid: str, day: str, **kw: object) -> None:
-    store.record_answer(aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1"], report="r",
-                        question="mój mąż")
+    store.record_answer(
+        aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1"], report="r", question="mój mąż"
+    )
     with store.engine.begin() as conn:
         conn.execute(sa.text("update kqa_answers set day = :day where answer_id = :aid"), {"day": day, "aid": aid})
 
@@ -183,8 +194,14 @@ def test_old_answers_without_votes_are_purged_and_still_counted(tmp_path: Path) 
 
 def test_the_first_versions_feedback_json_is_imported_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     legacy = tmp_path / "feedback.json"
-    legacy.write_text(json.dumps({"counts": {"p1": {"helpful": 2, "wrong_pledge": 1}, "(not in the report)":
-                                             {"helpful": 1}}, "questions": [{"question": "mój mąż"}]}))
+    legacy.write_text(
+        json.dumps(
+            {
+                "counts": {"p1": {"helpful": 2, "wrong_pledge": 1}, "(not in the report)": {"helpful": 1}},
+                "questions": [{"question": "mój mąż"}],
+            }
+        )
+    )
     os.utime(legacy, (time.time(), time.time()))
 
     def open_store() -> FeedbackStore:

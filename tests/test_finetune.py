@@ -97,8 +97,9 @@ def test_romanized_training_embeds_what_the_retriever_embeds(report, rows) -> No
         else:
             assert e.query == search_form(r["query"], r["lang"]) and e.targets == plain[qid].targets
     copies = {e.id[:-4] for e in rom.examples if e.id.endswith("~lat") and not e.id.startswith("conv:")}
-    cyrillic = {r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru")
-                and CYRILLIC.search(r["query"])}
+    cyrillic = {
+        r["id"] for r in rows if r["split"] == "tune" and r["lang"] in ("uk", "ru") and CYRILLIC.search(r["query"])
+    }
     assert copies == cyrillic
     # typed in Latin letters and labelled Ukrainian: trained in the Cyrillic form the retriever embeds
     latin = next(r for r in rows if r["split"] == "tune" and r["lang"] == "uk" and r["query"].isascii())
@@ -225,8 +226,10 @@ def test_missing_finetuned_model_is_a_clear_error(tmp_path) -> None:
 def _tiny_plan(report, rows, **hparams) -> ft.Plan:
     """A plan cut to a dozen questions and the whole-pledge passages plus a few background ones (seconds)."""
     plan = ft.make_plan(report, rows, ft.HParams(max_seq_length=64, batch_size=4, **hparams))
-    passages = tuple(p for p in plan.passages if p[0] != ft.BACKGROUND) + \
-        tuple(p for p in plan.passages if p[0] == ft.BACKGROUND)[:5]
+    passages = (
+        tuple(p for p in plan.passages if p[0] != ft.BACKGROUND)
+        + tuple(p for p in plan.passages if p[0] == ft.BACKGROUND)[:5]
+    )
     return replace(plan, examples=plan.examples[:12], passages=passages)
 
 
@@ -274,8 +277,16 @@ def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -
 
 def test_train_only_questions_are_training_data_only(tmp_path, report, rows) -> None:
     title = " ".join(report.pledges[0].title.split())
-    extra = [{"id": "tr-1", "query": "szef na mnie krzyczy", "lang": "pl", "kind": "situation",
-              "expected": [title], "split": "train"}]
+    extra = [
+        {
+            "id": "tr-1",
+            "query": "szef na mnie krzyczy",
+            "lang": "pl",
+            "kind": "situation",
+            "expected": [title],
+            "split": "train",
+        }
+    ]
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in extra), encoding="utf-8")
     both = ft.training_rows(ft.QUERIES, train)

@@ -66,11 +66,18 @@ BROKEN_REPORTS = {
     "empty": (b"", None, "file is empty"),
     "not UTF-8": ("Tytuł\n\nZażółć".encode("cp1250"), 1, "not valid UTF-8"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 3, "NUL byte"),
-    "heading without status": ("Wstęp.\n\nTytuł A\n\nTreść A.\n\nStopień realizacji zadania\n\nStatus A.\n\n"
-                               "Tytuł B\n\nTreść B.\n".encode(), 11, "heading-like line 'Tytuł B'"),
-    "duplicate headings": ("Tytuł A\n\nTreść.\n\nStopień realizacji zadania\n\nS.\n\nTytuł A\n\nInna.\n\n"
-                           "Stopień realizacji zadania\n\nS.\n".encode(), 9, "repeats the heading at line 1"),
-    "10 MB": (("Tytuł\n\n" + "Treść zdania. " * 70 + "\n\n") .encode() * 11000, None, "over the limit"),
+    "heading without status": (
+        "Wstęp.\n\nTytuł A\n\nTreść A.\n\nStopień realizacji zadania\n\nStatus A.\n\nTytuł B\n\nTreść B.\n".encode(),
+        11,
+        "heading-like line 'Tytuł B'",
+    ),
+    "duplicate headings": (
+        "Tytuł A\n\nTreść.\n\nStopień realizacji zadania\n\nS.\n\nTytuł A\n\nInna.\n\n"
+        "Stopień realizacji zadania\n\nS.\n".encode(),
+        9,
+        "repeats the heading at line 1",
+    ),
+    "10 MB": (("Tytuł\n\n" + "Treść zdania. " * 70 + "\n\n").encode() * 11000, None, "over the limit"),
 }
 
 
@@ -85,7 +92,8 @@ def _folder_with(tmp_path: Path, data: bytes, name: str = "krakow-miasto-rownych
 
 @pytest.mark.parametrize("name", list(BROKEN_REPORTS))
 def test_broken_report_names_file_and_line_and_last_good_index_serves(
-        tmp_path: Path, fake_settings, report, name: str) -> None:
+    tmp_path: Path, fake_settings, report, name: str
+) -> None:
     data, line, fragment = BROKEN_REPORTS[name]
     settings = replace(fake_settings, abstain_margin=-10)
     good = Assistant.load(settings, encoder=FakeEncoder(), log_fn=lambda m: None)
@@ -108,7 +116,7 @@ def test_broken_report_names_file_and_line_and_last_good_index_serves(
     for a in ans.answers:
         for c in a.citations:  # the copy inside the build, which is the good report
             assert c.source == "sources/krakow-miasto-rownych-szans.txt"
-            assert c.text == "\n".join(report.lines[c.start_line - 1:c.end_line])
+            assert c.text == "\n".join(report.lines[c.start_line - 1 : c.end_line])
 
 
 def test_broken_report_without_an_index_fails_clearly(tmp_path: Path, fake_settings) -> None:
@@ -145,8 +153,11 @@ def _page_break(before: str, after: str, data: st.DataObject) -> list[str]:
     """Blank/space-only lines between two pieces of one paragraph, when the parser can join them again
     (the first does not end a sentence, the second starts lower-case); else nothing. (After a short first piece,
     a digit or „ could also start a pledge text under a heading: the parser refuses those, tests/test_parser.py.)"""
-    if _TERMINAL.search(before.rstrip()) or not _CONTINUATION_START.match(after.lstrip()) \
-            or not after.lstrip()[:1].islower():
+    if (
+        _TERMINAL.search(before.rstrip())
+        or not _CONTINUATION_START.match(after.lstrip())
+        or not after.lstrip()[:1].islower()
+    ):
         return []
     return data.draw(st.lists(_BLANKS, min_size=1, max_size=4)) if data.draw(st.booleans()) else []
 
@@ -157,8 +168,9 @@ def _variant(report, data: st.DataObject) -> tuple[list[str], dict[int, str]]:
     pledge texts. Headings keep their lines (the format allows them at most 3). Returns the lines and, per
     pledge index, what its pledge text gains."""
     lines = list(report.lines)
-    headings = {n for p in report.pledges
-                for n in range(p.title_passage.span.start_line, p.title_passage.span.end_line + 1)}
+    headings = {
+        n for p in report.pledges for n in range(p.title_passage.span.start_line, p.title_passage.span.end_line + 1)
+    }
     pledge_ends = {p.pledge.span.end_line: i for i, p in enumerate(report.pledges)}
     out: list[str] = []
     added: dict[int, str] = {}
@@ -195,10 +207,12 @@ def test_fuzzed_layout_gives_the_same_pledges(report, data: st.DataObject) -> No
     raw = (newline.join(lines) + data.draw(st.sampled_from(["", newline]))).encode("utf-8")
     # The bytes go through decode_report, the path that really meets CRLF and CR files.
     parsed = parse_report_text(decode_report(raw, "fuzz.txt"), "fuzz.txt", closing_paragraphs=1)  # its manifest
-    assert [(p.title, p.status.text, p.status_label) for p in parsed.pledges] == \
-           [(p.title, p.status.text, p.status_label) for p in report.pledges]
-    assert [p.pledge.text for p in parsed.pledges] == \
-           [p.pledge.text + added.get(i, "") for i, p in enumerate(report.pledges)]
+    assert [(p.title, p.status.text, p.status_label) for p in parsed.pledges] == [
+        (p.title, p.status.text, p.status_label) for p in report.pledges
+    ]
+    assert [p.pledge.text for p in parsed.pledges] == [
+        p.pledge.text + added.get(i, "") for i, p in enumerate(report.pledges)
+    ]
     assert parsed.intro is not None and parsed.intro.text == report.intro.text
     assert parsed.closing is not None and parsed.closing.text == report.closing.text
 
@@ -210,9 +224,12 @@ def test_crlf_bytes_are_decoded_not_left_in_the_text() -> None:
 
 
 @hsettings(max_examples=200, deadline=None)
-@given(text=st.lists(st.sampled_from(list("Ab .\n\r\t ") + ["Stopień realizacji zadania", "Tytuł", "ż", "\n\n",
-                                                             "Cel programu"]),
-                    max_size=200).map("".join))
+@given(
+    text=st.lists(
+        st.sampled_from(list("Ab .\n\r\t ") + ["Stopień realizacji zadania", "Tytuł", "ż", "\n\n", "Cel programu"]),
+        max_size=200,
+    ).map("".join)
+)
 def test_arbitrary_text_parses_or_fails_with_a_format_error(text: str) -> None:
     try:
         parse_report_text(decode_report(text.encode("utf-8"), "random.txt"), "random.txt")

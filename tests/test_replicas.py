@@ -20,8 +20,13 @@ TOKEN = "replica-test-token"
 
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 240
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -36,16 +41,17 @@ def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
 
 
 def _call(port: int, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": f"Bearer {token}"} if token else {})})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode() if body else None,
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
 
 
 def _two_replicas_vote(real_assistant, tmp_path: Path, db_env: dict[str, str]) -> None:
-    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_ADMIN_TOKEN": TOKEN,
-           **db_env}
+    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_ADMIN_TOKEN": TOKEN, **db_env}
     ports = [free_port(), free_port()]
     procs = [_start(env, port, tmp_path / f"replica-{i}.log") for i, port in enumerate(ports)]
     try:
@@ -53,15 +59,21 @@ def _two_replicas_vote(real_assistant, tmp_path: Path, db_env: dict[str, str]) -
         q = "Czy jest bezpłatna mammografia?"
         ans = _call(a, "/api/ask", {"q": q, "top_k": 2})
         aid, first, second = ans["answer_id"], ans["answers"][0]["pledge_id"], ans["answers"][1]["pledge_id"]
-        assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": first, "vote": "up"})["counts"] == \
-            {"up": 1, "down": 0}  # an answer from replica A, a vote through replica B
-        assert _call(a, "/api/feedback", {"answer_id": aid, "pledge_id": first, "vote": "down",
-                                          "reason": "outdated"})["counts"] == {"up": 0, "down": 1}
-        assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": second, "vote": "up"})["counts"] == \
-            {"up": 1, "down": 0}
+        assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": first, "vote": "up"})["counts"] == {
+            "up": 1,
+            "down": 0,
+        }  # an answer from replica A, a vote through replica B
+        assert _call(a, "/api/feedback", {"answer_id": aid, "pledge_id": first, "vote": "down", "reason": "outdated"})[
+            "counts"
+        ] == {"up": 0, "down": 1}
+        assert _call(b, "/api/feedback", {"answer_id": aid, "pledge_id": second, "vote": "up"})["counts"] == {
+            "up": 1,
+            "down": 0,
+        }
         other = _call(b, "/api/ask", {"q": q, "top_k": 1})
-        assert _call(a, "/api/feedback", {"answer_id": other["answer_id"], "pledge_id": first,
-                                          "vote": "up"})["counts"] == {"up": 1, "down": 1}
+        assert _call(a, "/api/feedback", {"answer_id": other["answer_id"], "pledge_id": first, "vote": "up"})[
+            "counts"
+        ] == {"up": 1, "down": 1}
         stats = [_call(p, "/api/stats", token=TOKEN) for p in ports]
         assert stats[0] == stats[1]
         assert stats[0]["answers"] == 2 and stats[0]["feedback"][first] == {"up": 1, "down:outdated": 1}

@@ -26,9 +26,22 @@ def test_every_acknowledged_vote_survives_a_killed_replica(tmp_path: Path) -> No
     db = tmp_path / "feedback.sqlite3"
     store = FeedbackStore(f"sqlite:///{db}")
     with store.engine.begin() as conn:  # 1,000 answers to vote on, in one transaction
-        conn.execute(answers.insert(), [{"answer_id": f"a{i}", "day": time.strftime("%Y-%m-%d"), "lang": "pl",
-                                         "reply_language": "pl", "abstained": False, "top_pledge": "p1",
-                                         "pledges": "p1", "report": "r"} for i in range(VOTES)])
+        conn.execute(
+            answers.insert(),
+            [
+                {
+                    "answer_id": f"a{i}",
+                    "day": time.strftime("%Y-%m-%d"),
+                    "lang": "pl",
+                    "reply_language": "pl",
+                    "abstained": False,
+                    "top_pledge": "p1",
+                    "pledges": "p1",
+                    "report": "r",
+                }
+                for i in range(VOTES)
+            ],
+        )
     store.engine.dispose()
     ports = [free_port(), free_port()]
     env = {**os.environ, **FAKE_REPLICA_ENV, "KQA_FEEDBACK_DB": str(db)}

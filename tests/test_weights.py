@@ -19,9 +19,11 @@ def _weights(path: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(0)
-    tensors = {WORD_TABLE: rng.standard_normal((50, 8)).astype(np.float32),
-               "encoder.layer.0.output.dense.bias": rng.standard_normal(8).astype(np.float32),
-               "encoder.layer.1.output.dense.bias": rng.standard_normal(8).astype(np.float32)}
+    tensors = {
+        WORD_TABLE: rng.standard_normal((50, 8)).astype(np.float32),
+        "encoder.layer.0.output.dense.bias": rng.standard_normal(8).astype(np.float32),
+        "encoder.layer.1.output.dense.bias": rng.standard_normal(8).astype(np.float32),
+    }
     save_file(tensors, str(path))
     return tensors
 

@@ -15,8 +15,10 @@ from index.encoder import Encoder
 
 # a story in words the report and the background never use, so that it only dilutes (the fake encoder is a bag of
 # words: a real story's function words would match every pledge alike)
-STORY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. Sed do eiusmod tempor incididunt ut labore. "
-         "Ut enim ad minim veniam, quis nostrud exercitation. Duis aute irure dolor in reprehenderit voluptate. ")
+STORY = (
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit. Sed do eiusmod tempor incididunt ut labore. "
+    "Ut enim ad minim veniam, quis nostrud exercitation. Duis aute irure dolor in reprehenderit voluptate. "
+)
 ASK = "Gdzie jest opieka wytchnieniowa? Rozwiniemy system opieki wyręczeniowej?"
 RESPITE = "rozwiniemy-system-opieki-wyreczeniowej"
 
@@ -67,7 +69,8 @@ def test_a_short_question_costs_one_text_and_scores_as_without_windows(fake_assi
 
 
 def test_a_long_question_is_one_batch_and_its_evidence_blends_the_whole_with_its_windows(
-        fake_assistant: Assistant) -> None:
+    fake_assistant: Assistant,
+) -> None:
     long = STORY * 3 + ASK
     on = _retriever(fake_assistant, window_weight=0.5, window_pool="mean")
     result = on.retrieve(long)
@@ -100,10 +103,13 @@ def test_each_window_is_compared_with_its_own_background(fake_assistant: Assista
     assert off.retrieve(post).windows == 0
 
 
-@pytest.mark.parametrize(("setting", "value", "message"), [
-    ("window_weight", 1.5, "window_weight of 1.5 must lie in 0..1"),
-    ("window_max", -1, "must not be negative"),
-])
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("window_weight", 1.5, "window_weight of 1.5 must lie in 0..1"),
+        ("window_max", -1, "must not be negative"),
+    ],
+)
 def test_bad_window_settings_are_named(fake_assistant: Assistant, setting: str, value: object, message: str) -> None:
     with pytest.raises(RetrievalError, match=message):
         _retriever(fake_assistant, **{setting: value})
@@ -113,15 +119,18 @@ def test_window_sweep_counts_each_kind_and_embeds_each_text_once(fake_assistant:
     from eval.queries import Query
     from eval.windows import CachedEncoder, sweep
 
-    queries = [Query("a", STORY * 3 + ASK, "pl", (RESPITE,), 1, "long_post", "tune"),
-               Query("b", ASK, "pl", (RESPITE,), 2, "general", "tune"),
-               Query("c", STORY * 3 + "Ile kosztuje bilet na tramwaj?", "pl", (), 3, "long_post", "tune")]
+    queries = [
+        Query("a", STORY * 3 + ASK, "pl", (RESPITE,), 1, "long_post", "tune"),
+        Query("b", ASK, "pl", (RESPITE,), 2, "general", "tune"),
+        Query("c", STORY * 3 + "Ile kosztuje bilet na tramwaj?", "pl", (), 3, "long_post", "tune"),
+    ]
     grid = {"window_min_words": (40,), "window_max": (0, 3), "window_words": (30,), "window_weight": (1.0,)}
     grid = {"abstain_temperature": (0.0,), **grid}
     results = sweep(fake_assistant, queries, grid)
     assert [r["variant"] for r in results] == [
         {"abstain_temperature": 0.0, "window_max": 0},
-        {"abstain_temperature": 0.0, "window_min_words": 40, "window_max": 3, "window_words": 30, "window_weight": 1.0}]
+        {"abstain_temperature": 0.0, "window_min_words": 40, "window_max": 3, "window_words": 30, "window_weight": 1.0},
+    ]
     for r in results:
         assert r["at_served"]["long_post"]["n"] == 1 and r["at_served"]["long_post"]["n_off"] == 1
         assert r["at_served"]["all"]["n"] == 2 and set(r["margins"]) == {"a", "b", "c"}

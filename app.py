@@ -46,6 +46,9 @@ class EventOptions(TypedDict, total=False):
 PRIVATE: EventOptions = {"api_visibility": "private"}  # the UI's events are not an API: /api/* is
 # Answering is CPU-bound (~9 ms on onnxruntime over both cores): 2 workers match the 2 cores.
 ASK: EventOptions = {"concurrency_limit": 2, "concurrency_id": "ask", **PRIVATE}
+# Browse's listings one at a time, in the order asked: the tab's own listing (every pledge) must not land after
+# a search typed right after opening the tab and overwrite its result.
+BROWSE: EventOptions = {"concurrency_limit": 1, "concurrency_id": "browse", **PRIVATE}
 
 
 def _html(value: str = "", **kwargs: Any) -> gr.Markdown:
@@ -287,9 +290,9 @@ def _wire_browse(
         return [tab, lang, pledge_id, *switch_language(lang, "pl", pledge_id, "", "all", False, "", [])]
 
     for trigger in (browse.text_filter.change, browse.status_filter.change, browse.changed.change):
-        trigger(events.browse, browse_inputs, browse.pledge_list, trigger_mode="always_last", **PRIVATE)
+        trigger(events.browse, browse_inputs, browse.pledge_list, trigger_mode="always_last", **BROWSE)
     # No `js=` on events: Gradio evaluates it as a string, which the CSP forbids; ui.js scrolls instead.
-    browse.tab.select(events.browse, browse_inputs, browse.pledge_list, **PRIVATE)  # in the current language
+    browse.tab.select(events.browse, browse_inputs, browse.pledge_list, **BROWSE)  # in the current language
     browse.open_id.change(events.open_pledge, [browse.open_id, lang_choice, last_lang], browse.detail, **PRIVATE)
     switched = [*labelled, browse.detail, browse.pledge_list, ask.forget, ask.new]
     lang_choice.change(

@@ -23,6 +23,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 STALE_PLEDGE = "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"
 VIOLENCE_PLEDGE = "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
+ADMIN_TOKEN = "test-admin-token"
 
 
 def _free_port() -> int:
@@ -55,6 +56,7 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
         "HOME": str(data / "home"),
         "TMPDIR": str(data / "tmp"),
         "GRADIO_TEMP_DIR": str(data / "gradio"),
+        "KQA_ADMIN_TOKEN": ADMIN_TOKEN,  # opens the Stats tab
     }
     log = open(data / "app.log", "w")
     proc = subprocess.Popen(
@@ -366,3 +368,64 @@ def test_browser_three_turn_conversation(server, browser_page) -> None:
     page.locator("#new-conversation").click()
     _until(lambda: page.locator("#answers .kqa-turn").count() == 0 and not page.locator("#forget").is_visible())
     assert page.locator("#context").inner_text().strip() == ""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
+def test_browser_browse_nonsense_and_stats_on_a_phone(server, browser_page) -> None:
+    """Issue 31: "xqzzv" in Browse lists nothing as similar, says so and lists every pledge; Stats name pledges
+    by title, refusals as "refused", votes in words, and no count wraps; axe 0 violations on both."""
+    page, width = browser_page
+    status, doc = ask(server, "opieka wytchnieniowa")
+    req = urllib.request.Request(
+        f"{server['url']}api/feedback",
+        json.dumps(
+            {
+                "answer_id": doc["answer_id"],
+                "pledge_id": doc["answers"][0]["pledge_id"],
+                "vote": "down",
+                "reason": "wrong_pledge",
+            }
+        ).encode(),
+        {"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(req, timeout=30).close()
+    ask(server, "How much does a monthly tram ticket cost?")  # a refusal
+    _open(page, server["url"])
+    # The page's load event selects the Ask tab: a click on Browse before it returns is undone, so click again
+    box = page.locator("#text-filter input").first
+
+    def browse_open() -> bool:
+        if not box.is_visible():
+            page.get_by_role("tab", name="Przeglądaj").click()
+            page.wait_for_timeout(500)
+        return box.is_visible()
+
+    _until(browse_open, timeout=30)
+    page.locator("#pledge-list .kqa-row").first.wait_for(timeout=30_000)  # the tab's own listing is back
+    box.fill("xqzzv")
+    note = page.locator("#pledge-list .kqa-nomatch")
+    note.wait_for(timeout=30_000, state="attached")
+    assert "Żadne zobowiązanie nie pasuje" in note.inner_text()
+    assert page.locator("#pledge-list .kqa-row").count() == 9
+    assert "podobne znaczenie" not in page.locator("#pledge-list").inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"browse-xqzzv-{width}px.png"))
+    _axe(page, f"browse-xqzzv-{width}px")
+
+    page.get_by_role("tab", name="Statystyki").click()
+    page.locator("#admin-token input").fill(ADMIN_TOKEN)
+    page.locator("#show-stats").click()
+    page.locator(".kqa-stats-all").wait_for(timeout=30_000)
+    text = page.locator(".kqa-stats-all").inner_text()
+    assert "Rozwiniemy system opieki" in text and "Niepomocne: nie to zobowiązanie" in text
+    assert "odmowa (nie ma w raporcie)" in text and "Tego nie ma w raporcie" not in text and "down:" not in text
+    # every count is one line box (a wrapped "16" would be two), and nothing scrolls sideways
+    lines = page.eval_on_selector_all(
+        ".kqa-stats td",
+        "els => els.map(e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; })",
+    )
+    assert lines and max(lines) == 1, lines
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("#stats-tab").screenshot(path=str(ARTIFACTS / f"stats-{width}px.png"))
+    _axe(page, f"stats-{width}px")

@@ -71,6 +71,11 @@ class Contacts:
         return [HelpContact(e["phone"], e["text"].get(lang) or e["text"]["en"])
                 for kind in kinds for e in self.entries if e.get("for", "safety") == kind]
 
+    def safety_shown(self, shown: list[HelpContact], lang: str) -> bool:
+        """Whether the contacts an answer carries (in ``lang``) include a safety number: the app then shows them
+        before the quotes."""
+        return bool(set(shown) & set(self.lines(lang, ("safety",))))
+
     def for_answer(self, pledge_ids: list[str], abstained: bool, lang: str, *,
                    near_safety: bool = False) -> list[HelpContact]:
         """The contacts an answer showing ``pledge_ids`` (or refusing, ``near_safety`` or not) carries."""

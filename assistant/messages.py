@@ -6,7 +6,8 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "page": "p.", "changed": "status changed since {since}: {before} → {after}", "rule": "label by rule: {rule}",
-        "ui_chat": "Ask", "ui_browse": "Browse", "ui_placeholder": "Ask about a pledge, e.g. free mammography",
+        "ui_chat": "Questions and answers", "ui_browse": "Browse",
+        "ui_placeholder": "Ask about a pledge, e.g. free mammography",
         "ui_send": "Ask", "ui_language": "Language", "ui_status_filter": "Status", "ui_text_filter": "Search text",
         "ui_all": "all", "ui_open": "Open pledge", "ui_examples": "Examples",
         "ui_intro": "Answers quote Kraków's report *Kraków — miasto równych szans* with line citations.",
@@ -30,7 +31,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pl": {
         "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}",
         "rule": "etykieta według reguły: {rule}",
-        "ui_chat": "Zapytaj", "ui_browse": "Przeglądaj",
+        "ui_chat": "Pytania i odpowiedzi", "ui_browse": "Przeglądaj",
         "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia", "ui_send": "Zapytaj",
         "ui_language": "Język", "ui_status_filter": "Status", "ui_text_filter": "Szukaj w tekście",
         "ui_all": "wszystkie",
@@ -55,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "uk": {
         "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}",
         "rule": "мітка за правилом: {rule}",
-        "ui_chat": "Запитати", "ui_browse": "Перегляд",
+        "ui_chat": "Запитання й відповіді", "ui_browse": "Перегляд",
         "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія", "ui_send": "Запитати",
         "ui_language": "Мова", "ui_status_filter": "Статус", "ui_text_filter": "Пошук у тексті", "ui_all": "усі",
         "ui_open": "Відкрити зобов'язання", "ui_examples": "Приклади",
@@ -172,9 +173,29 @@ _CHANGES: dict[str, dict[str, str]] = {
            "kind_status_text": "опис стану виконання", "kind_pledge_text": "текст зобов'язання", "kind_title": "назва",
            "line": "рядок", "pages": "с."},
 }
+# Safety and screen readers (quick exit, announcements, each control naming its pledge) and plain words.
+_A11Y: dict[str, dict[str, str]] = {
+    "en": {"ui_question": "Your question", "ui_exit": "Quick exit", "ui_exit_name": "Quick exit: leave this page now",
+           "ui_contacts_general": "Other matters for the city", "ui_not_in_report": "Not in the report",
+           "ui_announce": "{title}. Status: {status}.", "ui_original": "Original (Polish), the evidence:",
+           "doubtful": "The report's wording is not clear-cut — read the quote.", "ui_named": "{action} — {title}"},
+    "pl": {"ui_question": "Twoje pytanie", "ui_exit": "Szybkie wyjście",
+           "ui_exit_name": "Szybkie wyjście: natychmiast opuść tę stronę",
+           "ui_contacts_general": "Inne sprawy w mieście", "ui_not_in_report": "Tego nie ma w raporcie",
+           "ui_announce": "{title}. Status: {status}.", "ui_original": "Oryginał:",
+           "doubtful": "Sformułowanie raportu nie jest jednoznaczne — przeczytaj cytat.",
+           "ui_named": "{action} — {title}"},
+    "uk": {"ui_question": "Ваше запитання", "ui_exit": "Швидкий вихід",
+           "ui_exit_name": "Швидкий вихід: негайно залишити цю сторінку",
+           "ui_contacts_general": "Інші питання до міста", "ui_not_in_report": "Цього немає у звіті",
+           "ui_announce": "{title}. Статус: {status}.", "ui_original": "Оригінал польською — це доказ:",
+           "doubtful": "Формулювання звіту не однозначне — прочитайте цитату.", "ui_named": "{action} — {title}"},
+}
 for _lang, _extra in _UI.items():
     MESSAGES[_lang].update(_extra)
 for _lang, _extra in _CHANGES.items():
+    MESSAGES[_lang].update(_extra)
+for _lang, _extra in _A11Y.items():
     MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 

@@ -3,7 +3,7 @@
 // Gradio re-renders needs no re-binding.
 (() => {
   const votes = {};  // "answer|pledge" -> {vote, reason}: the page's memory of what this reader chose
-  let busy = false, busyTimer = null, lastTurn = null, lastDetail = null;
+  let busy = false, busyTimer = null, lastTurn = null, lastDetail = null, asked = null, place = null;
   // A pledge opened by a click or by a shared link (?pledge=…) is scrolled into view.
   let openedByClick = new URLSearchParams(location.search).has("pledge");
 
@@ -32,6 +32,20 @@
     }
   }
 
+  // One polite live region for the whole page, made once (Gradio re-renders its own blocks): a new answer's title
+  // and status, or "not in the report", and "Copied" — a screen reader is told without losing its place.
+  function say(text) {
+    let live = document.querySelector("#kqa-live");
+    if (!live) {
+      live = document.createElement("div");
+      live.id = "kqa-live"; live.className = "kqa-sr";
+      live.setAttribute("role", "status"); live.setAttribute("aria-live", "polite"); live.setAttribute("aria-atomic", "true");
+      (document.querySelector(".gradio-container") || document.body).appendChild(live);
+    }
+    live.textContent = "";
+    setTimeout(() => { live.textContent = text; }, 60);  // a repeated text is still read
+  }
+
   async function copy(text, button) {
     try { await navigator.clipboard.writeText(text); } catch (err) {
       const area = document.createElement("textarea");  // older browsers and non-secure origins
@@ -40,6 +54,7 @@
     button.dataset.copied = text;
     const label = button.textContent;
     button.textContent = button.dataset.done;
+    say(button.dataset.done);
     setTimeout(() => { button.textContent = label; }, 1500);
   }
 
@@ -53,6 +68,8 @@
   function openPledge(id) {
     const box = document.querySelector("#open-id textarea, #open-id input");
     if (!box) return;
+    const tab = document.querySelector('button[role=tab][data-tab-id="browse"]');
+    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();  // a suggestion under a refusal
     openedByClick = true;
     box.value = id + "|" + Date.now();  // a nonce: opening the same pledge again is still a change
     box.dispatchEvent(new Event("input", {bubbles: true}));
@@ -60,8 +77,13 @@
   }
 
   document.addEventListener("click", (ev) => {
-    const el = ev.target.closest("[data-vote], [data-reason], [data-copy], [data-copy-link], [data-open]");
+    const el = ev.target.closest("[data-vote], [data-reason], [data-copy], [data-copy-link], [data-open], [data-exit]");
     if (!el) return;
+    if (el.dataset.exit !== undefined) { ev.preventDefault(); quickExit(el.href); return; }
+    if (el.dataset.open && el.tagName === "A") {
+      if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;  // a new tab: the plain link
+      ev.preventDefault();
+    }
     const group = el.closest(".kqa-vote");
     if (el.dataset.vote && group) {
       const current = votes[group.dataset.aid + "|" + group.dataset.pid] || {};
@@ -77,11 +99,46 @@
     }
   });
 
+  // Quick exit: nothing of the page stays on screen, and the neutral page takes this page's place in the history,
+  // so "back" does not return here.
+  function quickExit(href) {
+    try { document.body.replaceChildren(); document.title = ""; } catch (err) { /* leave anyway */ }
+    location.replace(href);
+  }
+
+  // A language switch keeps the open pledge or answer where it was on screen, and puts lang= in the address bar.
+  function visibleAnchor() {
+    const shown = [...document.querySelectorAll("#pledge-detail .kqa-card[data-pledge], #answers .kqa-turn[data-answer]")]
+      .filter((el) => el.getClientRects().length && el.getBoundingClientRect().bottom > 0);
+    if (!shown.length) return null;
+    const el = shown[0];
+    const sel = el.closest("#pledge-detail") ? `#pledge-detail .kqa-card[data-pledge="${CSS.escape(el.dataset.pledge)}"]`
+      : `#answers .kqa-turn[data-answer="${CSS.escape(el.dataset.answer)}"]`;
+    return {sel, top: el.getBoundingClientRect().top, until: Date.now() + 2500};
+  }
+  function keepPlace() {
+    if (!place) return;
+    if (Date.now() > place.until) { place = null; return; }
+    const el = document.querySelector(place.sel);
+    if (el) { const drift = el.getBoundingClientRect().top - place.top; if (Math.abs(drift) > 1) window.scrollBy(0, drift); }
+  }
+  document.addEventListener("change", (ev) => {
+    const radio = ev.target.closest && ev.target.closest("#language input[type=radio]");
+    if (!radio) return;
+    place = visibleAnchor();
+    const url = new URL(location.href);
+    if (["pl", "en", "uk"].includes(radio.value)) url.searchParams.set("lang", radio.value);
+    else url.searchParams.delete("lang");
+    history.replaceState(null, "", url.toString());
+  }, true);
+  // The reader scrolling (not the page restoring the place) ends the keeping at once.
+  ["wheel", "touchmove", "keydown"].forEach((type) => window.addEventListener(type, () => { place = null; }, {passive: true}));
+
   // A second question while one is being answered is refused visibly; what the reader typed stays in the box.
   const refuseIfBusy = (ev) => {
     const box = document.querySelector("#question textarea");
     if (!busy) {
-      if (box && box.value.trim()) { busy = true; clearTimeout(busyTimer); busyTimer = setTimeout(() => { busy = false; }, 20000); }
+      if (box && box.value.trim()) { asked = box.value; busy = true; clearTimeout(busyTimer); busyTimer = setTimeout(() => { busy = false; }, 20000); }
       return;
     }
     ev.preventDefault(); ev.stopImmediatePropagation();
@@ -106,9 +163,20 @@
     if (turn && turn !== lastTurn) {
       lastTurn = turn; busy = false;
       const bn = document.querySelector("#busy-note"); if (bn) bn.textContent = "";
-      // Answer first: the new answer's top (question, title, badge) comes into view, not its end.
-      requestAnimationFrame(() => turn.scrollIntoView({block: "start"}));
+      // The box is emptied for the next question, unless the reader has typed something else meanwhile.
+      const box = document.querySelector("#question textarea");
+      if (box && asked !== null && box.value === asked) { box.value = ""; box.dispatchEvent(new Event("input", {bubbles: true})); }
+      asked = null;
+      if (turn.dataset.announce) say(turn.dataset.announce);
+      // Answer first: the new answer's top (question, help numbers, title, badge) comes into view, not its end;
+      // focus goes to its heading, so a keyboard or screen-reader user continues from the answer.
+      requestAnimationFrame(() => {
+        turn.scrollIntoView({block: "start"});
+        const heading = turn.querySelector(".kqa-title");
+        if (heading) heading.focus({preventScroll: true});
+      });
     }
+    keepPlace();
   }
   function onDetail() {
     const card = document.querySelector("#pledge-detail .kqa-card");

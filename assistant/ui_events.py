@@ -59,7 +59,8 @@ class UiEvents:
             page = message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns)
             return page, turns, last, history, self.context(history, lang)
         self.feedback.record(ans)
-        turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
+        safety = self.assistant.contacts.safety_shown(ans.help_contacts, ans.reply_language)
+        turns = [answer_html(ans, self.assistant.library, self.translations, safety), *turns][:MAX_HISTORY]
         history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns:]
         # the interface follows the question's language, or the language a follow-up asked for
         asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE

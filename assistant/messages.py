@@ -6,7 +6,7 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "page": "p.", "changed": "status changed since {since}: {before} → {after}", "rule": "label by rule: {rule}",
-        "ui_chat": "Questions and answers", "ui_browse": "Browse",
+        "ui_chat": "Questions", "ui_browse": "Browse",
         "ui_placeholder": "Ask about a pledge, e.g. free mammography",
         "ui_send": "Ask", "ui_language": "Language", "ui_status_filter": "Status", "ui_text_filter": "Search text",
         "ui_all": "all", "ui_open": "Open pledge", "ui_examples": "Examples",
@@ -31,7 +31,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pl": {
         "page": "s.", "changed": "status zmienił się od wydania {since}: {before} → {after}",
         "rule": "etykieta według reguły: {rule}",
-        "ui_chat": "Pytania i odpowiedzi", "ui_browse": "Przeglądaj",
+        "ui_chat": "Pytania", "ui_browse": "Przeglądaj",
         "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia", "ui_send": "Zapytaj",
         "ui_language": "Język", "ui_status_filter": "Status", "ui_text_filter": "Szukaj w tekście",
         "ui_all": "wszystkie",
@@ -56,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "uk": {
         "page": "с.", "changed": "статус змінився від видання {since}: {before} → {after}",
         "rule": "мітка за правилом: {rule}",
-        "ui_chat": "Запитання й відповіді", "ui_browse": "Перегляд",
+        "ui_chat": "Запитання", "ui_browse": "Перегляд",
         "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія", "ui_send": "Запитати",
         "ui_language": "Мова", "ui_status_filter": "Статус", "ui_text_filter": "Пошук у тексті", "ui_all": "усі",
         "ui_open": "Відкрити зобов'язання", "ui_examples": "Приклади",

@@ -65,11 +65,17 @@
     return url.toString();
   };
 
-  function openPledge(id) {
-    const box = document.querySelector("#open-id textarea, #open-id input");
-    if (!box) return;
+  // Opens a pledge in Browse: from a Browse row, or from a suggestion under a refusal (then the Browse tab is
+  // selected first, and Gradio mounts its blocks on the next frames).
+  function openPledge(id, tries = 0) {
     const tab = document.querySelector('button[role=tab][data-tab-id="browse"]');
-    if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();  // a suggestion under a refusal
+    if (tab && tab.getAttribute("aria-selected") !== "true" && tries === 0) tab.click();
+    const box = document.querySelector("#open-id textarea, #open-id input");
+    if (!box) {
+      if (tries < 50) setTimeout(() => openPledge(id, tries + 1), 100);
+      else location.href = pledgeLink(id, document.documentElement.lang || "pl");  // the plain link, as a last way
+      return;
+    }
     openedByClick = true;
     box.value = id + "|" + Date.now();  // a nonce: opening the same pledge again is still a change
     box.dispatchEvent(new Event("input", {bubbles: true}));
@@ -106,15 +112,36 @@
     location.replace(href);
   }
 
-  // A language switch keeps the open pledge or answer where it was on screen, and puts lang= in the address bar.
+  // A language switch keeps the open pledge or answer in view, and puts lang= in the address bar. The language
+  // control is at the top of the page: the reader usually scrolled up to it, so the place kept is the pledge or
+  // answer last read (the one across the middle of the screen when they last scrolled over it), else the first
+  // one in view.
+  const ANCHORS = "#pledge-detail .kqa-card[data-pledge], #answers .kqa-turn[data-answer]";
+  let lastRead = null;
+  const anchorOf = (el) => ({
+    sel: el.closest("#pledge-detail") ? `#pledge-detail .kqa-card[data-pledge="${CSS.escape(el.dataset.pledge)}"]`
+      : `#answers .kqa-turn[data-answer="${CSS.escape(el.dataset.answer)}"]`,
+    top: Math.max(8, el.getBoundingClientRect().top)});
+  function noteReading() {
+    const mid = window.innerHeight / 2;
+    const el = [...document.querySelectorAll(ANCHORS)].find((a) => {
+      const r = a.getBoundingClientRect();
+      return a.getClientRects().length && r.top <= mid && r.bottom >= mid;
+    });
+    if (el) lastRead = anchorOf(el);
+  }
+  let noting = false;
+  window.addEventListener("scroll", () => {
+    if (!noting) { noting = true; requestAnimationFrame(() => { noting = false; noteReading(); }); }
+  }, {passive: true});
   function visibleAnchor() {
-    const shown = [...document.querySelectorAll("#pledge-detail .kqa-card[data-pledge], #answers .kqa-turn[data-answer]")]
-      .filter((el) => el.getClientRects().length && el.getBoundingClientRect().bottom > 0);
-    if (!shown.length) return null;
-    const el = shown[0];
-    const sel = el.closest("#pledge-detail") ? `#pledge-detail .kqa-card[data-pledge="${CSS.escape(el.dataset.pledge)}"]`
-      : `#answers .kqa-turn[data-answer="${CSS.escape(el.dataset.answer)}"]`;
-    return {sel, top: el.getBoundingClientRect().top, until: Date.now() + 2500};
+    const shown = [...document.querySelectorAll(ANCHORS)].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return el.getClientRects().length && r.bottom > 60 && r.top < window.innerHeight - 60;
+    });
+    const last = lastRead && document.querySelector(lastRead.sel);
+    const place = last && last.getClientRects().length ? lastRead : shown.length ? anchorOf(shown[0]) : null;
+    return place && {...place, until: Date.now() + 2500};
   }
   function keepPlace() {
     if (!place) return;
@@ -126,6 +153,7 @@
     const radio = ev.target.closest && ev.target.closest("#language input[type=radio]");
     if (!radio) return;
     place = visibleAnchor();
+    keepPlace();
     const url = new URL(location.href);
     if (["pl", "en", "uk"].includes(radio.value)) url.searchParams.set("lang", radio.value);
     else url.searchParams.delete("lang");

@@ -96,16 +96,30 @@ def _ask_tab(examples: list[str]) -> AskTab:
     (on a first visit the answers are empty and the examples sit under the box)."""
     with gr.Tab(t("pl", "ui_chat"), id="ask") as tab:
         with gr.Row(equal_height=True):
-            box = gr.Textbox(placeholder=t("pl", "ui_placeholder"), label=t("pl", "ui_question"), scale=5,
-                             elem_id="question", max_lines=6, lines=1, min_width=200)
+            box = gr.Textbox(
+                placeholder=t("pl", "ui_placeholder"),
+                label=t("pl", "ui_question"),
+                scale=5,
+                elem_id="question",
+                max_lines=6,
+                lines=1,
+                min_width=200,
+            )
             send = gr.Button(t("pl", "ui_send"), variant="primary", scale=1, min_width=96, elem_id="send")
         busy = _html(busy_html("pl"))
         with gr.Row(elem_id="conversation"):
             context = _html("", elem_id="context")
-            forget = gr.Button(t("pl", "ui_forget"), size="sm", variant="secondary", elem_id="forget",
-                               visible=False, min_width=120)
-            new = gr.Button(t("pl", "ui_new_conversation"), size="sm", variant="secondary",
-                            elem_id="new-conversation", visible=False, min_width=120)
+            forget = gr.Button(
+                t("pl", "ui_forget"), size="sm", variant="secondary", elem_id="forget", visible=False, min_width=120
+            )
+            new = gr.Button(
+                t("pl", "ui_new_conversation"),
+                size="sm",
+                variant="secondary",
+                elem_id="new-conversation",
+                visible=False,
+                min_width=120,
+            )
         answers = _html("", elem_id="answers")
         examples_head = _html(examples_label("pl"))
         with gr.Row(elem_classes="kqa-examples"):
@@ -117,8 +131,13 @@ def _browse_tab() -> BrowseTab:
     with gr.Tab(t("pl", "ui_browse"), id="browse") as tab:
         text_filter = gr.Textbox(label=t("pl", "ui_text_filter"), elem_id="text-filter", max_lines=1)
         with gr.Row():
-            status_filter = gr.Dropdown(status_choices("pl"), value="all", label=t("pl", "ui_status_filter"),
-                                        elem_id="status-filter", min_width=160)
+            status_filter = gr.Dropdown(
+                status_choices("pl"),
+                value="all",
+                label=t("pl", "ui_status_filter"),
+                elem_id="status-filter",
+                min_width=160,
+            )
             changed = gr.Checkbox(False, label=t("pl", "ui_changed"), elem_id="changed-filter", min_width=160)
         pledge_list = _html(elem_id="pledge-list")
         open_id = gr.Textbox(elem_id="open-id", elem_classes="kqa-hidden", show_label=False, container=False)
@@ -128,8 +147,7 @@ def _browse_tab() -> BrowseTab:
 
 def _stats_tab(admin_token: str | None) -> StatsTab:
     with gr.Tab(t("pl", "ui_stats"), id="stats", elem_id="stats-tab") as tab:
-        token = gr.Textbox(label=t("pl", "ui_token"), type="password", elem_id="admin-token",
-                           visible=bool(admin_token))
+        token = gr.Textbox(label=t("pl", "ui_token"), type="password", elem_id="admin-token", visible=bool(admin_token))
         show = gr.Button(t("pl", "ui_show_stats"), elem_id="show-stats", visible=bool(admin_token))
         out = _html("" if admin_token else f"<p>{t('pl', 'ui_stats_closed')}</p>")
     return StatsTab(tab, token, show, out)
@@ -137,20 +155,30 @@ def _stats_tab(admin_token: str | None) -> StatsTab:
 
 def _labels(lang: str, section: str) -> list:
     """New values for the ``labelled`` components (see ``build_app``) in ``lang``."""
-    return [heading_html(lang, section), busy_html(lang), examples_label(lang),
-            gr.update(label=t(lang, "ui_question"), placeholder=t(lang, "ui_placeholder")),
-            gr.update(value=t(lang, "ui_send")), gr.update(label=t(lang, "ui_chat")),
-            gr.update(label=t(lang, "ui_browse")), gr.update(label=t(lang, "ui_stats")),
-            gr.update(label=t(lang, "ui_language")),
-            gr.update(label=t(lang, "ui_status_filter"), choices=status_choices(lang)),
-            gr.update(label=t(lang, "ui_text_filter")), gr.update(label=t(lang, "ui_changed")),
-            gr.update(label=t(lang, "ui_token")), gr.update(value=t(lang, "ui_show_stats"))]
+    return [
+        heading_html(lang, section),
+        busy_html(lang),
+        examples_label(lang),
+        gr.update(label=t(lang, "ui_question"), placeholder=t(lang, "ui_placeholder")),
+        gr.update(value=t(lang, "ui_send")),
+        gr.update(label=t(lang, "ui_chat")),
+        gr.update(label=t(lang, "ui_browse")),
+        gr.update(label=t(lang, "ui_stats")),
+        gr.update(label=t(lang, "ui_language")),
+        gr.update(label=t(lang, "ui_status_filter"), choices=status_choices(lang)),
+        gr.update(label=t(lang, "ui_text_filter")),
+        gr.update(label=t(lang, "ui_changed")),
+        gr.update(label=t(lang, "ui_token")),
+        gr.update(value=t(lang, "ui_show_stats")),
+    ]
 
 
 def _conversation_buttons(lang: str, context: str, turns: list) -> list:
-    """"Ask about something else" while a context carries; "New conversation" once anything was answered."""
-    return [gr.update(value=t(lang, "ui_forget"), visible=bool(context)),
-            gr.update(value=t(lang, "ui_new_conversation"), visible=bool(turns))]
+    """ "Ask about something else" while a context carries; "New conversation" once anything was answered."""
+    return [
+        gr.update(value=t(lang, "ui_forget"), visible=bool(context)),
+        gr.update(value=t(lang, "ui_new_conversation"), visible=bool(turns)),
+    ]
 
 
 def build_app(events: UiEvents) -> gr.Blocks:
@@ -165,24 +193,44 @@ def build_app(events: UiEvents) -> gr.Blocks:
             ask = _ask_tab(events.examples)
             browse = _browse_tab()
             stats = _stats_tab(events.admin_token)
-        labelled = [heading, ask.busy, ask.examples_head, ask.box, ask.send, ask.tab, browse.tab, stats.tab,
-                    lang_choice, browse.status_filter, browse.text_filter, browse.changed, stats.token, stats.show]
+        labelled = [
+            heading,
+            ask.busy,
+            ask.examples_head,
+            ask.box,
+            ask.send,
+            ask.tab,
+            browse.tab,
+            stats.tab,
+            lang_choice,
+            browse.status_filter,
+            browse.text_filter,
+            browse.changed,
+            stats.token,
+            stats.show,
+        ]
         _wire_ask(events, ask, labelled, turns, history, lang_choice, last_lang)
         _wire_browse(events, browse, stats, labelled, ask, turns, lang_choice, last_lang, tabs, demo)
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
 
 
-def _wire_ask(events: UiEvents, ask: AskTab, labelled: list, turns: gr.State, history: gr.State,
-              lang_choice: gr.Radio, last_lang: gr.State) -> None:
+def _wire_ask(
+    events: UiEvents,
+    ask: AskTab,
+    labelled: list,
+    turns: gr.State,
+    history: gr.State,
+    lang_choice: gr.Radio,
+    last_lang: gr.State,
+) -> None:
     """Questions (typed, sent, or an example tapped), and the conversation's two buttons."""
     section = events.section
 
     def respond(question: str, shown: list, choice: str, last: str, said: list) -> tuple:
         page, shown, last, said, context = events.respond(question, shown, choice, last, said)
         lang = ui_lang(choice, last)
-        return (page, shown, last, said, context, *_conversation_buttons(lang, context, shown),
-                *_labels(lang, section))
+        return (page, shown, last, said, context, *_conversation_buttons(lang, context, shown), *_labels(lang, section))
 
     outputs = [ask.answers, turns, last_lang, history, ask.context, ask.forget, ask.new, *labelled]
     inputs = [ask.box, turns, lang_choice, last_lang, history]
@@ -192,22 +240,45 @@ def _wire_ask(events: UiEvents, ask: AskTab, labelled: list, turns: gr.State, hi
         trigger(respond, inputs, outputs, **ASK)
     for button, question in zip(ask.example_buttons, events.examples, strict=True):
         button.click(lambda sh, c, la, sa, q=question: respond(q, sh, c, la, sa), inputs[1:], outputs, **ASK)
-    ask.forget.click(lambda: (*events.forget_context(), gr.update(visible=False)), None,
-                     [history, ask.context, ask.forget], **PRIVATE)
-    ask.new.click(lambda: (*events.new_conversation(), gr.update(visible=False), gr.update(visible=False)), None,
-                  [ask.answers, turns, history, ask.context, ask.forget, ask.new], **PRIVATE)
+    ask.forget.click(
+        lambda: (*events.forget_context(), gr.update(visible=False)),
+        None,
+        [history, ask.context, ask.forget],
+        **PRIVATE,
+    )
+    ask.new.click(
+        lambda: (*events.new_conversation(), gr.update(visible=False), gr.update(visible=False)),
+        None,
+        [ask.answers, turns, history, ask.context, ask.forget, ask.new],
+        **PRIVATE,
+    )
 
 
-def _wire_browse(events: UiEvents, browse: BrowseTab, stats: StatsTab, labelled: list, ask: AskTab,
-                 turns: gr.State, lang_choice: gr.Radio, last_lang: gr.State, tabs: gr.Tabs, demo: gr.Blocks) -> None:
+def _wire_browse(
+    events: UiEvents,
+    browse: BrowseTab,
+    stats: StatsTab,
+    labelled: list,
+    ask: AskTab,
+    turns: gr.State,
+    lang_choice: gr.Radio,
+    last_lang: gr.State,
+    tabs: gr.Tabs,
+    demo: gr.Blocks,
+) -> None:
     """Browse filters and opening a pledge, the language switch, stats, and a shared link on load."""
     browse_inputs = [browse.text_filter, browse.status_filter, browse.changed, lang_choice, last_lang]
 
-    def switch_language(choice: str, last: str, command: str, text: str, status: str, changed: bool,
-                        context: str, shown: list) -> list:
+    def switch_language(
+        choice: str, last: str, command: str, text: str, status: str, changed: bool, context: str, shown: list
+    ) -> list:
         lang = ui_lang(choice, last)
-        return [*_labels(lang, events.section), events.open_pledge(command, choice, last),
-                events.browse(text, status, changed, choice, last), *_conversation_buttons(lang, context, shown)]
+        return [
+            *_labels(lang, events.section),
+            events.open_pledge(command, choice, last),
+            events.browse(text, status, changed, choice, last),
+            *_conversation_buttons(lang, context, shown),
+        ]
 
     def on_load(request: gr.Request) -> list:
         """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language."""
@@ -221,8 +292,12 @@ def _wire_browse(events: UiEvents, browse: BrowseTab, stats: StatsTab, labelled:
     browse.tab.select(events.browse, browse_inputs, browse.pledge_list, **PRIVATE)  # in the current language
     browse.open_id.change(events.open_pledge, [browse.open_id, lang_choice, last_lang], browse.detail, **PRIVATE)
     switched = [*labelled, browse.detail, browse.pledge_list, ask.forget, ask.new]
-    lang_choice.change(switch_language, [lang_choice, last_lang, browse.open_id, *browse_inputs[:3], ask.context,
-                                         turns], switched, **PRIVATE)
+    lang_choice.change(
+        switch_language,
+        [lang_choice, last_lang, browse.open_id, *browse_inputs[:3], ask.context, turns],
+        switched,
+        **PRIVATE,
+    )
     stats.show.click(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
     stats.token.submit(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
     demo.load(on_load, None, [tabs, lang_choice, browse.open_id, *switched], **PRIVATE)
@@ -242,8 +317,10 @@ class _RedactedTraceback:
         exc = sys.exc_info()[1]
         frames = traceback.extract_tb(exc.__traceback__) if exc is not None else []
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
-        print(f"gradio event failed: {type(exc).__name__} at {where} (message not logged: it may quote the "
-              "question)", file=sys.stderr)
+        print(
+            f"gradio event failed: {type(exc).__name__} at {where} (message not logged: it may quote the question)",
+            file=sys.stderr,
+        )
 
 
 def _quiet_gradio_errors() -> None:
@@ -258,10 +335,16 @@ def _quiet_gradio_errors() -> None:
 
 # System fonts only: the default theme would fetch Google Fonts, and the app must work offline and privately.
 # The primary colour is a dark blue: white text on it has 6.7:1 contrast (the default orange had 2.8:1).
-THEME = gr.themes.Default(primary_hue="blue", font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
-                          font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")]).set(
-    button_primary_background_fill="#1d4ed8", button_primary_background_fill_hover="#1e40af",
-    button_primary_text_color="#ffffff", button_primary_border_color="#1d4ed8")
+THEME = gr.themes.Default(
+    primary_hue="blue",
+    font=[gr.themes.Font("system-ui"), gr.themes.Font("sans-serif")],
+    font_mono=[gr.themes.Font("ui-monospace"), gr.themes.Font("monospace")],
+).set(
+    button_primary_background_fill="#1d4ed8",
+    button_primary_background_fill_hover="#1e40af",
+    button_primary_text_color="#ffffff",
+    button_primary_border_color="#1d4ed8",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,8 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Kraków equal-opportunity report assistant (web UI and JSON API)")
     ap.add_argument("--host", default=settings.host, help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=settings.port)
-    ap.add_argument("--workers", type=int, default=1,
-                    help="serve with N processes on ports PORT..PORT+N-1 (put a proxy in front: README)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serve with N processes on ports PORT..PORT+N-1 (put a proxy in front: README)",
+    )
     args = ap.parse_args(argv)
     if args.workers != 1:
         from assistant.replicas import run_replicas
@@ -289,12 +376,24 @@ def main(argv: list[str] | None = None) -> int:
     # A word no list knows goes through every stage (word lists, romanized Ukrainian/Russian keys, langdetect's
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")
-    gr.mount_gradio_app(server, demo, path="/", server_name=args.host, server_port=args.port, theme=THEME,
-                        css=css(), head=head(), footer_links=[], ssr_mode=False, pwa=False, mcp_server=False,
-                        show_error=True,
-                        max_file_size=1,
-                        # No run history: it would keep residents' questions in the browser (a shared helpline PC).
-                        run_history=False)
+    gr.mount_gradio_app(
+        server,
+        demo,
+        path="/",
+        server_name=args.host,
+        server_port=args.port,
+        theme=THEME,
+        css=css(),
+        head=head(),
+        footer_links=[],
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        show_error=True,
+        max_file_size=1,
+        # No run history: it would keep residents' questions in the browser (a shared helpline PC).
+        run_history=False,
+    )
     print(f"serving on http://{args.host}:{args.port} (API docs: /api/docs)", file=sys.stderr)
     serve(server, settings)
     return 0

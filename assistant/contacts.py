@@ -52,8 +52,9 @@ class Contacts:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ContactsError(f"{path}: cannot read the help contacts ({exc}); restore the file from git "
-                                "or fix its JSON") from None
+            raise ContactsError(
+                f"{path}: cannot read the help contacts ({exc}); restore the file from git or fix its JSON"
+            ) from None
         problems = _problems(doc)
         if problems:
             raise ContactsError(f"{path}: " + "; ".join(problems) + " (see the file's 'note'; git has the original)")
@@ -68,16 +69,21 @@ class Contacts:
 
     def lines(self, lang: str, kinds: tuple[str, ...] = KINDS) -> list[HelpContact]:
         """The numbers of ``kinds`` with their text in ``lang`` (English for languages the file does not have)."""
-        return [HelpContact(e["phone"], e["text"].get(lang) or e["text"]["en"])
-                for kind in kinds for e in self.entries if e.get("for", "safety") == kind]
+        return [
+            HelpContact(e["phone"], e["text"].get(lang) or e["text"]["en"])
+            for kind in kinds
+            for e in self.entries
+            if e.get("for", "safety") == kind
+        ]
 
     def safety_shown(self, shown: list[HelpContact], lang: str) -> bool:
         """Whether the contacts an answer carries (in ``lang``) include a safety number: the app then shows them
         before the quotes."""
         return bool(set(shown) & set(self.lines(lang, ("safety",))))
 
-    def for_answer(self, pledge_ids: list[str], abstained: bool, lang: str, *,
-                   near_safety: bool = False) -> list[HelpContact]:
+    def for_answer(
+        self, pledge_ids: list[str], abstained: bool, lang: str, *, near_safety: bool = False
+    ) -> list[HelpContact]:
         """The contacts an answer showing ``pledge_ids`` (or refusing, ``near_safety`` or not) carries."""
         return self.lines(lang, self.kinds_for(pledge_ids, abstained, near_safety))
 
@@ -85,25 +91,29 @@ class Contacts:
 def _problems(doc: object) -> list[str]:
     """What is wrong with a parsed contacts file, every problem at once (empty: nothing)."""
     if not isinstance(doc, dict):
-        return [f"expected a JSON object with 'contacts', 'pledges' and 'show_when_not_in_report', "
-                f"not {type(doc).__name__}"]
+        return [
+            f"expected a JSON object with 'contacts', 'pledges' and 'show_when_not_in_report', not {type(doc).__name__}"
+        ]
     problems = []
     entries = doc.get("contacts")
     if not isinstance(entries, list) or not entries:
-        problems.append("'contacts' must be a non-empty list of {\"phone\": …, \"text\": {\"pl\", \"en\", \"uk\"}}")
+        problems.append('\'contacts\' must be a non-empty list of {"phone": …, "text": {"pl", "en", "uk"}}')
         entries = []
     for i, entry in enumerate(entries, 1):
         entry = entry if isinstance(entry, dict) else {}
         text = entry.get("text")
         text = text if isinstance(text, dict) else {}
         missing = ([] if _filled(entry.get("phone")) else ["phone"]) + [
-            f"text.{k}" for k in ("pl", "en", "uk") if not _filled(text.get(k))]
+            f"text.{k}" for k in ("pl", "en", "uk") if not _filled(text.get(k))
+        ]
         missing += [f"text.{k}" for k, v in text.items() if k not in ("pl", "en", "uk") and not _filled(v)]
         if missing:
-            problems.append(f"contact {i} needs 'phone' and text in pl, en, uk as non-empty strings "
-                            f"(missing or not text: {', '.join(missing)})")
+            problems.append(
+                f"contact {i} needs 'phone' and text in pl, en, uk as non-empty strings "
+                f"(missing or not text: {', '.join(missing)})"
+            )
         if entry.get("for", "safety") not in KINDS:
-            problems.append(f"contact {i}: 'for' is {entry.get('for')!r}; use \"safety\" or \"general\"")
+            problems.append(f'contact {i}: \'for\' is {entry.get("for")!r}; use "safety" or "general"')
     pledges = doc.get("pledges")
     if not isinstance(pledges, list) or not all(_filled(p) for p in pledges):
         problems.append("'pledges' must be a list of pledge ids (strings; GET /api/pledges lists them)")

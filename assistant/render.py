@@ -18,15 +18,17 @@ CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_t
 FOLLOWING = (DETAIL, LANGUAGE, SIBLING)  # follow-up kinds that say what they continue
 
 
-def status_notes(lang: str, change: dict[str, Any] | None, doubtful: bool, rule: str, doubt: str = "", *,
-                 detail: bool = False) -> list[str]:
+def status_notes(
+    lang: str, change: dict[str, Any] | None, doubtful: bool, rule: str, doubt: str = "", *, detail: bool = False
+) -> list[str]:
     """The lines that qualify a status: a change since the last edition; when the label is doubtful, one plain
     sentence ("the report's wording is not clear-cut — read the quote"), or with ``detail`` (the CLI) the rule
     and why."""
     notes = []
     if change:
-        notes.append(t(lang, "changed", since=change["since"], before=t(lang, change["before"]),
-                       after=t(lang, change["after"])))
+        notes.append(
+            t(lang, "changed", since=change["since"], before=t(lang, change["before"]), after=t(lang, change["after"]))
+        )
     if doubtful and not detail:
         notes.append(t(lang, "doubtful"))
     elif doubtful:
@@ -45,20 +47,26 @@ def change_note(lang: str, library: ReportSet, pledge_id: str) -> str:
 
 def pledge_record(library: ReportSet, pledge: Pledge) -> dict[str, Any]:
     """One pledge as the API lists it: texts, status with evidence and rule, citations and its report."""
-    return {"pledge_id": pledge.id, "title": pledge.title, "report": report_of(library, pledge.id),
-            **status_fields(library, pledge), "pledge_text": pledge.pledge.text, "status_text": pledge.status.text,
-            "citations": [asdict(c) for c in pledge_citations(library, pledge)]}
+    return {
+        "pledge_id": pledge.id,
+        "title": pledge.title,
+        "report": report_of(library, pledge.id),
+        **status_fields(library, pledge),
+        "pledge_text": pledge.pledge.text,
+        "status_text": pledge.status.text,
+        "citations": [asdict(c) for c in pledge_citations(library, pledge)],
+    }
 
 
 # --- plain text (CLI) -------------------------------------------------------------------------------------
 
-def marked(text: str, highlights: list[Highlight], left: str, right: str,
-           escape: Callable[[str], str] = str) -> str:
+
+def marked(text: str, highlights: list[Highlight], left: str, right: str, escape: Callable[[str], str] = str) -> str:
     """``text`` with each highlight wrapped in ``left``/``right`` (offsets from the assistant), every piece of
     the text passed through ``escape`` (the app's HTML escaping; nothing for plain text)."""
     parts, pos = [], 0
     for h in sorted(highlights, key=lambda h: h.start):
-        parts += [escape(text[pos:h.start]), left + escape(text[h.start:h.end]) + right]
+        parts += [escape(text[pos : h.start]), left + escape(text[h.start : h.end]) + right]
         pos = h.end
     parts.append(escape(text[pos:]))
     return "".join(parts)
@@ -85,13 +93,21 @@ def plain_answer(ans: Answer, library: ReportSet | None = None) -> str:
     for i, a in enumerate(ans.answers, 1):
         out.append(f"\n{i}. {a.title}")
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
-        out += [f"   ({note})" for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule,
-                                                          a.status_doubt, detail=True)]
+        out += [
+            f"   ({note})"
+            for note in status_notes(
+                lang, a.status_change, a.status_doubtful, a.status_rule, a.status_doubt, detail=True
+            )
+        ]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")
             out.append(f"   {label}:")
-            out += textwrap.wrap(f"„{marked(p.text, p.highlights, '**', '**')}”", width=100,
-                                 initial_indent="     ", subsequent_indent="     ")
+            out += textwrap.wrap(
+                f"„{marked(p.text, p.highlights, '**', '**')}”",
+                width=100,
+                initial_indent="     ",
+                subsequent_indent="     ",
+            )
         out.append(f"   {t(lang, 'source')}: {cite_line(lang, a.report, a.citations, detail=True)}")
     return "\n".join(out + _help_lines(ans))
 
@@ -110,8 +126,11 @@ def cite_line(lang: str, report: dict[str, Any], citations: list[Citation], *, d
     where = _place(lang, citations)
     line = f"{report['publisher']} — {report['title']}, {report['edition']}, {where}"
     if detail:
-        line += " (" + ", ".join(f"{_place(lang, [c])} {t(lang, CITATION_KINDS.get(c.kind, c.kind))}"
-                                 for c in citations) + ")"
+        line += (
+            " ("
+            + ", ".join(f"{_place(lang, [c])} {t(lang, CITATION_KINDS.get(c.kind, c.kind))}" for c in citations)
+            + ")"
+        )
     return line
 
 
@@ -126,5 +145,7 @@ def _place(lang: str, citations: list[Citation]) -> str:
     if page == last_page:
         lines = f"{t(lang, 'line')} {first}" if first == last else f"{t(lang, 'lines')} {first}–{last}"
         return f"{t(lang, 'page')} {page}, {lines}"
-    return (f"{t(lang, 'pages')} {page}–{last_page}, {t(lang, 'page')} {page}, {t(lang, 'line')} {first} – "
-            f"{t(lang, 'page')} {last_page}, {t(lang, 'line')} {last}")
+    return (
+        f"{t(lang, 'pages')} {page}–{last_page}, {t(lang, 'page')} {page}, {t(lang, 'line')} {first} – "
+        f"{t(lang, 'page')} {last_page}, {t(lang, 'line')} {last}"
+    )

@@ -43,11 +43,13 @@ class UiEvents:
     @property
     def examples(self) -> list[str]:
         """Example questions from the reports' manifests, Polish first, then English and Ukrainian."""
-        return [q for lang in UI_LANGS for ed in self.assistant.library.latest()
-                for q in ed.info.examples.get(lang, [])]
+        return [
+            q for lang in UI_LANGS for ed in self.assistant.library.latest() for q in ed.info.examples.get(lang, [])
+        ]
 
-    def respond(self, question: str, turns: list[str], choice: str, last: str,
-                history: list[dict[str, Any]] | None = None) -> tuple[str, list[str], str, list[dict[str, Any]], str]:
+    def respond(
+        self, question: str, turns: list[str], choice: str, last: str, history: list[dict[str, Any]] | None = None
+    ) -> tuple[str, list[str], str, list[dict[str, Any]], str]:
         """Answer one question with the conversation so far: (the answers' HTML, newest first; the answers kept
         in the session; its language; the conversation's turns; the "continuing about" line). A question that
         cannot be asked gets the reason in the interface's language above the earlier answers."""
@@ -61,7 +63,7 @@ class UiEvents:
         self.feedback.record(ans)
         safety = self.assistant.contacts.safety_shown(ans.help_contacts, ans.reply_language)
         turns = [answer_html(ans, self.assistant.library, self.translations, safety), *turns][:MAX_HISTORY]
-        history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns:]
+        history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns :]
         # the interface follows the question's language, or the language a follow-up asked for
         asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
         last = ans.reply_language if asked_for else reply_language(ans.language)
@@ -87,8 +89,12 @@ class UiEvents:
     def browse(self, text: str, status: str, changed: bool, choice: str, last: str) -> str:
         """The Browse list for a search text and filters."""
         lang = ui_lang(choice, last)
-        return rows_html(lang, search(self.assistant, text, status, changed), len(self.assistant.library.pledges),
-                         self.assistant.library)
+        return rows_html(
+            lang,
+            search(self.assistant, text, status, changed),
+            len(self.assistant.library.pledges),
+            self.assistant.library,
+        )
 
     def open_pledge(self, command: str, choice: str, last: str) -> str:
         """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'); '' for an unknown id."""
@@ -112,4 +118,3 @@ class UiEvents:
         if not token_ok(self.admin_token, token):
             return f'<p class="kqa-error" role="alert">{t(lang, "ui_stats_bad")}</p>'
         return stats_html(lang, self.feedback.stats())
-

@@ -45,10 +45,12 @@ def heading_html(lang: str, section: str) -> str:
     """The "Quick exit" link (first on every page, so first in tab order; ui.js replaces the page with the neutral
     ``/start`` page and leaves no history entry to go back to), the page's one h1 (naming the reports' sections,
     from their manifests) and the line on what can be asked; ``data-ui-lang`` sets <html lang> (ui.js)."""
-    return (f'<div data-ui-lang="{lang}"><a id="quick-exit" class="kqa-exit" href="{EXIT_PATH}" data-exit '
-            f'aria-label="{e(t(lang, "ui_exit_name"))}">{e(t(lang, "ui_exit"))}'
-            '<span aria-hidden="true"> ✕</span></a>'
-            f'<h1>{e(t(lang, "ui_h1", section=section))}</h1><p>{e(t(lang, "ui_lead"))}</p></div>')
+    return (
+        f'<div data-ui-lang="{lang}"><a id="quick-exit" class="kqa-exit" href="{EXIT_PATH}" data-exit '
+        f'aria-label="{e(t(lang, "ui_exit_name"))}">{e(t(lang, "ui_exit"))}'
+        '<span aria-hidden="true"> ✕</span></a>'
+        f"<h1>{e(t(lang, 'ui_h1', section=section))}</h1><p>{e(t(lang, 'ui_lead'))}</p></div>"
+    )
 
 
 def busy_html(lang: str) -> str:
@@ -71,8 +73,11 @@ def history_html(lang: str, turns: list[str]) -> str:
         return ""
     earlier = ""
     if len(turns) > 1:
-        earlier = (f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
-                   + "".join(turns[1:]) + "</details>")
+        earlier = (
+            f'<details class="kqa-earlier"><summary>{e(t(lang, "ui_earlier"))} ({len(turns) - 1})</summary>'
+            + "".join(turns[1:])
+            + "</details>"
+        )
     return turns[0] + earlier
 
 
@@ -84,9 +89,15 @@ def _table(caption: str, counts: dict[str, int]) -> str:
 def stats_html(lang: str, stats: dict[str, Any]) -> str:
     """FeedbackStore.stats() as small tables: totals, by day, language, pledge, and feedback outcome."""
     feedback = {f"{pid} · {k}": n for pid, outcome in stats["feedback"].items() for k, n in outcome.items()}
-    return ("<div class='kqa-stats-all'>"
-            + _table(t(lang, "ui_st_since", since=stats["since"]),
-                     {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]})
-            + _table(t(lang, "ui_st_day"), stats["by_day"]) + _table(t(lang, "ui_st_lang"), stats["by_language"])
-            + _table(t(lang, "ui_st_pledge"), stats["by_pledge"]) + _table(t(lang, "ui_st_feedback"), feedback)
-            + "</div>")
+    return (
+        "<div class='kqa-stats-all'>"
+        + _table(
+            t(lang, "ui_st_since", since=stats["since"]),
+            {t(lang, "ui_st_answers"): stats["answers"], t(lang, "not_in_report"): stats["not_in_report"]},
+        )
+        + _table(t(lang, "ui_st_day"), stats["by_day"])
+        + _table(t(lang, "ui_st_lang"), stats["by_language"])
+        + _table(t(lang, "ui_st_pledge"), stats["by_pledge"])
+        + _table(t(lang, "ui_st_feedback"), feedback)
+        + "</div>"
+    )

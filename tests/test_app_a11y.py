@@ -49,8 +49,13 @@ NAMES = """() => {
 def _wait_answer(page, question: str) -> None:
     """Ask and wait until the newest answer is the one to ``question``, scrolled and focused (next frames)."""
     _ask(page, question)
-    _until(lambda: page.locator("#answers .kqa-turn").count() >= 1 and question in page.locator(
-        "#answers .kqa-turn").first.inner_text(), timeout=40)
+    _until(
+        lambda: (
+            page.locator("#answers .kqa-turn").count() >= 1
+            and question in page.locator("#answers .kqa-turn").first.inner_text()
+        ),
+        timeout=40,
+    )
     page.wait_for_timeout(700)
 
 
@@ -64,8 +69,10 @@ def _tabs(page, n: int, *, back: bool = False) -> list[str]:
 
 
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
-@pytest.mark.parametrize("question, lang, heading", [(VIOLENCE_UK, "uk", "Потрібна допомога зараз?"),
-                                                     (VIOLENCE_PL, "pl", "Potrzebujesz pomocy teraz?")])
+@pytest.mark.parametrize(
+    "question, lang, heading",
+    [(VIOLENCE_UK, "uk", "Потрібна допомога зараз?"), (VIOLENCE_PL, "pl", "Potrzebujesz pomocy teraz?")],
+)
 def test_help_numbers_come_first_and_in_view(server, browser_page, question: str, lang: str, heading: str) -> None:
     """What a frightened person on a phone sees first: the help numbers, right after answering."""
     page, width = browser_page
@@ -127,8 +134,9 @@ def test_keyboard_order_live_region_and_names(server, browser_page) -> None:
     assert f"h2: {title}".startswith(page.evaluate(FOCUSED))
     live = page.locator("#kqa-live")
     assert live.get_attribute("aria-live") == "polite"
-    _until(lambda: live.inner_text().startswith("Free") or "Status:" in live.inner_text(),
-           state=lambda: live.inner_text())
+    _until(
+        lambda: live.inner_text().startswith("Free") or "Status:" in live.inner_text(), state=lambda: live.inner_text()
+    )
     assert re.search(r"\. Status: (done|partly done|in progress|planned|not done|unclear)\.$", live.inner_text())
     assert page.locator("#question textarea").input_value() == ""  # ready for the next question
     assert "Is there free mammography?" in page.locator("#answers .kqa-asked").first.inner_text()  # still shown
@@ -148,8 +156,18 @@ def test_keyboard_order_live_region_and_names(server, browser_page) -> None:
     dupes = sorted({n for n in every if every.count(n) > 1})
     assert not dupes, dupes  # every reachable control has its own name
     (ARTIFACTS / f"focus-order-{width}px.txt").write_text(
-        "\n".join(["# Tab from the top of the page", *start, "# after asking (focus on the answer's heading), Tab:",
-                   *after, "# from the Ask button, Tab:", *hops]), encoding="utf-8")
+        "\n".join(
+            [
+                "# Tab from the top of the page",
+                *start,
+                "# after asking (focus on the answer's heading), Tab:",
+                *after,
+                "# from the Ask button, Tab:",
+                *hops,
+            ]
+        ),
+        encoding="utf-8",
+    )
     page.screenshot(path=str(ARTIFACTS / f"focused-answer-{width}px.png"))
     _axe(page, f"a11y-answer-{width}px")
 

@@ -47,12 +47,19 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     for field in doc["pledges"][STALE_PLEDGE].values():
         field["source_sha256"] = "0" * 64
     (stale / "en.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir), "KQA_TRANSLATIONS_DIR": str(stale),
-           "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3"), "HOME": str(data / "home"),
-           "TMPDIR": str(data / "tmp"), "GRADIO_TEMP_DIR": str(data / "gradio")}
+    env = {
+        **os.environ,
+        "KQA_INDEX_DIR": str(real_assistant.settings.index_dir),
+        "KQA_TRANSLATIONS_DIR": str(stale),
+        "KQA_FEEDBACK_DB": str(data / "feedback.sqlite3"),
+        "HOME": str(data / "home"),
+        "TMPDIR": str(data / "tmp"),
+        "GRADIO_TEMP_DIR": str(data / "gradio"),
+    }
     log = open(data / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -66,8 +73,7 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
     else:
         proc.kill()
         pytest.fail("app did not start within 240 s")
-    yield {"url": url, "port": port, "data": data, "proc": proc,
-           "index_dir": str(real_assistant.settings.index_dir)}
+    yield {"url": url, "port": port, "data": data, "proc": proc, "index_dir": str(real_assistant.settings.index_dir)}
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
@@ -75,8 +81,9 @@ def server(real_assistant, tmp_path_factory: pytest.TempPathFactory):
 
 def ask(server: dict, question: str, **params: object) -> tuple[int, dict]:
     """POST /api/ask on the launched app."""
-    req = urllib.request.Request(f"{server['url']}api/ask", json.dumps({"q": question, **params}).encode(),
-                                 {"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{server['url']}api/ask", json.dumps({"q": question, **params}).encode(), {"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, json.loads(resp.read())
@@ -84,16 +91,33 @@ def ask(server: dict, question: str, **params: object) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-@pytest.mark.parametrize("question, lang, pledge_id", [
-    ("Czy miasto daje darmowe szczepienia na HPV?", "pl", "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
-     "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem"),
-    ("Is there help for women who want to start their own business?", "en",
-     "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet"),
-    ("Де знайти гінеколога без клаузули совісті?", "uk",
-     "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"),
-    # Ukrainian typed in Latin letters: detected as Ukrainian, searched in Cyrillic
-    ("cholovik mene byie, kudy zvernutysia?", "uk", "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"),
-])
+@pytest.mark.parametrize(
+    "question, lang, pledge_id",
+    [
+        (
+            "Czy miasto daje darmowe szczepienia na HPV?",
+            "pl",
+            "zapewnimy-kobietom-w-kazdym-wieku-dostep-do-programow-"
+            "profilaktycznych-oraz-wsparcie-w-zakresie-chorob-zwiazanych-z-podeszlym-wiekiem",
+        ),
+        (
+            "Is there help for women who want to start their own business?",
+            "en",
+            "wsparcie-w-rozwoju-przedsiebiorczosci-kobiet",
+        ),
+        (
+            "Де знайти гінеколога без клаузули совісті?",
+            "uk",
+            "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet",
+        ),
+        # Ukrainian typed in Latin letters: detected as Ukrainian, searched in Cyrillic
+        (
+            "cholovik mene byie, kudy zvernutysia?",
+            "uk",
+            "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie",
+        ),
+    ],
+)
 def test_api_answers_with_citations(server, question: str, lang: str, pledge_id: str) -> None:
     status, doc = ask(server, question, top_k=3)
     assert status == 200
@@ -168,11 +192,14 @@ def browser_page(server, request):
     width = request.param
     outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page(viewport={"width": width, "height": 812 if width < 500 else 800})
-        page.on("request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:"))
-                else outside.append(r.url))
+        page.on(
+            "request", lambda r: None if r.url.startswith((server["url"], "data:", "blob:")) else outside.append(r.url)
+        )
         yield page, width
         browser.close()
     assert outside == [], f"the page fetched from outside this machine: {outside}"
@@ -218,10 +245,14 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
     assert _in_view(page, "#answers .kqa-title") and _in_view(page, "#answers .kqa-badge")  # answer first
     # set by ui.js's mutation callback from the heading's data-ui-lang (it was set on the next animation frame
     # when this timed out once in a full run; cause unknown)
-    _until(lambda: page.evaluate("document.documentElement.lang") == "en", state=lambda: page.evaluate(
-        "({html: document.documentElement.lang, heading: (document.querySelector('#kqa-head [data-ui-lang]')"
-        " || {dataset: {}}).dataset.uiLang, turn: (document.querySelector('#answers .kqa-turn')"
-        " || {dataset: {}}).dataset.uiLang})"))
+    _until(
+        lambda: page.evaluate("document.documentElement.lang") == "en",
+        state=lambda: page.evaluate(
+            "({html: document.documentElement.lang, heading: (document.querySelector('#kqa-head [data-ui-lang]')"
+            " || {dataset: {}}).dataset.uiLang, turn: (document.querySelector('#answers .kqa-turn')"
+            " || {dataset: {}}).dataset.uiLang})"
+        ),
+    )
     card = page.locator("#answers .kqa-card").first
     assert "as of 2025" in card.locator(".kqa-badge").inner_text()
     assert "Unofficial translation" in card.locator(".kqa-tr").inner_text()  # above the Polish quotes
@@ -312,8 +343,13 @@ def test_browser_three_turn_conversation(server, browser_page) -> None:
     women = "Zapewnimy kobietom w każdym wieku"
     for n, question in enumerate(["Czy jest darmowa mammografia?", "is it free?", "po ukraińsku"], start=1):
         _ask(page, question)
-        _until(lambda q=question: page.locator("#answers .kqa-turn").count() >= 1 and q in page.locator(
-            "#answers .kqa-turn").first.inner_text(), timeout=30)
+        _until(
+            lambda q=question: (
+                page.locator("#answers .kqa-turn").count() >= 1
+                and q in page.locator("#answers .kqa-turn").first.inner_text()
+            ),
+            timeout=30,
+        )
         turn = page.locator("#answers .kqa-turn").first
         assert women in turn.locator(".kqa-card .kqa-title").first.inner_text()
         _until(lambda: women in page.locator("#context").inner_text())  # what the next question continues

@@ -15,8 +15,15 @@ from assistant.feedback import FeedbackError, FeedbackStore
 def _store(tmp_path: Path, **kw: object) -> FeedbackStore:
     store = FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}", **kw)
     for aid in ("a1", "a2"):
-        store.record_answer(aid, lang="pl", reply_language="pl", abstained=False, pledge_ids=["p1", "p2"],
-                            report="r", question="mój mąż mnie bije")
+        store.record_answer(
+            aid,
+            lang="pl",
+            reply_language="pl",
+            abstained=False,
+            pledge_ids=["p1", "p2"],
+            report="r",
+            question="mój mąż mnie bije",
+        )
     return store
 
 
@@ -50,8 +57,15 @@ def test_no_question_text_unless_the_operator_opts_in(tmp_path: Path) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert "mąż".encode() not in raw
     opted = FeedbackStore(f"sqlite:///{tmp_path / 'opt.sqlite3'}", store_questions=True)
-    opted.record_answer("a9", lang="pl", reply_language="pl", abstained=True, pledge_ids=[], report="r",
-                        question="czy jest mammografia?")
+    opted.record_answer(
+        "a9",
+        lang="pl",
+        reply_language="pl",
+        abstained=True,
+        pledge_ids=[],
+        report="r",
+        question="czy jest mammografia?",
+    )
     rows = sqlite3.connect(tmp_path / "opt.sqlite3").execute("select question from kqa_questions").fetchall()
     assert rows == [("czy jest mammografia?",)]
 
@@ -65,10 +79,12 @@ def test_stats_count_by_day_language_pledge_and_refusals(tmp_path: Path) -> None
     assert sum(stats["by_day"].values()) == 3
 
 
-@pytest.mark.parametrize("content", [b"", b"[]", b"not a database at all" * 100,
-                                     b"SQLite format 3\x00" + b"\xff" * 500])
-def test_a_damaged_database_file_is_moved_aside(tmp_path: Path, content: bytes,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "content", [b"", b"[]", b"not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 500]
+)
+def test_a_damaged_database_file_is_moved_aside(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "fb.sqlite3"
     path.write_bytes(content)
     store = FeedbackStore(f"sqlite:///{path}")
@@ -98,13 +114,17 @@ def test_a_read_only_database_gives_a_generic_error(tmp_path: Path) -> None:
 
 # --- the app's HTML cards, contacts, Stats token ---------------------------------------------------------------
 
+
 def test_cards_escape_once_and_cite_for_people(fake_assistant) -> None:
     from assistant import Assistant
     from assistant.cards import answer_html
     from corpus.translated import Translations
 
-    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0),
-                       encoder=fake_assistant.encoder, log_fn=lambda m: None)
+    a = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=-10, answer_set_delta=0.0),
+        encoder=fake_assistant.encoder,
+        log_fn=lambda m: None,
+    )
     ans = a.ask("<b>zobowiązanie's</b> opieki wyręczeniowej", top_k=3, lang="uk")
     page = answer_html(ans, a.library, Translations())
     assert "&lt;b&gt;zobowiązanie&#x27;s&lt;/b&gt;" in page and "&amp;lt;" not in page  # escaped exactly once
@@ -132,18 +152,23 @@ def test_contacts_are_data(tmp_path: Path) -> None:
         Contacts.load(bad)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"contacts": [{"phone": "1", "text": {"pl": "x"}}]}, r"contact 1 needs .*text\.en, text\.uk"),
-    ({"contacts": [{"phone": 112, "text": {"pl": "x", "en": "x", "uk": "x"}}]}, r"contact 1 .*: phone\)"),
-    ({"contacts": [{"text": {"pl": ["x"], "en": "x", "uk": "x"}}]}, r"phone, text\.pl"),
-    ({"contacts": []}, "'contacts' must be a non-empty list"),
-    ({"contacts": 5}, "'contacts' must be a non-empty list"),
-    ({"pledges": "powolamy-pelnomocnika"}, "'pledges' must be a list of pledge ids"),
-    ({"pledges": [5]}, "'pledges' must be a list"),
-    ({"show_when_not_in_report": "false"}, "must be true or false"),
-    ({"contacts": [{"phone": "1", "for": "police", "text": {"pl": "x", "en": "x", "uk": "x"}}]},
-     "contact 1: 'for' is 'police'; use \"safety\" or \"general\""),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"contacts": [{"phone": "1", "text": {"pl": "x"}}]}, r"contact 1 needs .*text\.en, text\.uk"),
+        ({"contacts": [{"phone": 112, "text": {"pl": "x", "en": "x", "uk": "x"}}]}, r"contact 1 .*: phone\)"),
+        ({"contacts": [{"text": {"pl": ["x"], "en": "x", "uk": "x"}}]}, r"phone, text\.pl"),
+        ({"contacts": []}, "'contacts' must be a non-empty list"),
+        ({"contacts": 5}, "'contacts' must be a non-empty list"),
+        ({"pledges": "powolamy-pelnomocnika"}, "'pledges' must be a list of pledge ids"),
+        ({"pledges": [5]}, "'pledges' must be a list"),
+        ({"show_when_not_in_report": "false"}, "must be true or false"),
+        (
+            {"contacts": [{"phone": "1", "for": "police", "text": {"pl": "x", "en": "x", "uk": "x"}}]},
+            "contact 1: 'for' is 'police'; use \"safety\" or \"general\"",
+        ),
+    ],
+)
 def test_broken_contacts_are_refused_with_the_fix(tmp_path: Path, change: dict, message: str) -> None:
     """Every kind of mistake an operator could make in the file is named at load, never served half-broken."""
     import json
@@ -163,14 +188,16 @@ def test_cards_show_the_help_numbers_the_answer_carries(fake_assistant) -> None:
     from assistant.cards import answer_html
     from corpus.translated import Translations
 
-    refusing = Assistant.load(replace(fake_assistant.settings, abstain_margin=10), encoder=fake_assistant.encoder,
-                              log_fn=lambda m: None)
+    refusing = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=10), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    )
     ans = refusing.ask("ile kosztuje bilet tramwajowy?")
     page = answer_html(ans, refusing.library, Translations())
-    assert ans.help_contacts and 'kqa-general' in page and '<a href="tel:126161616">12 616 1616</a>' in page
+    assert ans.help_contacts and "kqa-general" in page and '<a href="tel:126161616">12 616 1616</a>' in page
     assert "800 120 002" not in page  # a tram ticket is not a safety matter: the city's contact, not 112
-    answering = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
-                               log_fn=lambda m: None)
+    answering = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    )
     other = answering.ask("opieka wytchnieniowa dla osób z niepełnosprawnościami", top_k=1)
     assert other.help_contacts == [] and "kqa-contacts" not in answer_html(other, answering.library, Translations())
 
@@ -187,8 +214,9 @@ def events(fake_assistant, tmp_path: Path):
     from assistant import Assistant
     from assistant.ui_events import UiEvents
 
-    a = Assistant.load(replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder,
-                       log_fn=lambda m: None)
+    a = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=-10), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    )
     return UiEvents(a, FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}"), admin_token="tok")
 
 
@@ -204,8 +232,7 @@ def test_respond_shows_the_newest_answer_first_and_keeps_no_text(events, tmp_pat
 
 
 def test_conversation_lives_in_the_session_and_can_be_dropped(events) -> None:
-    page, turns, last, history, context = events.respond("Rozwiniemy system opieki wyręczeniowej", [], "auto",
-                                                         "pl", [])
+    page, turns, last, history, context = events.respond("Rozwiniemy system opieki wyręczeniowej", [], "auto", "pl", [])
     assert "Kontynuacja tematu:" in context and "Rozwiniemy system opieki" in context
     page, turns, last, history, context = events.respond("po angielsku", turns, "auto", last, history)
     assert "Continuing about:" in page and last == "en" and len(history) == 2  # the reply is English, the UI follows
@@ -217,8 +244,9 @@ def test_conversation_lives_in_the_session_and_can_be_dropped(events) -> None:
     assert len(history) == events.assistant.settings.max_history_turns
 
 
-@pytest.mark.parametrize("choice, fragment", [("pl", "Pytanie jest puste"), ("uk", "Запитання порожнє"),
-                                              ("en", "The question is empty")])
+@pytest.mark.parametrize(
+    "choice, fragment", [("pl", "Pytanie jest puste"), ("uk", "Запитання порожнє"), ("en", "The question is empty")]
+)
 def test_respond_says_what_to_do_in_the_interface_language(events, choice: str, fragment: str) -> None:
     page, turns, _, history, _ = events.respond("   ", ["<earlier>"], choice, "pl", [])
     assert fragment in page and "<earlier>" in page and turns == ["<earlier>"] and history == []  # answers stay

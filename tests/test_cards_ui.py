@@ -25,8 +25,9 @@ VIOLENCE = "powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie"
 def answering(fake_settings_in_module) -> Assistant:
     from index.fake import FakeEncoder
 
-    return Assistant.load(replace(fake_settings_in_module, abstain_margin=-10), encoder=FakeEncoder(),
-                          log_fn=lambda m: None)
+    return Assistant.load(
+        replace(fake_settings_in_module, abstain_margin=-10), encoder=FakeEncoder(), log_fn=lambda m: None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +77,9 @@ def test_safety_numbers_come_before_the_quotes(answering: Assistant) -> None:
 
 
 def test_other_refusals_get_the_city_contact_after_the_suggestions(fake_assistant: Assistant) -> None:
-    refusing = Assistant.load(replace(fake_assistant.settings, abstain_margin=10), encoder=fake_assistant.encoder,
-                              log_fn=lambda m: None)
+    refusing = Assistant.load(
+        replace(fake_assistant.settings, abstain_margin=10), encoder=fake_assistant.encoder, log_fn=lambda m: None
+    )
     ans = refusing.ask("ile kosztuje bilet tramwajowy?", lang="en")
     assert ans.abstained and not refusing.contacts.safety_shown(ans.help_contacts, ans.reply_language)
     page = answer_html(ans, refusing.library, Translations(), False)
@@ -121,9 +123,11 @@ def test_doubtful_labels_say_so_in_plain_words(answering: Assistant) -> None:
     pledge = answering.library.pledges[0]
     label = replace(pledge.status_label, doubtful=True, doubt="weak", rule="amounts done so far")
     doubtful = [replace(pledge, status_label=label)]
-    for lang, sentence in (("en", "The report's wording is not clear-cut — read the quote."),
-                           ("pl", "Sformułowanie raportu nie jest jednoznaczne — przeczytaj cytat."),
-                           ("uk", "Формулювання звіту не однозначне — прочитайте цитату.")):
+    for lang, sentence in (
+        ("en", "The report's wording is not clear-cut — read the quote."),
+        ("pl", "Sformułowanie raportu nie jest jednoznaczne — przeczytaj cytat."),
+        ("uk", "Формулювання звіту не однозначне — прочитайте цитату."),
+    ):
         page = library_card(lang, answering.library, doubtful[0], Translations())
         assert unescape(page).count(sentence) == 1
         assert not any(w in page for w in ("label by rule", "według reguły", "за правилом", "weak cue"))

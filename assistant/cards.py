@@ -333,8 +333,11 @@ def message_html(lang: str, text: str) -> str:
     return f'<section class="kqa-turn" data-ui-lang="{lang}"><p class="kqa-error" role="alert">{e(text)}</p></section>'
 
 
-def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Translations) -> str:
-    """A pledge opened in Browse (or by a shared link): the full card with the status change, if any."""
+def library_card(
+    lang: str, library: ReportSet, pledge: Pledge, translations: Translations, contacts: list[HelpContact] | None = None
+) -> str:
+    """A pledge opened in Browse (or by a shared link): the full card with the status change, if any; the safety
+    numbers the contacts file lists for it (``contacts``) come first, as beside an answer."""
     card = pledge_card(
         lang,
         pledge,
@@ -345,7 +348,9 @@ def library_card(lang: str, library: ReportSet, pledge: Pledge, translations: Tr
     )
     note = change_note(lang, library, pledge.id)
     return (
-        f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">{card}'
+        f'<article class="kqa-card" data-pledge="{e(pledge.id)}" data-ui-lang="{lang}">'
+        + (contacts_html(lang, contacts) if contacts else "")
+        + card
         + (f'<p class="kqa-note">{e(note)}</p>' if note else "")
         + f"{earlier_html(lang, library, pledge)}</article>"
     )

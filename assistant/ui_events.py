@@ -97,13 +97,16 @@ class UiEvents:
         )
 
     def open_pledge(self, command: str, choice: str, last: str) -> str:
-        """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'); '' for an unknown id."""
+        """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'), with the safety numbers
+        when the contacts file lists the pledge; '' for an unknown id."""
         library = self.assistant.library
         try:
             pledge = library.by_id((command or "").split("|", 1)[0])
         except KeyError:
             return ""
-        return library_card(ui_lang(choice, last), library, pledge, self.translations)
+        lang = ui_lang(choice, last)
+        contacts = self.assistant.contacts.for_answer([pledge.id], False, lang)
+        return library_card(lang, library, pledge, self.translations, contacts)
 
     def deep_link(self, params: dict[str, str]) -> tuple[str, str]:
         """A shared link's (language choice, pledge to open): ``?pledge=<id>&lang=<xx>``; unknown values ignored."""

@@ -148,3 +148,13 @@ def test_quick_exit_is_first_and_leads_to_a_neutral_local_page(tmp_path: Path, a
     assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
     assert "<title>Nowa karta</title>" in resp.text and "Krak" not in resp.text and "http" not in resp.text
     assert "default-src 'self'" in resp.headers["content-security-policy"]
+
+
+def test_a_listed_pledge_opened_in_browse_shows_the_numbers_first(answering: Assistant, tmp_path: Path) -> None:
+    from assistant.feedback import FeedbackStore
+    from assistant.ui_events import UiEvents
+
+    events = UiEvents(answering, FeedbackStore(f"sqlite:///{tmp_path / 'fb.sqlite3'}"))
+    card = events.open_pledge(VIOLENCE, "uk", "pl")
+    assert card.index("kqa-safety") < card.index('class="kqa-title"') and "800 120 002" in card
+    assert "kqa-contacts" not in events.open_pledge("wesprzemy-mniejszosci-narodowe", "uk", "pl")

@@ -95,12 +95,13 @@ class StatsTab:
 
 def _ask_tab(examples: list[str]) -> AskTab:
     """The question box, the conversation line ("continuing about …", ask about something else, new
-    conversation), examples and the answers."""
+    conversation), the answers, then the examples: after the answers, so Tab goes from the Ask button to the answer
+    (on a first visit the answers are empty and the examples sit under the box)."""
     with gr.Tab(t("pl", "ui_chat"), id="ask") as tab:
         with gr.Row(equal_height=True):
             box = gr.Textbox(
                 placeholder=t("pl", "ui_placeholder"),
-                label=t("pl", "ui_chat"),
+                label=t("pl", "ui_question"),
                 scale=5,
                 elem_id="question",
                 max_lines=6,
@@ -122,10 +123,10 @@ def _ask_tab(examples: list[str]) -> AskTab:
                 visible=False,
                 min_width=120,
             )
+        answers = _html("", elem_id="answers")
         examples_head = _html(examples_label("pl"))
         with gr.Row(elem_classes="kqa-examples"):
             example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
-        answers = _html("", elem_id="answers")
     return AskTab(tab, box, send, busy, context, forget, new, examples_head, example_buttons, answers)
 
 
@@ -161,7 +162,7 @@ def _labels(lang: str, section: str) -> list:
         heading_html(lang, section),
         busy_html(lang),
         examples_label(lang),
-        gr.update(label=t(lang, "ui_chat"), placeholder=t(lang, "ui_placeholder")),
+        gr.update(label=t(lang, "ui_question"), placeholder=t(lang, "ui_placeholder")),
         gr.update(value=t(lang, "ui_send")),
         gr.update(label=t(lang, "ui_chat")),
         gr.update(label=t(lang, "ui_browse")),
@@ -236,13 +237,12 @@ def _wire_ask(
 
     outputs = [ask.answers, turns, last_lang, history, ask.context, ask.forget, ask.new, *labelled]
     inputs = [ask.box, turns, lang_choice, last_lang, history]
-    # The box is not an output: what a reader types while an answer loads is never wiped.
+    # The box is not an output: what a reader types while an answer loads is never wiped (ui.js empties it when
+    # the answer to what it held arrives). An example asks at once and leaves the box as it was.
     for trigger in (ask.box.submit, ask.send.click):
         trigger(respond, inputs, outputs, **ASK)
     for button, question in zip(ask.example_buttons, events.examples, strict=True):
-        button.click(
-            lambda sh, c, la, sa, q=question: (q, *respond(q, sh, c, la, sa)), inputs[1:], [ask.box, *outputs], **ASK
-        )
+        button.click(lambda sh, c, la, sa, q=question: respond(q, sh, c, la, sa), inputs[1:], outputs, **ASK)
     ask.forget.click(
         lambda: (*events.forget_context(), gr.update(visible=False)),
         None,

@@ -76,6 +76,11 @@ class Contacts:
             if e.get("for", "safety") == kind
         ]
 
+    def safety_shown(self, shown: list[HelpContact], lang: str) -> bool:
+        """Whether the contacts an answer carries (in ``lang``) include a safety number: the app then shows them
+        before the quotes."""
+        return bool(set(shown) & set(self.lines(lang, ("safety",))))
+
     def for_answer(
         self, pledge_ids: list[str], abstained: bool, lang: str, *, near_safety: bool = False
     ) -> list[HelpContact]:

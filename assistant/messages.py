@@ -8,7 +8,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page": "p.",
         "changed": "status changed since {since}: {before} → {after}",
         "rule": "label by rule: {rule}",
-        "ui_chat": "Ask",
+        "ui_chat": "Questions",
         "ui_browse": "Browse",
         "ui_placeholder": "Ask about a pledge, e.g. free mammography",
         "ui_send": "Ask",
@@ -52,7 +52,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page": "s.",
         "changed": "status zmienił się od wydania {since}: {before} → {after}",
         "rule": "etykieta według reguły: {rule}",
-        "ui_chat": "Zapytaj",
+        "ui_chat": "Pytania",
         "ui_browse": "Przeglądaj",
         "ui_placeholder": "Zapytaj o zobowiązanie, np. bezpłatna mammografia",
         "ui_send": "Zapytaj",
@@ -95,7 +95,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "page": "с.",
         "changed": "статус змінився від видання {since}: {before} → {after}",
         "rule": "мітка за правилом: {rule}",
-        "ui_chat": "Запитати",
+        "ui_chat": "Запитання",
         "ui_browse": "Перегляд",
         "ui_placeholder": "Запитайте про зобов'язання, напр. безкоштовна мамографія",
         "ui_send": "Запитати",
@@ -322,9 +322,47 @@ _CHANGES: dict[str, dict[str, str]] = {
         "pages": "с.",
     },
 }
+# Safety and screen readers (quick exit, announcements, each control naming its pledge) and plain words.
+_A11Y: dict[str, dict[str, str]] = {
+    "en": {
+        "ui_question": "Your question",
+        "ui_exit": "Quick exit",
+        "ui_exit_name": "Quick exit: leave this page now",
+        "ui_contacts_general": "Other matters for the city",
+        "ui_not_in_report": "Not in the report",
+        "ui_announce": "{title}. Status: {status}.",
+        "ui_original": "Original (Polish), the evidence:",
+        "doubtful": "The report's wording is not clear-cut — read the quote.",
+        "ui_named": "{action} — {title}",
+    },
+    "pl": {
+        "ui_question": "Twoje pytanie",
+        "ui_exit": "Szybkie wyjście",
+        "ui_exit_name": "Szybkie wyjście: natychmiast opuść tę stronę",
+        "ui_contacts_general": "Inne sprawy w mieście",
+        "ui_not_in_report": "Tego nie ma w raporcie",
+        "ui_announce": "{title}. Status: {status}.",
+        "ui_original": "Oryginał:",
+        "doubtful": "Sformułowanie raportu nie jest jednoznaczne — przeczytaj cytat.",
+        "ui_named": "{action} — {title}",
+    },
+    "uk": {
+        "ui_question": "Ваше запитання",
+        "ui_exit": "Швидкий вихід",
+        "ui_exit_name": "Швидкий вихід: негайно залишити цю сторінку",
+        "ui_contacts_general": "Інші питання до міста",
+        "ui_not_in_report": "Цього немає у звіті",
+        "ui_announce": "{title}. Статус: {status}.",
+        "ui_original": "Оригінал польською — це доказ:",
+        "doubtful": "Формулювання звіту не однозначне — прочитайте цитату.",
+        "ui_named": "{action} — {title}",
+    },
+}
 for _lang, _extra in _UI.items():
     MESSAGES[_lang].update(_extra)
 for _lang, _extra in _CHANGES.items():
+    MESSAGES[_lang].update(_extra)
+for _lang, _extra in _A11Y.items():
     MESSAGES[_lang].update(_extra)
 DEFAULT_REPLY_LANGUAGE = "en"
 

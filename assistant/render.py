@@ -18,15 +18,20 @@ CITATION_KINDS = {"title": "title", "pledge": "pledge_text", "status": "status_t
 FOLLOWING = (DETAIL, LANGUAGE, SIBLING)  # follow-up kinds that say what they continue
 
 
-def status_notes(lang: str, change: dict[str, Any] | None, doubtful: bool, rule: str, doubt: str = "") -> list[str]:
-    """The lines that qualify a status: a change since the last edition; the rule and why, when the label is
-    doubtful."""
+def status_notes(
+    lang: str, change: dict[str, Any] | None, doubtful: bool, rule: str, doubt: str = "", *, detail: bool = False
+) -> list[str]:
+    """The lines that qualify a status: a change since the last edition; when the label is doubtful, one plain
+    sentence ("the report's wording is not clear-cut — read the quote"), or with ``detail`` (the CLI) the rule
+    and why."""
     notes = []
     if change:
         notes.append(
             t(lang, "changed", since=change["since"], before=t(lang, change["before"]), after=t(lang, change["after"]))
         )
-    if doubtful:
+    if doubtful and not detail:
+        notes.append(t(lang, "doubtful"))
+    elif doubtful:
         why = doubt_note(lang, doubt)
         notes.append(t(lang, "rule", rule=rule_name(lang, rule)) + (f" — {why}" if why else ""))
     return notes
@@ -90,7 +95,9 @@ def plain_answer(ans: Answer, library: ReportSet | None = None) -> str:
         out.append(f"   {t(lang, 'status')}: {t(lang, a.status_label)}   ({t(lang, 'score')} {a.score:.3f})")
         out += [
             f"   ({note})"
-            for note in status_notes(lang, a.status_change, a.status_doubtful, a.status_rule, a.status_doubt)
+            for note in status_notes(
+                lang, a.status_change, a.status_doubtful, a.status_rule, a.status_doubt, detail=True
+            )
         ]
         for p in a.passages:
             label = t(lang, "pledge") if p.kind == "pledge" else t(lang, "progress")

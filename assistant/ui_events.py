@@ -61,7 +61,8 @@ class UiEvents:
             page = message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns)
             return page, turns, last, history, self.context(history, lang)
         self.feedback.record(ans)
-        turns = [answer_html(ans, self.assistant.library, self.translations), *turns][:MAX_HISTORY]
+        safety = self.assistant.contacts.safety_shown(ans.help_contacts, ans.reply_language)
+        turns = [answer_html(ans, self.assistant.library, self.translations, safety), *turns][:MAX_HISTORY]
         history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns :]
         # the interface follows the question's language, or the language a follow-up asked for
         asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
@@ -92,13 +93,16 @@ class UiEvents:
         return rows_html(lang, rows, len(self.assistant.library.pledges), self.assistant.library, fallback)
 
     def open_pledge(self, command: str, choice: str, last: str) -> str:
-        """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'); '' for an unknown id."""
+        """One pledge's card (``command`` is '<pledge id>' or '<pledge id>|<anything>'), with the safety numbers
+        when the contacts file lists the pledge; '' for an unknown id."""
         library = self.assistant.library
         try:
             pledge = library.by_id((command or "").split("|", 1)[0])
         except KeyError:
             return ""
-        return library_card(ui_lang(choice, last), library, pledge, self.translations)
+        lang = ui_lang(choice, last)
+        contacts = self.assistant.contacts.for_answer([pledge.id], False, lang)
+        return library_card(lang, library, pledge, self.translations, contacts)
 
     def deep_link(self, params: dict[str, str]) -> tuple[str, str]:
         """A shared link's (language choice, pledge to open): ``?pledge=<id>&lang=<xx>``; unknown values ignored."""

@@ -16,6 +16,7 @@ from corpus.status import LABELS as STATUSES
 
 HERE = Path(__file__).resolve().parent
 UI_LANGS = ("pl", "en", "uk")
+EXIT_PATH = "start"  # the neutral page "Quick exit" leaves for (assistant/web.py serves it), relative to the app
 MAX_HISTORY = 20  # earlier answers kept in the page (in the session's memory only, never on disk)
 
 
@@ -43,11 +44,14 @@ def ui_lang(choice: str | None, last: str | None) -> str:
 
 
 def heading_html(lang: str, section: str) -> str:
-    """The page's one h1 (naming the reports' sections, from their manifests) and the line on what can be asked;
-    ``data-ui-lang`` sets <html lang> (ui.js)."""
+    """The "Quick exit" link (first on every page, so first in tab order; ui.js replaces the page with the neutral
+    ``/start`` page and leaves no history entry to go back to), the page's one h1 (naming the reports' sections,
+    from their manifests) and the line on what can be asked; ``data-ui-lang`` sets <html lang> (ui.js)."""
     return (
-        f'<div data-ui-lang="{lang}"><h1>{e(t(lang, "ui_h1", section=section))}</h1>'
-        f"<p>{e(t(lang, 'ui_lead'))}</p></div>"
+        f'<div data-ui-lang="{lang}"><a id="quick-exit" class="kqa-exit" href="{EXIT_PATH}" data-exit '
+        f'aria-label="{e(t(lang, "ui_exit_name"))}">{e(t(lang, "ui_exit"))}'
+        '<span aria-hidden="true"> ✕</span></a>'
+        f"<h1>{e(t(lang, 'ui_h1', section=section))}</h1><p>{e(t(lang, 'ui_lead'))}</p></div>"
     )
 
 

@@ -11,10 +11,20 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
 
 from assistant.api import Service, install_api
 from assistant.security import SecurityMiddleware
+from assistant.ui_text import EXIT_PATH
 from settings import Settings
+
+# Where "Quick exit" goes: a blank page that says nothing about the app, served here (no outside site: the machine
+# may be offline, and a request to a third party would tell it someone left this page).
+NEUTRAL_PAGE = (
+    '<!doctype html><html lang="pl"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Nowa karta</title>'
+    "</head><body></body></html>"
+)
 
 
 def create_server(service: Service) -> FastAPI:
@@ -30,6 +40,12 @@ def create_server(service: Service) -> FastAPI:
         description="Quoted, cited answers from Kraków's report. No question text is stored.",
     )
     install_api(app, service)
+
+    @app.get(f"/{EXIT_PATH}", include_in_schema=False)
+    def neutral_page() -> HTMLResponse:
+        """The neutral page "Quick exit" replaces the app with; never cached."""
+        return HTMLResponse(NEUTRAL_PAGE, headers={"Cache-Control": "no-store"})
+
     origins = [o.strip() for o in service.settings.cors_origins.split(",") if o.strip()]
     # Present even when empty: Gradio then adds none of its own (it would allow any localhost origin).
     app.add_middleware(

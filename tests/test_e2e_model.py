@@ -111,6 +111,6 @@ def test_cli_chat_keeps_the_conversation(real_assistant) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stderr
-    turns = out.stdout.split("? ")[1:]
+    turns = out.stdout.split("> ? ")[1:]  # each turn is echoed after the prompt when stdin is not a terminal
     assert len(turns) == 3 and all("Zapewnimy kobietom" in turn for turn in turns)
     assert "(Continuing about: Zapewnimy kobietom" in turns[1] and "(Продовження теми: Zapewnimy" in turns[2]

@@ -90,7 +90,7 @@ WORD = re.compile(r"[^\W\d_]+")  # a word: letters only (also assistant.language
 _APOSTROPHES = re.compile(r"['’ʼ]")
 # A typed word for writing back: apostrophes inside or after it belong to it, since schemes spell ь and the
 # Ukrainian apostrophe so ("pol's'koji", "krychyt'"); ``key`` drops them.
-TYPED_WORD = _TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]*)*")
+TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]*)*")
 
 
 _ROMANIZE = str.maketrans(_CYRILLIC_TO_LATIN)
@@ -113,11 +113,7 @@ def keys_of(words: Sequence[str]) -> list[str]:
     """``[key(romanize(w)) for w in words]`` for words without a line break, done on them all at once: one
     ``translate``, each key step and the merging of doubled letters run once over the joined words (no step
     spells a line break, and ``.`` does not match one), ~10× faster for wordfreq's 110k words."""
-    joined = romanize("\n".join(words))
-    joined = _APOSTROPHES.sub("", joined.lower())
-    for old, new in _KEY_STEPS:
-        joined = joined.replace(old, new)
-    out = _REPEATS.sub(r"\1", joined).split("\n")
+    out = key(romanize("\n".join(words))).split("\n")
     if len(out) != len(words):  # a word with a line break in it: the slow, word-by-word way
         return [key(romanize(w)) for w in words]
     return out
@@ -181,7 +177,7 @@ def to_cyrillic(text: str, lang: str) -> str:
         found = table.get(key(word)) if word.isascii() else None
         return found[1] if found else word
 
-    return _TYPED_WORD.sub(one, text)
+    return TYPED_WORD.sub(one, text)
 
 
 def search_form(text: str, lang: str) -> str:

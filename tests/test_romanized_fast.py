@@ -29,60 +29,11 @@ EDGE = {
 
 
 def reference(freqs: dict[str, float]) -> dict[str, tuple[float, str]]:
-    """The tables as they were built before issue 31, word by word."""
-    table = {
-        "а": "a",
-        "б": "b",
-        "в": "v",
-        "г": "h",
-        "ґ": "g",
-        "д": "d",
-        "е": "e",
-        "є": "ie",
-        "ж": "zh",
-        "з": "z",
-        "и": "y",
-        "і": "i",
-        "ї": "i",
-        "й": "j",
-        "к": "k",
-        "л": "l",
-        "м": "m",
-        "н": "n",
-        "о": "o",
-        "п": "p",
-        "р": "r",
-        "с": "s",
-        "т": "t",
-        "у": "u",
-        "ф": "f",
-        "х": "kh",
-        "ц": "ts",
-        "ч": "ch",
-        "ш": "sh",
-        "щ": "shch",
-        "ь": "",
-        "ъ": "",
-        "ю": "iu",
-        "я": "ia",
-        "ы": "y",
-        "э": "e",
-        "ё": "io",
-        "'": "",
-        "’": "",
-        "ʼ": "",
-    }
-
-    def key(latin: str) -> str:
-        out = re.sub(r"['’ʼ]", "", latin.lower())
-        for old, new in R._KEY_STEPS:
-            out = out.replace(old, new)
-        return re.sub(r"(.)\1+", r"\1", out)
-
+    """The tables as they were built before issue 31, word by word (``key(romanize(word))`` one at a time)."""
     out: dict[str, tuple[float, str]] = {}
     for word, freq in freqs.items():
         if freq > 0 and R.WORD.fullmatch(re.sub(r"['’ʼ]", "", word)):
-            k = key("".join(table.get(ch, ch) for ch in word.lower()))
+            k = R.key(R.romanize(word))
             zipf = round(math.log10(freq) + 9, 2)
             if k not in out or zipf > out[k][0]:
                 out[k] = (zipf, word)

@@ -137,12 +137,14 @@ class Settings:
     # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin``; else it
     # is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
     # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
-    # something else (its margin ≥ ``followup_offtopic_margin``). Chosen on the tune conversations
-    # (python -m eval.followup --max-carry 0.03, the bound on wrong carry-overs; 2026-12-05: 225 of 240
-    # later non-language turns, 4 of 136 wrong carry-overs; at the stricter 0.02, 209 and 2).
+    # something else (its margin ≥ ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words).
+    # Chosen on the tune conversations (python -m eval.followup, --max-carry 0.03 the bound on wrong
+    # carry-overs; 2026-12-05: 232 of 240 later non-language turns, 2 of 136 wrong carry-overs; without the
+    # short-turn rule 225 and 4).
     followup_alone_margin: float = 0.085
-    followup_context_margin: float = 0.055
-    followup_offtopic_margin: float = -0.14
+    followup_context_margin: float = 0.025
+    followup_offtopic_margin: float = 0.03
+    followup_short_words: int = 4  # a turn of at most this many words may carry its context whatever its margin
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts)

@@ -7,17 +7,18 @@ How a later turn is read, from retrieval scores only (history expansion as in TR
 on the turn's own retrieval score as HQE does):
 
 1. A request for another language ("po ukraińsku", "in English?": ``assistant.language_request``) re-shows the
-   last answer in that language.
+   last answer that showed pledges in that language.
 2. The turn alone is retrieved. When its abstention margin reaches ``followup_alone_margin`` (and the abstention
    threshold) it stands on its own: a new question (or, if it lands on the pledge just shown, a detail about it).
 3. Otherwise the turn is retrieved again with its context (the earlier questions in front of it). When that
    margin reaches ``followup_context_margin``, and the turn alone is not clearly about something else (its own
-   margin at least ``followup_offtopic_margin``), the context carries: a detail about the pledge just shown, or
-   an elliptical switch to another pledge ("a co z ginekologiem?").
+   margin at least ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words: a bare "ile
+   kosztuje?" matches nothing on its own), the context carries: a detail about the pledge just shown, or an
+   elliptical switch to another pledge ("a co z ginekologiem?").
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
    threshold, else refused ("not in the report").
 
-At most two retrievals per turn. The three margins are chosen on the tune split of
+At most two retrievals per turn. The margins and the word count are chosen on the tune split of
 ``eval/conversations.jsonl`` (``python -m eval.followup``), like the abstention threshold.
 """
 
@@ -67,11 +68,13 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class FollowUpPolicy:
-    """The three margins that decide whether a turn's context carries (see the module's docstring)."""
+    """The three margins that decide whether a turn's context carries, and the length under which the off-topic
+    margin does not apply (see the module's docstring)."""
 
     alone: float
     context: float
     offtopic: float
+    short_words: int = 0
 
 
 def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
@@ -124,10 +127,16 @@ def is_pure_request(text: str) -> bool:
 
 def last_shown(history: list[Turn]) -> tuple[str, ...]:
     """The pledges of the most recent turn that showed any (what "it" refers to)."""
-    for turn in reversed(history):
-        if turn.pledge_ids:
-            return turn.pledge_ids
-    return ()
+    return history[last_answered(history)].pledge_ids if history else ()
+
+
+def last_answered(history: list[Turn]) -> int:
+    """The index of the most recent turn that showed pledges (the last turn when none did): what a request for
+    another language re-shows."""
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].pledge_ids:
+            return i
+    return len(history) - 1
 
 
 @dataclass(frozen=True)
@@ -144,15 +153,17 @@ def read_turn(
     previous: tuple[str, ...],
     policy: FollowUpPolicy,
     abstain_threshold: float,
+    words: int,
 ) -> Reading:
-    """Decide a later turn from its two retrievals (``context`` None: not needed, the turn stands alone).
+    """Decide a later turn of ``words`` words from its two retrievals (``context`` None: not needed, the turn
+    stands alone).
 
     Pure: the calibration replays it over saved retrievals with other policies.
     """
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
     if alone.margin >= max(policy.alone, abstain_threshold):
         return Reading("alone", _standalone(top_alone, previous))
-    if context is not None and context.ranked and alone.margin >= policy.offtopic and context.margin >= policy.context:
+    if context is not None and context.ranked and _may_carry(alone, policy, words) and context.margin >= policy.context:
         top = context.ranked[0].pledge_id
         return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
     if alone.margin >= abstain_threshold:
@@ -160,9 +171,20 @@ def read_turn(
     return Reading("refuse", FollowUp(OFFTOPIC))
 
 
-def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float) -> bool:
+def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:
     """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all."""
-    return alone.margin < max(policy.alone, abstain_threshold) and alone.margin >= policy.offtopic
+    return alone.margin < max(policy.alone, abstain_threshold) and _may_carry(alone, policy, words)
+
+
+def _may_carry(alone: Retrieval, policy: FollowUpPolicy, words: int) -> bool:
+    """Whether the turn alone leaves room for its context: it is not clearly about something else. A turn of a
+    few words ("ile kosztuje?", "де це?") matches nothing well on its own, so its low margin says nothing."""
+    return words <= policy.short_words or alone.margin >= policy.offtopic
+
+
+def word_count(text: str) -> int:
+    """Words as ``FollowUpPolicy.short_words`` counts them."""
+    return len(text.split())
 
 
 def _standalone(top: str | None, previous: tuple[str, ...]) -> FollowUp:

@@ -28,9 +28,11 @@ from assistant.conversation import (
     Turn,
     check_history,
     context_text,
+    last_answered,
     last_shown,
     needs_context,
     read_turn,
+    word_count,
 )
 from assistant.language import detect_language
 from assistant.language_request import language_request
@@ -176,7 +178,12 @@ class Assistant:
         detected = detect_language(text)
         request = language_request(text) if turns else None
         if request is not None and request.pure:
-            again = self.ask(turns[-1].q, top_k, lang=reply_language(request.lang), report=report, history=turns[:-1])
+            # the last answer that showed pledges: after "is it free?" was refused, "po ukraińsku" asks for the
+            # pledge the conversation is about, not for "not in the report" in Ukrainian
+            last = last_answered(turns)
+            again = self.ask(
+                turns[last].q, top_k, lang=reply_language(request.lang), report=report, history=turns[:last]
+            )
             return replace(
                 again,
                 answer_id=uuid.uuid4().hex,
@@ -203,7 +210,9 @@ class Assistant:
     @property
     def policy(self) -> FollowUpPolicy:
         s = self.settings
-        return FollowUpPolicy(s.followup_alone_margin, s.followup_context_margin, s.followup_offtopic_margin)
+        return FollowUpPolicy(
+            s.followup_alone_margin, s.followup_context_margin, s.followup_offtopic_margin, s.followup_short_words
+        )
 
     def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:
         """How the turn is answered, the retrieval it is answered from, and the turn's own retrieval (at most
@@ -212,10 +221,11 @@ class Assistant:
         if not turns:
             return Reading("refuse" if self.retriever.abstains(alone, detected) else "alone", None), alone, alone
         context = None
-        if needs_context(alone, self.policy, self.retriever.threshold(detected)):
+        threshold, words = self.retriever.threshold(detected), word_count(text)
+        if needs_context(alone, self.policy, threshold, words):
             expanded = context_text(turns, text, self.settings.followup_context_questions)
             context = self.retrieve(expanded, detect_language(expanded))
-        reading = read_turn(alone, context, last_shown(turns), self.policy, self.retriever.threshold(detected))
+        reading = read_turn(alone, context, last_shown(turns), self.policy, threshold, words)
         return reading, (context if reading.source == "context" and context is not None else alone), alone
 
     def _compose(

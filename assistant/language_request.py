@@ -47,6 +47,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         "на польській",
         "polskoju",
         "polskoyu",
+        "polskoiu",
+        "pol's'koiu",
         "pol's'koju",
         "pol'skoju",
     ),
@@ -169,6 +171,29 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         "по-итальянски",
         "на итальянском",
     ),
+    "vi": (
+        "po wietnamsku",
+        "in vietnamese",
+        "into vietnamese",
+        "auf vietnamesisch",
+        "en vietnamien",
+        "tiếng việt",
+        "bằng tiếng việt",
+        "в'єтнамською",
+        "вʼєтнамською",
+        "по-вьетнамски",
+        "на вьетнамском",
+    ),
+    "be": (
+        "po białorusku",
+        "in belarusian",
+        "into belarusian",
+        "па-беларуску",
+        "па беларуску",
+        "білоруською",
+        "по-белорусски",
+        "на белорусском",
+    ),
 }
 _NAMES: dict[str, tuple[str, ...]] = {
     "pl": ("polski", "polish", "polnisch", "польська", "польский", "polska"),
@@ -191,6 +216,8 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "fr": ("francuski", "french", "francais", "французька"),
     "es": ("hiszpanski", "spanish", "espanol", "іспанська"),
     "it": ("wloski", "italian", "italiano", "італійська"),
+    "vi": ("wietnamski", "vietnamese"),
+    "be": ("białoruski", "belarusian", "беларуская", "білоруська"),
 }
 # Verbs and words of asking for a translation that are not frequent enough to count as common words.
 _REQUEST_WORDS = frozenset(
@@ -266,9 +293,9 @@ _REQUEST_WORDS = frozenset(
 )
 # A word this frequent (wordfreq's zipf) in some candidate language is a function word, not content.
 COMMON_ZIPF = 4.8
-_FREQ_LANGS = ("pl", "en", "uk", "ru", "de", "fr", "es", "it")
+_FREQ_LANGS = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "vi")
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
-MAX_WORDS = 10  # a longer turn is a question of its own, whatever phrase it holds
+MAX_WORDS = 10  # a longer request (a remark after a break aside) is a question of its own, whatever phrase it holds
 
 
 @dataclass(frozen=True)
@@ -313,20 +340,20 @@ def language_request(text: str) -> LanguageRequest | None:
     """
     lower = " ".join(text.lower().split())
     words = _WORD.findall(lower)
-    if len(words) > MAX_WORDS:
-        return None
     folded = _fold_latin(lower)
-    for pattern, lang, bare in _patterns():
-        match = pattern.search(folded)
-        if match is None:
-            continue
-        before, after = _WORD.findall(lower[: match.start()]), lower[match.end() :]
+    # the first language named is the one asked for: "російською можна? мама не читає українською"
+    found = sorted(
+        ((m.start(), -len(m.group()), m.end(), lang, bare) for p, lang, bare in _patterns() if (m := p.search(folded))),
+    )
+    for start, _, end, lang, bare in found:
+        before, after = _WORD.findall(lower[:start]), lower[end:]
         if bare:
             if len(words) <= 3 and all(_common(w) for w in before + _WORD.findall(after)):
                 return LanguageRequest(lang, True)
             continue  # "Polish courses": a bare language name is a request only when nothing else is asked
         # up to the first break (",", "?", "—"), the rest may be a remark: "po polsku proszę, dla sąsiadki"
-        head = re.split(r"[,.;:!?\u2013\u2014]", after, maxsplit=1)[0]
-        pure = all(_common(w) for w in before + _WORD.findall(head))
-        return LanguageRequest(lang, pure)
+        head = _WORD.findall(re.split(r"[,.;:!?\u2013\u2014]", after, maxsplit=1)[0])
+        if len(before) + len(_WORD.findall(lower[start:end])) + len(head) > MAX_WORDS:
+            return None
+        return LanguageRequest(lang, all(_common(w) for w in before + head))
     return None

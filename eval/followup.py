@@ -2,10 +2,10 @@
 
 Every later turn is retrieved alone and with its context once (the earlier turns as the conversation's labels
 say they were answered: the history a user would have had if every earlier turn was right), then
-``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins. The policy
-kept handles the most later turns right with at most ``--max-carry`` wrong carry-overs (new-topic and
-off-topic turns answered with the previous pledge); ties go to the policy that carries context least often.
-Language requests do not depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
+``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins and short-turn
+word counts. The policy kept handles the most later turns right with at most ``--max-carry`` wrong carry-overs
+(new-topic and off-topic turns answered with the previous pledge); ties go to the policy that carries context least
+often. Language requests do not depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.conversation import FollowUpPolicy, Turn, context_text, is_pure_request, last_shown, read_turn
+from assistant.conversation import (
+    FollowUpPolicy,
+    Turn,
+    context_text,
+    is_pure_request,
+    last_shown,
+    read_turn,
+    word_count,
+)
 from assistant.retriever import Retrieval
 from eval.conversations import CARRY_KINDS, Conversation, load_conversations, select_conversations
 
@@ -30,7 +38,8 @@ if TYPE_CHECKING:
 
 GRID_ALONE = np.round(np.arange(-0.02, 0.101, 0.005), 4)
 GRID_CONTEXT = np.round(np.arange(-0.06, 0.061, 0.005), 4)
-GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.001, 0.01), 4)
+GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.061, 0.01), 4)
+GRID_SHORT_WORDS = (0, 1, 2, 3, 4, 5, 6, 8)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Case:
     alone: Retrieval
     context: Retrieval
     threshold: float
+    words: int
     answered: bool | None = None  # detail turns: the report answers it (labelled)
     bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
 
@@ -69,6 +79,7 @@ def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions
                         alone,
                         assistant.retrieve(expanded, detect_language(expanded)),
                         assistant.retriever.threshold(lang),
+                        word_count(turn.q),
                         turn.answered,
                         _bears(assistant, alone, turn.expected),
                     )
@@ -99,7 +110,7 @@ def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
     """Handled right, wrong carry-overs and context reads of ``policy`` over ``data``."""
     handled = carry = carry_n = used = 0
     for c in data:
-        reading = read_turn(c.alone, c.context, c.previous, policy, c.threshold)
+        reading = read_turn(c.alone, c.context, c.previous, policy, c.threshold, c.words)
         shown = {"alone": c.alone, "context": c.context}.get(reading.source)
         top = shown.ranked[0].pledge_id if shown is not None and shown.ranked else None
         handled += (top in c.expected) if c.expected else top is None
@@ -110,20 +121,49 @@ def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
     return {"handled": handled, "n": len(data), "carry": carry, "carry_n": carry_n, "context_reads": used}
 
 
+def _grid() -> np.ndarray:
+    """Every (alone, context, off-topic, short words) policy of the grid, one row each."""
+    return np.array(list(itertools.product(GRID_ALONE, GRID_CONTEXT, GRID_OFFTOPIC, GRID_SHORT_WORDS)), dtype=float)
+
+
+def _grid_counts(data: list[Case], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Handled, wrong carry-overs and context reads of every grid row: ``read_turn``'s branches, vectorised
+    (``score`` is the reference; a test checks they agree)."""
+    a, c, o, short = grid.T
+    handled, carry, used = (np.zeros(len(grid), dtype=int) for _ in range(3))
+    for case in data:
+        tops = {
+            "alone": case.alone.ranked[0].pledge_id if case.alone.ranked else None,
+            "context": case.context.ranked[0].pledge_id if case.context.ranked else None,
+        }
+        stands = case.alone.margin >= np.maximum(a, case.threshold)
+        may_carry = (case.words <= short) | (case.alone.margin >= o)
+        carries = ~stands & bool(case.context.ranked) & may_carry & (case.context.margin >= c)
+        answers_alone = stands | (~carries & (case.alone.margin >= case.threshold))
+        for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):
+            top = tops.get(source) if source else None
+            right = (top in case.expected) if case.expected else top is None
+            handled += where * right
+            if case.kind in CARRY_KINDS:
+                carry += where * (top is not None and top in case.previous and top not in case.expected)
+        used += carries
+    return handled, carry, used
+
+
 def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
-    """The grid policy handling most turns with wrong carry-overs ≤ ``max_carry``."""
-    best: tuple[tuple, FollowUpPolicy, dict] | None = None
-    for a, c, o in itertools.product(GRID_ALONE, GRID_CONTEXT, GRID_OFFTOPIC):
-        policy = FollowUpPolicy(float(a), float(c), float(o))
-        s = score(policy, data)
-        if s["carry_n"] and s["carry"] / s["carry_n"] > max_carry:
-            continue
-        key = (s["handled"], -s["carry"], -s["context_reads"], -a, c, o)
-        if best is None or key > best[0]:
-            best = (key, policy, s)
-    if best is None:
+    """The grid policy handling most turns with wrong carry-overs ≤ ``max_carry``; ties go to the policy that
+    reads context least often, then to the one that stands turns alone soonest and carries least."""
+    grid = _grid()
+    handled, carry, used = _grid_counts(data, grid)
+    carry_n = sum(c.kind in CARRY_KINDS for c in data)
+    ok = carry <= max_carry * carry_n if carry_n else np.ones(len(grid), dtype=bool)
+    if not ok.any():
         raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
-    return best[1], best[2]
+    a, c, o, short = grid.T
+    order = np.lexsort((-short, o, c, -a, -used, -carry, handled))  # the last key sorts first
+    best = next(i for i in order[::-1] if ok[i])
+    policy = FollowUpPolicy(float(a[best]), float(c[best]), float(o[best]), int(short[best]))
+    return policy, score(policy, data)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p = best["policy"]
     print(
         f"KQA_FOLLOWUP_ALONE_MARGIN={p['alone']} KQA_FOLLOWUP_CONTEXT_MARGIN={p['context']} "
-        f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}"
+        f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_SHORT_WORDS={p['short_words']} "
+        f"KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}"
     )
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "results": results, "chosen": best}, indent=2))

@@ -16,12 +16,16 @@ from assistant.conversation import (
     NEW_TOPIC,
     OFFTOPIC,
     SIBLING,
+    FollowUp,
     FollowUpPolicy,
     HistoryError,
     Turn,
     check_history,
     context_text,
+    last_answered,
+    needs_context,
     read_turn,
+    word_count,
 )
 from assistant.language_request import LanguageRequest, language_request
 from assistant.retriever import Ranked, Retrieval
@@ -45,6 +49,10 @@ GYN = "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"
         ("a mozesz po angielsku?", "en", True),
         ("can you translate it into Ukrainian", "uk", True),
         ("a teraz po polsku", "pl", True),
+        ("polskoiu", "pl", True),
+        ("tiếng Việt được không?", "vi", True),
+        ("can you give that in French? my friend is from Lyon", "fr", True),  # the remark is not counted
+        ("російською можна? мама не читає українською", "ru", True),  # the first language named
         ("Are there courses in English?", "en", False),
         ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
     ],
@@ -62,6 +70,8 @@ def test_language_requests_are_recognised(text: str, lang: str, pure: bool) -> N
         "is it free?",
         "a co z ginekologiem?",
         "English lessons for Ukrainian kids",
+        "is there a Vietnamese community centre?",
+        "czy w Krakowie są darmowe kursy dla dzieci prowadzone w szkołach po angielsku",
     ],
 )
 def test_questions_about_languages_are_not_requests(text: str) -> None:
@@ -109,10 +119,20 @@ def _retrieval(top: str, margin: float) -> Retrieval:
     ],
 )
 def test_read_turn_branches(alone: Retrieval, context: Retrieval | None, source: str, kind: str) -> None:
-    reading = read_turn(
-        alone, context, (RESPITE,), FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), abstain_threshold=-0.01
-    )
+    policy = FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1, short_words=2)
+    reading = read_turn(alone, context, (RESPITE,), policy, abstain_threshold=-0.01, words=5)
     assert (reading.source, reading.follow_up.kind if reading.follow_up else None) == (source, kind)
+
+
+def test_a_short_turn_carries_its_context_however_low_its_own_margin() -> None:
+    """ "ile kosztuje?" matches nothing on its own; a longer turn that low is about something else."""
+    policy = FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1, short_words=2)
+    alone, context = _retrieval(GYN, -0.25), _retrieval(RESPITE, 0.05)
+    short = read_turn(alone, context, (RESPITE,), policy, abstain_threshold=-0.01, words=2)
+    assert (short.source, short.follow_up) == ("context", FollowUp(DETAIL, (RESPITE,)))
+    assert needs_context(alone, policy, -0.01, words=2) and not needs_context(alone, policy, -0.01, words=3)
+    assert read_turn(alone, context, (RESPITE,), policy, abstain_threshold=-0.01, words=3).source == "refuse"
+    assert word_count(" ile  kosztuje? ") == 2
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +178,15 @@ def test_language_request_reshows_the_last_answer(convo: Assistant) -> None:
     assert again.follow_up is not None and again.follow_up.kind == LANGUAGE and again.follow_up.about == (RESPITE,)
     assert again.answer_id != first.answer_id
     assert json.loads(json.dumps(again.to_json()))["follow_up"] == {"kind": "language", "about": [RESPITE]}
+
+
+def test_language_request_after_a_refusal_reshows_the_pledge_before_it(convo: Assistant) -> None:
+    """ "is it free?" refused, then "po ukraińsku": the pledge the conversation is about, not the refusal."""
+    history = [Turn("Rozwiniemy system opieki wyręczeniowej", (RESPITE,)), Turn("czy to jest bezpłatne?", ())]
+    assert last_answered(history) == 0 and last_answered([Turn("x", ())]) == 0
+    again = convo.ask("po ukraińsku", history=history)
+    assert [x.pledge_id for x in again.answers][:1] == [RESPITE] and again.reply_language == "uk"
+    assert again.follow_up == FollowUp(LANGUAGE, (RESPITE,))
 
 
 def test_unknown_pledge_in_history_is_refused_by_name(convo: Assistant) -> None:
@@ -254,3 +283,29 @@ def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> 
         "conv:t1#1:rw": ("Is respite care free?", (RESPITE,)),
         "conv:t1#3:ctx": ("is it free? and a dentist?", (BACKGROUND,)),
     }
+
+
+def test_followup_grid_agrees_with_read_turn() -> None:
+    """eval.followup scores the whole grid at once; every policy's counts equal replaying read_turn."""
+    from eval.conversations import CARRY_KINDS
+    from eval.followup import Case, _grid, _grid_counts, choose, score
+
+    rng = np.random.default_rng(0)
+    kinds = ("detail", "sibling", "new_topic", "offtopic_followup", "offtopic_new")
+    data = []
+    for i in range(40):
+        kind = kinds[i % len(kinds)]
+        alone = _retrieval(GYN if rng.random() < 0.5 else RESPITE, float(rng.uniform(-0.3, 0.2)))
+        context = _retrieval(RESPITE if rng.random() < 0.7 else GYN, float(rng.uniform(-0.2, 0.3)))
+        expected = {"detail": (RESPITE,), "sibling": (GYN,)}.get(kind, ())
+        data.append(Case(str(i), kind, expected, (RESPITE,), alone, context, 0.0, int(rng.integers(1, 8))))
+    grid = _grid()
+    handled, carry, used = _grid_counts(data, grid)
+    for row in rng.choice(len(grid), 200, replace=False):
+        a, c, o, short = grid[row]
+        s = score(FollowUpPolicy(float(a), float(c), float(o), int(short)), data)
+        assert (s["handled"], s["carry"], s["context_reads"]) == (handled[row], carry[row], used[row])
+    limit = int(carry.min()) + 1  # a bound some policies meet and some do not
+    _, chosen = choose(data, max_carry=limit / sum(c.kind in CARRY_KINDS for c in data))
+    assert chosen["carry"] <= limit and chosen["handled"] == handled[carry <= limit].max()
+    assert (carry > limit).any()

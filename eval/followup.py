@@ -36,9 +36,9 @@ from eval.conversations import CARRY_KINDS, Conversation, load_conversations, se
 if TYPE_CHECKING:
     from assistant.core import Assistant
 
-GRID_ALONE = np.round(np.arange(-0.02, 0.101, 0.005), 4)
-GRID_CONTEXT = np.round(np.arange(-0.06, 0.061, 0.005), 4)
-GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.061, 0.01), 4)
+GRID_ALONE = np.round(np.arange(-0.06, 0.121, 0.005), 4)
+GRID_CONTEXT = np.round(np.arange(-0.08, 0.081, 0.005), 4)
+GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.121, 0.01), 4)
 GRID_SHORT_WORDS = (0, 1, 2, 3, 4, 5, 6, 8)
 
 

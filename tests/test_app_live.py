@@ -312,10 +312,14 @@ def test_browser_browse_deep_link_and_stale_translation(server, browser_page) ->
     _open(page, server["url"])
     page.get_by_role("tab").nth(1).click()
     page.locator("#text-filter input, #text-filter textarea").first.fill("help for carers of disabled people")
-    _until(lambda: "opiekunów" in (t := page.locator("#pledge-list").inner_text()) and "mniejszości" not in t)
-    page.locator("#pledge-list .kqa-row", has_text="opiekunów").first.click()  # a row opens the pledge
+    # a carers' pledge by meaning and not the minorities' one; which of the two carers' pledges (respite care or
+    # medical carers) clears browse_meaning_min depends on the trained model, so the test opens the first row
+    rows = page.locator("#pledge-list .kqa-row")
+    _until(lambda: "opiek" in (t := page.locator("#pledge-list").inner_text()) and "mniejszości" not in t)
+    first = rows.first.get_attribute("data-open")
+    rows.first.click()  # a row opens the pledge
     page.locator("#pledge-detail .kqa-card").wait_for(timeout=15_000)
-    assert "pledge=wesprzemy-asystentow-i-opiekunow-medycznych-osob-niesamodzielnych" in page.url
+    assert f"pledge={first}" in page.url
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(ARTIFACTS / f"browse-{width}px.png"), full_page=True)
     _axe(page, f"browse-{width}px")

@@ -4,15 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
+# two workers (pytest-xdist), one test file per worker at a time so that module fixtures (a browser, an app)
+# start once; the suite is mostly waiting on models, browsers and servers, so two halves overlap well
+PYTEST := $(PY) -m pytest -n 2 --dist loadfile
 
 .PHONY: setup model index run chat test test-fast lint eval bench load clean
 
 setup: $(DEPS)
 
+# --no-compile: pip would byte-compile every module of every package (~50 s of a fresh setup, most of it torch
+# and gradio modules never imported here); Python compiles what is imported on first use and caches it, which
+# needs bytecode writing on for the venv's processes, whatever the caller's environment says
+unexport PYTHONDONTWRITEBYTECODE
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
+
 $(DEPS): pyproject.toml requirements-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements-lock.txt -e ".[test]"
+	$(PIP) torch==2.13.0
+	$(PIP) -c requirements-lock.txt -e ".[test]"
 	touch $@
 
 # materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
@@ -31,10 +40,10 @@ chat: index
 
 # lint first: it takes seconds, the model and the suite take minutes
 test: lint model
-	$(PY) -m pytest
+	$(PYTEST)
 
 test-fast: setup
-	$(PY) -m pytest -m "not model and not browser"
+	$(PYTEST) -m "not model and not browser"
 
 # style and types, configured in pyproject.toml ([tool.ruff], [tool.mypy]); part of `test`
 lint: setup

@@ -227,6 +227,20 @@ def _open(page, url: str) -> None:
     page.locator("#question textarea").wait_for(timeout=60_000)
 
 
+def _open_tab(page, index: int) -> None:
+    """Select a tab, clicking again until it says so: under load (two test workers) a click that lands while the
+    page is still wiring its handlers can be lost, and the tab's panel then never shows."""
+    tab = page.get_by_role("tab").nth(index)
+
+    def selected() -> bool:
+        if tab.get_attribute("aria-selected") != "true":
+            tab.click()
+            page.wait_for_timeout(200)
+        return tab.get_attribute("aria-selected") == "true"
+
+    _until(selected)
+
+
 def _in_view(page, selector: str) -> bool:
     box = page.locator(selector).first.bounding_box()
     height = page.viewport_size["height"]
@@ -310,7 +324,7 @@ def test_browser_votes_count_right(server, browser_page) -> None:
 def test_browser_browse_deep_link_and_stale_translation(server, browser_page) -> None:
     page, width = browser_page
     _open(page, server["url"])
-    page.get_by_role("tab").nth(1).click()
+    _open_tab(page, 1)
     page.locator("#text-filter input, #text-filter textarea").first.fill("help for carers of disabled people")
     # a carers' pledge by meaning and not the minorities' one; which of the two carers' pledges (respite care or
     # medical carers) clears browse_meaning_min depends on the trained model, so the test opens the first row

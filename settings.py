@@ -118,9 +118,8 @@ class Settings:
     # split-conformal (≤ 3 % of in-scope questions refused) on cross-fitted tune records, each question scored by
     # a model not trained on it, exported at the served precision (python -m eval.crossfit, int8, 2026-12-05 and
     # -06, with the issue-29 shapes in eval/train.jsonl: *:0.0144; before them *:0.0089; float32: *:0.0358 and
-    # answer_set_delta 0). Per-language thresholds at
-    # 5 % were noisier than the languages differ and handled fewer questions on repeated splits of tune
-    # (python -m eval.threshold_rules)
+    # answer_set_delta 0). Per-language thresholds at 5 % were noisier than the languages differ and handled fewer
+    # questions on repeated splits of tune (python -m eval.threshold_rules)
     abstain_margins: str = "*:0.0144"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
     # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit; int8 0.0067 on 2026-12-06, a

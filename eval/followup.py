@@ -166,6 +166,25 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
     return policy, score(policy, data)
 
 
+def out_of_fold(data: list[Case], max_carry: float, folds: int = 5) -> dict:
+    """What choosing on tune is worth on turns it did not see: the tune conversations split into ``folds``
+    (seeded, whole conversations), each fold scored with the policy ``choose`` keeps on the others. A policy
+    that fits tune's quirks scores lower here than on all of tune (the grid has four knobs and tune ~240 turns)."""
+    if folds < 2:
+        raise SystemExit(f"--folds {folds}: need at least 2 folds to score out of fold (or 0 to skip)")
+    convs = sorted({c.id.split("#")[0] for c in data})
+    np.random.default_rng(0).shuffle(convs)
+    fold_of = {conv: i % folds for i, conv in enumerate(convs)}
+    total = {"handled": 0, "n": 0, "carry": 0, "carry_n": 0, "context_reads": 0}
+    for k in range(folds):
+        held = [c for c in data if fold_of[c.id.split("#")[0]] == k]
+        rest = [c for c in data if fold_of[c.id.split("#")[0]] != k]
+        policy, _ = choose(rest, max_carry)
+        for key, value in score(policy, held).items():
+            total[key] += value
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     from settings import apply_privacy_env
 
@@ -182,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         default=[1, 2, 3],
         help="earlier questions put in front of the turn (each value is tried)",
+    )
+    ap.add_argument(
+        "--folds", type=int, default=5, help="also score the choice out of fold over this many folds (0: skip)"
     )
     ap.add_argument("--json", type=Path, help="write the choice and its counts here")
     args = ap.parse_args(argv)
@@ -202,11 +224,17 @@ def main(argv: list[str] | None = None) -> int:
                 "labelled turns; 0.5 = no better than chance)"
             )
         policy, s = choose(data, args.max_carry)
-        results.append({"context_questions": k, "policy": policy.__dict__, **s})
+        oof = out_of_fold(data, args.max_carry, args.folds) if args.folds else None
+        results.append({"context_questions": k, "policy": policy.__dict__, **s, "out_of_fold": oof})
         print(
             f"context questions {k}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/"
             f"{s['carry_n']}, context read {s['context_reads']} times; {policy}"
         )
+        if oof:
+            print(
+                f"  out of fold ({args.folds} folds by conversation): handled {oof['handled']}/{oof['n']}, "
+                f"wrong carry-overs {oof['carry']}/{oof['carry_n']}"
+            )
     best = max(results, key=lambda r: (r["handled"], -r["carry"], -r["context_questions"]))
     p = best["policy"]
     print(

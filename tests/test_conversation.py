@@ -285,20 +285,28 @@ def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> 
     }
 
 
-def test_followup_grid_agrees_with_read_turn() -> None:
-    """eval.followup scores the whole grid at once; every policy's counts equal replaying read_turn."""
-    from eval.conversations import CARRY_KINDS
-    from eval.followup import Case, _grid, _grid_counts, choose, score
+def _random_cases(n: int, rng: np.random.Generator) -> list:
+    """Later turns of ``n`` two-turn conversations with random retrievals (ids as eval.followup.cases makes)."""
+    from eval.followup import Case
 
-    rng = np.random.default_rng(0)
     kinds = ("detail", "sibling", "new_topic", "offtopic_followup", "offtopic_new")
     data = []
-    for i in range(40):
+    for i in range(n):
         kind = kinds[i % len(kinds)]
         alone = _retrieval(GYN if rng.random() < 0.5 else RESPITE, float(rng.uniform(-0.3, 0.2)))
         context = _retrieval(RESPITE if rng.random() < 0.7 else GYN, float(rng.uniform(-0.2, 0.3)))
         expected = {"detail": (RESPITE,), "sibling": (GYN,)}.get(kind, ())
-        data.append(Case(str(i), kind, expected, (RESPITE,), alone, context, 0.0, int(rng.integers(1, 8))))
+        data.append(Case(f"c{i}#1", kind, expected, (RESPITE,), alone, context, 0.0, int(rng.integers(1, 8))))
+    return data
+
+
+def test_followup_grid_agrees_with_read_turn() -> None:
+    """eval.followup scores the whole grid at once; every policy's counts equal replaying read_turn."""
+    from eval.conversations import CARRY_KINDS
+    from eval.followup import _grid, _grid_counts, choose, score
+
+    rng = np.random.default_rng(0)
+    data = _random_cases(40, rng)
     grid = _grid()
     handled, carry, used = _grid_counts(data, grid)
     for row in rng.choice(len(grid), 200, replace=False):
@@ -309,3 +317,16 @@ def test_followup_grid_agrees_with_read_turn() -> None:
     _, chosen = choose(data, max_carry=limit / sum(c.kind in CARRY_KINDS for c in data))
     assert chosen["carry"] <= limit and chosen["handled"] == handled[carry <= limit].max()
     assert (carry > limit).any()
+
+
+def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it() -> None:
+    """The out-of-fold estimate covers each turn once, is seeded, and cannot beat the best in-sample policy."""
+    from eval.followup import choose, out_of_fold
+
+    data = _random_cases(60, np.random.default_rng(1))
+    oof = out_of_fold(data, max_carry=1.0, folds=5)
+    assert oof["n"] == len(data) and oof["carry_n"] == sum(c.kind != "detail" and c.kind != "sibling" for c in data)
+    assert oof["handled"] <= choose(data, max_carry=1.0)[1]["handled"]
+    assert out_of_fold(data, max_carry=1.0, folds=5) == oof
+    with pytest.raises(SystemExit, match="at least 2 folds"):
+        out_of_fold(data, max_carry=1.0, folds=1)

@@ -242,8 +242,9 @@ def _nearest_jaccard(text: str, pool: list[set[str]]) -> float:
     return max(len(grams & t) / len(grams | t) for t in pool)
 
 
-def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(report) -> None:
-    """eval/train.jsonl trains every model; a near copy of a test question there would flatter test."""
+def test_train_only_questions_are_labelled_and_no_near_copy_of_a_dev_question(report) -> None:
+    """eval/train.jsonl trains every model, the cross-fitted ones too; a near copy there of a test question would
+    flatter test, of a tune question the thresholds chosen out of fold on tune."""
     from index.finetune import read_rows
 
     root = Path(__file__).parent.parent / "eval"
@@ -258,10 +259,31 @@ def test_train_only_questions_are_labelled_and_no_near_copy_of_a_test_question(r
         assert (r["kind"] == "two_pledges") == (len(r["expected"]) == 2), r["id"]
         assert r["kind"].startswith("oos_") == (not r["expected"]), r["id"]
     by_title = {p.title: p.id for p in report.pledges}
-    test = [_char_4grams(q.query) for q in select_split(load_queries(root / "dev.jsonl", by_title), "test")]
+    dev = [_char_4grams(q.query) for q in load_queries(root / "dev.jsonl", by_title)]
     for r in train:
-        closest = _nearest_jaccard(r["query"], test)
-        assert closest < 0.5, f"{r['id']} is a near copy of a test question (4-gram Jaccard {closest:.2f})"
+        closest = _nearest_jaccard(r["query"], dev)
+        assert closest < 0.5, f"{r['id']} is a near copy of a dev question (4-gram Jaccard {closest:.2f})"
+
+
+def test_training_conversations_are_labelled_and_no_near_copy_of_an_evaluated_turn(report) -> None:
+    """eval/conversations_train.jsonl trains the served model and every cross-fitted one; a near copy there of a
+    tune turn would flatter the follow-up margins chosen on tune, of a test turn the test. Short follow-ups ("is
+    it free?") are what everyone types, so only turns of 5 words or more are compared."""
+    from eval.conversations import TURN_KINDS, load_conversations
+
+    root = Path(__file__).parent.parent / "eval"
+    titles = {p.title: p.id for p in report.pledges}
+    train = load_conversations(root / "conversations_train.jsonl", titles)  # labels checked as it loads
+    assert len(train) >= 580 and {c.split for c in train} == {"train"}
+    assert {t.kind for c in train for t in c.turns} == set(TURN_KINDS)
+    for c in train:
+        assert all(t.kind.startswith("offtopic") == (not t.expected) for t in c.turns[1:]), c.id
+    evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
+    for c in train:
+        for t in c.turns:
+            if len(t.q.split()) >= 5:
+                closest = _nearest_jaccard(t.q, evaluated)
+                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated turn ({closest:.2f})"
 
 
 @pytest.mark.parametrize(("name", "size"), [("fresh.jsonl", 130), ("fresh2.jsonl", 195)])

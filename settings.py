@@ -116,23 +116,22 @@ class Settings:
     abstain_margin: float = -0.01  # the threshold when abstain_margins names neither the language nor "*"
     # thresholds by detected question language ("pl:-0.01,en:-0.02,*:-0.015"; "*" for the others). One for all:
     # split-conformal (≤ 3 % of in-scope questions refused) on cross-fitted tune records, each question scored by
-    # a model not trained on it, exported at the served precision (python -m eval.crossfit, int8, 2026-12-05 and
-    # -06, with the issue-29 shapes in eval/train.jsonl: *:0.0144; before them *:0.0089; float32: *:0.0358 and
-    # answer_set_delta 0). Per-language thresholds at 5 % were noisier than the languages differ and handled fewer
+    # a model not trained on it, exported at the served precision (python -m eval.crossfit --precision int8,
+    # 2026-12-06, training data without near copies of tune and with the added general questions and
+    # conversations: *:0.0378; the model before: *:0.0144; float32 then: *:0.0358). Per-language thresholds at 5 % were noisier than the languages differ and handled fewer
     # questions on repeated splits of tune (python -m eval.threshold_rules)
-    abstain_margins: str = "*:0.0144"
+    abstain_margins: str = "*:0.0378"
     # calibrated answer sets: every pledge within this score of the best one is an answer, not an "other match"
-    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit; int8 0.0067 on 2026-12-06, a
-    # CPU with AVX-512 VNNI; the day before, on another machine, 0.0135: the 266th of 273 gaps sits between 0.0066
-    # and 0.0163, so one question's int8 score decides it; test hit@1 and handled are the same with either)
-    answer_set_delta: float = 0.0067
+    # (conformal on the same cross-fitted records, α = 0.03: python -m eval.crossfit). 0 since 2026-12-06: out
+    # of fold 270 of 273 tune questions had the right pledge first, so the conformal gap is the smallest one
+    # (the model before: 0.0067 here, 0.0135 on another machine, one question's int8 score deciding it)
+    answer_set_delta: float = 0.0
     # Browse (assistant/browse.py) lists a pledge as "similar in meaning" to a search only when the search is not
     # refused and the pledge scores at least this (literal matches are always listed). Chosen on tune
-    # (python -m eval.browse_threshold --split tune, α 0.03, 2026-12-05, model with the issue-29 shapes): 0.63
-    # hides 8 of 294 expected pledges (2.7 %) and lists a pledge for 0 of 101 off-topic questions and 1 of 100
-    # random-letter searches (refusal alone: 2 and 57). On test: 20 of 288 hidden (6.9 %; refusal alone 6), 3 of
-    # 97 off-topic, 1 of 100 nonsense
-    browse_meaning_min: float = 0.63
+    # (python -m eval.browse_threshold --split tune, α 0.03, 2026-12-06): 0.69 hides 8 of 294 expected pledges
+    # (2.7 %) and lists a pledge for 0 of 101 off-topic questions and 0 of 100 random-letter searches (refusal
+    # alone: 4 and 31). On test: 18 of 288 hidden (6.2 %; refusal alone 3), 3 of 97 off-topic, 0 of 100 nonsense
+    browse_meaning_min: float = 0.69
     highlight_window: float = 0.01  # sentences within this cosine of the best one are highlighted
     max_question_chars: int = 1000  # longer questions are cut (and the answer says so)
     # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many
@@ -143,19 +142,19 @@ class Settings:
     # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
     # something else (its margin ≥ ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words).
     # Chosen on the tune conversations (python -m eval.followup, --max-carry 0.03 the issue's bound on wrong
-    # carry-overs; 2026-12-05, model with the issue-29 shapes: 231 of 240 later non-language turns, 1 of 136
-    # wrong carry-overs). With an off-topic margin above the alone margin, only a turn of a few words carries its
-    # context: on tune, letting longer turns carry it (lower off-topic margins) handled no more turns.
-    followup_alone_margin: float = 0.105
-    followup_context_margin: float = 0.005
+    # carry-overs, the one-standard-error rule; 2026-12-06: 231 of 240 later non-language turns, 229 out of fold,
+    # 1 of 136 wrong carry-overs). With an off-topic margin above the alone margin, only a turn of a few words
+    # carries its context; lower off-topic margins handled 2 more tune turns, within one standard error.
+    followup_alone_margin: float = 0.115
+    followup_context_margin: float = -0.01
     followup_offtopic_margin: float = 0.12
     followup_short_words: int = 4  # a turn of at most this many words may carry its context whatever its margin
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts;
-    # 2026-12-05: tune 106/106 pledge questions keep the numbers, 0/163 refused off-topic get them; test 116/116
-    # and 1/143)
-    contacts_safety_margin: float = -0.19
+    # 2026-12-06: tune 106/106 pledge questions keep the numbers, 0/162 refused off-topic get them; test 115/116
+    # and 0/142)
+    contacts_safety_margin: float = -0.13
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
     # answers asked (no text), votes and stats: SQLite here unless database_url names another database

@@ -3,9 +3,10 @@
 Every later turn is retrieved alone and with its context once (the earlier turns as the conversation's labels
 say they were answered: the history a user would have had if every earlier turn was right), then
 ``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins and short-turn
-word counts. The policy kept handles the most later turns right with at most ``--max-carry`` wrong carry-overs
-(new-topic and off-topic turns answered with the previous pledge); ties go to the policy that carries context least
-often. Language requests do not depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
+word counts. Of the policies with at most ``--max-carry`` wrong carry-overs (new-topic and off-topic turns answered
+with the previous pledge) that handle within one standard error of the most later turns, the one that reads context
+least often is kept (``choose``); the choice is also scored out of fold (``--folds``). Language requests do not
+depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
 """
 
 from __future__ import annotations

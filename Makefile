@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
+TEST_DEPS := $(VENV)/.test-deps-installed
 # two workers (pytest-xdist), one test file per worker at a time so that module fixtures (a browser, an app)
 # start once; the suite is mostly waiting on models, browsers and servers, so two halves overlap well
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile
@@ -18,9 +19,15 @@ setup: $(DEPS)
 unexport PYTHONDONTWRITEBYTECODE
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 
+# what serving and training need; the test tools (browsers' driver, schemathesis, mypy, …) only for `make test`,
+# so that a new user's first answer does not wait for them
 $(DEPS): pyproject.toml requirements-lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
+	$(PIP) -c requirements-lock.txt -e .
+	touch $@
+
+$(TEST_DEPS): $(DEPS)
 	$(PIP) -c requirements-lock.txt -e ".[test]"
 	touch $@
 
@@ -42,11 +49,11 @@ chat: index
 test: lint model
 	$(PYTEST)
 
-test-fast: setup
+test-fast: $(TEST_DEPS)
 	$(PYTEST) -m "not model and not browser"
 
 # style and types, configured in pyproject.toml ([tool.ruff], [tool.mypy]); part of `test`
-lint: setup
+lint: $(TEST_DEPS)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -57,7 +64,7 @@ eval: index
 bench: index
 	$(PY) -m eval.bench --json eval/out/bench.json
 
-load: index
+load: index $(TEST_DEPS)
 	$(PY) -m eval.load --json eval/out/load.json
 
 # also what cross-fitting left behind: fold models of older runs (models/crossfit) and of interrupted ones

@@ -259,7 +259,11 @@ def test_tiny_training_run_gives_a_folder_the_encoder_serves(tmp_path, report) -
     from index.onnx_export import export_onnx
 
     settings = replace(Settings.from_env(), finetune=True, finetune_dir=tmp_path / "ft", encoder_precision="float32")
-    hp = ft.HParams(max_steps=1, batch_size=4, max_seq_length=64, train_layers=1)
+    # one step on the tune questions alone: every text of the plan runs once through the frozen layers, so the
+    # train-only questions and conversations would cost most of this test's time and test nothing more
+    hp = ft.HParams(
+        max_steps=1, batch_size=4, max_seq_length=64, train_layers=1, train_questions=False, conversations=0
+    )
     folder = ft.finetune(settings, hparams=hp, log=None)
     info = ft.read_info(folder)
     assert info["hparams"]["max_steps"] == 1 and info["changed_tensors"] == 16  # one layer's weights and biases

@@ -118,7 +118,7 @@ class Settings:
     # split-conformal (≤ 3 % of in-scope questions refused) on cross-fitted tune records, each question scored by
     # a model not trained on it, exported at the served precision (python -m eval.crossfit --precision int8,
     # 2026-12-06, training data without near copies of tune and with the added general questions and
-    # conversations: *:0.0378; the model before: *:0.0144; float32 then: *:0.0358). Per-language thresholds
+    # conversations: *:0.0378, float32 *:0.0552; the model before: *:0.0144). Per-language thresholds
     # at 5 % were noisier than the languages differ and handled fewer questions on repeated splits of tune
     # (python -m eval.threshold_rules)
     abstain_margins: str = "*:0.0378"

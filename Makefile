@@ -27,9 +27,12 @@ $(DEPS): pyproject.toml requirements-lock.txt
 	$(PIP) -c requirements-lock.txt -e .
 	touch $@
 
-$(TEST_DEPS): $(DEPS)
+# everything in one pip run (one resolve) when nothing is installed yet; it covers $(DEPS) too
+$(TEST_DEPS): pyproject.toml requirements-lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) torch==2.13.0
 	$(PIP) -c requirements-lock.txt -e ".[test]"
-	touch $@
+	touch $(DEPS) $@
 
 # materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
 # hyper-parameters or base changed) → export it to ONNX at KQA_ENCODER_PRECISION; never while serving
@@ -45,8 +48,10 @@ run: index
 chat: index
 	$(PY) -m assistant chat
 
-# lint first: it takes seconds, the model and the suite take minutes
-test: lint model
+# lint runs beside the model step (mypy takes one core for half a minute, fine-tuning minutes); either failing
+# stops the run before the suite
+test: $(TEST_DEPS)
+	$(MAKE) --no-print-directory lint & lint=$$!; $(MAKE) --no-print-directory model && wait $$lint
 	$(PYTEST)
 
 test-fast: $(TEST_DEPS)

@@ -21,17 +21,20 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check --no-compile
 
 # what serving and training need; the test tools (browsers' driver, schemathesis, mypy, …) only for `make test`,
 # so that a new user's first answer does not wait for them
-$(DEPS): pyproject.toml requirements-lock.txt
+# $(call install,TARGET): the venv, torch from local disk, then the project as TARGET (one pip resolve)
+define install
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) -c requirements-lock.txt -e .
+	$(PIP) -c requirements-lock.txt -e "$(1)"
+endef
+
+$(DEPS): pyproject.toml requirements-lock.txt
+	$(call install,.)
 	touch $@
 
-# everything in one pip run (one resolve) when nothing is installed yet; it covers $(DEPS) too
+# the test extra covers everything $(DEPS) installs, so it stamps both
 $(TEST_DEPS): pyproject.toml requirements-lock.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) torch==2.13.0
-	$(PIP) -c requirements-lock.txt -e ".[test]"
+	$(call install,.[test])
 	touch $(DEPS) $@
 
 # materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
@@ -48,7 +51,7 @@ run: index
 chat: index
 	$(PY) -m assistant chat
 
-# lint runs beside the model step (mypy takes one core for half a minute, fine-tuning minutes); either failing
+# lint runs beside the model step (a cold mypy takes one core for ~40 s, fine-tuning minutes); either failing
 # stops the run before the suite
 test: $(TEST_DEPS)
 	$(MAKE) --no-print-directory lint & lint=$$!; $(MAKE) --no-print-directory model && wait $$lint

@@ -183,13 +183,14 @@ def out_of_fold(data: list[Case], max_carry: float, folds: int = 5) -> dict:
     that fits tune's quirks scores lower here than on all of tune (the grid has four knobs and tune ~240 turns)."""
     if folds < 2:
         raise SystemExit(f"--folds {folds}: need at least 2 folds to score out of fold (or 0 to skip)")
-    convs = sorted({c.id.split("#")[0] for c in data})
+    conv_of = [c.id.split("#")[0] for c in data]  # a case's id is "<conversation>#<turn>"
+    convs = sorted(set(conv_of))
     np.random.default_rng(0).shuffle(convs)
     fold_of = {conv: i % folds for i, conv in enumerate(convs)}
     total = {"handled": 0, "n": 0, "carry": 0, "carry_n": 0, "context_reads": 0}
     for k in range(folds):
-        held = [c for c in data if fold_of[c.id.split("#")[0]] == k]
-        rest = [c for c in data if fold_of[c.id.split("#")[0]] != k]
+        held = [c for c, conv in zip(data, conv_of, strict=True) if fold_of[conv] == k]
+        rest = [c for c, conv in zip(data, conv_of, strict=True) if fold_of[conv] != k]
         policy, _ = choose(rest, max_carry)
         for key, value in score(policy, held).items():
             total[key] += value

@@ -323,14 +323,24 @@ def test_followup_grid_agrees_with_read_turn() -> None:
     assert chosen["context_reads"] == used[near].min()
 
 
-def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it() -> None:
-    """The out-of-fold estimate covers each turn once, is seeded, and cannot beat the best in-sample policy."""
-    from eval.followup import choose, out_of_fold
+def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The out-of-fold estimate covers each turn once, chooses each fold's policy without that fold's
+    conversations, and is seeded."""
+    import eval.followup as followup
 
     data = _random_cases(60, np.random.default_rng(1))
-    oof = out_of_fold(data, max_carry=1.0, folds=5)
+    chosen_on: list[set[str]] = []
+    scored: list[set[str]] = []
+    real_choose, real_score = followup.choose, followup.score
+    monkeypatch.setattr(followup, "choose", lambda d, m: chosen_on.append({c.id for c in d}) or real_choose(d, m))
+    monkeypatch.setattr(followup, "score", lambda p, d: scored.append({c.id for c in d}) or real_score(p, d))
+    oof = followup.out_of_fold(data, max_carry=1.0, folds=5)
+    scored = [ids for ids in scored if ids not in chosen_on]  # choose scores its own data too; keep the folds
     assert oof["n"] == len(data) and oof["carry_n"] == sum(c.kind != "detail" and c.kind != "sibling" for c in data)
-    assert oof["handled"] <= choose(data, max_carry=1.0)[1]["handled"]
-    assert out_of_fold(data, max_carry=1.0, folds=5) == oof
+    assert len(chosen_on) == 5 and all(not (seen & held) for seen, held in zip(chosen_on, scored, strict=True))
+    assert set().union(*scored) == {c.id for c in data} and sum(map(len, scored)) == len(data)
+    assert followup.out_of_fold(data, max_carry=1.0, folds=5) == oof
     with pytest.raises(SystemExit, match="at least 2 folds"):
-        out_of_fold(data, max_carry=1.0, folds=1)
+        followup.out_of_fold(data, max_carry=1.0, folds=1)

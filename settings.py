@@ -152,10 +152,11 @@ class Settings:
     followup_short_words: int = 4  # a turn of at most this many words may carry its context whatever its margin
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
-    # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts;
-    # 2026-12-06: tune 106/106 pledge questions keep the numbers, 0/162 refused off-topic get them; test 115/116
-    # and 0/142)
-    contacts_safety_margin: float = -0.13
+    # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,
+    # midway between the lowest pledge question and the closest refused off-topic one below it; 2026-12-06: tune
+    # 131/131 pledge questions keep the numbers, 0/177 refused off-topic get them, 1/2 labelled safety; test
+    # 131/131 and 1/148, 0/2 labelled safety; the floor rule's -0.13 before: test 130/131 and 0/148)
+    contacts_safety_margin: float = -0.18
     # operations
     log_questions: bool = False  # write question text to logs only when the operator opts in
     # answers asked (no text), votes and stats: SQLite here unless database_url names another database

@@ -5,10 +5,13 @@ at home, at work) still scores within ``contacts_safety_margin`` of the closest 
 (``Assistant.near_safety``), and the city's general contact otherwise; so a tram-ticket question gets the city,
 and a question about violence that is wrongly refused keeps the safety numbers.
 
-The margin is chosen on ``tune`` like the abstention threshold: the questions about a listed pledge (the dev
-set's and the conversations' standalone turns) are the ones that must keep the numbers if refused, so the
-margin is the lowest of their margins, rounded down to 0.01 (split-conformal: a new such question falls below it
-with probability about 1/(n+1)). The command also prints what a margin does to the refused off-topic questions:
+The margin is chosen on ``tune`` like the abstention threshold (``choose_margin``): the questions about a listed
+pledge (the dev set's and the conversations' standalone turns) are the ones that must keep the numbers if
+refused, so the margin is at most the lowest of their margins (split-conformal: a new such question falls below
+it with probability about 1/(n+1)). Below that floor it goes halfway to the closest refused off-topic question
+(the middle of the gap, as a maximum-margin boundary puts it): lower costs no off-topic question on tune and keeps
+the numbers for more of the questions near violence that are refused wrongly or lie between the two groups. The
+command also prints what a margin does to the refused off-topic questions:
 how many get the safety numbers needlessly, and how many of those labelled ``safety`` in
 ``eval/safety_labels.jsonl`` (bullying, threats, self-harm …, labelled by a helper who read the report and the
 questions) get them.
@@ -73,6 +76,16 @@ def margins(assistant: Assistant, split: str) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in groups.items()}
 
 
+def choose_margin(groups: dict[str, np.ndarray]) -> float:
+    """The safety margin from tune's groups: halfway between the lowest margin of a question about a listed
+    pledge and the closest refused off-topic question below it (that floor itself when none lies below), rounded
+    down to 0.01. Safety-labelled refusals are not used: two on tune are too few to choose by."""
+    floor = float(groups["listed"].min())
+    below = groups["offtopic"][groups["offtopic"] < floor]
+    middle = (floor + float(below.max())) / 2 if len(below) else floor
+    return math.floor(round(middle * 100, 6)) / 100
+
+
 def describe(groups: dict[str, np.ndarray], margin: float) -> str:
     g = groups
     return (
@@ -99,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     served = assistant.settings.contacts_safety_margin
     print(f"split {args.split}, served KQA_CONTACTS_SAFETY_MARGIN={served}: {describe(groups, served)}")
     if args.split == "tune" and len(groups["listed"]):
-        chosen = math.floor(float(groups["listed"].min()) * 100) / 100
+        chosen = choose_margin(groups)
         print(f"chosen KQA_CONTACTS_SAFETY_MARGIN={chosen}: {describe(groups, chosen)}")
     return 0
 

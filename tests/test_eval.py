@@ -612,3 +612,18 @@ def test_eval_romanized_runs_the_view_and_says_when_it_is_empty(
     assert result["n_in_scope"] == 1 and set(result["by_language"]) == {"uk"}
     assert eval_main(["--queries", str(qfile), "--split", "tune", "--romanized", "--fake-encoder"]) == 2
     assert "no Ukrainian or Russian question in Cyrillic letters in split 'tune'" in capsys.readouterr().err
+
+
+def test_safety_margin_sits_midway_between_the_pledge_questions_and_the_off_topic_ones() -> None:
+    import numpy as np
+
+    from eval.contacts import choose_margin
+
+    def groups(listed: list[float], offtopic: list[float]) -> dict[str, np.ndarray]:
+        return {"listed": np.array(listed), "offtopic": np.array(offtopic), "safety": np.array([])}
+
+    # every pledge question keeps the numbers; the boundary lies midway in the gap: (-0.12 + -0.24) / 2
+    assert choose_margin(groups([-0.12, 0.3], [-0.5, -0.24])) == -0.18
+    assert choose_margin(groups([-0.125, 0.3], [])) == -0.13  # nothing below: the floor, rounded down
+    # an off-topic question above the floor does not pull the margin up (pledge questions come first)
+    assert choose_margin(groups([-0.12, 0.3], [0.1, -0.3])) == -0.21

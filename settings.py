@@ -138,23 +138,28 @@ class Settings:
     # conversations (assistant/conversation.py): the earlier turns a question is read with, at most this many
     # (older ones are dropped; the request body limit bounds them too)
     max_history_turns: int = 6
-    # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin``; else it
-    # is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
-    # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
-    # something else (its margin ≥ ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words).
+    # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin`` (unless the
+    # turn with its context scores ``followup_stay_gain`` more); else it is retrieved with the last
+    # ``followup_context_questions`` earlier questions in front of it, and that context carries when its margin
+    # reaches ``followup_context_margin`` and the turn alone is not clearly about something else (its margin ≥
+    # ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words, or its background score, its
+    # closeness to general city topics, is at most ``followup_background_max``: "do I need a referral?" is near
+    # no city topic, "and my landlord?" is). inf / -inf switch the last two off.
     # Chosen on the tune conversations (python -m eval.followup, --max-carry 0.03 the bound on wrong
-    # carry-overs, the one-standard-error rule; 2026-12-06: 231 of 240 later non-language turns, 229 out of fold,
-    # 1 of 136 wrong carry-overs). With an off-topic margin above the alone margin, only a turn of a few words
-    # carries its context; lower off-topic margins handled 2 more tune turns, within one standard error.
-    followup_alone_margin: float = 0.115
-    followup_context_margin: float = -0.01
+    # carry-overs, the one-standard-error rule; 2026-12-06, tune with 79 more conversations: 368 of 390 later
+    # non-language turns, 363 out of fold, 3 of 202 wrong carry-overs; the first four knobs alone
+    # 360 and 355 out of fold in a sweep on a slightly coarser grid, where both new knobs gave 368 and 361).
+    followup_alone_margin: float = 0.12
+    followup_context_margin: float = -0.05
     followup_offtopic_margin: float = 0.12
-    followup_short_words: int = 4  # a turn of at most this many words may carry its context whatever its margin
+    followup_short_words: int = 4
+    followup_background_max: float = 0.68
+    followup_stay_gain: float = 0.08
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,
     # midway between the lowest pledge question and the closest refused off-topic one below it; 2026-12-06: tune
-    # 131/131 pledge questions keep the numbers, 0/177 refused off-topic get them, 1/2 labelled safety; test
+    # 130/130 pledge questions keep the numbers, 0/177 refused off-topic get them, 1/2 labelled safety; test
     # 131/131 and 1/148, 0/2 labelled safety; the floor rule's -0.13 before: test 130/131 and 0/148)
     contacts_safety_margin: float = -0.18
     # operations

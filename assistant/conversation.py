@@ -9,12 +9,18 @@ on the turn's own retrieval score as HQE does):
 1. A request for another language ("po ukraińsku", "in English?": ``assistant.language_request``) re-shows the
    last answer that showed pledges in that language.
 2. The turn alone is retrieved. When its abstention margin reaches ``followup_alone_margin`` (and the abstention
-   threshold) it stands on its own: a new question (or, if it lands on the pledge just shown, a detail about it).
+   threshold) it stands on its own: a new question (or, if it lands on the pledge just shown, a detail about it),
+   unless the turn with its context (step 3) scores ``followup_stay_gain`` more than the turn alone: a generic
+   question ("who can apply?", "а хто може туди потрапити?") lands somewhere alone, but its context explains it
+   much better, so the context carries.
 3. Otherwise the turn is retrieved again with its context (the earlier questions in front of it). When that
-   margin reaches ``followup_context_margin``, and the turn alone is not clearly about something else (its own
-   margin at least ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words: a bare "ile
-   kosztuje?" matches nothing on its own), the context carries: a detail about the pledge just shown, or an
-   elliptical switch to another pledge ("a co z ginekologiem?").
+   margin reaches ``followup_context_margin``, and the turn alone is not clearly about something else, the
+   context carries: a detail about the pledge just shown, or an elliptical switch to another pledge ("a co z
+   ginekologiem?"). Not clearly about something else: its own margin at least ``followup_offtopic_margin``, or
+   it has at most ``followup_short_words`` words (a bare "ile kosztuje?" matches nothing on its own), or it is
+   close to no general city topic either (its background score at most ``followup_background_max``: "do I need a
+   referral from my doctor?" is near neither the report nor a city topic, "and my landlord?" is near the city's
+   housing topics).
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
    threshold, else refused ("not in the report").
 
@@ -24,6 +30,7 @@ At most two retrievals per turn. The margins and the word count are chosen on th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,13 +75,16 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class FollowUpPolicy:
-    """The three margins that decide whether a turn's context carries, and the length under which the off-topic
-    margin does not apply (see the module's docstring)."""
+    """The three margins that decide whether a turn's context carries, the length under which the off-topic
+    margin does not apply, the background score under which it does not either, and the gain by which the
+    context overrides a turn that stands alone (see the module's docstring; ``inf`` switches the last two off)."""
 
     alone: float
     context: float
     offtopic: float
     short_words: int = 0
+    background: float = -math.inf
+    stay_gain: float = math.inf
 
 
 def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
@@ -161,11 +171,14 @@ def read_turn(
     Pure: the calibration replays it over saved retrievals with other policies.
     """
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
-    if alone.margin >= max(policy.alone, abstain_threshold):
-        return Reading("alone", _standalone(top_alone, previous))
-    if context is not None and context.ranked and _may_carry(alone, policy, words) and context.margin >= policy.context:
-        top = context.ranked[0].pledge_id
-        return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
+    if context is not None and context.ranked and context.margin >= policy.context:
+        if alone.margin >= max(policy.alone, abstain_threshold):
+            carries = context.margin - alone.margin >= policy.stay_gain  # it stands alone unless far better read
+        else:
+            carries = _may_carry(alone, policy, words)
+        if carries:
+            top = context.ranked[0].pledge_id
+            return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
     if alone.margin >= abstain_threshold:
         return Reading("alone", _standalone(top_alone, previous))
     return Reading("refuse", FollowUp(OFFTOPIC))
@@ -173,13 +186,16 @@ def read_turn(
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:
     """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all."""
-    return alone.margin < max(policy.alone, abstain_threshold) and _may_carry(alone, policy, words)
+    if alone.margin >= max(policy.alone, abstain_threshold):
+        return math.isfinite(policy.stay_gain)
+    return _may_carry(alone, policy, words)
 
 
 def _may_carry(alone: Retrieval, policy: FollowUpPolicy, words: int) -> bool:
     """Whether the turn alone leaves room for its context: it is not clearly about something else. A turn of a
-    few words ("ile kosztuje?", "де це?") matches nothing well on its own, so its low margin says nothing."""
-    return words <= policy.short_words or alone.margin >= policy.offtopic
+    few words ("ile kosztuje?", "де це?") matches nothing well on its own, so its low margin says nothing; nor
+    does a low margin of a longer turn that is close to no general city topic either."""
+    return words <= policy.short_words or alone.margin >= policy.offtopic or alone.background <= policy.background
 
 
 def word_count(text: str) -> int:

@@ -211,12 +211,17 @@ class Assistant:
     def policy(self) -> FollowUpPolicy:
         s = self.settings
         return FollowUpPolicy(
-            s.followup_alone_margin, s.followup_context_margin, s.followup_offtopic_margin, s.followup_short_words
+            s.followup_alone_margin,
+            s.followup_context_margin,
+            s.followup_offtopic_margin,
+            s.followup_short_words,
+            s.followup_background_max,
+            s.followup_stay_gain,
         )
 
     def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:
         """How the turn is answered, the retrieval it is answered from, and the turn's own retrieval (at most
-        two retrievals: the turn alone, and with its context only when the first does not decide)."""
+        two retrievals: the turn alone, and with its context only when the decision can depend on it)."""
         alone = self.retrieve(text, detected)
         if not turns:
             return Reading("refuse" if self.retriever.abstains(alone, detected) else "alone", None), alone, alone

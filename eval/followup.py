@@ -2,11 +2,12 @@
 
 Every later turn is retrieved alone and with its context once (the earlier turns as the conversation's labels
 say they were answered: the history a user would have had if every earlier turn was right), then
-``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins and short-turn
-word counts. Of the policies with at most ``--max-carry`` wrong carry-overs (new-topic and off-topic turns answered
-with the previous pledge) that handle within one standard error of the most later turns, the one that reads context
-least often is kept (``choose``); the choice is also scored out of fold (``--folds``). Language requests do not
-depend on the margins and are left out. Prints the choice as ``KQA_*`` settings.
+``assistant.conversation.read_turn`` is replayed over a grid of (alone, context, off-topic) margins, short-turn
+word counts, background maxima and stay gains. Of the policies with at most ``--max-carry`` wrong carry-overs
+(new-topic and off-topic turns answered with the previous pledge) that handle within one standard error of the
+most later turns, the one that reads context least often is kept (``choose``); the choice is also scored out of
+fold (``--folds``). Language requests do not depend on the margins and are left out. Prints the choice as
+``KQA_*`` settings.
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ from eval.conversations import CARRY_KINDS, Conversation, load_conversations, se
 if TYPE_CHECKING:
     from assistant.core import Assistant
 
-GRID_ALONE = np.round(np.arange(-0.06, 0.121, 0.005), 4)
-GRID_CONTEXT = np.round(np.arange(-0.08, 0.081, 0.005), 4)
-GRID_OFFTOPIC = np.round(np.arange(-0.16, 0.121, 0.01), 4)
-GRID_SHORT_WORDS = (0, 1, 2, 3, 4, 5, 6, 8)
+# Six knobs (~1.8 million policies); steps of 0.01–0.02, finer than tune's ~400 turns can tell apart. An alone
+# margin under the abstention threshold acts as the threshold, so the alone grid starts near it.
+GRID_ALONE = np.round(np.arange(0.03, 0.161, 0.01), 4)
+GRID_CONTEXT = np.round(np.arange(-0.06, 0.061, 0.01), 4)
+GRID_OFFTOPIC = np.round(np.arange(-0.10, 0.121, 0.02), 4)
+GRID_SHORT_WORDS = (0, 2, 3, 4, 5, 6)
+GRID_BACKGROUND = np.concatenate(([-np.inf], np.round(np.arange(0.62, 0.861, 0.02), 4)))  # -inf: not used
+GRID_STAY_GAIN = np.concatenate(([np.inf], np.round(np.arange(0.04, 0.201, 0.02), 4)))  # inf: not used
 
 
 @dataclass(frozen=True)
@@ -124,24 +129,31 @@ def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
 
 
 def _grid() -> np.ndarray:
-    """Every (alone, context, off-topic, short words) policy of the grid, one row each."""
-    return np.array(list(itertools.product(GRID_ALONE, GRID_CONTEXT, GRID_OFFTOPIC, GRID_SHORT_WORDS)), dtype=float)
+    """Every (alone, context, off-topic, short words, background, stay gain) policy of the grid, one row each."""
+    knobs = (GRID_ALONE, GRID_CONTEXT, GRID_OFFTOPIC, GRID_SHORT_WORDS, GRID_BACKGROUND, GRID_STAY_GAIN)
+    return np.array(list(itertools.product(*knobs)), dtype=float)
+
+
+def _policy(row: np.ndarray) -> FollowUpPolicy:
+    a, c, o, short, b, g = (float(x) for x in row)
+    return FollowUpPolicy(a, c, o, int(short), b, g)
 
 
 def _grid_counts(data: list[Case], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Handled, wrong carry-overs and context reads of every grid row: ``read_turn``'s branches, vectorised
     (``score`` is the reference; a test checks they agree)."""
-    a, c, o, short = grid.T
+    a, c, o, short, b, g = grid.T
     handled, carry, used = (np.zeros(len(grid), dtype=int) for _ in range(3))
     for case in data:
         tops = {
             "alone": case.alone.ranked[0].pledge_id if case.alone.ranked else None,
             "context": case.context.ranked[0].pledge_id if case.context.ranked else None,
         }
-        stands = case.alone.margin >= np.maximum(a, case.threshold)
-        may_carry = (case.words <= short) | (case.alone.margin >= o)
-        carries = ~stands & bool(case.context.ranked) & may_carry & (case.context.margin >= c)
-        answers_alone = stands | (~carries & (case.alone.margin >= case.threshold))
+        alone, context = case.alone.margin, case.context.margin
+        stands = alone >= np.maximum(a, case.threshold)
+        may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b)
+        carries = bool(case.context.ranked) & (context >= c) & np.where(stands, context - alone >= g, may_carry)
+        answers_alone = ~carries & (alone >= case.threshold)
         for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):
             top = tops.get(source) if source else None
             right = (top in case.expected) if case.expected else top is None
@@ -156,7 +168,7 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
     """The grid policy that reads context least often among those with wrong carry-overs ≤ ``max_carry`` that
     handle within one standard error of the most turns any of them handles (the one-standard-error rule of
     CART and the lasso: of the policies tune cannot tell apart, the most conservative). Ties go to the one that
-    carries over least, handles most, then stands turns alone soonest.
+    carries over least, handles most, then stands turns alone soonest and overrides and widens least.
 
     Why not simply the most turns handled: on ~240 tune turns a policy that carries context for two more of
     them wins by chance as easily as by merit, and every extra context read is a chance to answer a new or
@@ -170,10 +182,10 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
         raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
     top, n = int(handled[ok].max()), len(data)
     near = ok & (handled >= top - math.sqrt(top * (n - top) / n))
-    a, c, o, short = grid.T
-    order = np.lexsort((-short, o, c, -a, handled, -carry, -used))  # the last key sorts first
+    a, c, o, short, b, g = grid.T
+    order = np.lexsort((-short, -b, g, o, c, -a, handled, -carry, -used))  # the last key sorts first
     best = next(i for i in order[::-1] if near[i])
-    policy = FollowUpPolicy(float(a[best]), float(c[best]), float(o[best]), int(short[best]))
+    policy = _policy(grid[best])
     return policy, score(policy, data)
 
 
@@ -252,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"KQA_FOLLOWUP_ALONE_MARGIN={p['alone']} KQA_FOLLOWUP_CONTEXT_MARGIN={p['context']} "
         f"KQA_FOLLOWUP_OFFTOPIC_MARGIN={p['offtopic']} KQA_FOLLOWUP_SHORT_WORDS={p['short_words']} "
+        f"KQA_FOLLOWUP_BACKGROUND_MAX={p['background']} KQA_FOLLOWUP_STAY_GAIN={p['stay_gain']} "
         f"KQA_FOLLOWUP_CONTEXT_QUESTIONS={best['context_questions']}"
     )
     if args.json:

@@ -137,7 +137,13 @@ def test_help_contacts_travel_with_the_answer(fake_assistant: Assistant) -> None
     refusal = near.ask("скільки коштує квиток на трамвай?")
     assert [c.phone for c in refusal.help_contacts] == ["112", "800 120 002", "12 616 1616"]
     in_context = Assistant.load(
-        replace(refusing.settings, contacts_safety_margin=10.0, followup_offtopic_margin=10.0),
+        replace(
+            refusing.settings,
+            contacts_safety_margin=10.0,
+            followup_offtopic_margin=10.0,
+            followup_background_max=float("-inf"),
+            followup_stay_gain=float("inf"),
+        ),
         encoder=fake_assistant.encoder,
         log_fn=lambda m: None,
     )

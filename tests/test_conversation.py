@@ -101,9 +101,10 @@ def test_context_text_skips_language_requests() -> None:
     assert context_text([], "is it free?", 2) == "is it free?"
 
 
-def _retrieval(top: str, margin: float) -> Retrieval:
+def _retrieval(top: str, margin: float, background: float = 0.8) -> Retrieval:
     other = GYN if top != GYN else RESPITE
-    return Retrieval((Ranked(top, 0.9, 0.9, 0.0), Ranked(other, 0.8, 0.8, 0.0)), np.zeros(1, np.float32), 0.8, margin)
+    ranked = (Ranked(top, 0.9, 0.9, 0.0), Ranked(other, 0.8, 0.8, 0.0))
+    return Retrieval(ranked, np.zeros(1, np.float32), background, margin)
 
 
 @pytest.mark.parametrize(
@@ -133,6 +134,29 @@ def test_a_short_turn_carries_its_context_however_low_its_own_margin() -> None:
     assert needs_context(alone, policy, -0.01, words=2) and not needs_context(alone, policy, -0.01, words=3)
     assert read_turn(alone, context, (RESPITE,), policy, abstain_threshold=-0.01, words=3).source == "refuse"
     assert word_count(" ile  kosztuje? ") == 2
+
+
+def test_a_longer_turn_near_no_city_topic_carries_its_context() -> None:
+    """ "do I need a referral from my doctor?" is near neither the report nor a city topic: its low margin says
+    nothing, so it may carry its context; "and my landlord?" is near the city's housing topics and may not."""
+    policy = FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1, short_words=2, background=0.7)
+    context = _retrieval(RESPITE, 0.05)
+    generic, topical = _retrieval(GYN, -0.25, background=0.65), _retrieval(GYN, -0.25, background=0.9)
+    assert read_turn(generic, context, (RESPITE,), policy, abstain_threshold=-0.01, words=8).source == "context"
+    assert needs_context(generic, policy, -0.01, words=8) and not needs_context(topical, policy, -0.01, words=8)
+    assert read_turn(topical, context, (RESPITE,), policy, abstain_threshold=-0.01, words=8).source == "refuse"
+
+
+def test_a_turn_that_stands_alone_carries_its_context_when_that_reads_it_far_better() -> None:
+    """ "who can apply?" lands on some pledge alone, but with its context far more clearly on the one shown."""
+    policy = FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1, short_words=2, stay_gain=0.1)
+    alone = _retrieval(GYN, 0.05)
+    better, similar = _retrieval(RESPITE, 0.2), _retrieval(RESPITE, 0.1)
+    reading = read_turn(alone, better, (RESPITE,), policy, abstain_threshold=-0.01, words=3)
+    assert (reading.source, reading.follow_up) == ("context", FollowUp(DETAIL, (RESPITE,)))
+    assert read_turn(alone, similar, (RESPITE,), policy, abstain_threshold=-0.01, words=3).source == "alone"
+    assert needs_context(alone, policy, -0.01, words=3)  # a standing turn is read with its context as well
+    assert not needs_context(alone, FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), -0.01, words=3)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +231,14 @@ def test_detail_follow_up_keeps_the_pledge_and_says_the_quote_is_all_there_is(co
 
 
 def test_off_topic_follow_up_is_refused(convo: Assistant) -> None:
-    refusing = _variant(convo, abstain_margin=10.0, followup_alone_margin=10.0, followup_offtopic_margin=10.0)
+    refusing = _variant(  # every way for the context to carry closed: the off-topic margin decides
+        convo,
+        abstain_margin=10.0,
+        followup_alone_margin=10.0,
+        followup_offtopic_margin=10.0,
+        followup_short_words=0,
+        followup_background_max=float("-inf"),
+    )
     ans = refusing.ask("a bilety tramwajowe?", history=[Turn("opieka wytchnieniowa", (RESPITE,))])
     assert ans.abstained and ans.follow_up is not None and ans.follow_up.kind == OFFTOPIC
 
@@ -293,7 +324,9 @@ def _random_cases(n: int, rng: np.random.Generator) -> list:
     data = []
     for i in range(n):
         kind = kinds[i % len(kinds)]
-        alone = _retrieval(GYN if rng.random() < 0.5 else RESPITE, float(rng.uniform(-0.3, 0.2)))
+        alone = _retrieval(
+            GYN if rng.random() < 0.5 else RESPITE, float(rng.uniform(-0.3, 0.2)), float(rng.uniform(0.6, 0.9))
+        )
         context = _retrieval(RESPITE if rng.random() < 0.7 else GYN, float(rng.uniform(-0.2, 0.3)))
         expected = {"detail": (RESPITE,), "sibling": (GYN,)}.get(kind, ())
         data.append(Case(f"c{i}#1", kind, expected, (RESPITE,), alone, context, 0.0, int(rng.integers(1, 8))))
@@ -309,9 +342,9 @@ def test_followup_grid_agrees_with_read_turn() -> None:
     data = _random_cases(40, rng)
     grid = _grid()
     handled, carry, used = _grid_counts(data, grid)
-    for row in rng.choice(len(grid), 200, replace=False):
-        a, c, o, short = grid[row]
-        s = score(FollowUpPolicy(float(a), float(c), float(o), int(short)), data)
+    for row in rng.choice(len(grid), 400, replace=False):
+        a, c, o, short, b, g = grid[row]
+        s = score(FollowUpPolicy(float(a), float(c), float(o), int(short), float(b), float(g)), data)
         assert (s["handled"], s["carry"], s["context_reads"]) == (handled[row], carry[row], used[row])
     limit = int(carry.min()) + 1  # a bound some policies meet and some do not
     _, chosen = choose(data, max_carry=limit / sum(c.kind in CARRY_KINDS for c in data))
@@ -331,6 +364,8 @@ def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_
     import eval.followup as followup
 
     data = _random_cases(60, np.random.default_rng(1))
+    monkeypatch.setattr(followup, "GRID_ALONE", followup.GRID_ALONE[::3])  # a coarser grid: the folds are the point
+    monkeypatch.setattr(followup, "GRID_CONTEXT", followup.GRID_CONTEXT[::3])
     chosen_on: list[set[str]] = []
     scored: list[set[str]] = []
     real_choose, real_score = followup.choose, followup.score

@@ -24,8 +24,9 @@ on the turn's own retrieval score as HQE does):
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
    threshold, else refused ("not in the report").
 
-At most two retrievals per turn. The margins and the word count are chosen on the tune split of
-``eval/conversations.jsonl`` (``python -m eval.followup``), like the abstention threshold.
+At most two retrievals per turn. The margins, the word count, the background maximum and the stay gain are
+chosen on the tune split of ``eval/conversations.jsonl`` (``python -m eval.followup``), like the abstention
+threshold.
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
     CART and the lasso: of the policies tune cannot tell apart, the most conservative). Ties go to the one that
     carries over least, handles most, then stands turns alone soonest and overrides and widens least.
 
-    Why not simply the most turns handled: on ~240 tune turns a policy that carries context for two more of
+    Why not simply the most turns handled: on a few hundred tune turns a policy that carries context for two more of
     them wins by chance as easily as by merit, and every extra context read is a chance to answer a new or
     off-topic question with the previous pledge. With the model of 2026-12-06 the plain maximum (233 of 240, 55
     context reads) gave 9 of 149 wrong carry-overs on test's later turns, this rule's choice (231, 43 reads) 4."""
@@ -192,7 +192,7 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
 def out_of_fold(data: list[Case], max_carry: float, folds: int = 5) -> dict:
     """What choosing on tune is worth on turns it did not see: the tune conversations split into ``folds``
     (seeded, whole conversations), each fold scored with the policy ``choose`` keeps on the others. A policy
-    that fits tune's quirks scores lower here than on all of tune (the grid has four knobs and tune ~240 turns)."""
+    that fits tune's quirks scores lower here than on all of tune (the grid has six knobs and tune ~390 turns)."""
     if folds < 2:
         raise SystemExit(f"--folds {folds}: need at least 2 folds to score out of fold (or 0 to skip)")
     conv_of = [c.id.split("#")[0] for c in data]  # a case's id is "<conversation>#<turn>"

@@ -299,11 +299,14 @@ def _wire_browse(
         switch_language,
         [lang_choice, last_lang, browse.open_id, *browse_inputs[:3], ask.context, turns],
         switched,
+        show_progress="hidden",  # as on load (below): no overlay for a keyboard user to land on
         **PRIVATE,
     )
     stats.show.click(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
     stats.token.submit(events.stats, [stats.token, lang_choice, last_lang], stats.out, **PRIVATE)
-    demo.load(on_load, None, [tabs, lang_choice, browse.open_id, *switched], **PRIVATE)
+    # No progress overlay on the page's own load: while it shows, Chromium makes the covered block a focusable
+    # scroller ("0.3s"), and a keyboard user tabbing in that moment lands on it, then on nothing when it goes.
+    demo.load(on_load, None, [tabs, lang_choice, browse.open_id, *switched], show_progress="hidden", **PRIVATE)
 
 
 class _RedactedTraceback:

@@ -284,10 +284,20 @@ def _wire_browse(
         ]
 
     def on_load(request: gr.Request) -> list:
-        """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language."""
+        """A shared link (``?pledge=<id>&lang=<xx>``) opens that pledge in Browse, in that language.
+
+        Only what the link asks for is set, all else skipped: a reader may ask before this event's answer lands
+        (a slow server), and it must not turn their answer's labels back to Polish or hide the conversation's
+        buttons. A language from the link sets the radio, whose change then relabels with the session's state."""
         lang, pledge_id = events.deep_link(dict(request.query_params) if request is not None else {})
-        tab = gr.Tabs(selected="browse" if pledge_id else "ask")
-        return [tab, lang, pledge_id, *switch_language(lang, "pl", pledge_id, "", "all", False, "", [])]
+        skip = gr.skip()
+        if lang == "auto" and not pledge_id:
+            return [skip] * (3 + len(switched))
+        tab = gr.Tabs(selected="browse") if pledge_id else skip
+        labels = _labels(lang, events.section) if lang != "auto" else [skip] * len(labelled)
+        detail = events.open_pledge(pledge_id, lang, "pl") if pledge_id else skip
+        listing = events.browse("", "all", False, lang, "pl")
+        return [tab, lang if lang != "auto" else skip, pledge_id or skip, *labels, detail, listing, skip, skip]
 
     for trigger in (browse.text_filter.change, browse.status_filter.change, browse.changed.change):
         trigger(events.browse, browse_inputs, browse.pledge_list, trigger_mode="always_last", **BROWSE)

@@ -10,7 +10,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_app_live import ARTIFACTS, WIDTHS, _ask, _axe, _in_view, _open, _until, browser_page, server
+from test_app_live import (
+    ARTIFACTS,
+    WIDTHS,
+    _ask,
+    _axe,
+    _hold_load,
+    _in_view,
+    _open,
+    _until,
+    browser_page,
+    server,
+)
 
 __all__ = ["browser_page", "server"]  # the fixtures, shared with tests/test_app_live.py (one app per module)
 pytestmark = [pytest.mark.model, pytest.mark.browser]
@@ -117,14 +128,10 @@ def test_keyboard_order_live_region_and_names(server, browser_page) -> None:
     the tab, box and button named apart; after an answer focus is on its heading, the live region says its title
     and status, the box is empty, and from the Ask button Tab goes to the answer, not through the examples."""
     page, width = browser_page
-    held: list = []  # the page's own load event, held while we tab, as a slow server (CI under load) holds it
-    page.route("**/queue/join*", lambda route: held.append(route) if not held else route.continue_())
-    _open(page, server["url"])
-    _until(lambda: bool(held))
+    release = _hold_load(page, server["url"])  # the page's own load event, held while we tab
     page.locator("body").focus()
     start = _tabs(page, 12)
-    held[0].continue_()
-    page.unroute("**/queue/join*")
+    release()
     page.wait_for_timeout(700)  # the load event's answer lands
     assert start[0].startswith("a: Szybkie wyjście"), start
     # Every stop is a control, and focus stays put when loading ends: Gradio's progress overlay once made the

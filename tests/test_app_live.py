@@ -241,6 +241,26 @@ def _open_tab(page, index: int) -> None:
     _until(selected)
 
 
+def _hold_load(page, url: str):
+    """Open the app with the page's own load event held, as a slow server (CI under load) holds it. Returns a
+    function that lets it through. Playwright's sync API runs route handlers only inside its own calls, so the wait
+    for the request pumps with ``wait_for_timeout`` (``_until`` sleeps, and once timed out with the request
+    waiting)."""
+    held: list = []
+    page.route("**/queue/join*", lambda route: held.append(route) if not held else route.continue_())
+    _open(page, url)
+    deadline = time.time() + 30
+    while not held:
+        assert time.time() < deadline, "the page never sent its load event"
+        page.wait_for_timeout(100)
+
+    def release() -> None:
+        held[0].continue_()
+        page.unroute("**/queue/join*")
+
+    return release
+
+
 def _in_view(page, selector: str) -> bool:
     box = page.locator(selector).first.bounding_box()
     height = page.viewport_size["height"]
@@ -386,6 +406,24 @@ def test_browser_three_turn_conversation(server, browser_page) -> None:
     page.locator("#new-conversation").click()
     _until(lambda: page.locator("#answers .kqa-turn").count() == 0 and not page.locator("#forget").is_visible())
     assert page.locator("#context").inner_text().strip() == ""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
+def test_browser_question_asked_while_the_page_still_loads(server, browser_page) -> None:
+    """A reader quicker than a slow server: the page's own load event answers after their first question. The
+    answer's language and the conversation's buttons stay (CI once saw the heading turn back to Polish)."""
+    page, _width = browser_page
+    release = _hold_load(page, server["url"])  # until the answer is shown
+    _ask(page, "Is there free mammography?")
+    page.locator("#answers .kqa-card").first.wait_for(timeout=30_000)
+    release()
+    page.wait_for_timeout(1500)  # the load event's answer lands (and any event it sets off)
+    heading = "(document.querySelector('#kqa-head [data-ui-lang]') || {dataset: {}}).dataset.uiLang"
+    assert page.evaluate(heading) == "en" and page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("#answers .kqa-card").count() >= 1
+    assert page.locator("#new-conversation").is_visible() and page.locator("#forget").is_visible()
+    assert page.get_by_role("button", name="Ask", exact=True).count() == 1  # the labels are English too
 
 
 @pytest.mark.browser

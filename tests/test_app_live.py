@@ -448,7 +448,7 @@ def test_browser_browse_nonsense_and_stats_on_a_phone(server, browser_page) -> N
     urllib.request.urlopen(req, timeout=30).close()
     ask(server, "How much does a monthly tram ticket cost?")  # a refusal
     _open(page, server["url"])
-    # The page's load event selects the Ask tab: a click on Browse before it returns is undone, so click again
+    # A click on Browse while the page still wires its handlers can be lost (as in _open_tab), so click again
     box = page.locator("#text-filter input").first
 
     def browse_open() -> bool:

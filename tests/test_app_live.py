@@ -279,8 +279,9 @@ def test_browser_ask_answer_first_translated_and_accessible(server, browser_page
     page.locator("#answers .kqa-card").first.wait_for(timeout=30_000)
     page.wait_for_timeout(600)  # the scroll happens on the next frame
     assert _in_view(page, "#answers .kqa-title") and _in_view(page, "#answers .kqa-badge")  # answer first
-    # set by ui.js's mutation callback from the heading's data-ui-lang (it was set on the next animation frame
-    # when this timed out once in a full run; cause unknown)
+    # set by ui.js's mutation callback from the heading's data-ui-lang. It timed out in CI with the heading still
+    # "pl": the page's load event had answered after the question and relabelled the page in Polish (fixed in
+    # app.py; test_browser_question_asked_while_the_page_still_loads holds the load to show it)
     _until(
         lambda: page.evaluate("document.documentElement.lang") == "en",
         state=lambda: page.evaluate(

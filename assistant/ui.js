@@ -148,6 +148,8 @@
     if (Date.now() > place.until) { place = null; return; }
     const el = document.querySelector(place.sel);
     if (el) { const drift = el.getBoundingClientRect().top - place.top; if (Math.abs(drift) > 1) window.scrollBy(0, drift); }
+    // an opened pledge: held a moment longer once the listing is there, as Gradio may still be laying it out
+    if (place.listing && document.querySelector("#pledge-list .kqa-rows")) place = {...place, listing: false, until: Math.min(place.until, Date.now() + 1000)};
   }
   document.addEventListener("change", (ev) => {
     const radio = ev.target.closest && ev.target.closest("#language input[type=radio]");
@@ -210,7 +212,14 @@
     const card = document.querySelector("#pledge-detail .kqa-card");
     if (card && card !== lastDetail) {
       lastDetail = card;
-      if (openedByClick) requestAnimationFrame(() => card.scrollIntoView({block: "start"}));
+      if (openedByClick) requestAnimationFrame(() => {
+        card.scrollIntoView({block: "start"});
+        // Browse's listing (every pledge, above this one) is a request of its own and may land after the pledge
+        // (CI did): it would push the pledge out of view, and at scroll 0 Chromium's scroll anchoring does not
+        // hold it. So the pledge is kept in place until the listing is there, or the reader scrolls.
+        place = {sel: `#pledge-detail .kqa-card[data-pledge="${CSS.escape(card.dataset.pledge)}"]`,
+          top: card.getBoundingClientRect().top, until: Date.now() + 30000, listing: true};
+      });
       openedByClick = false;
     }
   }

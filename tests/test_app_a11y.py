@@ -8,6 +8,7 @@ Screenshots and the recorded focus orders go to test-artifacts/.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from test_app_live import (
@@ -232,6 +233,38 @@ def test_refusal_gets_the_city_and_leads_on(server, browser_page) -> None:
     assert f"pledge={pid}" in page.url
     assert page.get_by_role("tab", selected=True).inner_text().strip() == "Browse"
     page.screenshot(path=str(ARTIFACTS / f"refusal-opened-{width}px.png"))
+
+
+@pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
+def test_opened_pledge_stays_in_view_when_the_listing_lands_after_it(server, browser_page) -> None:
+    """A suggestion's click selects Browse, whose listing (every pledge, above the opened one) and the opened
+    pledge are two requests. CI once had the pledge land first and the listing push it out of view (at 1280 px
+    the page had not scrolled, so Chromium's scroll anchoring did not hold it). Here the listing is held until
+    the pledge has landed and been scrolled to."""
+    page, width = browser_page
+    _open(page, server["url"])
+    _wait_answer(page, TRAM)
+    link = page.locator("#answers .kqa-turn").first.locator(".kqa-suggestions a").first
+    pid = link.get_attribute("data-open")
+    held: list = []
+    page.route("**/queue/join*", lambda route: held.append(route))
+    link.click()
+    deadline = time.time() + 30
+    while not any(pid in (r.request.post_data or "") for r in held) or len(held) < 2:
+        assert time.time() < deadline, f"expected the listing's and the pledge's requests, held {len(held)}"
+        page.wait_for_timeout(100)  # Playwright's sync API runs route handlers only inside its own calls
+    for route in [r for r in held if pid in (r.request.post_data or "")]:
+        route.continue_()
+    page.locator(f"#pledge-detail .kqa-card[data-pledge='{pid}']").wait_for(timeout=60_000)
+    page.wait_for_timeout(600)  # ui.js scrolls on the next frame
+    assert page.locator("#pledge-list .kqa-rows").count() == 0, "the listing was not held"
+    for route in [r for r in held if pid not in (r.request.post_data or "")]:
+        route.continue_()
+    page.unroute("**/queue/join*")  # after: unroute lets through what is still held
+    page.locator("#pledge-list .kqa-rows").wait_for(timeout=60_000)
+    page.wait_for_timeout(600)
+    _until(lambda: _in_view(page, "#pledge-detail .kqa-title"))
+    page.screenshot(path=str(ARTIFACTS / f"opened-after-listing-{width}px.png"))
 
 
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)

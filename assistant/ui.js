@@ -215,7 +215,7 @@
       if (openedByClick) requestAnimationFrame(() => {
         card.scrollIntoView({block: "start"});
         // Browse's listing (every pledge, above this one) is a request of its own and may land after the pledge
-        // (CI did): it would push the pledge out of view, and at scroll 0 Chromium's scroll anchoring does not
+        // (CI did): it pushed the pledge out of view at both widths, as the browser's scroll anchoring did not
         // hold it. So the pledge is kept in place until the listing is there, or the reader scrolls.
         place = {sel: `#pledge-detail .kqa-card[data-pledge="${CSS.escape(card.dataset.pledge)}"]`,
           top: card.getBoundingClientRect().top, until: Date.now() + 30000, listing: true};

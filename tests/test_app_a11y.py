@@ -238,9 +238,9 @@ def test_refusal_gets_the_city_and_leads_on(server, browser_page) -> None:
 @pytest.mark.parametrize("browser_page", WIDTHS, indirect=True)
 def test_opened_pledge_stays_in_view_when_the_listing_lands_after_it(server, browser_page) -> None:
     """A suggestion's click selects Browse, whose listing (every pledge, above the opened one) and the opened
-    pledge are two requests. CI once had the pledge land first and the listing push it out of view (at 1280 px
-    the page had not scrolled, so Chromium's scroll anchoring did not hold it). Here the listing is held until
-    the pledge has landed and been scrolled to."""
+    pledge are two requests. CI once had the pledge land first and the listing push it out of view (the
+    browser's scroll anchoring did not hold it; this test failed so at both widths before ui.js kept the place).
+    Here the listing is held until the pledge has landed and been scrolled to."""
     page, width = browser_page
     _open(page, server["url"])
     _wait_answer(page, TRAM)

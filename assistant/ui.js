@@ -148,8 +148,9 @@
     if (Date.now() > place.until) { place = null; return; }
     const el = document.querySelector(place.sel);
     if (el) { const drift = el.getBoundingClientRect().top - place.top; if (Math.abs(drift) > 1) window.scrollBy(0, drift); }
-    // an opened pledge: held a moment longer once the listing is there, as Gradio may still be laying it out
-    if (place.listing && document.querySelector("#pledge-list .kqa-rows")) place = {...place, listing: false, until: Math.min(place.until, Date.now() + 1000)};
+    // an opened pledge: held a moment longer once the listing (which always starts with its count) is there, as
+    // Gradio may still be laying it out
+    if (place.listing && document.querySelector("#pledge-list .kqa-count")) place = {...place, listing: false, until: Math.min(place.until, Date.now() + 1000)};
   }
   document.addEventListener("change", (ev) => {
     const radio = ev.target.closest && ev.target.closest("#language input[type=radio]");

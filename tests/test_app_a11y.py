@@ -8,7 +8,6 @@ Screenshots and the recorded focus orders go to test-artifacts/.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from test_app_live import (
@@ -19,6 +18,7 @@ from test_app_live import (
     _hold_load,
     _in_view,
     _open,
+    _pump_until,
     _until,
     browser_page,
     server,
@@ -249,19 +249,16 @@ def test_opened_pledge_stays_in_view_when_the_listing_lands_after_it(server, bro
     held: list = []
     page.route("**/queue/join*", lambda route: held.append(route))
     link.click()
-    deadline = time.time() + 30
-    while not any(pid in (r.request.post_data or "") for r in held) or len(held) < 2:
-        assert time.time() < deadline, f"expected the listing's and the pledge's requests, held {len(held)}"
-        page.wait_for_timeout(100)  # Playwright's sync API runs route handlers only inside its own calls
+    _pump_until(page, lambda: len(held) >= 2 and any(pid in (r.request.post_data or "") for r in held), "both requests")
     for route in [r for r in held if pid in (r.request.post_data or "")]:
         route.continue_()
     page.locator(f"#pledge-detail .kqa-card[data-pledge='{pid}']").wait_for(timeout=60_000)
     page.wait_for_timeout(600)  # ui.js scrolls on the next frame
-    assert page.locator("#pledge-list .kqa-rows").count() == 0, "the listing was not held"
+    assert page.locator("#pledge-list .kqa-count").count() == 0, "the listing was not held"
     for route in [r for r in held if pid not in (r.request.post_data or "")]:
         route.continue_()
     page.unroute("**/queue/join*")  # after: unroute lets through what is still held
-    page.locator("#pledge-list .kqa-rows").wait_for(timeout=60_000)
+    page.locator("#pledge-list .kqa-count").wait_for(timeout=60_000)
     page.wait_for_timeout(600)
     _until(lambda: _in_view(page, "#pledge-detail .kqa-title"))
     page.screenshot(path=str(ARTIFACTS / f"opened-after-listing-{width}px.png"))

@@ -241,18 +241,23 @@ def _open_tab(page, index: int) -> None:
     _until(selected)
 
 
+def _pump_until(page, check, what: str, timeout: float = 30) -> None:
+    """Wait for ``check`` to hold where it depends on a route handler: Playwright's sync API runs route handlers
+    only inside its own calls, so this pumps with ``wait_for_timeout`` (``_until`` sleeps, and once timed out
+    with the request waiting)."""
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(100)
+
+
 def _hold_load(page, url: str):
     """Open the app with the page's own load event held, as a slow server (CI under load) holds it. Returns a
-    function that lets it through. Playwright's sync API runs route handlers only inside its own calls, so the wait
-    for the request pumps with ``wait_for_timeout`` (``_until`` sleeps, and once timed out with the request
-    waiting)."""
+    function that lets it through."""
     held: list = []
     page.route("**/queue/join*", lambda route: held.append(route) if not held else route.continue_())
     _open(page, url)
-    deadline = time.time() + 30
-    while not held:
-        assert time.time() < deadline, "the page never sent its load event"
-        page.wait_for_timeout(100)
+    _pump_until(page, lambda: bool(held), "the page's load event")
 
     def release() -> None:
         held[0].continue_()

@@ -156,6 +156,10 @@ class Settings:
     followup_background_max: float = 0.68
     followup_stay_gain: float = 0.08
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
+    # The follow-up head (index.followup_head) lets the context carry, whatever the margins above say, when its
+    # logit reaches this and the context's margin reaches followup_context_margin (inf: off). Chosen on tune with
+    # the six knobs above as they are (python -m eval.followup --needs; 2026-12-07: see docs/evaluation.md).
+    followup_needs_logit: float = 2.5
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,
     # midway between the lowest pledge question and the closest refused off-topic one below it; 2026-12-06: tune

@@ -24,9 +24,15 @@ on the turn's own retrieval score as HQE does):
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
    threshold, else refused ("not in the report").
 
-At most two retrievals per turn. The margins, the word count, the background maximum and the stay gain are
-chosen on the tune split of ``eval/conversations.jsonl`` (``python -m eval.followup``), like the abstention
-threshold.
+Before all of these, the follow-up head (``index.followup_head``, trained on the training-only conversations)
+reads what the turn asks for from its two query vectors. When its logit reaches ``followup_needs_logit`` and the
+context's margin reaches ``followup_context_margin``, the context carries whatever the margins of steps 2–3 say:
+"czy jest dostępny w weekendy?" scores low alone and near a general city topic, yet plainly asks about the
+pledge just shown.
+
+At most two retrievals per turn. The margins, the word count, the background maximum, the stay gain and the
+head's logit are chosen on the tune split of ``eval/conversations.jsonl`` (``python -m eval.followup``), like the
+abstention threshold.
 """
 
 from __future__ import annotations
@@ -77,8 +83,9 @@ class FollowUp:
 @dataclass(frozen=True)
 class FollowUpPolicy:
     """The three margins that decide whether a turn's context carries, the length under which the off-topic
-    margin does not apply, the background score under which it does not either, and the gain by which the
-    context overrides a turn that stands alone (see the module's docstring; ``inf`` switches the last two off)."""
+    margin does not apply, the background score under which it does not either, the gain by which the
+    context overrides a turn that stands alone, and the follow-up head's logit from which the context carries
+    whatever the margins say (see the module's docstring; ``inf`` switches the last three off)."""
 
     alone: float
     context: float
@@ -86,6 +93,7 @@ class FollowUpPolicy:
     short_words: int = 0
     background: float = -math.inf
     stay_gain: float = math.inf
+    needs: float = math.inf
 
 
 def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
@@ -165,15 +173,18 @@ def read_turn(
     policy: FollowUpPolicy,
     abstain_threshold: float,
     words: int,
+    needs: float = -math.inf,
 ) -> Reading:
     """Decide a later turn of ``words`` words from its two retrievals (``context`` None: not needed, the turn
-    stands alone).
+    stands alone) and the follow-up head's logit ``needs`` (-inf: no head).
 
     Pure: the calibration replays it over saved retrievals with other policies.
     """
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
     if context is not None and context.ranked and context.margin >= policy.context:
-        if alone.margin >= max(policy.alone, abstain_threshold):
+        if needs >= policy.needs:
+            carries = True  # the head reads it as continuing the conversation, whatever its own margin says
+        elif alone.margin >= max(policy.alone, abstain_threshold):
             carries = context.margin - alone.margin >= policy.stay_gain  # it stands alone unless far better read
         else:
             carries = _may_carry(alone, policy, words)
@@ -186,7 +197,10 @@ def read_turn(
 
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:
-    """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all."""
+    """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all: always when the
+    follow-up head is on (its logit needs the context's vector)."""
+    if math.isfinite(policy.needs):
+        return True
     if alone.margin >= max(policy.alone, abstain_threshold):
         return math.isfinite(policy.stay_gain)
     return _may_carry(alone, policy, words)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
@@ -41,6 +42,7 @@ from assistant.retriever import Retrieval, Retriever
 from corpus.reports import ReportSet
 from index.build import open_index
 from index.encoder import Encoder, load_encoder
+from index.followup_head import logit as followup_logit
 from index.store import SearchIndex
 from settings import Settings
 
@@ -217,6 +219,7 @@ class Assistant:
             s.followup_short_words,
             s.followup_background_max,
             s.followup_stay_gain,
+            s.followup_needs_logit if self.index.followup_head is not None else math.inf,
         )
 
     def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:
@@ -230,8 +233,16 @@ class Assistant:
         if needs_context(alone, self.policy, threshold, words):
             expanded = context_text(turns, text, self.settings.followup_context_questions)
             context = self.retrieve(expanded, detect_language(expanded))
-        reading = read_turn(alone, context, last_shown(turns), self.policy, threshold, words)
+        needs = self.needs(alone, context)
+        reading = read_turn(alone, context, last_shown(turns), self.policy, threshold, words, needs)
         return reading, (context if reading.source == "context" and context is not None else alone), alone
+
+    def needs(self, alone: Retrieval, context: Retrieval | None) -> float:
+        """The follow-up head's logit for a turn (``index.followup_head``); -inf without a head or a context."""
+        head = self.index.followup_head
+        if head is None or context is None or alone.vector is None or context.vector is None:
+            return -math.inf
+        return followup_logit(head, alone.vector, context.vector)
 
     def _compose(
         self,

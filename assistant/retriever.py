@@ -100,6 +100,7 @@ class Retrieval:
     background: float  # mean cosine of the whole question to its closest background (general city topic) passages
     margin: float  # best unit evidence minus ``background``: below the threshold → not in the report
     windows: int = 0  # windows of a long question scored besides the whole text (0: a short question)
+    vector: np.ndarray | None = None  # the whole text's query vector (None for the lexical strategy)
 
 
 class Retriever:
@@ -157,26 +158,26 @@ class Retriever:
             out[row, i_row[valid]] = s_row[valid]
         return out
 
-    def _evidence(self, text: str) -> tuple[np.ndarray, float, int]:
+    def _evidence(self, text: str) -> tuple[np.ndarray, float, int, np.ndarray]:
         """Unit scores and background of ``text``, with its windows' evidence when it is long (one encoder call).
 
         Each text's cosines are taken relative to its own background (``_background``); a unit's evidence is the
         whole text's relative score blended (``window_weight``) with its windows' — their mean, or with
         ``window_pool`` "max" the best of them — and put back on the whole text's scale (adding its background).
-        A short question has one text: its own cosines, unchanged.
+        A short question has one text: its own cosines, unchanged. Also returns the whole text's vector.
         """
         texts = [text, *self.windows(text)]
         qvecs = self.encoder.encode_queries(texts) if len(texts) > 1 else self.embed(text)[None, :]
         units = self._unit_scores(qvecs)
         backgrounds = self._background(self.index.background @ qvecs.T)
         if len(texts) == 1:
-            return units[0], float(backgrounds[0]), 0
+            return units[0], float(backgrounds[0]), 0, qvecs[0]
         relative = units - backgrounds[:, None]
         windows = relative[1:].max(axis=0) if self.settings.window_pool == "max" else relative[1:].mean(axis=0)
         w = self.settings.window_weight
         # (the ends apart: 0 × −inf, an unfetched unit's score, would be NaN)
         blended = relative[0] if w <= 0 else windows if w >= 1 else (1 - w) * relative[0] + w * windows
-        return (blended + backgrounds[0]).astype(np.float32), float(backgrounds[0]), len(texts) - 1
+        return (blended + backgrounds[0]).astype(np.float32), float(backgrounds[0]), len(texts) - 1, qvecs[0]
 
     def _background(self, cosines: np.ndarray) -> np.ndarray:
         """How close each text (column) is to general city topics: the soft maximum of its background cosines
@@ -201,11 +202,11 @@ class Retriever:
             dense = np.zeros(n, dtype=np.float32)
             # BM25 alone has no background to compare with: it answers when any question term is in the
             # report and refuses otherwise (±1 lies far outside any threshold, so abstains() decides just that).
-            background, margin, windows = 0.0, 1.0 if top_lex > 0 else -1.0, 0
+            background, margin, windows, vector = 0.0, 1.0 if top_lex > 0 else -1.0, 0, None
             fused = lex_norm
         else:
             text = search_form(question, lang) if self.settings.romanized_search else question
-            unit_scores, background, windows = self._evidence(text)
+            unit_scores, background, windows, vector = self._evidence(text)
             pooled = np.where(self._unit_used, unit_scores, -np.inf)
             dense = np.full(n, -np.inf, dtype=np.float32)
             np.maximum.at(dense, self._unit_pledge, pooled)
@@ -218,7 +219,7 @@ class Retriever:
         ranked = tuple(
             Ranked(self.index.pledge_ids[i], float(fused[i]), float(dense[i]), float(lex_norm[i])) for i in order
         )
-        return Retrieval(ranked, unit_scores, background, margin, windows)
+        return Retrieval(ranked, unit_scores, background, margin, windows, vector)
 
     def primary_count(self, retrieval: Retrieval) -> int:
         """How many of the ranked pledges are answers (the rest are "other matches"): every pledge scoring within

@@ -17,8 +17,8 @@ import itertools
 import json
 import math
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,8 @@ GRID_OFFTOPIC = np.round(np.arange(-0.10, 0.121, 0.02), 4)
 GRID_SHORT_WORDS = (0, 2, 3, 4, 5, 6)
 GRID_BACKGROUND = np.concatenate(([-np.inf], np.round(np.arange(0.62, 0.861, 0.02), 4)))  # -inf: not used
 GRID_STAY_GAIN = np.concatenate(([np.inf], np.round(np.arange(0.04, 0.201, 0.02), 4)))  # inf: not used
+# The follow-up head's logit (--needs, the six knobs as served); inf: the head not used
+GRID_NEEDS = np.concatenate(([np.inf], np.round(np.arange(0.0, 5.01, 0.5), 2)))
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class Case:
     words: int
     answered: bool | None = None  # detail turns: the report answers it (labelled)
     bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
+    needs: float = -math.inf  # the follow-up head's logit (index.followup_head); -inf without a head
+
+
+Chooser = Callable[[list[Case], float], tuple[FollowUpPolicy, dict]]
 
 
 def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions: int) -> list[Case]:
@@ -77,6 +83,7 @@ def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions
                 lang = detect_language(turn.q)
                 expanded = context_text(history, turn.q, context_questions)
                 alone = assistant.retrieve(turn.q, lang)
+                context = assistant.retrieve(expanded, detect_language(expanded))
                 out.append(
                     Case(
                         f"{conv.id}#{i}",
@@ -84,11 +91,12 @@ def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions
                         turn.expected,
                         last_shown(history),
                         alone,
-                        assistant.retrieve(expanded, detect_language(expanded)),
+                        context,
                         assistant.retriever.threshold(lang),
                         word_count(turn.q),
                         turn.answered,
                         _bears(assistant, alone, turn.expected),
+                        assistant.needs(alone, context),
                     )
                 )
             history.append(Turn(turn.q, turn.expected))
@@ -117,7 +125,7 @@ def score(policy: FollowUpPolicy, data: list[Case]) -> dict:
     """Handled right, wrong carry-overs and context reads of ``policy`` over ``data``."""
     handled = carry = carry_n = used = 0
     for c in data:
-        reading = read_turn(c.alone, c.context, c.previous, policy, c.threshold, c.words)
+        reading = read_turn(c.alone, c.context, c.previous, policy, c.threshold, c.words, c.needs)
         shown = {"alone": c.alone, "context": c.context}.get(reading.source)
         top = shown.ranked[0].pledge_id if shown is not None and shown.ranked else None
         handled += (top in c.expected) if c.expected else top is None
@@ -189,7 +197,19 @@ def choose(data: list[Case], max_carry: float) -> tuple[FollowUpPolicy, dict]:
     return policy, score(policy, data)
 
 
-def out_of_fold(data: list[Case], max_carry: float, folds: int = 5) -> dict:
+def choose_needs(data: list[Case], max_carry: float, base: FollowUpPolicy) -> tuple[FollowUpPolicy, dict]:
+    """``base`` with the follow-up head's logit (``GRID_NEEDS``) that handles the most turns with wrong
+    carry-overs ≤ ``max_carry``; ties go to the higher logit (the context read least often). One knob on top of
+    six fixed ones: the one-standard-error rule of ``choose`` would keep a logit that changes almost nothing."""
+    carry_n = sum(c.kind in CARRY_KINDS for c in data)
+    scored = [(replace(base, needs=float(n)), score(replace(base, needs=float(n)), data)) for n in GRID_NEEDS]
+    ok = [(p, s) for p, s in scored if s["carry"] <= max_carry * carry_n]
+    if not ok:
+        raise SystemExit(f"no logit keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
+    return max(ok, key=lambda ps: (ps[1]["handled"], -ps[1]["carry"], ps[0].needs))
+
+
+def out_of_fold(data: list[Case], max_carry: float, folds: int = 5, chooser: Chooser | None = None) -> dict:
     """What choosing on tune is worth on turns it did not see: the tune conversations split into ``folds``
     (seeded, whole conversations), each fold scored with the policy ``choose`` keeps on the others. A policy
     that fits tune's quirks scores lower here than on all of tune (the grid has six knobs and tune ~390 turns)."""
@@ -203,7 +223,7 @@ def out_of_fold(data: list[Case], max_carry: float, folds: int = 5) -> dict:
     for k in range(folds):
         held = [c for c, conv in zip(data, conv_of, strict=True) if fold_of[conv] == k]
         rest = [c for c, conv in zip(data, conv_of, strict=True) if fold_of[conv] != k]
-        policy, _ = choose(rest, max_carry)
+        policy, _ = (chooser or choose)(rest, max_carry)
         for key, value in score(policy, held).items():
             total[key] += value
     return total
@@ -230,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         "--folds", type=int, default=5, help="also score the choice out of fold over this many folds (0: skip)"
     )
     ap.add_argument("--json", type=Path, help="write the choice and its counts here")
+    ap.add_argument(
+        "--needs",
+        action="store_true",
+        help="choose only the follow-up head's logit, the six margins as the settings have them",
+    )
     args = ap.parse_args(argv)
 
     from assistant.core import Assistant
@@ -238,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant.load(Settings.from_env(), log_fn=lambda m: print(m, file=sys.stderr))
     titles = {p.title: p.id for p in assistant.library.pledges}
     convs = select_conversations(load_conversations(args.conversations, titles), args.split)
+    if args.needs:
+        return _choose_needs(assistant, convs, args)
     results = []
     for k in args.context_questions:
         data = cases(assistant, convs, k)
@@ -269,6 +296,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "results": results, "chosen": best}, indent=2))
+    return 0
+
+
+def _choose_needs(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace) -> int:
+    """``--needs``: the head's logit on top of the six margins the settings have."""
+    if assistant.index.followup_head is None:
+        raise SystemExit("the index has no follow-up head (eval/conversations_train.jsonl missing?); rebuild it")
+    data = cases(assistant, convs, assistant.settings.followup_context_questions)
+    base = replace(assistant.policy, needs=math.inf)
+    served = score(base, data)
+    policy, s = choose_needs(data, args.max_carry, base)
+    print(f"without the head: handled {served['handled']}/{served['n']}, wrong carry-overs {served['carry']}")
+    print(f"logit {policy.needs}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/{s['carry_n']}")
+    oof = None
+    if args.folds:
+        oof = out_of_fold(data, args.max_carry, args.folds, lambda d, m: choose_needs(d, m, base))
+        base_oof = out_of_fold(data, args.max_carry, args.folds, lambda d, m: (base, score(base, d)))
+        print(
+            f"  out of fold ({args.folds} folds by conversation): handled {oof['handled']}/{oof['n']}, wrong "
+            f"carry-overs {oof['carry']}/{oof['carry_n']} (without the head {base_oof['handled']})"
+        )
+    print(f"KQA_FOLLOWUP_NEEDS_LOGIT={policy.needs}")
+    if args.json:
+        args.json.write_text(json.dumps({"split": args.split, "policy": policy.__dict__, **s, "out_of_fold": oof}))
     return 0
 
 

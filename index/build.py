@@ -27,8 +27,19 @@ from corpus import ReportFormatError, code_sha256
 from corpus.reports import REPORT_SUFFIXES, LoadedReport, ReportSet, ReportSetError, load_report_set
 from index.dense import DenseIndex
 from index.encoder import Encoder
+from index.finetune_data import TRAIN_CONVERSATIONS
+from index.followup_head import HEAD_C, train_head
 from index.lexical import LexicalIndex
-from index.store import INDEX_VERSION, IndexLoadError, SearchIndex, build_lock, load_index, save_index, stale_reasons
+from index.store import (
+    INDEX_VERSION,
+    IndexLoadError,
+    SearchIndex,
+    build_lock,
+    load_index,
+    save_index,
+    sha256_file,
+    stale_reasons,
+)
 from index.units import BACKGROUND_FILE, build_units, load_background
 from settings import Settings
 
@@ -70,16 +81,23 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
         "abstain_margins": settings.abstain_margins,
         "abstain_unit_kinds": settings.abstain_unit_kinds,
         "background_top": settings.background_top,
+        # the follow-up head (index.followup_head): its training conversations by content, and its form
+        "followup_head": {
+            "conversations_sha256": sha256_file(TRAIN_CONVERSATIONS) if TRAIN_CONVERSATIONS.is_file() else None,
+            "c": HEAD_C,
+            "k": settings.followup_context_questions,
+        },
     }
 
 
-def _embed(encoder: Encoder, texts: list[str], progress: bool, what: str) -> np.ndarray:
+def _embed(encoder: Encoder, texts: list[str], progress: bool, what: str, *, queries: bool = False) -> np.ndarray:
     from index.progress import progress as counted
     from index.progress import stderr
 
+    encode = encoder.encode_queries if queries else encoder.encode_passages
     batches = [texts[i : i + 16] for i in range(0, len(texts), 16)]
     shown = counted(batches, what, unit="batches", log=stderr if progress else None)
-    return np.concatenate([encoder.encode_passages(b) for b in shown]).astype(np.float32)
+    return np.concatenate([encode(b) for b in shown]).astype(np.float32)
 
 
 def pseudo_questions(reports: ReportSet) -> list[str]:
@@ -126,6 +144,7 @@ def build_index(
         vectors = _embed(encoder, [u.text for u in units], progress, "embedding report units")
         background = _embed(encoder, load_background(), progress, "embedding background passages")
         questions = encoder.encode_queries(pseudo_questions(named)).astype(np.float32)
+        head, head_info = _followup_head(encoder, settings, progress)
         lexical = lexical_job.result()
     abstain_kinds = {k.strip() for k in settings.abstain_unit_kinds.split(",")}
     keep, calibration = calibrate(
@@ -142,6 +161,7 @@ def build_index(
         "n_units": len(units),
         "dense_kind": dense.kind,
         "calibration": calibration,
+        "followup_head_trained": head_info,
         "reports": [
             {
                 "key": ed.key,
@@ -162,7 +182,19 @@ def build_index(
         for name in (Path(ed.info.file).name for ed in reports)
         if (reports.folder / name).is_file()
     }
-    return SearchIndex(manifest, named, units, dense, background[keep], lexical, pledge_ids, originals)
+    return SearchIndex(manifest, named, units, dense, background[keep], lexical, pledge_ids, head, originals)
+
+
+def _followup_head(encoder: Encoder, settings: Settings, progress: bool) -> tuple[np.ndarray | None, dict | None]:
+    """The follow-up head for this encoder, or none when the training conversations are not there (a trimmed
+    checkout: follow-ups are then read by their retrieval scores alone)."""
+    if not TRAIN_CONVERSATIONS.is_file():
+        return None, None
+    return train_head(
+        lambda texts: _embed(encoder, texts, progress, "embedding follow-up turns", queries=True),
+        TRAIN_CONVERSATIONS,
+        settings.followup_context_questions,
+    )
 
 
 def _as_copy(ed: LoadedReport) -> LoadedReport:

@@ -1,5 +1,6 @@
 """The saved index — the one thing that is served: parsed reports, copies of their files, units, FAISS vectors,
-background vectors, BM25 and the abstention calibration, with a manifest that records a SHA-256 per file.
+background vectors, BM25, the follow-up head and the abstention calibration, with a manifest that records a
+SHA-256 per file.
 
 Layout: ``<index_dir>/current`` is a symlink to ``builds/<id>``. A build is written in a temporary folder and
 renamed whole (``index.folders.replaced_atomically``); only then does ``current`` switch (an atomic rename), so a
@@ -29,10 +30,11 @@ import numpy as np
 from corpus.reports import ReportSet
 from index.dense import DenseIndex
 from index.folders import replaced_atomically
+from index.followup_head import FILE as HEAD_FILE
 from index.lexical import LexicalIndex
 from index.units import Unit
 
-INDEX_VERSION = 7
+INDEX_VERSION = 8  # 8: the follow-up head (followup_head.npy)
 KEEP_BUILDS = 2  # the current build and the one before it (a replica may still be loading it)
 
 
@@ -51,6 +53,8 @@ class SearchIndex:
     background: np.ndarray  # background passage vectors (general city topics), after calibration
     lexical: LexicalIndex  # one document per pledge, in ``pledge_ids`` order
     pledge_ids: list[str]
+    # the follow-up head's weights (index.followup_head), or None when it was not trained
+    followup_head: np.ndarray | None = None
     originals: dict[str, bytes] = field(default_factory=dict, repr=False)  # file name → bytes (saving only)
 
 
@@ -73,6 +77,8 @@ def _write_build(idx: SearchIndex, folder: Path) -> None:
         for u in idx.units:
             f.write(json.dumps(u.to_json(), ensure_ascii=False) + "\n")
     np.save(folder / "background.npy", idx.background)
+    if idx.followup_head is not None:
+        np.save(folder / HEAD_FILE, idx.followup_head)
     idx.dense.save(folder / "dense.faiss")
     (folder / "lexical").mkdir()
     idx.lexical.save(folder / "lexical")
@@ -163,6 +169,9 @@ def _check_ids(build: Path, idx: SearchIndex) -> None:
             f"manifest says {n} units of dim {idx.manifest.get('dim')}, files hold {len(idx.units)} "
             f"units and {idx.dense.size} of dim {idx.dense.dim} in FAISS"
         )
+    head = idx.followup_head
+    if head is not None and head.shape != (2 * idx.dense.dim + 1,):
+        problems.append(f"{HEAD_FILE} holds {head.shape} weights, not {2 * idx.dense.dim + 1} for dim {idx.dense.dim}")
     if problems:
         raise IndexLoadError(f"index at {build} is inconsistent ({'; '.join(problems)}); rebuild it")
 
@@ -193,6 +202,7 @@ def load_index(index_dir: Path) -> SearchIndex:
             np.load(build / "background.npy"),
             LexicalIndex.load(build / "lexical"),
             json.loads((build / "pledges.json").read_text(encoding="utf-8")),
+            np.load(build / HEAD_FILE) if HEAD_FILE in manifest["files"] else None,
         )
     except IndexLoadError:
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -159,6 +160,23 @@ def test_a_turn_that_stands_alone_carries_its_context_when_that_reads_it_far_bet
     assert not needs_context(alone, FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), -0.01, words=3)
 
 
+def test_the_follow_up_head_lets_the_context_carry_whatever_the_margins_say() -> None:
+    """ "czy jest dostępny w weekendy?" scores low alone and near a city topic; the head reads it as a follow-up."""
+    policy = FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1, short_words=2, needs=2.0)
+    alone, context = _retrieval(GYN, -0.25), _retrieval(RESPITE, 0.05)
+    assert read_turn(alone, context, (RESPITE,), policy, -0.01, words=5, needs=1.9).source == "refuse"
+    reading = read_turn(alone, context, (RESPITE,), policy, -0.01, words=5, needs=2.0)
+    assert (reading.source, reading.follow_up) == ("context", FollowUp(DETAIL, (RESPITE,)))
+    # the context must still be in the report
+    assert read_turn(alone, _retrieval(RESPITE, -0.05), (RESPITE,), policy, -0.01, 5, needs=9.0).source == "refuse"
+    standing = _retrieval(GYN, 0.2)  # a turn that stands alone on another pledge, too
+    assert read_turn(standing, context, (RESPITE,), policy, -0.01, words=5, needs=2.0).source == "context"
+    assert needs_context(standing, policy, -0.01, words=5)  # the head needs the context's vector
+    assert read_turn(alone, context, (RESPITE,), replace(policy, needs=math.inf), -0.01, 5, needs=9.0).source == (
+        "refuse"
+    )
+
+
 @pytest.fixture(scope="module")
 def convo(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """The fake-encoder pipeline, built once for this module; abstention off unless a test turns it on."""
@@ -184,6 +202,18 @@ def _variant(a: Assistant, **changes: object) -> Assistant:
         a.retriever.__class__(a.index, a.encoder, replace(a.settings, **changes), a.retriever.strategy),
         a.contacts,
     )
+
+
+def test_the_assistant_reads_follow_ups_with_the_builds_head(convo: Assistant) -> None:
+    assert convo.index.followup_head is not None and math.isfinite(convo.policy.needs)
+    alone, context = convo.retrieve("is it free?"), convo.retrieve(f"{RESPITE_TITLE} is it free?")
+    assert alone.vector is not None and np.isfinite(convo.needs(alone, context))
+    assert convo.needs(alone, None) == -math.inf
+    headless = Assistant(
+        convo.settings, convo.library, replace(convo.index, followup_head=None), convo.encoder, convo.retriever
+    )
+    assert headless.policy.needs == math.inf and headless.needs(alone, context) == -math.inf
+    assert headless.ask("is it free?", history=[{"q": RESPITE_TITLE, "pledge_ids": [RESPITE]}]).follow_up is not None
 
 
 def test_first_question_is_unchanged_by_an_empty_history(convo: Assistant) -> None:
@@ -354,6 +384,23 @@ def test_followup_grid_agrees_with_read_turn() -> None:
     near = (carry <= limit) & (handled >= top - np.sqrt(top * (n - top) / n))
     assert top - np.sqrt(top * (n - top) / n) <= chosen["handled"] <= top
     assert chosen["context_reads"] == used[near].min()
+
+
+def test_followup_head_logit_is_chosen_under_the_carry_bound() -> None:
+    """``--needs``: the logit of GRID_NEEDS that handles most turns within the bound, the six margins kept."""
+    from eval.conversations import CARRY_KINDS
+    from eval.followup import GRID_NEEDS, choose_needs, score
+
+    rng = np.random.default_rng(2)
+    data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(60, rng)]
+    base = FollowUpPolicy(0.05, 0.0, 0.0)
+    counts = {float(n): score(replace(base, needs=float(n)), data) for n in GRID_NEEDS}
+    bound = min(s["carry"] for s in counts.values()) + 1
+    policy, chosen = choose_needs(data, bound / sum(c.kind in CARRY_KINDS for c in data), base)
+    assert replace(policy, needs=math.inf) == base and chosen == counts[policy.needs]
+    assert chosen["handled"] == max(s["handled"] for s in counts.values() if s["carry"] <= bound)
+    with pytest.raises(SystemExit, match="raise --max-carry"):
+        choose_needs(data, -1.0, base)
 
 
 def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it(

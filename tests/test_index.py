@@ -85,6 +85,8 @@ def test_index_round_trip(tmp_path: Path, fake_settings: Settings) -> None:
     save_index(idx, fake_settings.index_dir)
     loaded = load_index(fake_settings.index_dir)
     assert loaded.manifest == idx.manifest and loaded.units == idx.units
+    assert idx.followup_head is not None and loaded.followup_head is not None  # trained with the build
+    np.testing.assert_array_equal(loaded.followup_head, idx.followup_head)
     np.testing.assert_array_equal(
         loaded.dense.index.reconstruct_n(0, loaded.dense.size), idx.dense.index.reconstruct_n(0, idx.dense.size)
     )
@@ -108,6 +110,29 @@ def test_open_index_rebuilds_when_stale(fake_settings: Settings) -> None:
     assert "model was 'fake-sha256', now 'another-model'" in messages[0] and "dim was 64, now 32" in messages[0]
 
 
+def test_the_follow_up_head_follows_its_training_conversations(
+    fake_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edited training conversations rebuild the index (the head is retrained); without them there is no head."""
+    import index.build as build
+    from index.finetune_data import TRAIN_CONVERSATIONS
+
+    copy = tmp_path / "conversations_train.jsonl"
+    copy.write_bytes(TRAIN_CONVERSATIONS.read_bytes())
+    monkeypatch.setattr(build, "TRAIN_CONVERSATIONS", copy)
+    messages: list[str] = []
+    first = open_index(fake_settings, FakeEncoder(), log=messages.append)
+    lines = copy.read_text(encoding="utf-8").splitlines()
+    copy.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
+    messages.clear()
+    second = open_index(fake_settings, FakeEncoder(), log=messages.append)
+    assert "stale (followup_head was" in messages[0]
+    assert first.followup_head is not None and second.followup_head is not None
+    assert second.manifest["followup_head_trained"]["turns"] < first.manifest["followup_head_trained"]["turns"]
+    copy.unlink()
+    assert open_index(fake_settings, FakeEncoder(), log=messages.append).followup_head is None
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -118,6 +143,7 @@ def test_open_index_rebuilds_when_stale(fake_settings: Settings) -> None:
         "cut_source_copy",
         "edit_pledges_same_size",
         "drop_pledge_id",
+        "drop_followup_head",
     ],
 )
 def test_damaged_index_is_detected_and_rebuilt(fake_settings: Settings, damage: str) -> None:
@@ -136,6 +162,8 @@ def test_damaged_index_is_detected_and_rebuilt(fake_settings: Settings, damage: 
     elif damage == "edit_pledges_same_size":  # swapped ids load silently without a hash per file
         ids = json.loads((build / "pledges.json").read_text())
         (build / "pledges.json").write_text(json.dumps([ids[1], ids[0], *ids[2:]]))
+    elif damage == "drop_followup_head":
+        (build / "followup_head.npy").unlink()
     elif damage == "drop_pledge_id":
         ids = json.loads((build / "pledges.json").read_text())
         (build / "pledges.json").write_text(json.dumps(ids[1:]))

@@ -27,8 +27,8 @@ from corpus import ReportFormatError, code_sha256
 from corpus.reports import REPORT_SUFFIXES, LoadedReport, ReportSet, ReportSetError, load_report_set
 from index.dense import DenseIndex
 from index.encoder import Encoder
-from index.finetune_data import TRAIN_CONVERSATIONS
 from index.followup_head import HEAD_C, train_head
+from index.followup_head import TRAINING_FILES as HEAD_FILES
 from index.lexical import LexicalIndex
 from index.store import (
     INDEX_VERSION,
@@ -83,7 +83,7 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
         "background_top": settings.background_top,
         # the follow-up head (index.followup_head): its training conversations by content, and its form
         "followup_head": {
-            "conversations_sha256": sha256_file(TRAIN_CONVERSATIONS) if TRAIN_CONVERSATIONS.is_file() else None,
+            "conversations_sha256": {p.name: sha256_file(p) for p in HEAD_FILES if p.is_file()},
             "c": HEAD_C,
             "k": settings.followup_context_questions,
         },
@@ -188,11 +188,12 @@ def build_index(
 def _followup_head(encoder: Encoder, settings: Settings, progress: bool) -> tuple[np.ndarray | None, dict | None]:
     """The follow-up head for this encoder, or none when the training conversations are not there (a trimmed
     checkout: follow-ups are then read by their retrieval scores alone)."""
-    if not TRAIN_CONVERSATIONS.is_file():
+    files = [p for p in HEAD_FILES if p.is_file()]
+    if not files:
         return None, None
     return train_head(
         lambda texts: _embed(encoder, texts, progress, "embedding follow-up turns", queries=True),
-        TRAIN_CONVERSATIONS,
+        files,
         settings.followup_context_questions,
     )
 

@@ -8,10 +8,12 @@ assistant embeds it, minus the turn alone) and gives a logit: high for a detail 
 elliptical switch to another pledge, low for a new question or an off-topic one, said as a follow-up or not.
 
 It is trained when the index is built, with the served encoder, on the training-only conversations of
-``eval/conversations_train.jsonl`` (never on tune or test), by L2-regularised logistic regression (Newton's
-method, no extra dependency). ``C`` was chosen by 5-fold cross-validation on those conversations, grouped by
-conversation (log loss 0.402 / 0.368 / 0.345 / 0.350 / 0.409 at C = 1 / 3 / 10 / 30 / 100, 2026-12-07).
-How far the logit must reach before the context carries is chosen on tune (``python -m eval.followup``).
+``TRAINING_FILES`` (never on tune or test): those the model is fine-tuned on, and those written for the head
+alone (``eval/conversations_head.jsonl``, whose vectors the model has not been trained to place; with them, on
+tune, 374 → 375 turns, out of fold 373 → 375). L2-regularised logistic regression by Newton's method, no extra
+dependency. ``C`` was chosen by 5-fold cross-validation on the fine-tuning conversations, grouped by conversation
+(log loss 0.402 / 0.368 / 0.345 / 0.350 / 0.409 at C = 1 / 3 / 10 / 30 / 100, 2026-12-07). How far the logit
+must reach before the context carries is chosen on tune (``python -m eval.followup --needs``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from index.conversation import expand
 from index.romanized import search_form
+from settings import ROOT
 
 # Turn kinds (eval/conversations_train.jsonl) that continue the conversation, and those that stand alone;
 # first turns and requests for another language teach neither.
@@ -31,6 +34,8 @@ CONTINUES = ("detail", "sibling")
 STANDS_ALONE = ("new_topic", "offtopic_followup", "offtopic_new")
 HEAD_C = 10.0
 FILE = "followup_head.npy"
+# what the head trains on (each optional: a missing file is skipped; with neither there is no head)
+TRAINING_FILES = (ROOT / "eval" / "conversations_train.jsonl", ROOT / "eval" / "conversations_head.jsonl")
 
 
 class HeadError(ValueError):
@@ -85,17 +90,19 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = HEAD_C, iterations: in
     return w
 
 
-def train_head(embed: Callable[[list[str]], np.ndarray], path: Path, k: int) -> tuple[np.ndarray, dict]:
+def train_head(embed: Callable[[list[str]], np.ndarray], paths: list[Path], k: int) -> tuple[np.ndarray, dict]:
     """The head's weights for the query vectors ``embed`` gives and what it was trained on (for the build's
     manifest)."""
-    turns = training_turns(path, k)
+    turns = [turn for path in paths for turn in training_turns(path, k)]
     labels = np.array([t[3] for t in turns], dtype=np.float64)
     if not turns or labels.min() == labels.max():
-        raise HeadError(f"{path}: needs later turns of both kinds ({', '.join(CONTINUES + STANDS_ALONE)}) to train on")
+        names = ", ".join(str(p) for p in paths)
+        raise HeadError(f"{names}: need later turns of both kinds ({', '.join(CONTINUES + STANDS_ALONE)}) to train on")
     texts = [search_form(text, lang) for alone, ctx, lang, _ in turns for text in (alone, ctx)]
     vectors = embed(texts)
     w = fit_logistic(features(vectors[0::2], vectors[1::2]), labels)
-    return w.astype(np.float32), {"turns": len(turns), "continue": int(labels.sum()), "c": HEAD_C, "k": k}
+    info = {"files": [p.name for p in paths], "turns": len(turns), "continue": int(labels.sum()), "c": HEAD_C, "k": k}
+    return w.astype(np.float32), info
 
 
 def logit(head: np.ndarray, alone: np.ndarray, context: np.ndarray) -> float:

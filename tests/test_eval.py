@@ -286,6 +286,30 @@ def test_training_conversations_are_labelled_and_no_near_copy_of_an_evaluated_tu
                 assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated turn ({closest:.2f})"
 
 
+def test_the_heads_conversations_are_labelled_and_no_near_copy_of_an_evaluated_turn(report) -> None:
+    """eval/conversations_head.jsonl trains the follow-up head only (index.followup_head); the same rules as for
+    the training conversations, and no question of the single-question sets either."""
+    from eval.conversations import load_conversations
+    from index.finetune import read_rows
+
+    root = Path(__file__).parent.parent / "eval"
+    titles = {p.title: p.id for p in report.pledges}
+    head = load_conversations(root / "conversations_head.jsonl", titles)
+    assert len(head) >= 300 and {c.split for c in head} == {"train"} and {c.lang for c in head} == {"pl", "en", "uk"}
+    kinds = {t.kind for c in head for t in c.turns}
+    assert kinds == {"first", "detail", "sibling", "new_topic", "offtopic_followup", "offtopic_new"}
+    for c in head:
+        assert all(t.kind.startswith("offtopic") == (not t.expected) for t in c.turns[1:]), c.id
+    evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
+    for name in ("dev.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl"):
+        evaluated += [_char_4grams(r["query"]) for r in read_rows(root / name, ("tune", "test"))]
+    for c in head:
+        for t in c.turns:
+            if len(t.q.split()) >= 5:
+                closest = _nearest_jaccard(t.q, evaluated)
+                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated question ({closest:.2f})"
+
+
 @pytest.mark.parametrize(
     ("name", "size", "kinds"),
     [("fresh.jsonl", 130, BASE_KINDS), ("fresh2.jsonl", 195, BASE_KINDS), ("fresh3.jsonl", 165, SHAPE_KINDS)],

@@ -47,7 +47,7 @@ def test_a_malformed_conversation_is_named_by_file_and_line(tmp_path: Path) -> N
         training_turns(path, 1)
     one_kind = _write(tmp_path / "d.jsonl", [_conv("a", ("q", "first"), ("is it free?", "detail"))])
     with pytest.raises(HeadError, match="both kinds"):
-        train_head(FakeEncoder().encode_queries, one_kind, 1)
+        train_head(FakeEncoder().encode_queries, [one_kind], 1)
 
 
 def test_fit_logistic_minimises_its_objective() -> None:
@@ -75,8 +75,16 @@ def test_the_head_reads_what_a_turn_asks_for(tmp_path: Path) -> None:
             _conv(f"d{i}", ("help for carers", "first"), (f"where is the {other} office?", "offtopic_followup"))
         )
     enc = FakeEncoder()
-    head, info = train_head(enc.encode_queries, _write(tmp_path / "c.jsonl", convs), 1)
-    assert head.shape == (2 * enc.dim + 1,) and info == {"turns": 8, "continue": 4, "c": 10.0, "k": 1}
+    half = len(convs) // 2
+    paths = [_write(tmp_path / "a.jsonl", convs[:half]), _write(tmp_path / "b.jsonl", convs[half:])]
+    head, info = train_head(enc.encode_queries, paths, 1)
+    assert head.shape == (2 * enc.dim + 1,) and info == {
+        "files": ["a.jsonl", "b.jsonl"],
+        "turns": 8,
+        "continue": 4,
+        "c": 10.0,
+        "k": 1,
+    }
     a, c = enc.encode_queries(["is it cheap?", "help for carers is it cheap?"])
     b, d = enc.encode_queries(["where is the library office?", "help for carers where is the library office?"])
     assert logit(head, a, c) > 0 > logit(head, b, d)

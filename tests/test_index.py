@@ -115,11 +115,11 @@ def test_the_follow_up_head_follows_its_training_conversations(
 ) -> None:
     """Edited training conversations rebuild the index (the head is retrained); without them there is no head."""
     import index.build as build
-    from index.finetune_data import TRAIN_CONVERSATIONS
+    from index.followup_head import TRAINING_FILES
 
     copy = tmp_path / "conversations_train.jsonl"
-    copy.write_bytes(TRAIN_CONVERSATIONS.read_bytes())
-    monkeypatch.setattr(build, "TRAIN_CONVERSATIONS", copy)
+    copy.write_bytes(TRAINING_FILES[0].read_bytes())
+    monkeypatch.setattr(build, "HEAD_FILES", (copy, tmp_path / "missing.jsonl"))
     messages: list[str] = []
     first = open_index(fake_settings, FakeEncoder(), log=messages.append)
     lines = copy.read_text(encoding="utf-8").splitlines()

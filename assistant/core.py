@@ -233,11 +233,11 @@ class Assistant:
         if needs_context(alone, self.policy, threshold, words):
             expanded = context_text(turns, text, self.settings.followup_context_questions)
             context = self.retrieve(expanded, detect_language(expanded))
-        needs = self.needs(alone, context)
+        needs = self.head_logit(alone, context)
         reading = read_turn(alone, context, last_shown(turns), self.policy, threshold, words, needs)
         return reading, (context if reading.source == "context" and context is not None else alone), alone
 
-    def needs(self, alone: Retrieval, context: Retrieval | None) -> float:
+    def head_logit(self, alone: Retrieval, context: Retrieval | None) -> float:
         """The follow-up head's logit for a turn (``index.followup_head``); -inf without a head or a context."""
         head = self.index.followup_head
         if head is None or context is None or alone.vector is None or context.vector is None:

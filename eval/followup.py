@@ -96,7 +96,7 @@ def cases(assistant: Assistant, convs: Iterable[Conversation], context_questions
                         word_count(turn.q),
                         turn.answered,
                         _bears(assistant, alone, turn.expected),
-                        assistant.needs(alone, context),
+                        assistant.head_logit(alone, context),
                     )
                 )
             history.append(Turn(turn.q, turn.expected))
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
 def _choose_needs(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace) -> int:
     """``--needs``: the head's logit on top of the six margins the settings have."""
     if assistant.index.followup_head is None:
-        raise SystemExit("the index has no follow-up head (eval/conversations_train.jsonl missing?); rebuild it")
+        raise SystemExit("the index has no follow-up head (no index.followup_head.TRAINING_FILES here); rebuild it")
     data = cases(assistant, convs, assistant.settings.followup_context_questions)
     base = replace(assistant.policy, needs=math.inf)
     served = score(base, data)

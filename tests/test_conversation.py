@@ -207,12 +207,12 @@ def _variant(a: Assistant, **changes: object) -> Assistant:
 def test_the_assistant_reads_follow_ups_with_the_builds_head(convo: Assistant) -> None:
     assert convo.index.followup_head is not None and math.isfinite(convo.policy.needs)
     alone, context = convo.retrieve("is it free?"), convo.retrieve(f"{RESPITE_TITLE} is it free?")
-    assert alone.vector is not None and np.isfinite(convo.needs(alone, context))
-    assert convo.needs(alone, None) == -math.inf
+    assert alone.vector is not None and np.isfinite(convo.head_logit(alone, context))
+    assert convo.head_logit(alone, None) == -math.inf
     headless = Assistant(
         convo.settings, convo.library, replace(convo.index, followup_head=None), convo.encoder, convo.retriever
     )
-    assert headless.policy.needs == math.inf and headless.needs(alone, context) == -math.inf
+    assert headless.policy.needs == math.inf and headless.head_logit(alone, context) == -math.inf
     assert headless.ask("is it free?", history=[{"q": RESPITE_TITLE, "pledge_ids": [RESPITE]}]).follow_up is not None
 
 

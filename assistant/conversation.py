@@ -30,9 +30,14 @@ context's margin reaches ``followup_context_margin``, the context carries whatev
 "czy jest dostępny w weekendy?" scores low alone and near a general city topic, yet plainly asks about the
 pledge just shown.
 
-At most two retrievals per turn. The margins, the word count, the background maximum, the stay gain and the
-head's logit are chosen on the tune split of ``eval/conversations.jsonl`` (``python -m eval.followup``), like the
-abstention threshold.
+A later turn answered on its own (steps 2 and 4) needs at least ``followup_answer_margin`` besides the abstention
+threshold: off-topic follow-ups are asked next to the conversation's topic ("does the police have an English
+line?" after the domestic-violence pledge), so at a margin a first question would pass they are more often off
+topic than first questions are.
+
+At most two retrievals per turn. The margins, the word count, the background maximum, the stay gain, the
+head's logit and the answer margin are chosen on the tune split of ``eval/conversations.jsonl`` (``python -m
+eval.followup``, ``--head``), like the abstention threshold.
 """
 
 from __future__ import annotations
@@ -84,8 +89,9 @@ class FollowUp:
 class FollowUpPolicy:
     """The three margins that decide whether a turn's context carries, the length under which the off-topic
     margin does not apply, the background score under which it does not either, the gain by which the
-    context overrides a turn that stands alone, and the follow-up head's logit from which the context carries
-    whatever the margins say (see the module's docstring; ``inf`` switches the last three off)."""
+    context overrides a turn that stands alone, the follow-up head's logit from which the context carries
+    whatever the margins say (``inf`` switches these three off), and the margin a later turn answered on its own
+    needs besides the abstention threshold (see the module's docstring; ``-inf``: the threshold alone)."""
 
     alone: float
     context: float
@@ -94,6 +100,7 @@ class FollowUpPolicy:
     background: float = -math.inf
     stay_gain: float = math.inf
     needs: float = math.inf
+    answer: float = -math.inf
 
 
 def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
@@ -191,7 +198,7 @@ def read_turn(
         if carries:
             top = context.ranked[0].pledge_id
             return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
-    if alone.margin >= abstain_threshold:
+    if alone.margin >= max(abstain_threshold, policy.answer):
         return Reading("alone", _standalone(top_alone, previous))
     return Reading("refuse", FollowUp(OFFTOPIC))
 

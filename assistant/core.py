@@ -220,6 +220,7 @@ class Assistant:
             s.followup_background_max,
             s.followup_stay_gain,
             s.followup_needs_logit if self.index.followup_head is not None else math.inf,
+            s.followup_answer_margin,
         )
 
     def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:

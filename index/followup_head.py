@@ -13,7 +13,7 @@ alone (``eval/conversations_head.jsonl``, whose vectors the model has not been t
 tune, 374 → 375 turns, out of fold 373 → 375). L2-regularised logistic regression by Newton's method, no extra
 dependency. ``C`` was chosen by 5-fold cross-validation on the fine-tuning conversations, grouped by conversation
 (log loss 0.402 / 0.368 / 0.345 / 0.350 / 0.409 at C = 1 / 3 / 10 / 30 / 100, 2026-12-07). How far the logit
-must reach before the context carries is chosen on tune (``python -m eval.followup --needs``).
+must reach before the context carries is chosen on tune (``python -m eval.followup --head``).
 """
 
 from __future__ import annotations

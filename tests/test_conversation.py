@@ -386,21 +386,36 @@ def test_followup_grid_agrees_with_read_turn() -> None:
     assert chosen["context_reads"] == used[near].min()
 
 
-def test_followup_head_logit_is_chosen_under_the_carry_bound() -> None:
-    """``--needs``: the logit of GRID_NEEDS that handles most turns within the bound, the six margins kept."""
+def test_followup_head_logit_and_answer_margin_are_chosen_under_the_carry_bound() -> None:
+    """``--head``: the logit and answer margin that handle most turns within the bound, the six margins kept."""
     from eval.conversations import CARRY_KINDS
-    from eval.followup import GRID_NEEDS, choose_needs, score
+    from eval.followup import GRID_ANSWER, GRID_NEEDS, choose_head, score
 
     rng = np.random.default_rng(2)
     data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(60, rng)]
     base = FollowUpPolicy(0.05, 0.0, 0.0)
-    counts = {float(n): score(replace(base, needs=float(n)), data) for n in GRID_NEEDS}
+    counts = {
+        (float(n), float(a)): score(replace(base, needs=float(n), answer=float(a)), data)
+        for n in GRID_NEEDS
+        for a in GRID_ANSWER
+    }
     bound = min(s["carry"] for s in counts.values()) + 1
-    policy, chosen = choose_needs(data, bound / sum(c.kind in CARRY_KINDS for c in data), base)
-    assert replace(policy, needs=math.inf) == base and chosen == counts[policy.needs]
+    policy, chosen = choose_head(data, bound / sum(c.kind in CARRY_KINDS for c in data), base)
+    assert replace(policy, needs=math.inf, answer=-math.inf) == base
+    assert chosen == counts[policy.needs, policy.answer]
     assert chosen["handled"] == max(s["handled"] for s in counts.values() if s["carry"] <= bound)
     with pytest.raises(SystemExit, match="raise --max-carry"):
-        choose_needs(data, -1.0, base)
+        choose_head(data, -1.0, base)
+
+
+def test_a_later_turn_answered_on_its_own_needs_the_answer_margin() -> None:
+    """ "does the police have an English line?" after the domestic-violence pledge: near the topic, off it."""
+    policy = FollowUpPolicy(alone=0.12, context=0.0, offtopic=0.1, answer=0.06)
+    alone, context = _retrieval(GYN, 0.05), _retrieval(RESPITE, -0.1)
+    assert read_turn(alone, context, (RESPITE,), policy, abstain_threshold=0.03, words=8).source == "refuse"
+    assert read_turn(_retrieval(GYN, 0.07), context, (RESPITE,), policy, 0.03, words=8).source == "alone"
+    first_like = replace(policy, answer=-math.inf)  # the abstention threshold alone
+    assert read_turn(alone, context, (RESPITE,), first_like, abstain_threshold=0.03, words=8).source == "alone"
 
 
 def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it(

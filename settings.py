@@ -156,16 +156,16 @@ class Settings:
     followup_background_max: float = 0.68
     followup_stay_gain: float = 0.08
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
-    # The follow-up head (index.followup_head) lets the context carry, whatever the margins above say, when its
-    # logit reaches this and the context's margin reaches followup_context_margin (inf: off). Chosen on tune with
-    # the six knobs above as they are (python -m eval.followup --head; 2026-12-07: 368 → 375 of 390 tune turns,
-    # 375 out of fold, 3 of 202 wrong carry-overs either way; tune is flat from 1.0 to 5.0, 372–375;
-    # docs/evaluation.md, Conversations).
+    # The follow-up head (index.followup_head) lets the context of a turn that does not stand alone carry,
+    # whatever the margins above say, when its logit reaches this and the context's margin
+    # followup_context_margin (inf: off). Chosen on tune with the six knobs above as they are and the answer
+    # margin below (python -m eval.followup --head; 2026-12-07: with the head alone 368 → 375 of 390 tune turns,
+    # 3 of 202 wrong carry-overs either way; tune is flat from 1.0 to 5.0; docs/evaluation.md, Conversations).
     followup_needs_logit: float = 2.0
     # A later turn answered on its own (not read with its context) needs this margin besides the abstention
     # threshold (-inf: the threshold alone): off-topic follow-ups sit next to the conversation's topic. Chosen
-    # on tune with the logit above (python -m eval.followup --head; 2026-12-07: 375 → 379 of 390 tune turns,
-    # 376 out of fold, wrong carry-overs 3 → 2; docs/evaluation.md, Conversations).
+    # on tune with the logit above (python -m eval.followup --head; 2026-12-07: 375 → 378 of 390 tune turns,
+    # 377 out of fold, wrong carry-overs 3 → 2; docs/evaluation.md, Conversations).
     followup_answer_margin: float = 0.06
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,

@@ -24,11 +24,13 @@ on the turn's own retrieval score as HQE does):
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
    threshold, else refused ("not in the report").
 
-Before all of these, the follow-up head (``index.followup_head``, trained on the training-only conversations)
-reads what the turn asks for from its two query vectors. When its logit reaches ``followup_needs_logit`` and the
-context's margin reaches ``followup_context_margin``, the context carries whatever the margins of steps 2–3 say:
-"czy jest dostępny w weekendy?" scores low alone and near a general city topic, yet plainly asks about the
-pledge just shown.
+In step 3 the follow-up head (``index.followup_head``, trained on the training-only conversations) also reads
+what the turn asks for from its two query vectors: when its logit reaches ``followup_needs_logit`` (and the
+context's margin ``followup_context_margin``), the context carries even if the turn alone seems to be about
+something else: "czy jest dostępny w weekendy?" scores low alone and near a general city topic, yet plainly asks
+about the pledge just shown. A turn that stands on its own (step 2) is not overruled by the head: "мене б'є
+чоловік, куди звернутися?" after a question about bullying at work is a question of its own, however much it
+reads like a continuation.
 
 A later turn answered on its own (steps 2 and 4) needs at least ``followup_answer_margin`` besides the abstention
 threshold: off-topic follow-ups are asked next to the conversation's topic ("does the police have an English
@@ -89,9 +91,10 @@ class FollowUp:
 class FollowUpPolicy:
     """The three margins that decide whether a turn's context carries, the length under which the off-topic
     margin does not apply, the background score under which it does not either, the gain by which the
-    context overrides a turn that stands alone, the follow-up head's logit from which the context carries
-    whatever the margins say (``inf`` switches these three off), and the margin a later turn answered on its own
-    needs besides the abstention threshold (see the module's docstring; ``-inf``: the threshold alone)."""
+    context overrides a turn that stands alone, the follow-up head's logit from which the context of a turn
+    that does not stand alone carries whatever the margins say (``inf`` switches these three off), and the
+    margin a later turn answered on its own needs besides the abstention threshold (``-inf``: the threshold
+    alone). See the module's docstring."""
 
     alone: float
     context: float
@@ -189,12 +192,10 @@ def read_turn(
     """
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
     if context is not None and context.ranked and context.margin >= policy.context:
-        if needs >= policy.needs:
-            carries = True  # the head reads it as continuing the conversation, whatever its own margin says
-        elif alone.margin >= max(policy.alone, abstain_threshold):
+        if alone.margin >= max(policy.alone, abstain_threshold):
             carries = context.margin - alone.margin >= policy.stay_gain  # it stands alone unless far better read
-        else:
-            carries = _may_carry(alone, policy, words)
+        else:  # the head reads it as continuing the conversation, or the turn alone leaves room for its context
+            carries = needs >= policy.needs or _may_carry(alone, policy, words)
         if carries:
             top = context.ranked[0].pledge_id
             return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
@@ -204,13 +205,11 @@ def read_turn(
 
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:
-    """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all: always when the
-    follow-up head is on (its logit needs the context's vector)."""
-    if math.isfinite(policy.needs):
-        return True
+    """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all: for a turn that
+    does not stand alone, always when the follow-up head is on (its logit needs the context's vector)."""
     if alone.margin >= max(policy.alone, abstain_threshold):
         return math.isfinite(policy.stay_gain)
-    return _may_carry(alone, policy, words)
+    return math.isfinite(policy.needs) or _may_carry(alone, policy, words)
 
 
 def _may_carry(alone: Retrieval, policy: FollowUpPolicy, words: int) -> bool:

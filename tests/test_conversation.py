@@ -169,9 +169,11 @@ def test_the_follow_up_head_lets_the_context_carry_whatever_the_margins_say() ->
     assert (reading.source, reading.follow_up) == ("context", FollowUp(DETAIL, (RESPITE,)))
     # the context must still be in the report
     assert read_turn(alone, _retrieval(RESPITE, -0.05), (RESPITE,), policy, -0.01, 5, needs=9.0).source == "refuse"
-    standing = _retrieval(GYN, 0.2)  # a turn that stands alone on another pledge, too
-    assert read_turn(standing, context, (RESPITE,), policy, -0.01, words=5, needs=2.0).source == "context"
-    assert needs_context(standing, policy, -0.01, words=5)  # the head needs the context's vector
+    assert needs_context(alone, policy, -0.01, words=5)  # the head needs the context's vector
+    # a turn that stands on its own is not overruled ("мене б'є чоловік…" after bullying at work)
+    standing = _retrieval(GYN, 0.2)
+    assert read_turn(standing, context, (RESPITE,), policy, -0.01, words=5, needs=9.0).source == "alone"
+    assert not needs_context(standing, policy, -0.01, words=5)
     assert read_turn(alone, context, (RESPITE,), replace(policy, needs=math.inf), -0.01, 5, needs=9.0).source == (
         "refuse"
     )

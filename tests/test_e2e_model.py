@@ -99,6 +99,16 @@ def test_a_three_turn_conversation(real_assistant) -> None:
     assert third.follow_up is not None and third.follow_up.kind == "language" and third.reply_language == "uk"
 
 
+def test_a_question_of_its_own_is_not_read_as_a_follow_up(real_assistant) -> None:
+    """The follow-up head read "my husband beats me, where do I turn?" after bullying at work as a continuation
+    (logit 2.4); a turn that stands on its own is not overruled, so it reaches the domestic-violence pledge."""
+    first = real_assistant.ask("szef mnie poniża w pracy, czy miasto pomaga?")
+    assert first.answers[0].pledge_id.startswith("powolamy-program-przeciwdzialania-przemocy-i-mobbingowi")
+    later = real_assistant.ask("мене б'є чоловік, куди звернутися?", history=[first.turn])
+    assert later.answers[0].pledge_id.startswith("powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie")
+    assert later.follow_up is not None and later.follow_up.kind == "new_topic" and later.help_contacts
+
+
 def test_cli_chat_keeps_the_conversation(real_assistant) -> None:
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
     out = subprocess.run(

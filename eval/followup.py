@@ -7,7 +7,8 @@ word counts, background maxima and stay gains. Of the policies with at most ``--
 (new-topic and off-topic turns answered with the previous pledge) that handle within one standard error of the
 most later turns, the one that reads context least often is kept (``choose``); the choice is also scored out of
 fold (``--folds``). Language requests do not depend on the margins and are left out. Prints the choice as
-``KQA_*`` settings.
+``KQA_*`` settings. That grid runs without the follow-up head and the answer margin; ``--head`` then chooses
+those two with the six margins as the settings have them (``choose_head``).
 """
 
 from __future__ import annotations

@@ -204,8 +204,8 @@ def choose_head(data: list[Case], max_carry: float, base: FollowUpPolicy) -> tup
     """``base`` with the follow-up head's logit (``GRID_NEEDS``) and the answer margin (``GRID_ANSWER``) that
     handle the most turns with wrong carry-overs ≤ ``max_carry``; ties go to fewer carry-overs, then the higher
     logit (the context read least often), then the lower answer margin (the fewest refusals). Two knobs on top of
-    six fixed ones: the one-standard-error rule of ``choose`` kept a logit that changes almost nothing (tune is
-    flat from 1.0 to 5.0) and scored 3 turns less out of fold."""
+    six fixed ones: for the logit alone, the one-standard-error rule of ``choose`` kept one that changes almost
+    nothing (tune is flat from 1.0 to 5.0) and scored 3 turns less out of fold."""
     carry_n = sum(c.kind in CARRY_KINDS for c in data)
     policies = [replace(base, needs=float(n), answer=float(a)) for n in GRID_NEEDS for a in GRID_ANSWER]
     ok = [(p, s) for p, s in ((p, score(p, data)) for p in policies) if s["carry"] <= max_carry * carry_n]

@@ -249,29 +249,26 @@ def conversation_examples(
     standalone turns (first, new-topic, off-topic new) as they are (``…:alone``); every rewrite (``…:rw``).
     Without ``negatives``, the off-topic ones are left out (there is no background class). ``forms`` keeps
     only those of the three."""
-    from index.conversation import expand
+    from index.conversation import in_context
 
     out: list[Example] = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         conv = json.loads(line)
-        earlier: list[str] = []
-        for i, turn in enumerate(conv["turns"]):
+        for i, turn, expanded in in_context(conv["turns"], k):
             try:
                 targets = tuple(title_to_id[" ".join(t.split())] for t in turn["expected"]) or (BACKGROUND,)
             except KeyError as exc:
                 raise FinetuneError(f"{path}, line {n}: unknown pledge title {exc.args[0]!r}") from None
             qid, lang = f"conv:{conv['id']}#{i}", conv["lang"]
             if targets == (BACKGROUND,) and not negatives:
-                earlier += [turn["q"]] if turn["kind"] != "language" else []
                 continue
             if turn["kind"] != "language":
                 if i and "ctx" in forms:
-                    out += _question_examples(f"{qid}:ctx", expand(earlier, turn["q"], k), lang, targets, romanized)
+                    out += _question_examples(f"{qid}:ctx", expanded, lang, targets, romanized)
                 if turn["kind"] in ("first", "new_topic", "offtopic_new") and "alone" in forms:
                     out += _question_examples(f"{qid}:alone", turn["q"], lang, targets, romanized)
-                earlier.append(turn["q"])
             if turn.get("rewrite") and "rw" in forms:
                 out += _question_examples(f"{qid}:rw", turn["rewrite"], lang, targets, romanized)
     return out

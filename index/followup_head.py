@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.conversation import expand
+from index.conversation import in_context
 from index.romanized import search_form
 from settings import ROOT
 
@@ -43,22 +43,17 @@ class HeadError(ValueError):
 
 
 def training_turns(path: Path, k: int) -> list[tuple[str, str, str, bool]]:
-    """(turn, turn with its context, language, continues?) for every later turn of a labelled kind: the
-    context is the last ``k`` earlier questions that did not ask for another language (``index.conversation``)."""
+    """(turn, turn with its context, language, continues?) for every later turn of a labelled kind, the context
+    as fine-tuning and serving have it (``index.conversation.in_context``)."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             conv = json.loads(line)
-            lang, turns = conv["lang"], conv["turns"]
-            earlier: list[str] = []
-            for i, turn in enumerate(turns):
-                q, kind = turn["q"], turn["kind"]
-                if i and kind in CONTINUES + STANDS_ALONE:
-                    out.append((q, expand(earlier, q, k), lang, kind in CONTINUES))
-                if kind != "language":
-                    earlier.append(q)
+            for i, turn, expanded in in_context(conv["turns"], k):
+                if i and turn["kind"] in CONTINUES + STANDS_ALONE:
+                    out.append((turn["q"], expanded, conv["lang"], turn["kind"] in CONTINUES))
         except (ValueError, KeyError, TypeError) as exc:
             raise HeadError(
                 f"{path}, line {n}: {type(exc).__name__}: {exc}; expected a conversation "

@@ -8,12 +8,13 @@ assistant embeds it, minus the turn alone) and gives a logit: high for a detail 
 elliptical switch to another pledge, low for a new question or an off-topic one, said as a follow-up or not.
 
 It is trained when the index is built, with the served encoder, on the training-only conversations of
-``TRAINING_FILES`` (never on tune or test): those the model is fine-tuned on, and those written for the head
-alone (``eval/conversations_head.jsonl``, whose vectors the model has not been trained to place; with them, on
-tune, 374 → 375 turns, out of fold 373 → 375). L2-regularised logistic regression by Newton's method, no extra
-dependency. ``C`` was chosen by 5-fold cross-validation on the fine-tuning conversations, grouped by conversation
-(log loss 0.402 / 0.368 / 0.345 / 0.350 / 0.409 at C = 1 / 3 / 10 / 30 / 100, 2026-12-07). How far the logit
-must reach before the context carries is chosen on tune (``python -m eval.followup --head``).
+``TRAINING_FILES`` (never on tune, test or the check set): those the model is fine-tuned on, and those written for
+the head alone (``eval/conversations_head.jsonl``, whose vectors the model has not been trained to place; 710
+conversations in 7 languages). L2-regularised logistic regression by Newton's method, no extra dependency. ``C``
+was chosen by 5-fold cross-validation on the fine-tuning conversations, grouped by conversation (log loss 0.402 /
+0.368 / 0.345 / 0.350 / 0.409 at C = 1 / 3 / 10 / 30 / 100, 2026-12-07). How far the logit must reach before the
+context carries is chosen with the other follow-up knobs on tune and on the head's own conversations, their logits
+from heads that did not learn from them (``cross_fitted``; ``python -m eval.followup --joint --also …``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,9 +44,20 @@ class HeadError(ValueError):
     """The training conversations cannot be used; the message names the file, the line and the fix."""
 
 
-def training_turns(path: Path, k: int) -> list[tuple[str, str, str, bool]]:
-    """(turn, turn with its context, language, continues?) for every later turn of a labelled kind, the context
-    as fine-tuning and serving have it (``index.conversation.in_context``)."""
+class HeadTurn(NamedTuple):
+    """One later turn the head learns from, and where it is (``conversation`` id, turn ``position``)."""
+
+    turn: str
+    expanded: str  # the turn with its context
+    lang: str
+    continues: bool
+    conversation: str = ""
+    position: int = 0  # the turn's index in its conversation
+
+
+def training_turns(path: Path, k: int) -> list[HeadTurn]:
+    """Every later turn of a labelled kind, the context as fine-tuning and serving have it
+    (``index.conversation.in_context``)."""
     out = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -53,7 +66,11 @@ def training_turns(path: Path, k: int) -> list[tuple[str, str, str, bool]]:
             conv = json.loads(line)
             for i, turn, expanded in in_context(conv["turns"], k):
                 if i and turn["kind"] in CONTINUES + STANDS_ALONE:
-                    out.append((turn["q"], expanded, conv["lang"], turn["kind"] in CONTINUES))
+                    out.append(
+                        HeadTurn(
+                            turn["q"], expanded, conv["lang"], turn["kind"] in CONTINUES, str(conv.get("id", "")), i
+                        )
+                    )
         except (ValueError, KeyError, TypeError) as exc:
             raise HeadError(
                 f"{path}, line {n}: {type(exc).__name__}: {exc}; expected a conversation "
@@ -89,15 +106,49 @@ def train_head(embed: Callable[[list[str]], np.ndarray], paths: list[Path], k: i
     """The head's weights for the query vectors ``embed`` gives and what it was trained on (for the build's
     manifest)."""
     turns = [turn for path in paths for turn in training_turns(path, k)]
-    labels = np.array([t[3] for t in turns], dtype=np.float64)
+    x, labels = _design(embed, turns, paths)
+    w = fit_logistic(x, labels)
+    info = {"files": [p.name for p in paths], "turns": len(turns), "continue": int(labels.sum()), "c": HEAD_C, "k": k}
+    return w.astype(np.float32), info
+
+
+def _design(
+    embed: Callable[[list[str]], np.ndarray], turns: list[HeadTurn], paths: list[Path]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The head's features and labels for ``turns`` (from ``paths``, named when they cannot train a head)."""
+    labels = np.array([t.continues for t in turns], dtype=np.float64)
     if not turns or labels.min() == labels.max():
         names = ", ".join(str(p) for p in paths)
         raise HeadError(f"{names}: need later turns of both kinds ({', '.join(CONTINUES + STANDS_ALONE)}) to train on")
-    texts = [search_form(text, lang) for alone, ctx, lang, _ in turns for text in (alone, ctx)]
-    vectors = embed(texts)
-    w = fit_logistic(features(vectors[0::2], vectors[1::2]), labels)
-    info = {"files": [p.name for p in paths], "turns": len(turns), "continue": int(labels.sum()), "c": HEAD_C, "k": k}
-    return w.astype(np.float32), info
+    vectors = embed([search_form(text, t.lang) for t in turns for text in (t.turn, t.expanded)])
+    return features(vectors[0::2], vectors[1::2]), labels
+
+
+def cross_fitted(
+    embed: Callable[[list[str]], np.ndarray], paths: list[Path], held: Path, k: int, folds: int = 5
+) -> dict[tuple[str, int], np.ndarray]:
+    """Heads for choosing on a training file: ``held`` (one of ``paths``) is split into ``folds`` by conversation
+    (seeded), and each of its conversations gets the weights of a head trained on ``paths`` without that
+    conversation's fold. Keyed by (conversation id, turn index) for every turn of ``held``'s conversations (a
+    turn no head learns from too). On its own training turns a head's logit is surer than on a turn it has never
+    seen; choosing the logit's threshold on those would choose it too low."""
+    if folds < 2:
+        raise HeadError(f"folds={folds}: cross-fitting needs at least 2 folds")
+    if held.resolve() not in [p.resolve() for p in paths]:
+        raise HeadError(f"{held} is not one of the head's training files ({', '.join(str(p) for p in paths)})")
+    tagged = [(path.resolve() == held.resolve(), turn) for path in paths for turn in training_turns(path, k)]
+    x, labels = _design(embed, [turn for _, turn in tagged], paths)
+    lines = [json.loads(line) for line in held.read_text(encoding="utf-8").splitlines() if line.strip()]
+    convs = sorted({str(conv.get("id", "")) for conv in lines})
+    np.random.default_rng(0).shuffle(convs)
+    fold_of = {conv: i % folds for i, conv in enumerate(convs)}
+    held_fold = np.array([fold_of[turn.conversation] if own else -1 for own, turn in tagged])
+    weights = [fit_logistic(x[held_fold != f], labels[held_fold != f]).astype(np.float32) for f in range(folds)]
+    return {
+        (str(conv.get("id", "")), i): weights[fold_of[str(conv.get("id", ""))]]
+        for conv in lines
+        for i in range(len(conv["turns"]))
+    }
 
 
 def logit(head: np.ndarray, alone: np.ndarray, context: np.ndarray) -> float:

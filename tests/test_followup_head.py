@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from index.fake import FakeEncoder
-from index.followup_head import HeadError, features, fit_logistic, logit, train_head, training_turns
+from index.followup_head import (
+    HeadError,
+    HeadTurn,
+    cross_fitted,
+    features,
+    fit_logistic,
+    logit,
+    train_head,
+    training_turns,
+)
 
 
 def _write(path: Path, convs: list[dict]) -> Path:
@@ -35,8 +44,8 @@ def test_training_turns_pair_each_later_turn_with_its_context(tmp_path: Path) ->
         ],
     )
     assert training_turns(path, 1) == [
-        ("is it free?", "free mammography? is it free?", "en", True),
-        ("and a tram ticket?", "is it free? and a tram ticket?", "en", False),
+        HeadTurn("is it free?", "free mammography? is it free?", "en", True, "a", 2),
+        HeadTurn("and a tram ticket?", "is it free? and a tram ticket?", "en", False, "a", 3),
     ]
 
 
@@ -89,3 +98,35 @@ def test_the_head_reads_what_a_turn_asks_for(tmp_path: Path) -> None:
     b, d = enc.encode_queries(["where is the library office?", "help for carers where is the library office?"])
     assert logit(head, a, c) > 0 > logit(head, b, d)
     assert logit(head, a, c) == pytest.approx(float(features(a, c) @ head[:-1] + head[-1]), abs=1e-5)
+
+
+def test_cross_fitted_heads_never_saw_the_conversation_they_score(tmp_path: Path) -> None:
+    """Each conversation of the held file gets a head trained on everything but its fold: the same weights
+    within a fold, and exactly those a head fitted without that fold's conversations has."""
+    things = ["free", "open", "online", "anonymous", "cheap", "near"]
+    others = ["tram", "museum", "parking", "zoo", "pool", "court"]
+    base = [_conv(f"b{i}", ("help for carers", "first"), (f"is it {t}?", "detail")) for i, t in enumerate(things)]
+    base += [_conv(f"o{i}", ("help", "first"), (f"the {o} office?", "offtopic_followup")) for i, o in enumerate(others)]
+    held = [
+        _conv(f"h{i}", ("respite care", "first"), (f"is it {t} there?", "detail"), (f"and the {o}?", "new_topic"))
+        for i, (t, o) in enumerate(zip(things, others, strict=True))
+    ]
+    enc = FakeEncoder()
+    paths = [_write(tmp_path / "train.jsonl", base), _write(tmp_path / "held.jsonl", held)]
+    heads = cross_fitted(enc.encode_queries, paths, paths[1], 1, folds=3)
+    assert set(heads) == {(f"h{i}", j) for i in range(6) for j in range(3)}  # every turn, first turns too
+    groups: dict[bytes, set[str]] = {}
+    for (conv, _), w in heads.items():
+        groups.setdefault(w.tobytes(), set()).add(conv)
+    assert sorted(len(g) for g in groups.values()) == [2, 2, 2]  # three folds of two conversations
+    turns = training_turns(paths[0], 1) + training_turns(paths[1], 1)
+    for convs in groups.values():
+        kept = [t for t in turns if t.conversation not in convs]
+        vectors = enc.encode_queries([text for t in kept for text in (t.turn, t.expanded)])
+        w = fit_logistic(features(vectors[0::2], vectors[1::2]), np.array([t.continues for t in kept], float))
+        assert np.allclose(heads[min(convs), 1], w, atol=1e-5)
+    assert cross_fitted(enc.encode_queries, paths, paths[1], 1, folds=3).keys() == heads.keys()
+    with pytest.raises(HeadError, match="at least 2 folds"):
+        cross_fitted(enc.encode_queries, paths, paths[1], 1, folds=1)
+    with pytest.raises(HeadError, match="not one of the head's training files"):
+        cross_fitted(enc.encode_queries, paths[:1], paths[1], 1)

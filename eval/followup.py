@@ -8,7 +8,10 @@ word counts, background maxima and stay gains. Of the policies with at most ``--
 most later turns, the one that reads context least often is kept (``choose``); the choice is also scored out of
 fold (``--folds``). Language requests do not depend on the margins and are left out. Prints the choice as
 ``KQA_*`` settings. That grid runs without the follow-up head and the answer margin; ``--head`` then chooses
-those two with the six margins as the settings have them (``choose_head``).
+those two with the six margins as the settings have them (``choose_head``), and ``--joint`` all eight together
+(``choose_joint``, as served). ``--also FILE`` adds the later turns of one of the head's training files, each with
+the logit of a head that did not learn from its conversation (``cross_fit``): four times tune's turns to choose
+on, from other writers.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Case:
     answered: bool | None = None  # detail turns: the report answers it (labelled)
     bears: float = 0.0  # the expected pledge's best sentence (turn alone) minus the closest background passages
     needs: float = -math.inf  # the follow-up head's logit (index.followup_head); -inf without a head
+    bound: bool = True  # held to the carry-over bound (tune's turns; not --also's: choose_joint)
 
 
 Chooser = Callable[[list[Case], float], tuple[FollowUpPolicy, dict]]
@@ -150,9 +154,12 @@ def _policy(row: np.ndarray) -> FollowUpPolicy:
     return FollowUpPolicy(a, c, o, int(short), b, g)
 
 
-def _grid_counts(data: list[Case], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Handled, wrong carry-overs and context reads of every grid row: ``read_turn``'s branches, vectorised
-    (``score`` is the reference; a test checks they agree)."""
+def _grid_counts(
+    data: list[Case], grid: np.ndarray, needs: float = math.inf, answer: float = -math.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Handled, wrong carry-overs and context reads of every grid row with the head's logit ``needs`` and the
+    answer margin ``answer``: ``read_turn``'s branches, vectorised (``score`` is the reference; a test checks they
+    agree)."""
     a, c, o, short, b, g = grid.T
     handled, carry, used = (np.zeros(len(grid), dtype=int) for _ in range(3))
     for case in data:
@@ -162,9 +169,9 @@ def _grid_counts(data: list[Case], grid: np.ndarray) -> tuple[np.ndarray, np.nda
         }
         alone, context = case.alone.margin, case.context.margin
         stands = alone >= np.maximum(a, case.threshold)
-        may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b)
+        may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b) | (case.needs >= needs)
         carries = bool(case.context.ranked) & (context >= c) & np.where(stands, context - alone >= g, may_carry)
-        answers_alone = ~carries & (alone >= case.threshold)
+        answers_alone = ~carries & (alone >= max(case.threshold, answer))
         for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):
             top = tops.get(source) if source else None
             right = (top in case.expected) if case.expected else top is None
@@ -214,6 +221,79 @@ def choose_head(data: list[Case], max_carry: float, base: FollowUpPolicy) -> tup
     return max(ok, key=lambda ps: (ps[1]["handled"], -ps[1]["carry"], ps[0].needs, -ps[0].answer))
 
 
+def choose_joint(
+    data: list[Case], max_carry: float, start: FollowUpPolicy, rounds: int = 4
+) -> tuple[FollowUpPolicy, dict]:
+    """All eight knobs by coordinate descent from ``start``: the six margins over the grid with the head's logit and
+    the answer margin fixed, then those two with the six fixed, until a round changes nothing. Each step keeps,
+    of the policies whose wrong carry-overs on the ``bound`` turns stay within ``max_carry``, the one with the
+    most turns handled less wrong carry-overs over all turns (a carry-over counts twice: it is a turn handled
+    wrong, and the issue bounds them apart); ties go to fewer carry-overs, then fewer context reads (the grid),
+    or the higher logit and lower answer margin (the pair).
+
+    For choosing on more turns than tune's (``--also``): their turns count, but the bound stays tune's, since the
+    head's conversations were written with far more off-topic follow-ups next to the topic than the evaluation
+    has. The two-step choice (six without the head, then two) fixes margins the head then makes moot."""
+    held = [c for c in data if c.bound]
+    rest = [c for c in data if not c.bound]
+    limit = max_carry * sum(c.kind in CARRY_KINDS for c in held)
+    policy, grid = start, _grid()
+    for _ in range(rounds):
+        counts = [_grid_counts(part, grid, policy.needs, policy.answer) for part in (held, rest)]
+        (handled, carry, used), (handled2, carry2, used2) = counts
+        ok = carry <= limit
+        if not ok.any():
+            raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
+        value, carried = handled + handled2 - carry - carry2, carry + carry2
+        best = next(i for i in np.lexsort((used + used2, carried, -value)) if ok[i])  # the last key sorts first
+        six = _policy(grid[best])
+        pairs = []
+        for n in GRID_NEEDS:
+            for a in GRID_ANSWER:
+                p = replace(six, needs=float(n), answer=float(a))
+                s, s2 = score(p, held), score(p, rest)
+                if s["carry"] <= limit:
+                    carried = s["carry"] + s2["carry"]
+                    pairs.append((s["handled"] + s2["handled"] - carried, -carried, p.needs, -p.answer, p))
+        if not pairs:  # the grid's own pair is always there unless start's logit or margin is off the grid
+            raise SystemExit(f"no (logit, answer margin) keeps wrong carry-overs at or under {max_carry} with {six}")
+        chosen = max(pairs, key=lambda t: t[:4])[4]
+        if chosen == policy:
+            break
+        policy = chosen
+    return policy, score(policy, data)
+
+
+def cross_fit(assistant: Assistant, data: list[Case], path: Path, folds: int = 5) -> list[Case]:
+    """``data``, the later turns of ``path`` (one of the head's training files), each with the logit of a head that
+    did not learn from its conversation (``index.followup_head.cross_fitted``): what the served head would give
+    a turn it has never seen."""
+    from index.followup_head import TRAINING_FILES, cross_fitted
+    from index.followup_head import logit as head_logit
+    from index.progress import progress, stderr
+
+    def embed(texts: list[str]) -> np.ndarray:
+        batches = [texts[i : i + 16] for i in range(0, len(texts), 16)]
+        shown = progress(batches, "embedding the head's training turns", unit="batches", log=stderr)
+        return np.concatenate([assistant.retriever.encoder.encode_queries(b) for b in shown])
+
+    files = [p for p in TRAINING_FILES if p.is_file()]
+    if path.resolve() not in [p.resolve() for p in files]:
+        raise SystemExit(
+            f"--also {path}: not one of the follow-up head's training files ({', '.join(map(str, files))})"
+        )
+    heads = cross_fitted(embed, files, path, assistant.settings.followup_context_questions, folds)
+    out = []
+    for c in data:
+        conv, _, i = c.id.rpartition("#")
+        alone, context = c.alone.vector, c.context.vector
+        needs = (
+            head_logit(heads[conv, int(i)], alone, context) if alone is not None and context is not None else c.needs
+        )
+        out.append(replace(c, needs=needs))
+    return out
+
+
 def out_of_fold(data: list[Case], max_carry: float, folds: int = 5, chooser: Chooser | None = None) -> dict:
     """What choosing on tune is worth on turns it did not see: the tune conversations split into ``folds``
     (seeded, whole conversations), each fold scored with the policy ``choose`` keeps on the others. A policy
@@ -260,6 +340,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="choose only the follow-up head's logit and the answer margin, the six margins as the settings have them",
     )
+    ap.add_argument(
+        "--joint",
+        action="store_true",
+        help="choose all eight knobs together (choose_joint), starting from the settings",
+    )
+    ap.add_argument(
+        "--also",
+        type=Path,
+        action="append",
+        default=[],
+        help="also choose on this training-only conversation file (one the follow-up head learns from, all its "
+        "conversations), its head logits cross-fitted",
+    )
     args = ap.parse_args(argv)
 
     from assistant.core import Assistant
@@ -268,11 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant.load(Settings.from_env(), log_fn=lambda m: print(m, file=sys.stderr))
     titles = {p.title: p.id for p in assistant.library.pledges}
     convs = select_conversations(load_conversations(args.conversations, titles), args.split)
-    if args.head:
-        return _choose_head(assistant, convs, args)
+    extra: list[Case] = []
+    for path in args.also:
+        also = cases(assistant, load_conversations(path, titles), assistant.settings.followup_context_questions)
+        extra += [replace(c, bound=False) for c in cross_fit(assistant, also, path, max(args.folds, 5))]
+    if args.head or args.joint:
+        return _choose_head(assistant, convs, args, extra)
     results = []
     for k in args.context_questions:
-        data = cases(assistant, convs, k)
+        data = cases(assistant, convs, k) + (extra if k == assistant.settings.followup_context_questions else [])
         if k == args.context_questions[0]:
             auc, n = answered_auc(data)
             print(
@@ -304,27 +401,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _choose_head(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace) -> int:
-    """``--head``: the head's logit and the answer margin on top of the six margins the settings have."""
+def _choose_head(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace, extra: list[Case]) -> int:
+    """``--head``: the head's logit and the answer margin on top of the six margins the settings have;
+    ``--joint``: all eight, starting from the settings."""
     if assistant.index.followup_head is None:
         print("the index has no follow-up head (no index.followup_head.TRAINING_FILES here): the logit is moot")
-    data = cases(assistant, convs, assistant.settings.followup_context_questions)
+    data = cases(assistant, convs, assistant.settings.followup_context_questions) + extra
     base = replace(assistant.policy, needs=math.inf, answer=-math.inf)
-    served = score(base, data)
-    policy, s = choose_head(data, args.max_carry, base)
-    print(f"six margins alone: handled {served['handled']}/{served['n']}, wrong carry-overs {served['carry']}")
-    print(
-        f"logit {policy.needs}, answer margin {policy.answer}: handled {s['handled']}/{s['n']}, wrong carry-overs "
-        f"{s['carry']}/{s['carry_n']}"
+    chooser: Chooser = (
+        (lambda d, m: choose_joint(d, m, assistant.policy)) if args.joint else (lambda d, m: choose_head(d, m, base))
     )
+    served, alone = score(assistant.policy, data), score(base, data)
+    policy, s = chooser(data, args.max_carry)
+    print(
+        f"{len(data)} later turns ({len(extra)} from --also): as served handled {served['handled']}, wrong "
+        f"carry-overs {served['carry']}/{served['carry_n']}; six margins alone handled {alone['handled']}"
+    )
+    print(f"chosen {policy}: handled {s['handled']}/{s['n']}, wrong carry-overs {s['carry']}/{s['carry_n']}")
     oof = None
     if args.folds:
-        oof = out_of_fold(data, args.max_carry, args.folds, lambda d, m: choose_head(d, m, base))
+        oof = out_of_fold(data, args.max_carry, args.folds, chooser)
         print(
             f"  out of fold ({args.folds} folds by conversation): handled {oof['handled']}/{oof['n']}, wrong "
-            f"carry-overs {oof['carry']}/{oof['carry_n']} (the six margins alone: {served['handled']})"
+            f"carry-overs {oof['carry']}/{oof['carry_n']}"
         )
-    print(f"KQA_FOLLOWUP_NEEDS_LOGIT={policy.needs} KQA_FOLLOWUP_ANSWER_MARGIN={policy.answer}")
+    print(
+        " ".join(
+            f"KQA_FOLLOWUP_{name.upper()}={getattr(policy, field)}"
+            for name, field in (
+                ("alone_margin", "alone"),
+                ("context_margin", "context"),
+                ("offtopic_margin", "offtopic"),
+                ("short_words", "short_words"),
+                ("background_max", "background"),
+                ("stay_gain", "stay_gain"),
+                ("needs_logit", "needs"),
+                ("answer_margin", "answer"),
+            )
+            if args.joint or field in ("needs", "answer")
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps({"split": args.split, "policy": policy.__dict__, **s, "out_of_fold": oof}))
     return 0

@@ -410,6 +410,58 @@ def test_followup_head_logit_and_answer_margin_are_chosen_under_the_carry_bound(
         choose_head(data, -1.0, base)
 
 
+def test_followup_grid_with_the_head_agrees_with_read_turn() -> None:
+    """The vectorised grid with a head logit and an answer margin counts what replaying read_turn counts."""
+    from eval.followup import _grid, _grid_counts, score
+
+    rng = np.random.default_rng(3)
+    data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(40, rng)]
+    grid = _grid()
+    for needs, answer in ((1.0, 0.05), (-0.5, -math.inf), (math.inf, 0.1)):
+        handled, carry, used = _grid_counts(data, grid, needs, answer)
+        for row in rng.choice(len(grid), 150, replace=False):
+            a, c, o, short, b, g = grid[row]
+            policy = FollowUpPolicy(float(a), float(c), float(o), int(short), float(b), float(g), needs, answer)
+            s = score(policy, data)
+            assert (s["handled"], s["carry"], s["context_reads"]) == (handled[row], carry[row], used[row])
+
+
+def test_followup_joint_choice_is_a_fixed_point_under_the_carry_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--joint``: no grid row (with the chosen logit and answer margin) and no (logit, answer margin) pair (with
+    the chosen six margins) handles more turns less carry-overs with the bound turns' carry-overs within the
+    bound; turns not held to it (``--also``) count towards the value only."""
+    import eval.followup as followup
+    from eval.conversations import CARRY_KINDS
+
+    monkeypatch.setattr(followup, "GRID_ALONE", followup.GRID_ALONE[::2])  # coarser: the descent is the point
+    monkeypatch.setattr(followup, "GRID_BACKGROUND", followup.GRID_BACKGROUND[::3])
+    rng = np.random.default_rng(4)
+    data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(90, rng)]
+    data = [replace(c, bound=i % 3 != 0) for i, c in enumerate(data)]  # a third as if from --also
+    held = [c for c in data if c.bound]
+    start = FollowUpPolicy(0.05, 0.0, 0.0, 0, -math.inf, math.inf, 2.0, 0.0)
+    bound = max(followup.score(start, held)["carry"], 1)
+    max_carry = bound / sum(c.kind in CARRY_KINDS for c in held)
+    policy, chosen = followup.choose_joint(data, max_carry, start)
+    assert chosen == followup.score(policy, data) and followup.score(policy, held)["carry"] <= bound
+    value = chosen["handled"] - chosen["carry"]
+    start_all = followup.score(start, data)
+    assert value >= start_all["handled"] - start_all["carry"]
+    grid = followup._grid()
+    handled, carry, _ = followup._grid_counts(data, grid, policy.needs, policy.answer)
+    _, carry_held, _ = followup._grid_counts(held, grid, policy.needs, policy.answer)
+    assert value == (handled - carry)[carry_held <= bound].max()
+    assert (carry_held > bound).any() and (carry[carry_held <= bound] > bound).any()  # the others are not bounded
+    for n in followup.GRID_NEEDS:
+        for a in followup.GRID_ANSWER:
+            p = replace(policy, needs=float(n), answer=float(a))
+            if followup.score(p, held)["carry"] <= bound:
+                s = followup.score(p, data)
+                assert s["handled"] - s["carry"] <= value
+    with pytest.raises(SystemExit, match="raise --max-carry"):
+        followup.choose_joint(data, -1.0, start)
+
+
 def test_a_later_turn_answered_on_its_own_needs_the_answer_margin() -> None:
     """ "does the police have an English line?" after the domestic-violence pledge: near the topic, off it."""
     policy = FollowUpPolicy(alone=0.12, context=0.0, offtopic=0.1, answer=0.06)

@@ -295,7 +295,8 @@ def test_the_heads_conversations_are_labelled_and_no_near_copy_of_an_evaluated_t
     root = Path(__file__).parent.parent / "eval"
     titles = {p.title: p.id for p in report.pledges}
     head = load_conversations(root / "conversations_head.jsonl", titles)
-    assert len(head) >= 300 and {c.split for c in head} == {"train"} and {c.lang for c in head} == {"pl", "en", "uk"}
+    assert len(head) >= 700 and {c.split for c in head} == {"train"}
+    assert {c.lang for c in head} == {"pl", "en", "uk", "ru", "de", "fr", "es"}
     kinds = {t.kind for c in head for t in c.turns}
     assert kinds == {"first", "detail", "sibling", "new_topic", "offtopic_followup", "offtopic_new"}
     for c in head:
@@ -308,6 +309,41 @@ def test_the_heads_conversations_are_labelled_and_no_near_copy_of_an_evaluated_t
             if len(t.q.split()) >= 5:
                 closest = _nearest_jaccard(t.q, evaluated)
                 assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated question ({closest:.2f})"
+
+
+def test_the_conversation_check_set_is_test_only_and_no_near_copy_of_a_training_turn(report) -> None:
+    """eval/conversations_check.jsonl was written apart from every choice, to check them on other writers'
+    conversations: all test, every kind but language requests, and nothing any model or head learns from."""
+    from eval.conversations import load_conversations
+    from index.finetune import read_rows
+
+    root = Path(__file__).parent.parent / "eval"
+    titles = {p.title: p.id for p in report.pledges}
+    check = load_conversations(root / "conversations_check.jsonl", titles)
+    assert len(check) >= 350 and {c.split for c in check} == {"test"}
+    assert {t.kind for c in check for t in c.turns} == {
+        "first",
+        "detail",
+        "sibling",
+        "new_topic",
+        "offtopic_followup",
+        "offtopic_new",
+    }
+    learned = [
+        _char_4grams(t.q)
+        for name in ("conversations_train.jsonl", "conversations_head.jsonl")
+        for c in load_conversations(root / name, titles)
+        for t in c.turns
+    ]
+    learned += [_char_4grams(r["query"]) for r in read_rows(root / "train.jsonl", ("train",))]
+    evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
+    for c in check:
+        for t in c.turns:
+            if len(t.q.split()) >= 5:
+                closest = _nearest_jaccard(t.q, learned)
+                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of a training turn ({closest:.2f})"
+                closest = _nearest_jaccard(t.q, evaluated)
+                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated turn ({closest:.2f})"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -145,28 +146,26 @@ class Settings:
     # ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words, or its background score, its
     # closeness to general city topics, is at most ``followup_background_max``: "do I need a referral?" is near
     # no city topic, "and my landlord?" is). inf / -inf switch the last two off.
-    # Chosen on the tune conversations (python -m eval.followup, --max-carry 0.03 the bound on wrong
-    # carry-overs, the one-standard-error rule; 2026-12-06, tune with 79 more conversations: 368 of 390 later
-    # non-language turns, 363 out of fold, 3 of 202 wrong carry-overs; the first four knobs alone
-    # 360 and 355 out of fold in a sweep on a slightly coarser grid, where both new knobs gave 368 and 361).
-    followup_alone_margin: float = 0.12
+    # All eight follow-up knobs here were chosen together (2026-12-07) on the tune conversations and the follow-up
+    # head's training-only conversations, the head's logits on those cross-fitted (python -m eval.followup --joint
+    # --also eval/conversations_head.jsonl: the most turns handled less wrong carry-overs, those on tune at most 3 %;
+    # 1302 of 1500 later non-language turns, 36 of 768 wrong carry-overs, against 1280 and 60 for the knobs chosen
+    # on tune alone before; docs/evaluation.md, Conversations). The head does what the short-turn count and the
+    # background maximum did: both are off (0 and -inf).
+    followup_alone_margin: float = 0.16
     followup_context_margin: float = -0.05
-    followup_offtopic_margin: float = 0.12
-    followup_short_words: int = 4
-    followup_background_max: float = 0.68
+    followup_offtopic_margin: float = 0.08
+    followup_short_words: int = 0
+    followup_background_max: float = -math.inf
     followup_stay_gain: float = 0.08
     followup_context_questions: int = 1  # the model is fine-tuned on that same form (index.finetune_data.HParams)
     # The follow-up head (index.followup_head) lets the context of a turn that does not stand alone carry,
     # whatever the margins above say, when its logit reaches this and the context's margin
-    # followup_context_margin (inf: off). Chosen on tune with the six knobs above as they are and the answer
-    # margin below (python -m eval.followup --head; 2026-12-07: with the head alone 368 → 375 of 390 tune turns,
-    # 3 of 202 wrong carry-overs either way; tune is flat from 1.0 to 5.0; docs/evaluation.md, Conversations).
-    followup_needs_logit: float = 2.0
+    # followup_context_margin (inf: off).
+    followup_needs_logit: float = 1.5
     # A later turn answered on its own (not read with its context) needs this margin besides the abstention
-    # threshold (-inf: the threshold alone): off-topic follow-ups sit next to the conversation's topic. Chosen
-    # on tune with the logit above (python -m eval.followup --head; 2026-12-07: 375 → 378 of 390 tune turns,
-    # 377 out of fold, wrong carry-overs 3 → 2; docs/evaluation.md, Conversations).
-    followup_answer_margin: float = 0.06
+    # threshold (-inf: the threshold alone): off-topic follow-ups sit next to the conversation's topic.
+    followup_answer_margin: float = 0.08
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,
     # midway between the lowest pledge question and the closest refused off-topic one below it; 2026-12-06: tune

@@ -38,8 +38,10 @@ line?" after the domestic-violence pledge), so at a margin a first question woul
 topic than first questions are.
 
 At most two retrievals per turn. The margins, the word count, the background maximum, the stay gain, the
-head's logit and the answer margin are chosen on the tune split of ``eval/conversations.jsonl`` (``python -m
-eval.followup``, ``--head``), like the abstention threshold.
+head's logit and the answer margin are chosen together on the tune split of ``eval/conversations.jsonl`` and the
+head's training-only conversations, the head's logits on those cross-fitted (``python -m eval.followup --joint
+--also eval/conversations_head.jsonl``), like the abstention threshold. As chosen, the head does what the word
+count and the background maximum did, and both are off.
 """
 
 from __future__ import annotations

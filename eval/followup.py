@@ -350,10 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         action="append",
         default=[],
-        help="also choose on this training-only conversation file (one the follow-up head learns from, all its "
-        "conversations), its head logits cross-fitted",
+        help="with --joint: also choose on this training-only conversation file (one the follow-up head learns "
+        "from, all its conversations), its head logits cross-fitted",
     )
     args = ap.parse_args(argv)
+    if args.also and not args.joint:
+        ap.error("--also needs --joint: only the joint choice holds tune's turns alone to the carry-over bound")
 
     from assistant.core import Assistant
     from settings import Settings
@@ -369,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         return _choose_head(assistant, convs, args, extra)
     results = []
     for k in args.context_questions:
-        data = cases(assistant, convs, k) + (extra if k == assistant.settings.followup_context_questions else [])
+        data = cases(assistant, convs, k)
         if k == args.context_questions[0]:
             auc, n = answered_auc(data)
             print(

@@ -495,3 +495,17 @@ def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_
     assert followup.out_of_fold(data, max_carry=1.0, folds=5) == oof
     with pytest.raises(SystemExit, match="at least 2 folds"):
         followup.out_of_fold(data, max_carry=1.0, folds=1)
+
+
+def test_followup_also_needs_joint_and_a_head_training_file(tmp_path: Path) -> None:
+    """``--also`` adds turns only to the joint choice, and only from a file the head learns from (its logits are
+    cross-fitted against that file); either mistake is named before anything is loaded."""
+    import eval.followup as followup
+
+    with pytest.raises(SystemExit) as exc:
+        followup.main(["--also", "eval/conversations_head.jsonl"])
+    assert exc.value.code == 2
+    stray = tmp_path / "mine.jsonl"
+    stray.write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"--also .*mine\.jsonl: not one of the follow-up head's training files"):
+        followup.cross_fit(None, [], stray)  # type: ignore[arg-type]

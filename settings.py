@@ -150,8 +150,8 @@ class Settings:
     # head's training-only conversations, the head's logits on those cross-fitted (python -m eval.followup --joint
     # --also eval/conversations_head.jsonl: the most turns handled less wrong carry-overs, those on tune at most 3 %;
     # 1302 of 1500 later non-language turns, 36 of 768 wrong carry-overs, against 1280 and 60 for the knobs chosen
-    # on tune alone before; docs/evaluation.md, Conversations). The head does what the short-turn count and the
-    # background maximum did: both are off (0 and -inf).
+    # on tune alone before; out of fold 1291 and 42; docs/evaluation.md, Conversations). The head does what the
+    # short-turn count and the background maximum did: both are off (0 and -inf).
     followup_alone_margin: float = 0.16
     followup_context_margin: float = -0.05
     followup_offtopic_margin: float = 0.08

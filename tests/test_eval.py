@@ -242,6 +242,16 @@ def _nearest_jaccard(text: str, pool: list[set[str]]) -> float:
     return max(len(grams & t) / len(grams | t) for t in pool)
 
 
+def _assert_no_near_copy(convs: list, pool: list[set[str]], what: str) -> None:
+    """No turn of 5 words or more in ``convs`` within 4-gram Jaccard 0.5 of ``pool`` (short follow-ups such as "is
+    it free?" are what everyone types)."""
+    for c in convs:
+        for t in c.turns:
+            if len(t.q.split()) >= 5:
+                closest = _nearest_jaccard(t.q, pool)
+                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of {what} ({closest:.2f})"
+
+
 def test_train_only_questions_are_labelled_and_no_near_copy_of_a_dev_question(report) -> None:
     """eval/train.jsonl trains every model, the cross-fitted ones too; a near copy there of a test question would
     flatter test, of a tune question the thresholds chosen out of fold on tune."""
@@ -279,11 +289,7 @@ def test_training_conversations_are_labelled_and_no_near_copy_of_an_evaluated_tu
     for c in train:
         assert all(t.kind.startswith("offtopic") == (not t.expected) for t in c.turns[1:]), c.id
     evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
-    for c in train:
-        for t in c.turns:
-            if len(t.q.split()) >= 5:
-                closest = _nearest_jaccard(t.q, evaluated)
-                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated turn ({closest:.2f})"
+    _assert_no_near_copy(train, evaluated, "an evaluated turn")
 
 
 def test_the_heads_conversations_are_labelled_and_no_near_copy_of_an_evaluated_turn(report) -> None:
@@ -304,11 +310,7 @@ def test_the_heads_conversations_are_labelled_and_no_near_copy_of_an_evaluated_t
     evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
     for name in ("dev.jsonl", "fresh.jsonl", "fresh2.jsonl", "fresh3.jsonl"):
         evaluated += [_char_4grams(r["query"]) for r in read_rows(root / name, ("tune", "test"))]
-    for c in head:
-        for t in c.turns:
-            if len(t.q.split()) >= 5:
-                closest = _nearest_jaccard(t.q, evaluated)
-                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated question ({closest:.2f})"
+    _assert_no_near_copy(head, evaluated, "an evaluated question")
 
 
 def test_the_conversation_check_set_is_test_only_and_no_near_copy_of_a_training_turn(report) -> None:
@@ -337,13 +339,8 @@ def test_the_conversation_check_set_is_test_only_and_no_near_copy_of_a_training_
     ]
     learned += [_char_4grams(r["query"]) for r in read_rows(root / "train.jsonl", ("train",))]
     evaluated = [_char_4grams(t.q) for c in load_conversations(root / "conversations.jsonl", titles) for t in c.turns]
-    for c in check:
-        for t in c.turns:
-            if len(t.q.split()) >= 5:
-                closest = _nearest_jaccard(t.q, learned)
-                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of a training turn ({closest:.2f})"
-                closest = _nearest_jaccard(t.q, evaluated)
-                assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of an evaluated turn ({closest:.2f})"
+    _assert_no_near_copy(check, learned, "a training turn")
+    _assert_no_near_copy(check, evaluated, "an evaluated turn")
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ fold (``--folds``). Language requests do not depend on the margins and are left 
 ``KQA_*`` settings. That grid runs without the follow-up head and the answer margin; ``--head`` then chooses
 those two with the six margins as the settings have them (``choose_head``), and ``--joint`` all eight together
 (``choose_joint``, as served). ``--also FILE`` adds the later turns of one of the head's training files, each with
-the logit of a head that did not learn from its conversation (``cross_fit``): four times tune's turns to choose
-on, from other writers.
+the logit of a head that did not learn from its conversation (``cross_fit``): with ``eval/conversations_head.jsonl``
+four times tune's turns in all, from other writers.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -244,12 +245,37 @@ def _nearest_jaccard(text: str, pool: list[set[str]]) -> float:
 
 def _assert_no_near_copy(convs: list, pool: list[set[str]], what: str) -> None:
     """No turn of 5 words or more in ``convs`` within 4-gram Jaccard 0.5 of ``pool`` (short follow-ups such as "is
-    it free?" are what everyone types)."""
+    it free?" are what everyone types). ``_nearest_jaccard`` through an inverted index: only the pool's questions
+    that share a 4-gram with the turn are compared (thousands of turns against thousands)."""
+    postings: dict[str, list[int]] = {}
+    for j, grams in enumerate(pool):
+        for gram in grams:
+            postings.setdefault(gram, []).append(j)
     for c in convs:
         for t in c.turns:
             if len(t.q.split()) >= 5:
-                closest = _nearest_jaccard(t.q, pool)
+                grams = _char_4grams(t.q)
+                shared = Counter(j for gram in grams for j in postings.get(gram, ()))
+                closest = max((n / (len(grams) + len(pool[j]) - n) for j, n in shared.items()), default=0.0)
                 assert closest < 0.5, f"{c.id}: {t.q!r} is a near copy of {what} ({closest:.2f})"
+
+
+def test_the_near_copy_check_finds_a_near_copy_and_passes_short_turns() -> None:
+    """The indexed check agrees with ``_nearest_jaccard``: a reworded copy fails, a short follow-up does not."""
+    from types import SimpleNamespace
+
+    pool = [_char_4grams(q) for q in ("czy w Krakowie jest darmowa mammografia dla kobiet?", "where is the shelter?")]
+
+    def conv(q: str) -> SimpleNamespace:
+        return SimpleNamespace(id="c1", turns=[SimpleNamespace(q=q)])
+
+    copy = "czy w Krakowie jest darmowa mammografia dla kobiet po 50?"
+    assert _nearest_jaccard(copy, pool) >= 0.5
+    with pytest.raises(AssertionError, match="near copy of a test turn"):
+        _assert_no_near_copy([conv(copy)], pool, "a test turn")
+    _assert_no_near_copy(
+        [conv("where is the shelter?"), conv("gdzie jest urząd stanu cywilnego w Nowej Hucie?")], pool, "x"
+    )
 
 
 def test_train_only_questions_are_labelled_and_no_near_copy_of_a_dev_question(report) -> None:

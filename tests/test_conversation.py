@@ -349,8 +349,8 @@ def test_fine_tuning_trains_on_the_form_the_assistant_embeds(tmp_path: Path) -> 
 
 
 def _random_cases(n: int, rng: np.random.Generator) -> list:
-    """Later turns of ``n`` two-turn conversations with random retrievals (ids as eval.followup.cases makes)."""
-    from eval.followup import Case
+    """Later turns of ``n`` two-turn conversations with random retrievals (ids as eval.followup_choice.cases makes)."""
+    from eval.followup_choice import Case
 
     kinds = ("detail", "sibling", "new_topic", "offtopic_followup", "offtopic_new")
     data = []
@@ -366,9 +366,9 @@ def _random_cases(n: int, rng: np.random.Generator) -> list:
 
 
 def test_followup_grid_agrees_with_read_turn() -> None:
-    """eval.followup scores the whole grid at once; every policy's counts equal replaying read_turn."""
+    """eval.followup_choice scores the whole grid at once; every policy's counts equal replaying read_turn."""
     from eval.conversations import CARRY_KINDS
-    from eval.followup import _grid, _grid_counts, choose, score
+    from eval.followup_choice import _grid, _grid_counts, choose, score
 
     rng = np.random.default_rng(0)
     data = _random_cases(40, rng)
@@ -391,7 +391,7 @@ def test_followup_grid_agrees_with_read_turn() -> None:
 def test_followup_head_logit_and_answer_margin_are_chosen_under_the_carry_bound() -> None:
     """``--head``: the logit and answer margin that handle most turns within the bound, the six margins kept."""
     from eval.conversations import CARRY_KINDS
-    from eval.followup import GRID_ANSWER, GRID_NEEDS, choose_head, score
+    from eval.followup_choice import GRID_ANSWER, GRID_NEEDS, choose_head, score
 
     rng = np.random.default_rng(2)
     data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(60, rng)]
@@ -412,7 +412,7 @@ def test_followup_head_logit_and_answer_margin_are_chosen_under_the_carry_bound(
 
 def test_followup_grid_with_the_head_agrees_with_read_turn() -> None:
     """The vectorised grid with a head logit and an answer margin counts what replaying read_turn counts."""
-    from eval.followup import _grid, _grid_counts, score
+    from eval.followup_choice import _grid, _grid_counts, score
 
     rng = np.random.default_rng(3)
     data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(40, rng)]
@@ -430,7 +430,7 @@ def test_followup_joint_choice_is_a_fixed_point_under_the_carry_bound(monkeypatc
     """``--joint``: no grid row (with the chosen logit and answer margin) and no (logit, answer margin) pair (with
     the chosen six margins) handles more turns less carry-overs with the bound turns' carry-overs within the
     bound; turns not held to it (``--also``) count towards the value only."""
-    import eval.followup as followup
+    import eval.followup_choice as followup
     from eval.conversations import CARRY_KINDS
 
     monkeypatch.setattr(followup, "GRID_ALONE", followup.GRID_ALONE[::2])  # coarser: the descent is the point
@@ -477,7 +477,7 @@ def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_
 ) -> None:
     """The out-of-fold estimate covers each turn once, chooses each fold's policy without that fold's
     conversations, and is seeded."""
-    import eval.followup as followup
+    import eval.followup_choice as followup
 
     data = _random_cases(60, np.random.default_rng(1))
     monkeypatch.setattr(followup, "GRID_ALONE", followup.GRID_ALONE[::3])  # a coarser grid: the folds are the point
@@ -500,10 +500,11 @@ def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_
 def test_followup_also_needs_joint_and_a_head_training_file(tmp_path: Path) -> None:
     """``--also`` adds turns only to the joint choice, and only from a file the head learns from (its logits are
     cross-fitted against that file); either mistake is named before anything is loaded."""
-    import eval.followup as followup
+    import eval.followup as cli
+    import eval.followup_choice as followup
 
     with pytest.raises(SystemExit) as exc:
-        followup.main(["--also", "eval/conversations_head.jsonl"])
+        cli.main(["--also", "eval/conversations_head.jsonl"])
     assert exc.value.code == 2
     stray = tmp_path / "mine.jsonl"
     stray.write_text("", encoding="utf-8")

@@ -254,14 +254,13 @@ def cross_fit(assistant: Assistant, data: list[Case], path: Path, folds: int = 5
     """``data``, the later turns of ``path`` (one of the head's training files), each with the logit of a head that
     did not learn from its conversation (``index.followup_head.cross_fitted``): what the served head would give
     a turn it has never seen."""
+    from index.build import embed_texts
     from index.followup_head import TRAINING_FILES, cross_fitted
     from index.followup_head import logit as head_logit
-    from index.progress import progress, stderr
 
     def embed(texts: list[str]) -> np.ndarray:
-        batches = [texts[i : i + 16] for i in range(0, len(texts), 16)]
-        shown = progress(batches, "embedding the head's training turns", unit="batches", log=stderr)
-        return np.concatenate([assistant.retriever.encoder.encode_queries(b) for b in shown])
+        encoder = assistant.retriever.encoder
+        return embed_texts(encoder, texts, True, "embedding the head's training turns", queries=True)
 
     files = [p for p in TRAINING_FILES if p.is_file()]
     if path.resolve() not in [p.resolve() for p in files]:

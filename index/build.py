@@ -90,7 +90,8 @@ def expected_manifest(encoder: Encoder, settings: Settings) -> dict:
     }
 
 
-def _embed(encoder: Encoder, texts: list[str], progress: bool, what: str, *, queries: bool = False) -> np.ndarray:
+def embed_texts(encoder: Encoder, texts: list[str], progress: bool, what: str, *, queries: bool = False) -> np.ndarray:
+    """``texts``' vectors (passages, or queries with ``queries``) in batches of 16, with a progress bar."""
     from index.progress import progress as counted
     from index.progress import stderr
 
@@ -141,8 +142,8 @@ def build_index(
     # BM25 (mostly loading simplemma's dictionary) runs beside the embedding, which leaves the GIL to ONNX.
     with ThreadPoolExecutor(1) as pool:
         lexical_job = pool.submit(LexicalIndex.build, [whole[pid] for pid in pledge_ids], settings.lexical_prefix)
-        vectors = _embed(encoder, [u.text for u in units], progress, "embedding report units")
-        background = _embed(encoder, load_background(), progress, "embedding background passages")
+        vectors = embed_texts(encoder, [u.text for u in units], progress, "embedding report units")
+        background = embed_texts(encoder, load_background(), progress, "embedding background passages")
         questions = encoder.encode_queries(pseudo_questions(named)).astype(np.float32)
         head, head_info = _followup_head(encoder, settings, progress)
         lexical = lexical_job.result()
@@ -192,7 +193,7 @@ def _followup_head(encoder: Encoder, settings: Settings, progress: bool) -> tupl
     if not files:
         return None, None
     return train_head(
-        lambda texts: _embed(encoder, texts, progress, "embedding follow-up turns", queries=True),
+        lambda texts: embed_texts(encoder, texts, progress, "embedding follow-up turns", queries=True),
         files,
         settings.followup_context_questions,
     )

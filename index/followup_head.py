@@ -139,15 +139,14 @@ def cross_fitted(
     tagged = [(path.resolve() == held.resolve(), turn) for path in paths for turn in training_turns(path, k)]
     x, labels = _design(embed, [turn for _, turn in tagged], paths)
     lines = [json.loads(line) for line in held.read_text(encoding="utf-8").splitlines() if line.strip()]
-    convs = sorted({str(conv.get("id", "")) for conv in lines})
+    ids = [str(conv.get("id", "")) for conv in lines]
+    convs = sorted(set(ids))
     np.random.default_rng(0).shuffle(convs)
     fold_of = {conv: i % folds for i, conv in enumerate(convs)}
     held_fold = np.array([fold_of[turn.conversation] if own else -1 for own, turn in tagged])
     weights = [fit_logistic(x[held_fold != f], labels[held_fold != f]).astype(np.float32) for f in range(folds)]
     return {
-        (str(conv.get("id", "")), i): weights[fold_of[str(conv.get("id", ""))]]
-        for conv in lines
-        for i in range(len(conv["turns"]))
+        (cid, i): weights[fold_of[cid]] for cid, conv in zip(ids, lines, strict=True) for i in range(len(conv["turns"]))
     }
 
 

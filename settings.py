@@ -42,6 +42,22 @@ class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names it and the fix."""
 
 
+# Fine-tuning profiles (KQA_PROFILE). Each names how the served model is trained and every setting chosen on that
+# model's own numbers (its cross-fitted thresholds, its tune choices); an explicit KQA_* variable still wins.
+# "quick", the default (the field defaults below): the top 4 layers on the served conversation form, ~4 min of
+# training on 2 cores (issue 27's wait). "thorough": all 12 layers on three forms of the training conversations'
+# later turns, ~14 min once, and follow-ups as issue 25 asks (docs/evaluation.md#a-thorough-profile).
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {},
+    "thorough": {
+        "finetune_layers": 12,
+        "finetune_forms": "ctx,alone,rw",
+        "finetune_dir": ROOT / "models" / "multilingual-e5-small-kqa-thorough",
+        "index_dir": ROOT / "data" / "index-thorough",
+    },
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of the whole pipeline. Env var for each field: ``KQA_`` + upper-case name."""
@@ -64,6 +80,9 @@ class Settings:
     # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
     finetune: bool = True
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
+    profile: str = "quick"  # which PROFILES entry the defaults come from (Settings.from_env applies it)
+    finetune_layers: int = 4  # the top this many of the 12 encoder layers train (index.finetune_data.HParams)
+    finetune_forms: str = "ctx"  # forms of the training conversations' later turns: ctx, alone, rw (HParams)
     # unofficial EN/UK translations the app shows beside the Polish quotes (corpus/translated.py)
     translations_dir: Path = ROOT / "corpus" / "translations"
     # help numbers beside refusals and answers about the pledges it lists (assistant/contacts.py); operator data
@@ -228,9 +247,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then ``KQA_*`` variables from ``env`` (default ``os.environ``), then ``overrides``."""
+        """Defaults, then the profile's (``KQA_PROFILE`` or ``profile=``: ``PROFILES``), then ``KQA_*`` variables
+        from ``env`` (default ``os.environ``), then ``overrides``."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}  # each converted to its field's type by _convert
+        profile = overrides.get("profile") or env.get("KQA_PROFILE") or "quick"
+        if profile not in PROFILES:
+            raise SettingsError(f"KQA_PROFILE={profile!r} is not a profile; use one of {', '.join(PROFILES)}")
+        values: dict[str, Any] = dict(PROFILES[profile], profile=profile)  # then each variable, by _convert
         for f in fields(cls):
             raw = env.get("KQA_" + f.name.upper())
             if raw is None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.threshold_rules import outcome
-from index.finetune_data import HParams
+from index.finetune_data import HParams, served_hparams
 from settings import ROOT, Settings
 
 RECORDS = ROOT / "eval" / "out" / "crossfit" / "records.json"
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     precisions = tuple(dict.fromkeys(args.precision or [settings.encoder_precision]))
     try:
-        hparams = override(HParams(threads=settings.threads), args.set)  # the served ones, unless --set
+        hparams = override(served_hparams(settings), args.set)  # the served ones, unless --set
     except ValueError as exc:
         ap.error(str(exc))
     if hparams.train_on != "all":

@@ -42,6 +42,7 @@ from index.finetune_data import (
     calibration_ids,
     make_plan,
     read_rows,
+    served_hparams,
     split_tune,
     training_report,
     training_rows,
@@ -165,7 +166,7 @@ def finetune(
 ) -> Path:
     """Build ``settings.finetune_dir`` unless it already holds a model trained on the current data over the
     current base; return it."""
-    plan = make_plan(training_report(), training_rows(queries), hparams or HParams(threads=settings.threads))
+    plan = make_plan(training_report(), training_rows(queries), hparams or served_hparams(settings))
     base_dir = materialize_e5(settings.model_dir, log=log)
     folder = Path(settings.finetune_dir)
     if not force and is_current(folder, plan, weights_sha256(base_dir)):

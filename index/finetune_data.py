@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from corpus.model import Report
-from settings import DEFAULT_MODEL, ROOT
+from settings import DEFAULT_MODEL, ROOT, Settings
 
 # 2: upper layers trained on cached lower-layer states, passages fixed per epoch; the folder holds only the
 # tensors training changed (index/weights.py)
@@ -95,6 +95,22 @@ class HParams:
     soup: int = 1
     threads: int = 2
     max_steps: int = 0  # >0: stop after this many steps (tests)
+
+
+FORMS = ("ctx", "alone", "rw")
+
+
+def served_hparams(settings: Settings) -> HParams:
+    """The hyper-parameters of the served model: the defaults, with the threads, the trained layers and the
+    conversation forms of ``settings`` (its profile: ``settings.PROFILES``)."""
+    forms = tuple(f.strip() for f in settings.finetune_forms.split(",") if f.strip())
+    if not forms or set(forms) - set(FORMS):
+        raise FinetuneError(
+            f"KQA_FINETUNE_FORMS={settings.finetune_forms!r}: name one or more of {', '.join(FORMS)}, comma-separated"
+        )
+    if not 1 <= settings.finetune_layers <= 12:
+        raise FinetuneError(f"KQA_FINETUNE_LAYERS={settings.finetune_layers}: the encoder has 12 layers; use 1 to 12")
+    return HParams(threads=settings.threads, train_layers=settings.finetune_layers, conversation_forms=forms)
 
 
 @dataclass(frozen=True)
@@ -324,8 +340,8 @@ def make_plan(report: Report, rows: list[dict], hparams: HParams = HParams(), he
             hparams.negatives,
             hparams.conversation_forms,
         )
-    if set(hparams.conversation_forms) - {"ctx", "alone", "rw"}:
-        raise FinetuneError(f"conversation_forms {hparams.conversation_forms!r} must name ctx, alone or rw")
+    if set(hparams.conversation_forms) - set(FORMS):
+        raise FinetuneError(f"conversation_forms {hparams.conversation_forms!r} must name {', '.join(FORMS)}")
     unknown = set(hparams.kinds) - {"whole", "pledge", "status", "sentence"}
     if unknown or not hparams.kinds:
         raise FinetuneError(f"kinds {hparams.kinds!r} must name unit kinds (whole, pledge, status, sentence)")

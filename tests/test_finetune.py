@@ -314,3 +314,37 @@ def test_train_only_file_is_checked(tmp_path) -> None:
     bad.write_text(json.dumps(dict(first, split="train")) + "\n")
     with pytest.raises(ft.FinetuneError, match=f"question id '{first['id']}' appears twice"):
         ft.training_rows(ft.QUERIES, bad)
+
+
+def test_profile_sets_training_and_its_own_settings_and_a_variable_still_wins(tmp_path, rows, monkeypatch) -> None:
+    from settings import PROFILES, SettingsError
+
+    quick, thorough = Settings.from_env({}), Settings.from_env({"KQA_PROFILE": "thorough"})
+    assert quick == Settings() and ft.served_hparams(quick) == ft.HParams(threads=quick.threads)  # no retraining
+    hp = ft.served_hparams(thorough)
+    assert (hp.train_layers, hp.conversation_forms) == (12, ("ctx", "alone", "rw"))
+    # switching back and forth neither retrains nor rebuilds
+    assert thorough.finetune_dir != quick.finetune_dir and thorough.index_dir != quick.index_dir
+    assert all(getattr(thorough, k) == v for k, v in PROFILES["thorough"].items())
+    assert Settings.from_env({}, profile="thorough") == thorough
+    both = Settings.from_env({"KQA_PROFILE": "thorough", "KQA_FINETUNE_LAYERS": "8"})
+    assert (both.profile, ft.served_hparams(both).train_layers) == ("thorough", 8)
+    with pytest.raises(SettingsError, match="KQA_PROFILE='fast' is not a profile; use one of quick, thorough"):
+        Settings.from_env({"KQA_PROFILE": "fast"})
+    with pytest.raises(ft.FinetuneError, match="KQA_FINETUNE_FORMS='ctx,question'"):
+        ft.served_hparams(replace(quick, finetune_forms="ctx,question"))
+    with pytest.raises(ft.FinetuneError, match="KQA_FINETUNE_LAYERS=13"):
+        ft.served_hparams(replace(quick, finetune_layers=13))
+    # the profile's hyper-parameters are what `make model` trains with
+    import numpy as np
+
+    calls = []
+    tensors = {"encoder.layer.11.output.dense.bias": np.zeros(3, dtype=np.float32)}
+    monkeypatch.setattr(ft, "train", lambda base, plan, log: calls.append(plan) or tensors)
+    base = _fake_base(tmp_path)
+    monkeypatch.setattr(ft, "materialize_e5", lambda path, log=None: base)
+    monkeypatch.setattr(ft, "weights_sha256", lambda path: "a" * 64)
+    queries = tmp_path / "dev.jsonl"
+    queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    ft.finetune(replace(thorough, finetune_dir=tmp_path / "ft"), queries=queries, log=None)
+    assert calls[0].hparams == hp

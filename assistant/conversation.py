@@ -30,7 +30,8 @@ context's margin ``followup_context_margin``), the context carries even if the t
 something else: "czy jest dostępny w weekendy?" scores low alone and near a general city topic, yet plainly asks
 about the pledge just shown. A turn that stands on its own (step 2) is not overruled by the head: "мене б'є
 чоловік, куди звернутися?" after a question about bullying at work is a question of its own, however much it
-reads like a continuation.
+reads like a continuation. The head can only hold such a turn on its own: step 2's stay gain carries the
+context only when the head's odds are not on a new question (``reads_as_new``).
 
 A later turn answered on its own (steps 2 and 4) needs at least ``followup_answer_margin`` besides the abstention
 threshold: off-topic follow-ups are asked next to the conversation's topic ("does the police have an English
@@ -195,7 +196,8 @@ def read_turn(
     top_alone = alone.ranked[0].pledge_id if alone.ranked else None
     if context is not None and context.ranked and context.margin >= policy.context:
         if alone.margin >= max(policy.alone, abstain_threshold):
-            carries = context.margin - alone.margin >= policy.stay_gain  # it stands alone unless far better read
+            # it stands alone unless far better read with its context, and the head does not read it as new
+            carries = context.margin - alone.margin >= policy.stay_gain and not reads_as_new(needs)
         else:  # the head reads it as continuing the conversation, or the turn alone leaves room for its context
             carries = needs >= policy.needs or _may_carry(alone, policy, words)
         if carries:
@@ -204,6 +206,17 @@ def read_turn(
     if alone.margin >= max(abstain_threshold, policy.answer):
         return Reading("alone", _standalone(top_alone, previous))
     return Reading("refuse", FollowUp(OFFTOPIC))
+
+
+def reads_as_new(needs: float) -> bool:
+    """Whether the follow-up head's logit puts the odds on a question of its own (below even; -inf: no head).
+
+    A turn that stands alone carries its context on a better context score only against this: with the 12-layer
+    model "mój mąż mnie bije, gdzie szukać pomocy?" after bullying at work scored 0.08 more with its context (the
+    pledge on bullying at work, which holds both "przemoc" and "praca") at a logit of -0.6. Even odds, not a
+    chosen threshold: on the tune choice (``python -m eval.followup --joint``, 2026-12-07) a bar at -1 or 0 kept
+    or gained a turn for both profiles, 1 lost one."""
+    return math.isfinite(needs) and needs < 0.0
 
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:

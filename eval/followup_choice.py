@@ -21,6 +21,7 @@ from assistant.conversation import (
     is_pure_request,
     last_shown,
     read_turn,
+    reads_as_new,
     word_count,
 )
 from assistant.retriever import Retrieval
@@ -156,7 +157,8 @@ def _grid_counts(
         alone, context = case.alone.margin, case.context.margin
         stands = alone >= np.maximum(a, case.threshold)
         may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b) | (case.needs >= needs)
-        carries = bool(case.context.ranked) & (context >= c) & np.where(stands, context - alone >= g, may_carry)
+        stays = (context - alone >= g) & (not reads_as_new(case.needs))
+        carries = bool(case.context.ranked) & (context >= c) & np.where(stands, stays, may_carry)
         answers_alone = ~carries & (alone >= max(case.threshold, answer))
         for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):
             top = tops.get(source) if source else None

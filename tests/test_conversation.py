@@ -158,6 +158,9 @@ def test_a_turn_that_stands_alone_carries_its_context_when_that_reads_it_far_bet
     assert read_turn(alone, similar, (RESPITE,), policy, abstain_threshold=-0.01, words=3).source == "alone"
     assert needs_context(alone, policy, -0.01, words=3)  # a standing turn is read with its context as well
     assert not needs_context(alone, FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), -0.01, words=3)
+    # the head's odds on a question of its own keep it alone ("mój mąż mnie bije…" after bullying at work)
+    assert read_turn(alone, better, (RESPITE,), policy, -0.01, words=3, needs=-0.6).source == "alone"
+    assert read_turn(alone, better, (RESPITE,), policy, -0.01, words=3, needs=0.0).source == "context"
 
 
 def test_the_follow_up_head_lets_the_context_carry_whatever_the_margins_say() -> None:

@@ -101,12 +101,15 @@ def test_a_three_turn_conversation(real_assistant) -> None:
 
 def test_a_question_of_its_own_is_not_read_as_a_follow_up(real_assistant) -> None:
     """The follow-up head read "my husband beats me, where do I turn?" after bullying at work as a continuation
-    (logit 2.4); a turn that stands on its own is not overruled, so it reaches the domestic-violence pledge."""
+    (logit 2.4); a turn that stands on its own is not overruled, so it reaches the domestic-violence pledge. Nor
+    does a better score with its context carry it while the head's odds are on a new question: the 12-layer
+    model (KQA_PROFILE=thorough) read the Polish one 0.08 better with its context, at a logit of -0.6."""
     first = real_assistant.ask("szef mnie poniża w pracy, czy miasto pomaga?")
     assert first.answers[0].pledge_id.startswith("powolamy-program-przeciwdzialania-przemocy-i-mobbingowi")
-    later = real_assistant.ask("мене б'є чоловік, куди звернутися?", history=[first.turn])
-    assert later.answers[0].pledge_id.startswith("powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie")
-    assert later.follow_up is not None and later.follow_up.kind == "new_topic" and later.help_contacts
+    for question in ("мене б'є чоловік, куди звернутися?", "mój mąż mnie bije, gdzie szukać pomocy?"):
+        later = real_assistant.ask(question, history=[first.turn])
+        assert later.answers[0].pledge_id.startswith("powolamy-pelnomocnika-ds-przeciwdzialania-przemocy-w-rodzinie")
+        assert later.follow_up is not None and later.follow_up.kind == "new_topic" and later.help_contacts
 
 
 def test_cli_chat_keeps_the_conversation(real_assistant) -> None:

@@ -291,9 +291,6 @@ _REQUEST_WORDS = frozenset(
         "repeat",
     )
 )
-# "for" in the languages residents write in: after the phrase, what follows it says whom the answer is for ("in
-# Polish for my mom", "англійською для брата"), a remark like one after a break, not a topic of its own.
-_FOR_WORDS = frozenset(("for", "dla", "для", "für", "fur", "pour", "para", "per"))
 # A word this frequent (wordfreq's zipf) in some candidate language is a function word, not content.
 COMMON_ZIPF = 4.8
 _FREQ_LANGS = ("pl", "en", "uk", "ru", "de", "fr", "es", "it", "vi")
@@ -338,9 +335,8 @@ def language_request(text: str) -> LanguageRequest | None:
     """The language ``text`` asks the answer to be in, or None when it asks for none.
 
     Pure (the last answer again, in that language): every word before the phrase is a common word, and after it
-    either only common words or a remark of whom it is for, after a break (",", "?", "—": "po polsku, it's for my
-    landlady") or a "for" ("англійською для брата"); a bare language name only as nearly the whole turn
-    ("English?", "англ").
+    either only common words or a break (",", "?", "—") and a remark of whom it is for ("po polsku, for my
+    landlady"); a bare language name only as nearly the whole turn ("English?", "англ").
     """
     lower = " ".join(text.lower().split())
     words = _WORD.findall(lower)
@@ -359,6 +355,5 @@ def language_request(text: str) -> LanguageRequest | None:
         head = _WORD.findall(re.split(r"[,.;:!?\u2013\u2014]", after, maxsplit=1)[0])
         if len(before) + len(_WORD.findall(lower[start:end])) + len(head) > MAX_WORDS:
             return None
-        remark = next((i for i, w in enumerate(head) if w in _FOR_WORDS), len(head))
-        return LanguageRequest(lang, all(_common(w) for w in before + head[:remark]))
+        return LanguageRequest(lang, all(_common(w) for w in before + head))
     return None

@@ -54,8 +54,6 @@ GYN = "stworzymy-ogolnodostepny-gabinet-opieki-ginekologicznej-dla-kobiet"
         ("tiếng Việt được không?", "vi", True),
         ("can you give that in French? my friend is from Lyon", "fr", True),  # the remark is not counted
         ("російською можна? мама не читає українською", "ru", True),  # the first language named
-        ("англійською для брата", "en", True),  # whom it is for, without a break
-        ("can you write that in polish for my grandmother", "pl", True),
         ("Are there courses in English?", "en", False),
         ("czy jest darmowa mammografia? odpowiedz po angielsku", "en", False),
     ],

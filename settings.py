@@ -98,7 +98,9 @@ class Settings:
     # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
     finetune: bool = True
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
-    profile: str = "quick"  # which PROFILES entry the defaults come from (Settings.from_env applies it)
+    # which PROFILES entry the defaults come from; only Settings.from_env applies it (Settings(profile=…) and
+    # replace() change the label alone)
+    profile: str = "quick"
     finetune_layers: int = 4  # the top this many of the 12 encoder layers train (index.finetune_data.HParams)
     finetune_forms: str = "ctx"  # forms of the training conversations' later turns: ctx, alone, rw (HParams)
     # unofficial EN/UK translations the app shows beside the Polish quotes (corpus/translated.py)
@@ -177,8 +179,9 @@ class Settings:
     # (older ones are dropped; the request body limit bounds them too)
     max_history_turns: int = 6
     # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin`` (unless the
-    # turn with its context scores ``followup_stay_gain`` more); else it is retrieved with the last
-    # ``followup_context_questions`` earlier questions in front of it, and that context carries when its margin
+    # turn with its context scores ``followup_stay_gain`` more and the head's odds are not on a new question); else
+    # it is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
+    # context carries when its margin
     # reaches ``followup_context_margin`` and the turn alone is not clearly about something else (its margin ≥
     # ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words, or its background score, its
     # closeness to general city topics, is at most ``followup_background_max``: "do I need a referral?" is near
@@ -274,7 +277,7 @@ class Settings:
         values: dict[str, Any] = dict(PROFILES[profile], profile=profile)  # then each variable, by _convert
         for f in fields(cls):
             raw = env.get("KQA_" + f.name.upper())
-            if raw is None:
+            if raw is None or f.name == "profile":  # the profile is applied above ("" means quick)
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
         return replace(cls(**values), **overrides)

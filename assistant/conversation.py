@@ -197,7 +197,7 @@ def read_turn(
     if context is not None and context.ranked and context.margin >= policy.context:
         if alone.margin >= max(policy.alone, abstain_threshold):
             # it stands alone unless far better read with its context, and the head does not read it as new
-            carries = context.margin - alone.margin >= policy.stay_gain and not reads_as_new(needs)
+            carries = context.margin - alone.margin >= policy.stay_gain and not reads_as_new(needs, policy.needs)
         else:  # the head reads it as continuing the conversation, or the turn alone leaves room for its context
             carries = needs >= policy.needs or _may_carry(alone, policy, words)
         if carries:
@@ -208,15 +208,16 @@ def read_turn(
     return Reading("refuse", FollowUp(OFFTOPIC))
 
 
-def reads_as_new(needs: float) -> bool:
-    """Whether the follow-up head's logit puts the odds on a question of its own (below even; -inf: no head).
+def reads_as_new(needs: float, bar: float) -> bool:
+    """Whether the follow-up head, in use (its bar ``followup_needs_logit`` finite), puts the odds on a question
+    of its own: its logit ``needs`` below even (-inf: no head).
 
     A turn that stands alone carries its context on a better context score only against this: with the 12-layer
     model "mój mąż mnie bije, gdzie szukać pomocy?" after bullying at work scored 0.08 more with its context (the
     pledge on bullying at work, which holds both "przemoc" and "praca") at a logit of -0.6. Even odds, not a
     chosen threshold: on the tune choice (``python -m eval.followup --joint``, 2026-12-07) a bar at -1 or 0 kept
     or gained a turn for both profiles, 1 lost one."""
-    return math.isfinite(needs) and needs < 0.0
+    return math.isfinite(bar) and math.isfinite(needs) and needs < 0.0
 
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:

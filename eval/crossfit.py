@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.threshold_rules import outcome
-from index.finetune_data import HParams, served_hparams
+from index.finetune_data import FinetuneError, HParams, served_hparams
 from settings import ROOT, Settings
 
 RECORDS = ROOT / "eval" / "out" / "crossfit" / "records.json"
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     precisions = tuple(dict.fromkeys(args.precision or [settings.encoder_precision]))
     try:
         hparams = override(served_hparams(settings), args.set)  # the served ones, unless --set
-    except ValueError as exc:
+    except (ValueError, FinetuneError) as exc:
         ap.error(str(exc))
     if hparams.train_on != "all":
         ap.error(

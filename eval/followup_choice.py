@@ -157,7 +157,7 @@ def _grid_counts(
         alone, context = case.alone.margin, case.context.margin
         stands = alone >= np.maximum(a, case.threshold)
         may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b) | (case.needs >= needs)
-        stays = (context - alone >= g) & (not reads_as_new(case.needs))
+        stays = (context - alone >= g) & (not reads_as_new(case.needs, needs))
         carries = bool(case.context.ranked) & (context >= c) & np.where(stands, stays, may_carry)
         answers_alone = ~carries & (alone >= max(case.threshold, answer))
         for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):

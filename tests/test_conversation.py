@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -159,8 +160,11 @@ def test_a_turn_that_stands_alone_carries_its_context_when_that_reads_it_far_bet
     assert needs_context(alone, policy, -0.01, words=3)  # a standing turn is read with its context as well
     assert not needs_context(alone, FollowUpPolicy(alone=0.03, context=0.0, offtopic=-0.1), -0.01, words=3)
     # the head's odds on a question of its own keep it alone ("mój mąż mnie bije…" after bullying at work)
-    assert read_turn(alone, better, (RESPITE,), policy, -0.01, words=3, needs=-0.6).source == "alone"
-    assert read_turn(alone, better, (RESPITE,), policy, -0.01, words=3, needs=0.0).source == "context"
+    head = replace(policy, needs=2.0)
+    assert read_turn(alone, better, (RESPITE,), head, -0.01, words=3, needs=-0.6).source == "alone"
+    assert read_turn(alone, better, (RESPITE,), head, -0.01, words=3, needs=0.0).source == "context"
+    # the head not in use (an infinite bar): its logit holds nothing back
+    assert read_turn(alone, better, (RESPITE,), policy, -0.01, words=3, needs=-0.6).source == "context"
 
 
 def test_the_follow_up_head_lets_the_context_carry_whatever_the_margins_say() -> None:
@@ -420,6 +424,9 @@ def test_followup_grid_with_the_head_agrees_with_read_turn() -> None:
     rng = np.random.default_rng(3)
     data = [replace(c, needs=float(rng.normal(1.0 if c.expected else -1.0, 1.5))) for c in _random_cases(40, rng)]
     grid = _grid()
+    # the head's own logit at its edges too: no head (-inf), even odds (0), and off by an infinite bar
+    edges = [replace(c, needs=x) for c, x in zip(data, itertools.cycle((-math.inf, math.inf, 0.0)), strict=False)]
+    data = data + edges
     for needs, answer in ((1.0, 0.05), (-0.5, -math.inf), (math.inf, 0.1)):
         handled, carry, used = _grid_counts(data, grid, needs, answer)
         for row in rng.choice(len(grid), 150, replace=False):

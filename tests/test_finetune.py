@@ -327,6 +327,7 @@ def test_profile_sets_training_and_its_own_settings_and_a_variable_still_wins(tm
     assert thorough.finetune_dir != quick.finetune_dir and thorough.index_dir != quick.index_dir
     assert all(getattr(thorough, k) == v for k, v in PROFILES["thorough"].items())
     assert Settings.from_env({}, profile="thorough") == thorough
+    assert Settings.from_env({"KQA_PROFILE": ""}) == quick  # an empty variable is the default, label included
     both = Settings.from_env({"KQA_PROFILE": "thorough", "KQA_FINETUNE_LAYERS": "8"})
     assert (both.profile, ft.served_hparams(both).train_layers) == ("thorough", 8)
     with pytest.raises(SettingsError, match="KQA_PROFILE='fast' is not a profile; use one of quick, thorough"):

@@ -215,8 +215,8 @@ def reads_as_new(needs: float, bar: float) -> bool:
     A turn that stands alone carries its context on a better context score only against this: with the 12-layer
     model "mój mąż mnie bije, gdzie szukać pomocy?" after bullying at work scored 0.08 more with its context (the
     pledge on bullying at work, which holds both "przemoc" and "praca") at a logit of -0.6. Even odds, not a
-    chosen threshold: on the tune choice (``python -m eval.followup --joint``, 2026-12-07) a bar at -1 or 0 kept
-    or gained a turn for both profiles, 1 lost one."""
+    chosen threshold: on the tune choice (``python -m eval.followup --joint``, 2026-12-07) a bar at -1, 0 or 1
+    changed nothing for the quick profile; for thorough -1 and 0 gained a turn, 1 lost one."""
     return math.isfinite(bar) and math.isfinite(needs) and needs < 0.0
 
 

@@ -173,7 +173,11 @@ def finetune(
         return folder
     if log is not None:
         reason = "no model yet" if read_info(folder) is None else "training data, hyper-parameters or base changed"
-        log(f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions ({reason})")
+        hp = plan.hparams
+        log(
+            f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions ({reason}; profile {settings.profile}: "
+            f"top {hp.train_layers} of 12 layers, conversation forms {','.join(hp.conversation_forms)})"
+        )
     start = time.monotonic()
     changed = train(base_dir, plan, log)
     save(changed, folder, plan, time.monotonic() - start, base_dir)

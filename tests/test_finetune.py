@@ -347,5 +347,8 @@ def test_profile_sets_training_and_its_own_settings_and_a_variable_still_wins(tm
     monkeypatch.setattr(ft, "weights_sha256", lambda path: "a" * 64)
     queries = tmp_path / "dev.jsonl"
     queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    ft.finetune(replace(thorough, finetune_dir=tmp_path / "ft"), queries=queries, log=None)
+    messages: list[str] = []
+    ft.finetune(replace(thorough, finetune_dir=tmp_path / "ft"), queries=queries, log=messages.append)
     assert calls[0].hparams == hp
+    # a terminal says which profile it trains, before the minutes of the progress bar
+    assert "profile thorough: top 12 of 12 layers, conversation forms ctx,alone,rw" in messages[0]

@@ -181,11 +181,10 @@ class Settings:
     # A later turn stands on its own when its own abstention margin reaches ``followup_alone_margin`` (unless the
     # turn with its context scores ``followup_stay_gain`` more and the head's odds are not on a new question); else
     # it is retrieved with the last ``followup_context_questions`` earlier questions in front of it, and that
-    # context carries when its margin
-    # reaches ``followup_context_margin`` and the turn alone is not clearly about something else (its margin ≥
-    # ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words, or its background score, its
-    # closeness to general city topics, is at most ``followup_background_max``: "do I need a referral?" is near
-    # no city topic, "and my landlord?" is). inf / -inf switch the last two off.
+    # context carries when its margin reaches ``followup_context_margin`` and the turn alone is not clearly about
+    # something else (its margin ≥ ``followup_offtopic_margin``, or it has at most ``followup_short_words`` words,
+    # or its background score, its closeness to general city topics, is at most ``followup_background_max``: "do I
+    # need a referral?" is near no city topic, "and my landlord?" is). inf / -inf switch the last two off.
     # All eight follow-up knobs here were chosen together (2026-12-07) on the tune conversations and the follow-up
     # head's training-only conversations, the head's logits on those cross-fitted (python -m eval.followup --joint
     # --also eval/conversations_head.jsonl: the most turns handled less wrong carry-overs, those on tune at most 3 %;

@@ -32,6 +32,7 @@ import numpy as np
 
 from index.finetune_data import (
     BACKGROUND,
+    ENCODER_LAYERS,
     QUERIES,
     SPLIT_SEED,
     TRAIN_QUERIES,
@@ -176,7 +177,7 @@ def finetune(
         hp = plan.hparams
         log(
             f"fine-tuning {DEFAULT_MODEL} on {len(plan.examples)} questions ({reason}; profile {settings.profile}: "
-            f"top {hp.train_layers} of 12 layers, conversation forms {','.join(hp.conversation_forms)})"
+            f"top {hp.train_layers} of {ENCODER_LAYERS} layers, conversation forms {','.join(hp.conversation_forms)})"
         )
     start = time.monotonic()
     changed = train(base_dir, plan, log)

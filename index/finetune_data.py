@@ -98,6 +98,7 @@ class HParams:
 
 
 FORMS = ("ctx", "alone", "rw")
+ENCODER_LAYERS = 12  # the default model's (multilingual-e5-small); HParams.train_layers counts from the top
 
 
 def served_hparams(settings: Settings) -> HParams:
@@ -108,8 +109,11 @@ def served_hparams(settings: Settings) -> HParams:
         raise FinetuneError(
             f"KQA_FINETUNE_FORMS={settings.finetune_forms!r}: name one or more of {', '.join(FORMS)}, comma-separated"
         )
-    if not 1 <= settings.finetune_layers <= 12:
-        raise FinetuneError(f"KQA_FINETUNE_LAYERS={settings.finetune_layers}: the encoder has 12 layers; use 1 to 12")
+    if not 1 <= settings.finetune_layers <= ENCODER_LAYERS:
+        raise FinetuneError(
+            f"KQA_FINETUNE_LAYERS={settings.finetune_layers}: the encoder has {ENCODER_LAYERS} layers; "
+            f"use 1 to {ENCODER_LAYERS}"
+        )
     return HParams(threads=settings.threads, train_layers=settings.finetune_layers, conversation_forms=forms)
 
 

@@ -58,16 +58,18 @@ PROFILES: dict[str, dict[str, Any]] = {
         # python -m eval.crossfit (3 fold models, int8, 2026-12-07): out of fold hit@1 0.989, 361 of 374 handled
         "abstain_margins": "*:0.091",
         "answer_set_delta": 0.0,
-        # python -m eval.followup --joint --also eval/conversations_head.jsonl --folds 0 (tune, 2026-12-07):
-        # 1328 of 1500 later turns, 34 of 768 wrong carry-overs (the same eight with or without reads_as_new)
-        "followup_alone_margin": 0.16,
+        # python -m eval.followup --joint --also eval/conversations_head.jsonl --folds 0 (tune and the head's
+        # conversations, 2026-12-07, with the agreement margin): 1339 of 1500 later turns, 31 of 768 wrong
+        # carry-overs (the eight before it: 1328 and 34)
+        "followup_alone_margin": 0.14,
         "followup_context_margin": -0.03,
         "followup_offtopic_margin": 0.12,
         "followup_short_words": 0,
         "followup_background_max": 0.64,
         "followup_stay_gain": 0.04,
         "followup_needs_logit": 2.0,
-        "followup_answer_margin": 0.11,
+        "followup_answer_margin": 0.15,
+        "followup_agree_margin": 0.0,
         # python -m eval.browse_threshold --split tune: 2.7 % false hides, 0 of 101 off-topic shown
         "browse_meaning_min": 0.75,
         # python -m eval.contacts --split tune: 130 of 130 keep their numbers, 0 of 178 off-topic get them
@@ -205,6 +207,11 @@ class Settings:
     # A later turn answered on its own (not read with its context) needs this margin besides the abstention
     # threshold (-inf: the threshold alone): off-topic follow-ups sit next to the conversation's topic.
     followup_answer_margin: float = 0.08
+    # A later turn that would be refused is answered when the turn alone and the turn with its context put the same
+    # pledge first, not one just shown, and their two margins' excesses over the abstention threshold add up to this
+    # (inf: off). Chosen with the eight above by the same command (2026-12-07): 1303 of 1500, 36 wrong carry-overs,
+    # the eight unchanged.
+    followup_agree_margin: float = 0.125
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,
     # midway between the lowest pledge question and the closest refused off-topic one below it; 2026-12-06: tune

@@ -22,7 +22,14 @@ on the turn's own retrieval score as HQE does):
    referral from my doctor?" is near neither the report nor a city topic, "and my landlord?" is near the city's
    housing topics).
 4. Otherwise the turn alone decides as a first question would: answered when its margin reaches the abstention
-   threshold, else refused ("not in the report").
+   threshold, else refused ("not in the report"), unless step 5 answers it.
+5. A turn that would be refused is still answered when the turn alone and the turn with its context put the same
+   pledge first, not one just shown, and their two margins' excesses over the abstention threshold add up to
+   ``followup_agree_margin``: two readings that agree are more evidence than either ("a na ich święta jakieś
+   imprezy miasto wspiera?" after the national minorities' pledge lands on their culture pledge a little under
+   the threshold alone, and a little over it with its context). Off-topic follow-ups sit next to the pledge just
+   shown, so a pledge that is not one of those is what both readings would have to agree on by chance; such an
+   answer is never a carry-over.
 
 In step 3 the follow-up head (``index.followup_head``, trained on the training-only conversations) also reads
 what the turn asks for from its two query vectors: when its logit reaches ``followup_needs_logit`` (and the
@@ -36,13 +43,13 @@ context only when the head's odds are not on a new question (``reads_as_new``).
 A later turn answered on its own (steps 2 and 4) needs at least ``followup_answer_margin`` besides the abstention
 threshold: off-topic follow-ups are asked next to the conversation's topic ("does the police have an English
 line?" after the domestic-violence pledge), so at a margin a first question would pass they are more often off
-topic than first questions are.
+topic than first questions are, unless both retrievals agree (step 5).
 
 At most two retrievals per turn. The margins, the word count, the background maximum, the stay gain, the
-head's logit and the answer margin are chosen together on the tune split of ``eval/conversations.jsonl`` and the
-head's training-only conversations, the head's logits on those cross-fitted (``python -m eval.followup --joint
---also eval/conversations_head.jsonl``), like the abstention threshold. As chosen, the head does what the word
-count and the background maximum did, and both are off.
+head's logit, the answer margin and the agreement margin are chosen together on the tune split of
+``eval/conversations.jsonl`` and the head's training-only conversations, the head's logits on those cross-fitted
+(``python -m eval.followup --joint --also eval/conversations_head.jsonl``), like the abstention threshold. As
+chosen, the head does what the word count and the background maximum did, and both are off.
 """
 
 from __future__ import annotations
@@ -95,9 +102,11 @@ class FollowUpPolicy:
     """The three margins that decide whether a turn's context carries, the length under which the off-topic
     margin does not apply, the background score under which it does not either, the gain by which the
     context overrides a turn that stands alone, the follow-up head's logit from which the context of a turn
-    that does not stand alone carries whatever the margins say (``inf`` switches these three off), and the
+    that does not stand alone carries whatever the margins say (``inf`` switches these three off), the
     margin a later turn answered on its own needs besides the abstention threshold (``-inf``: the threshold
-    alone). See the module's docstring."""
+    alone), and the sum of both margins' excesses over the abstention threshold from which a turn otherwise
+    refused is answered when its two retrievals agree on a pledge not just shown (``inf``: off). See the module's
+    docstring."""
 
     alone: float
     context: float
@@ -107,6 +116,7 @@ class FollowUpPolicy:
     stay_gain: float = math.inf
     needs: float = math.inf
     answer: float = -math.inf
+    agree: float = math.inf
 
 
 def check_history(history: Iterable[object] | None, known: Container[str], max_turns: int) -> list[Turn]:
@@ -203,9 +213,24 @@ def read_turn(
         if carries:
             top = context.ranked[0].pledge_id
             return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
-    if alone.margin >= max(abstain_threshold, policy.answer):
+    if alone.margin >= max(abstain_threshold, policy.answer) or agrees(
+        alone, context, previous, policy.agree, abstain_threshold
+    ):
         return Reading("alone", _standalone(top_alone, previous))
     return Reading("refuse", FollowUp(OFFTOPIC))
+
+
+def agrees(
+    alone: Retrieval, context: Retrieval | None, previous: Container[str], bar: float, abstain_threshold: float
+) -> bool:
+    """Whether the turn alone and the turn with its context put the same pledge first, one not just shown, with
+    margins whose excesses over the abstention threshold add up to ``bar`` (step 5 of the module's docstring).
+    Over the threshold, so that an operator who raises it to refuse more raises this bar with it."""
+    if context is None or not alone.ranked or not context.ranked or not math.isfinite(bar):
+        return False
+    top = alone.ranked[0].pledge_id
+    excess = alone.margin + context.margin - 2 * abstain_threshold
+    return top == context.ranked[0].pledge_id and top not in previous and excess >= bar
 
 
 def reads_as_new(needs: float, bar: float) -> bool:
@@ -222,10 +247,13 @@ def reads_as_new(needs: float, bar: float) -> bool:
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:
     """Whether ``read_turn`` looks at the turn with its context (the second retrieval) at all: for a turn that
-    does not stand alone, always when the follow-up head is on (its logit needs the context's vector)."""
+    does not stand alone, always when the follow-up head is on (its logit needs the context's vector) or the
+    agreement margin is (it compares the two retrievals); for one that does, when the stay gain is on, or when
+    the agreement margin is and the turn falls short of the answer margin."""
+    agree = math.isfinite(policy.agree)
     if alone.margin >= max(policy.alone, abstain_threshold):
-        return math.isfinite(policy.stay_gain)
-    return math.isfinite(policy.needs) or _may_carry(alone, policy, words)
+        return math.isfinite(policy.stay_gain) or (agree and alone.margin < policy.answer)
+    return math.isfinite(policy.needs) or agree or _may_carry(alone, policy, words)
 
 
 def _may_carry(alone: Retrieval, policy: FollowUpPolicy, words: int) -> bool:

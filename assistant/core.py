@@ -221,6 +221,7 @@ class Assistant:
             s.followup_stay_gain,
             s.followup_needs_logit if self.index.followup_head is not None else math.inf,
             s.followup_answer_margin,
+            s.followup_agree_margin,
         )
 
     def _read(self, text: str, detected: str, turns: list[Turn]) -> tuple[Reading, Retrieval, Retrieval]:

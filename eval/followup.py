@@ -8,11 +8,11 @@ word counts, background maxima and stay gains. Of the policies with at most ``--
 most later turns, the one that reads context least often is kept (``choose``); the choice is also scored out of
 fold (``--folds``). Language requests do not depend on the margins and are left out. Prints the choice as
 ``KQA_*`` settings. That grid runs without the follow-up head and the answer margin; ``--head`` then chooses
-those two with the six margins as the settings have them (``choose_head``), and ``--joint`` all eight together
-(``choose_joint``, as served). ``--also FILE`` adds the later turns of one of the head's training files, each with
-the logit of a head that did not learn from its conversation (``cross_fit``): with ``eval/conversations_head.jsonl``
-four times tune's turns in all, from other writers. The cases, the grid and the choices are
-``eval.followup_choice``.
+those two with the six margins as the settings have them (``choose_head``), and ``--joint`` all nine together,
+with the agreement margin (``choose_joint``, as served). ``--also FILE`` adds the later turns of one of the
+head's training files, each with the logit of a head that did not learn from its conversation (``cross_fit``):
+with ``eval/conversations_head.jsonl`` four times tune's turns in all, from other writers. The cases, the grid
+and the choices are ``eval.followup_choice``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--joint",
         action="store_true",
-        help="choose all eight knobs together (choose_joint), starting from the settings",
+        help="choose all nine knobs together (choose_joint), starting from the settings",
     )
     ap.add_argument(
         "--also",
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _choose_head(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace, extra: list[Case]) -> int:
     """``--head``: the head's logit and the answer margin on top of the six margins the settings have;
-    ``--joint``: all eight, starting from the settings."""
+    ``--joint``: all nine, starting from the settings."""
     if assistant.index.followup_head is None:
         print("the index has no follow-up head (no index.followup_head.TRAINING_FILES here): the logit is moot")
     data = cases(assistant, convs, assistant.settings.followup_context_questions) + extra
@@ -168,6 +168,7 @@ def _choose_head(assistant: Assistant, convs: list[Conversation], args: argparse
                 ("stay_gain", "stay_gain"),
                 ("needs_logit", "needs"),
                 ("answer_margin", "answer"),
+                ("agree_margin", "agree"),
             )
             if args.joint or field in ("needs", "answer")
         )

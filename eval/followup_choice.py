@@ -17,6 +17,7 @@ import numpy as np
 from assistant.conversation import (
     FollowUpPolicy,
     Turn,
+    agrees,
     context_text,
     is_pure_request,
     last_shown,
@@ -42,6 +43,9 @@ GRID_STAY_GAIN = np.concatenate(([np.inf], np.round(np.arange(0.04, 0.201, 0.02)
 # turn answered on its own needs besides the abstention threshold (-inf: the threshold alone)
 GRID_NEEDS = np.concatenate(([np.inf], np.round(np.arange(0.0, 5.01, 0.5), 2)))
 GRID_ANSWER = np.concatenate(([-np.inf], np.round(np.arange(0.04, 0.161, 0.01), 4)))
+# --joint: the sum of both margins' excesses over the abstention threshold from which a turn otherwise refused is
+# answered when its two retrievals agree on a pledge not just shown (inf: off)
+GRID_AGREE = np.concatenate(([np.inf], np.round(np.linspace(-0.1, 0.2, 13), 4) + 0.0))  # + 0.0: no -0.0
 
 
 @dataclass(frozen=True)
@@ -142,11 +146,11 @@ def _policy(row: np.ndarray) -> FollowUpPolicy:
 
 
 def _grid_counts(
-    data: list[Case], grid: np.ndarray, needs: float = math.inf, answer: float = -math.inf
+    data: list[Case], grid: np.ndarray, needs: float = math.inf, answer: float = -math.inf, agree: float = math.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Handled, wrong carry-overs and context reads of every grid row with the head's logit ``needs`` and the
-    answer margin ``answer``: ``read_turn``'s branches, vectorised (``score`` is the reference; a test checks they
-    agree)."""
+    """Handled, wrong carry-overs and context reads of every grid row with the head's logit ``needs``, the
+    answer margin ``answer`` and the agreement margin ``agree``: ``read_turn``'s branches, vectorised (``score``
+    is the reference; a test checks they agree)."""
     a, c, o, short, b, g = grid.T
     handled, carry, used = (np.zeros(len(grid), dtype=int) for _ in range(3))
     for case in data:
@@ -159,7 +163,8 @@ def _grid_counts(
         may_carry = (case.words <= short) | (alone >= o) | (case.alone.background <= b) | (case.needs >= needs)
         stays = (context - alone >= g) & (not reads_as_new(case.needs, needs))
         carries = bool(case.context.ranked) & (context >= c) & np.where(stands, stays, may_carry)
-        answers_alone = ~carries & (alone >= max(case.threshold, answer))
+        agreed = agrees(case.alone, case.context, case.previous, agree, case.threshold)
+        answers_alone = ~carries & ((alone >= max(case.threshold, answer)) | agreed)
         for source, where in (("alone", answers_alone), ("context", carries), (None, ~answers_alone & ~carries)):
             top = tops.get(source) if source else None
             right = (top in case.expected) if case.expected else top is None
@@ -212,12 +217,13 @@ def choose_head(data: list[Case], max_carry: float, base: FollowUpPolicy) -> tup
 def choose_joint(
     data: list[Case], max_carry: float, start: FollowUpPolicy, rounds: int = 4
 ) -> tuple[FollowUpPolicy, dict]:
-    """All eight knobs by coordinate descent from ``start``: the six margins over the grid with the head's logit and
-    the answer margin fixed, then those two with the six fixed, until a round changes nothing. Each step keeps,
-    of the policies whose wrong carry-overs on the ``bound`` turns stay within ``max_carry``, the one with the
-    most turns handled less wrong carry-overs over all turns (a carry-over counts twice: it is a turn handled
-    wrong, and the issue bounds them apart); ties go to fewer carry-overs, then fewer context reads (the grid),
-    or the higher logit and lower answer margin (the pair).
+    """All nine knobs by coordinate descent from ``start``: the six margins over the grid with the head's logit,
+    the answer margin and the agreement margin fixed, then those three with the six fixed, until a round changes
+    nothing. Each step keeps, of the policies whose wrong carry-overs on the ``bound`` turns stay within
+    ``max_carry``, the one with the most turns handled less wrong carry-overs over all turns (a carry-over counts
+    twice: it is a turn handled wrong, and the issue bounds them apart); ties go to fewer carry-overs, then fewer
+    context reads (the grid), or the higher logit, the lower answer margin and the higher agreement margin (the
+    three).
 
     For choosing on more turns than tune's (``--also``): their turns count, but the bound stays tune's, since the
     head's conversations were written with far more off-topic follow-ups next to the topic than the evaluation
@@ -227,25 +233,24 @@ def choose_joint(
     limit = max_carry * sum(c.kind in CARRY_KINDS for c in held)
     policy, grid = start, _grid()
     for _ in range(rounds):
-        counts = [_grid_counts(part, grid, policy.needs, policy.answer) for part in (held, rest)]
+        counts = [_grid_counts(part, grid, policy.needs, policy.answer, policy.agree) for part in (held, rest)]
         (handled, carry, used), (handled2, carry2, used2) = counts
         ok = carry <= limit
         if not ok.any():
             raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
         value, carried = handled + handled2 - carry - carry2, carry + carry2
         best = next(i for i in np.lexsort((used + used2, carried, -value)) if ok[i])  # the last key sorts first
-        six = _policy(grid[best])
-        pairs = []
-        for n in GRID_NEEDS:
-            for a in GRID_ANSWER:
-                p = replace(six, needs=float(n), answer=float(a))
-                s, s2 = score(p, held), score(p, rest)
-                if s["carry"] <= limit:
-                    carried = s["carry"] + s2["carry"]
-                    pairs.append((s["handled"] + s2["handled"] - carried, -carried, p.needs, -p.answer, p))
-        if not pairs:  # the grid's own pair is always there unless start's logit or margin is off the grid
-            raise SystemExit(f"no (logit, answer margin) keeps wrong carry-overs at or under {max_carry} with {six}")
-        chosen = max(pairs, key=lambda t: t[:4])[4]
+        six = replace(_policy(grid[best]), needs=policy.needs, answer=policy.answer, agree=policy.agree)
+        triples = []
+        for n, a, g in itertools.product(GRID_NEEDS, GRID_ANSWER, GRID_AGREE):
+            p = replace(six, needs=float(n), answer=float(a), agree=float(g))
+            s, s2 = score(p, held), score(p, rest)
+            if s["carry"] <= limit:
+                carried = s["carry"] + s2["carry"]
+                triples.append((s["handled"] + s2["handled"] - carried, -carried, p.needs, -p.answer, p.agree, p))
+        if not triples:  # the grid's own triple is always there unless start's is off the grid
+            raise SystemExit(f"no (logit, answer, agreement) keeps wrong carry-overs at or under {max_carry}: {six}")
+        chosen = max(triples, key=lambda t: t[:5])[5]
         if chosen == policy:
             break
         policy = chosen

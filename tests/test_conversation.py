@@ -22,6 +22,7 @@ from assistant.conversation import (
     FollowUpPolicy,
     HistoryError,
     Turn,
+    agrees,
     check_history,
     context_text,
     last_answered,
@@ -418,7 +419,8 @@ def test_followup_head_logit_and_answer_margin_are_chosen_under_the_carry_bound(
 
 
 def test_followup_grid_with_the_head_agrees_with_read_turn() -> None:
-    """The vectorised grid with a head logit and an answer margin counts what replaying read_turn counts."""
+    """The vectorised grid with a head logit, an answer margin and an agreement margin counts what replaying
+    read_turn counts."""
     from eval.followup_choice import _grid, _grid_counts, score
 
     rng = np.random.default_rng(3)
@@ -427,19 +429,19 @@ def test_followup_grid_with_the_head_agrees_with_read_turn() -> None:
     # the head's own logit at its edges too: no head (-inf), even odds (0), and off by an infinite bar
     edges = [replace(c, needs=x) for c, x in zip(data, itertools.cycle((-math.inf, math.inf, 0.0)), strict=False)]
     data = data + edges
-    for needs, answer in ((1.0, 0.05), (-0.5, -math.inf), (math.inf, 0.1)):
-        handled, carry, used = _grid_counts(data, grid, needs, answer)
+    for needs, answer, agree in ((1.0, 0.05, math.inf), (-0.5, -math.inf, 0.1), (math.inf, 0.1, -0.2)):
+        handled, carry, used = _grid_counts(data, grid, needs, answer, agree)
         for row in rng.choice(len(grid), 150, replace=False):
             a, c, o, short, b, g = grid[row]
-            policy = FollowUpPolicy(float(a), float(c), float(o), int(short), float(b), float(g), needs, answer)
+            policy = FollowUpPolicy(float(a), float(c), float(o), int(short), float(b), float(g), needs, answer, agree)
             s = score(policy, data)
             assert (s["handled"], s["carry"], s["context_reads"]) == (handled[row], carry[row], used[row])
 
 
 def test_followup_joint_choice_is_a_fixed_point_under_the_carry_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--joint``: no grid row (with the chosen logit and answer margin) and no (logit, answer margin) pair (with
-    the chosen six margins) handles more turns less carry-overs with the bound turns' carry-overs within the
-    bound; turns not held to it (``--also``) count towards the value only."""
+    """``--joint``: no grid row (with the chosen logit, answer and agreement margins) and no (logit, answer margin,
+    agreement margin) triple (with the chosen six margins) handles more turns less carry-overs with the bound
+    turns' carry-overs within the bound; turns not held to it (``--also``) count towards the value only."""
     import eval.followup_choice as followup
     from eval.conversations import CARRY_KINDS
 
@@ -458,16 +460,15 @@ def test_followup_joint_choice_is_a_fixed_point_under_the_carry_bound(monkeypatc
     start_all = followup.score(start, data)
     assert value >= start_all["handled"] - start_all["carry"]
     grid = followup._grid()
-    handled, carry, _ = followup._grid_counts(data, grid, policy.needs, policy.answer)
-    _, carry_held, _ = followup._grid_counts(held, grid, policy.needs, policy.answer)
+    handled, carry, _ = followup._grid_counts(data, grid, policy.needs, policy.answer, policy.agree)
+    _, carry_held, _ = followup._grid_counts(held, grid, policy.needs, policy.answer, policy.agree)
     assert value == (handled - carry)[carry_held <= bound].max()
     assert (carry_held > bound).any() and (carry[carry_held <= bound] > bound).any()  # the others are not bounded
-    for n in followup.GRID_NEEDS:
-        for a in followup.GRID_ANSWER:
-            p = replace(policy, needs=float(n), answer=float(a))
-            if followup.score(p, held)["carry"] <= bound:
-                s = followup.score(p, data)
-                assert s["handled"] - s["carry"] <= value
+    for n, a, g in itertools.product(followup.GRID_NEEDS, followup.GRID_ANSWER, followup.GRID_AGREE):
+        p = replace(policy, needs=float(n), answer=float(a), agree=float(g))
+        if followup.score(p, held)["carry"] <= bound:
+            s = followup.score(p, data)
+            assert s["handled"] - s["carry"] <= value
     with pytest.raises(SystemExit, match="raise --max-carry"):
         followup.choose_joint(data, -1.0, start)
 
@@ -480,6 +481,29 @@ def test_a_later_turn_answered_on_its_own_needs_the_answer_margin() -> None:
     assert read_turn(_retrieval(GYN, 0.07), context, (RESPITE,), policy, 0.03, words=8).source == "alone"
     first_like = replace(policy, answer=-math.inf)  # the abstention threshold alone
     assert read_turn(alone, context, (RESPITE,), first_like, abstain_threshold=0.03, words=8).source == "alone"
+
+
+def test_two_retrievals_that_agree_on_another_pledge_answer_a_turn_otherwise_refused() -> None:
+    """ "a na ich święta jakieś imprezy miasto wspiera?" after the minorities' pledge: a little under the threshold
+    alone, and on the same other pledge with its context; agreeing on the pledge just shown is no evidence."""
+    policy = FollowUpPolicy(alone=0.12, context=0.2, offtopic=0.1, answer=0.06, agree=0.03)
+    alone, context = _retrieval(GYN, 0.05), _retrieval(GYN, 0.1)  # -0.01 and 0.04 over the threshold of 0.06
+    reading = read_turn(alone, context, (RESPITE,), policy, abstain_threshold=0.06, words=8)
+    assert (reading.source, reading.follow_up) == ("alone", FollowUp(NEW_TOPIC))
+    assert agrees(alone, context, (RESPITE,), 0.03, 0.06) and not agrees(alone, context, (RESPITE,), 0.04, 0.06)
+    assert not agrees(alone, context, (RESPITE,), 0.03, 0.1)  # a stricter threshold raises the bar with it
+    assert read_turn(alone, _retrieval(GYN, 0.09), (RESPITE,), policy, 0.06, words=8).source == "refuse"  # 0.02
+    assert read_turn(alone, _retrieval(RESPITE, 0.3), (RESPITE,), policy, 0.06, words=8).source == "refuse"
+    shown = _retrieval(RESPITE, 0.05)  # both on the pledge just shown: an off-topic follow-up next to it
+    assert read_turn(shown, _retrieval(RESPITE, 0.1), (RESPITE,), policy, 0.06, words=8).source == "refuse"
+    assert read_turn(alone, context, (RESPITE,), replace(policy, agree=math.inf), 0.06, words=8).source == "refuse"
+    assert read_turn(alone, None, (RESPITE,), policy, 0.06, words=8).source == "refuse"
+    # the second retrieval is made when the agreement could answer the turn, and only then
+    off = replace(policy, agree=math.inf)
+    assert needs_context(alone, policy, 0.06, words=8) and not needs_context(alone, off, 0.06, words=8)
+    standing = _retrieval(GYN, 0.04)  # stands alone (over the alone margin) but under the answer margin
+    low_bar = replace(policy, alone=0.03, answer=0.06)
+    assert needs_context(standing, low_bar, 0.0, words=8) and not needs_context(_retrieval(GYN, 0.07), low_bar, 0.0, 8)
 
 
 def test_followup_out_of_fold_scores_every_turn_once_with_a_choice_made_without_it(

@@ -29,7 +29,8 @@ on the turn's own retrieval score as HQE does):
    imprezy miasto wspiera?" after the national minorities' pledge lands on their culture pledge a little under
    the threshold alone, and a little over it with its context). Off-topic follow-ups sit next to the pledge just
    shown, so a pledge that is not one of those is what both readings would have to agree on by chance; such an
-   answer is never a carry-over.
+   answer is never a carry-over. Its kind is ``sibling`` when the follow-up head reads the turn as continuing the
+   conversation, else ``new_topic``.
 
 In step 3 the follow-up head (``index.followup_head``, trained on the training-only conversations) also reads
 what the turn asks for from its two query vectors: when its logit reaches ``followup_needs_logit`` (and the
@@ -213,10 +214,13 @@ def read_turn(
         if carries:
             top = context.ranked[0].pledge_id
             return Reading("context", FollowUp(DETAIL if top in previous else SIBLING, previous))
-    if alone.margin >= max(abstain_threshold, policy.answer) or agrees(
-        alone, context, previous, policy.agree, abstain_threshold
-    ):
+    if alone.margin >= max(abstain_threshold, policy.answer):
         return Reading("alone", _standalone(top_alone, previous))
+    if agrees(alone, context, previous, policy.agree, abstain_threshold):
+        # a switch to another pledge that continues the conversation ("a na ich święta…?") when the head, in use,
+        # reads it so; else a question of its own
+        continues = math.isfinite(policy.needs) and not reads_as_new(needs, policy.needs)
+        return Reading("alone", FollowUp(SIBLING, previous) if continues else FollowUp(NEW_TOPIC))
     return Reading("refuse", FollowUp(OFFTOPIC))
 
 

@@ -490,6 +490,11 @@ def test_two_retrievals_that_agree_on_another_pledge_answer_a_turn_otherwise_ref
     alone, context = _retrieval(GYN, 0.05), _retrieval(GYN, 0.1)  # -0.01 and 0.04 over the threshold of 0.06
     reading = read_turn(alone, context, (RESPITE,), policy, abstain_threshold=0.06, words=8)
     assert (reading.source, reading.follow_up) == ("alone", FollowUp(NEW_TOPIC))
+    # with the head in use, its odds say whether the switch continues the conversation
+    head = replace(policy, needs=2.0)
+    sibling = read_turn(alone, context, (RESPITE,), head, 0.06, words=8, needs=0.5)
+    assert (sibling.source, sibling.follow_up) == ("alone", FollowUp(SIBLING, (RESPITE,)))
+    assert read_turn(alone, context, (RESPITE,), head, 0.06, 8, needs=-0.5).follow_up == FollowUp(NEW_TOPIC)
     assert agrees(alone, context, (RESPITE,), 0.03, 0.06) and not agrees(alone, context, (RESPITE,), 0.04, 0.06)
     assert not agrees(alone, context, (RESPITE,), 0.03, 0.1)  # a stricter threshold raises the bar with it
     assert read_turn(alone, _retrieval(GYN, 0.09), (RESPITE,), policy, 0.06, words=8).source == "refuse"  # 0.02

@@ -112,6 +112,17 @@ def test_a_question_of_its_own_is_not_read_as_a_follow_up(real_assistant) -> Non
         assert later.follow_up is not None and later.follow_up.kind == "new_topic" and later.help_contacts
 
 
+def test_an_elliptical_switch_to_another_pledge(real_assistant) -> None:
+    """ "a na ich święta…?" after a question on the minorities: the minorities' culture pledge, continuing. The
+    12-layer model refused it (margin 0.077 alone, under its threshold of 0.091) until the two retrievals'
+    agreement counted (followup_agree_margin); the 4-layer one reads it with its context."""
+    first = real_assistant.ask("Czy jest w Krakowie miejsce, gdzie mogą się spotykać Wietnamczycy?")
+    assert first.answers[0].pledge_id == "wesprzemy-mniejszosci-narodowe"
+    later = real_assistant.ask("a na ich święta jakieś imprezy miasto wspiera?", history=[first.turn])
+    assert later.answers[0].pledge_id == "pomozemy-promowac-kulture-mniejszosci-narodowych"
+    assert later.follow_up is not None and later.follow_up.kind == "sibling"
+
+
 def test_cli_chat_keeps_the_conversation(real_assistant) -> None:
     env = {**os.environ, "KQA_INDEX_DIR": str(real_assistant.settings.index_dir)}
     out = subprocess.run(

@@ -60,7 +60,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "answer_set_delta": 0.0,
         # python -m eval.followup --joint --also eval/conversations_head.jsonl --folds 0 (tune and the head's
         # conversations, 2026-12-07, with the agreement margin): 1339 of 1500 later turns, 31 of 768 wrong
-        # carry-overs (the eight before it: 1328 and 34)
+        # carry-overs (the eight before it: 1328 and 34); out of fold (--folds 5) 1324 and 36 (before: 1312 and 42)
         "followup_alone_margin": 0.14,
         "followup_context_margin": -0.03,
         "followup_offtopic_margin": 0.12,
@@ -210,7 +210,7 @@ class Settings:
     # A later turn that would be refused is answered when the turn alone and the turn with its context put the same
     # pledge first, not one just shown, and their two margins' excesses over the abstention threshold add up to this
     # (inf: off). Chosen with the eight above by the same command (2026-12-07): 1303 of 1500, 36 wrong carry-overs,
-    # the eight unchanged.
+    # the eight unchanged; out of fold 1294 and 41.
     followup_agree_margin: float = 0.125
     # A refusal shows the safety numbers (corpus/contacts.json) when a pledge the file lists scores within this of
     # the closest general city topic, else the city's general contact (chosen on tune: python -m eval.contacts,

@@ -218,8 +218,8 @@ def read_turn(
         return Reading("alone", _standalone(top_alone, previous))
     if agrees(alone, context, previous, policy.agree, abstain_threshold):
         # a switch to another pledge that continues the conversation ("a na ich święta…?") when the head, in use,
-        # reads it so; else a question of its own
-        continues = math.isfinite(policy.needs) and not reads_as_new(needs, policy.needs)
+        # reads it so (even odds or better, as reads_as_new); else, or with no logit, a question of its own
+        continues = math.isfinite(policy.needs) and math.isfinite(needs) and needs >= 0.0
         return Reading("alone", FollowUp(SIBLING, previous) if continues else FollowUp(NEW_TOPIC))
     return Reading("refuse", FollowUp(OFFTOPIC))
 
@@ -230,7 +230,7 @@ def agrees(
     """Whether the turn alone and the turn with its context put the same pledge first, one not just shown, with
     margins whose excesses over the abstention threshold add up to ``bar`` (step 5 of the module's docstring).
     Over the threshold, so that an operator who raises it to refuse more raises this bar with it."""
-    if context is None or not alone.ranked or not context.ranked or not math.isfinite(bar):
+    if context is None or not alone.ranked or not context.ranked or bar == math.inf:
         return False
     top = alone.ranked[0].pledge_id
     excess = alone.margin + context.margin - 2 * abstain_threshold
@@ -254,7 +254,7 @@ def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: f
     does not stand alone, always when the follow-up head is on (its logit needs the context's vector) or the
     agreement margin is (it compares the two retrievals); for one that does, when the stay gain is on, or when
     the agreement margin is and the turn falls short of the answer margin."""
-    agree = math.isfinite(policy.agree)
+    agree = policy.agree < math.inf
     if alone.margin >= max(policy.alone, abstain_threshold):
         return math.isfinite(policy.stay_gain) or (agree and alone.margin < policy.answer)
     return math.isfinite(policy.needs) or agree or _may_carry(alone, policy, words)

@@ -133,12 +133,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _choose_head(assistant: Assistant, convs: list[Conversation], args: argparse.Namespace, extra: list[Case]) -> int:
-    """``--head``: the head's logit and the answer margin on top of the six margins the settings have;
+    """``--head``: the head's logit and the answer margin on top of the six margins the settings have (the
+    agreement margin off);
     ``--joint``: all nine, starting from the settings."""
     if assistant.index.followup_head is None:
         print("the index has no follow-up head (no index.followup_head.TRAINING_FILES here): the logit is moot")
     data = cases(assistant, convs, assistant.settings.followup_context_questions) + extra
-    base = replace(assistant.policy, needs=math.inf, answer=-math.inf)
+    base = replace(assistant.policy, needs=math.inf, answer=-math.inf, agree=math.inf)
     chooser: Chooser = (
         (lambda d, m: choose_joint(d, m, assistant.policy)) if args.joint else (lambda d, m: choose_head(d, m, base))
     )

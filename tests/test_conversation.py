@@ -495,8 +495,10 @@ def test_two_retrievals_that_agree_on_another_pledge_answer_a_turn_otherwise_ref
     sibling = read_turn(alone, context, (RESPITE,), head, 0.06, words=8, needs=0.5)
     assert (sibling.source, sibling.follow_up) == ("alone", FollowUp(SIBLING, (RESPITE,)))
     assert read_turn(alone, context, (RESPITE,), head, 0.06, 8, needs=-0.5).follow_up == FollowUp(NEW_TOPIC)
+    assert read_turn(alone, context, (RESPITE,), head, 0.06, 8, needs=-math.inf).follow_up == FollowUp(NEW_TOPIC)
     assert agrees(alone, context, (RESPITE,), 0.03, 0.06) and not agrees(alone, context, (RESPITE,), 0.04, 0.06)
     assert not agrees(alone, context, (RESPITE,), 0.03, 0.1)  # a stricter threshold raises the bar with it
+    assert agrees(alone, context, (RESPITE,), -math.inf, 0.1)  # -inf: any agreement on another pledge
     assert read_turn(alone, _retrieval(GYN, 0.09), (RESPITE,), policy, 0.06, words=8).source == "refuse"  # 0.02
     assert read_turn(alone, _retrieval(RESPITE, 0.3), (RESPITE,), policy, 0.06, words=8).source == "refuse"
     shown = _retrieval(RESPITE, 0.05)  # both on the pledge just shown: an off-topic follow-up next to it

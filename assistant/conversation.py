@@ -67,6 +67,9 @@ from index.conversation import expand
 # What a later turn is, as the answer's ``follow_up.kind`` says it
 DETAIL, LANGUAGE, SIBLING, NEW_TOPIC, OFFTOPIC = "detail", "language", "sibling", "new_topic", "offtopic"
 FOLLOW_UP_KINDS = (DETAIL, LANGUAGE, SIBLING, NEW_TOPIC, OFFTOPIC)
+# the follow-up head's logit at which it reads a turn as continuing the conversation as likely as not
+# (reads_as_new, and the kind of an answer from agreement)
+EVEN_ODDS = 0.0
 MAX_TURN_CHARS = 1000  # an earlier question is cut like a new one (Settings.max_question_chars)
 
 
@@ -219,7 +222,7 @@ def read_turn(
     if agrees(alone, context, previous, policy.agree, abstain_threshold):
         # a switch to another pledge that continues the conversation ("a na ich święta…?") when the head, in use,
         # reads it so (even odds or better, as reads_as_new); else, or with no logit, a question of its own
-        continues = math.isfinite(policy.needs) and math.isfinite(needs) and needs >= 0.0
+        continues = math.isfinite(policy.needs) and math.isfinite(needs) and needs >= EVEN_ODDS
         return Reading("alone", FollowUp(SIBLING, previous) if continues else FollowUp(NEW_TOPIC))
     return Reading("refuse", FollowUp(OFFTOPIC))
 
@@ -246,7 +249,7 @@ def reads_as_new(needs: float, bar: float) -> bool:
     pledge on bullying at work, which holds both "przemoc" and "praca") at a logit of -0.6. Even odds, not a
     chosen threshold: on the tune choice (``python -m eval.followup --joint``, 2026-12-07) a bar at -1, 0 or 1
     changed nothing for the quick profile; for thorough -1 and 0 gained a turn, 1 lost one."""
-    return math.isfinite(bar) and math.isfinite(needs) and needs < 0.0
+    return math.isfinite(bar) and math.isfinite(needs) and needs < EVEN_ODDS
 
 
 def needs_context(alone: Retrieval, policy: FollowUpPolicy, abstain_threshold: float, words: int) -> bool:

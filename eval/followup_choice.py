@@ -240,7 +240,7 @@ def choose_joint(
             raise SystemExit(f"no policy keeps wrong carry-overs at or under {max_carry}; raise --max-carry")
         value, carried = handled + handled2 - carry - carry2, carry + carry2
         best = next(i for i in np.lexsort((used + used2, carried, -value)) if ok[i])  # the last key sorts first
-        six = replace(_policy(grid[best]), needs=policy.needs, answer=policy.answer, agree=policy.agree)
+        six = _policy(grid[best])
         triples = []
         for n, a, g in itertools.product(GRID_NEEDS, GRID_ANSWER, GRID_AGREE):
             p = replace(six, needs=float(n), answer=float(a), agree=float(g))

@@ -9,7 +9,7 @@ TEST_DEPS := $(VENV)/.test-deps-installed
 # start once; the suite is mostly waiting on models, browsers and servers, so two halves overlap well
 PYTEST := $(PY) -m pytest -n 2 --dist loadfile
 
-.PHONY: setup model index run chat test test-fast lint eval bench load clean
+.PHONY: setup model index thorough run chat test test-fast lint eval bench load clean
 
 setup: $(DEPS)
 
@@ -38,12 +38,20 @@ $(TEST_DEPS): pyproject.toml requirements-lock.txt
 	touch $(DEPS) $@
 
 # materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
-# hyper-parameters or base changed) → export it to ONNX at KQA_ENCODER_PRECISION; never while serving
+# hyper-parameters or base changed) → export it to ONNX at KQA_ENCODER_PRECISION; with KQA_PROFILE unset, the
+# quick profile's (`make thorough` builds the other)
 model: setup
 	$(PY) -m index.model
 
 index: model
 	$(PY) -m assistant build
+
+# the thorough profile (all 12 layers, ~15 min once; docs/evaluation.md#a-thorough-profile). With KQA_PROFILE
+# unset, `make run` answers with the quick one at once, builds this one in the background and then switches
+# to it; the other commands use it as soon as it is built
+thorough: setup
+	KQA_PROFILE=thorough $(PY) -m index.model
+	KQA_PROFILE=thorough $(PY) -m assistant build
 
 run: index
 	$(PY) app.py

@@ -15,6 +15,7 @@ apply_privacy_env()  # before gradio and onnxruntime are imported: no analytics,
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Literal, TypedDict  # noqa: E402
@@ -363,8 +364,18 @@ THEME = gr.themes.Default(
 )
 
 
+def _swapper(service: Service, events: UiEvents) -> Callable[[Assistant], None]:
+    """Where a better profile's assistant goes when the background build lands: the API's and the app's."""
+
+    def swap(better: Assistant) -> None:
+        service.assistant = events.assistant = better
+
+    return swap
+
+
 def main(argv: list[str] | None = None) -> int:
     """Load the assistant once, then serve the UI and the JSON API on --host/--port (127.0.0.1:7860)."""
+    from assistant.upgrade import upgrade_later
     from assistant.web import create_server, serve
 
     settings = Settings.from_env()
@@ -380,15 +391,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.workers != 1:
         from assistant.replicas import run_replicas
+        from index.profiles import served
 
-        return run_replicas(args.workers, args.host, args.port)
+        return run_replicas(args.workers, args.host, args.port, served(settings).profile)
     settings = replace(settings, host=args.host, port=args.port)
     assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
     service = Service(settings, FeedbackStore.from_settings(settings), assistant)
     server = create_server(service)
     _quiet_gradio_errors()
     translations = Translations(settings.translations_dir)
-    demo = build_app(UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token))
+    events = UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token)
+    demo = build_app(events)
+    upgrade_later(settings, _swapper(service, events), log=lambda m: print(m, file=sys.stderr))
     # A word no list knows goes through every stage (word lists, romanized Ukrainian/Russian keys, langdetect's
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")

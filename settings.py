@@ -47,7 +47,11 @@ class SettingsError(ValueError):
 # "quick", the default (the field defaults below): the top 4 layers on the served conversation form, ~4 min of
 # training on 2 cores (issue 27's wait). "thorough": all 12 layers on three forms of the training conversations'
 # later turns, ~14 min once, for follow-ups that meet issue 25's targets on test (not on the check set;
-# docs/evaluation.md#a-thorough-profile).
+# docs/evaluation.md#a-thorough-profile). "auto", what Settings.from_env gives when KQA_PROFILE is unset: quick's
+# values until thorough's model is built, then thorough's (index.profiles.served; a server started on quick
+# trains thorough in the background and switches to it: assistant/upgrade.py).
+AUTO = "auto"
+FIRST_PROFILE, BEST_PROFILE = "quick", "thorough"  # what "auto" serves at once, and what it moves up to
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {},
     "thorough": {
@@ -100,8 +104,9 @@ class Settings:
     # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
     finetune: bool = True
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
-    # which PROFILES entry the defaults come from; only Settings.from_env applies it (Settings(profile=…) and
-    # replace() change the label alone)
+    # which PROFILES entry the defaults come from, or "auto" (from_env's default, until index.profiles.served
+    # names one); only Settings.from_env and with_profile apply it (Settings(profile=…) and replace() change the
+    # label alone)
     profile: str = "quick"
     finetune_layers: int = 4  # the top this many of the 12 encoder layers train (index.finetune_data.HParams)
     finetune_forms: str = "ctx"  # forms of the training conversations' later turns: ctx, alone, rw (HParams)
@@ -277,16 +282,28 @@ class Settings:
         """Defaults, then the profile's (``KQA_PROFILE`` or ``profile=``: ``PROFILES``), then ``KQA_*`` variables
         from ``env`` (default ``os.environ``), then ``overrides``."""
         env = os.environ if env is None else env
-        profile = overrides.get("profile") or env.get("KQA_PROFILE") or "quick"
-        if profile not in PROFILES:
-            raise SettingsError(f"KQA_PROFILE={profile!r} is not a profile; use one of {', '.join(PROFILES)}")
-        values: dict[str, Any] = dict(PROFILES[profile], profile=profile)  # then each variable, by _convert
+        profile = overrides.get("profile") or env.get("KQA_PROFILE") or AUTO
+        if profile not in PROFILES and profile != AUTO:
+            raise SettingsError(
+                f"KQA_PROFILE={profile!r} is not a profile; use one of {AUTO}, {', '.join(PROFILES)} (or unset it)"
+            )
+        # "auto" starts from the first profile's values; index.profiles.served moves it on when it can
+        values: dict[str, Any] = dict(PROFILES.get(profile, PROFILES[FIRST_PROFILE]), profile=profile)
         for f in fields(cls):
             raw = env.get("KQA_" + f.name.upper())
-            if raw is None or f.name == "profile":  # the profile is applied above ("" means quick)
+            if raw is None or f.name == "profile":  # the profile is applied above ("" means auto)
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
         return replace(cls(**values), **overrides)
+
+    def with_profile(self, profile: str) -> Settings:
+        """These settings under ``profile``: each of its values replaces a field still at its default, so a
+        ``KQA_*`` variable or a ``replace()`` made before still wins (as in ``from_env``)."""
+        if profile not in PROFILES:
+            raise SettingsError(f"profile {profile!r} is unknown; use one of {', '.join(PROFILES)}")
+        defaults = Settings()
+        changed = {k: v for k, v in PROFILES[profile].items() if getattr(self, k) == getattr(defaults, k)}
+        return replace(self, profile=profile, **changed)
 
 
 def _convert(name: str, type_name: object, raw: str) -> object:

@@ -230,13 +230,15 @@ def _read_and_operate(api: APIRouter, service: Service) -> None:
     )
     async def health() -> JSONResponse:
         checks = {"model": False, "index": False, "feedback_store": False}
+        profile = None
         if service.assistant is not None:
             a = service.assistant
+            profile = a.settings.profile
             checks["index"] = a.index.dense.size > 0 and bool(a.library.pledges)
             checks["model"] = bool(await service.run(lambda: a.encoder.encode_queries(["zdrowie"]).shape[0] == 1))
         checks["feedback_store"] = await service.write(service.feedback.health)
         ok = all(checks.values())
-        return JSONResponse({"ok": ok, **checks}, status_code=200 if ok else 503)
+        return JSONResponse({"ok": ok, **checks, "profile": profile}, status_code=200 if ok else 503)
 
     @api.get(
         "/stats",

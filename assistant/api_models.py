@@ -183,6 +183,9 @@ class Health(BaseModel):
     model: bool
     index: bool
     feedback_store: bool
+    # the profile answering (quick, thorough); null while loading. With KQA_PROFILE unset it turns from quick to
+    # thorough when the server's background build of it lands
+    profile: str | None = None
 
 
 WHY = {

@@ -43,6 +43,7 @@ from corpus.reports import ReportSet
 from index.build import open_index
 from index.encoder import Encoder, load_encoder
 from index.followup_head import logit as followup_logit
+from index.profiles import first, served
 from index.store import SearchIndex
 from settings import Settings
 
@@ -129,8 +130,10 @@ class Assistant:
     ) -> Assistant:
         """Load the model (or use ``encoder``) and open the index build, rebuilding it when the reports folder,
         model or settings changed; a broken reports folder leaves the last good build serving (logged). The help
-        contacts are read first, so a broken file stops before the long part."""
+        contacts are read first, so a broken file stops before the long part. Profile ``auto`` becomes the best
+        one built (``index.profiles.served``), or the first one when ``encoder`` is given."""
         settings = settings or Settings.from_env()
+        settings = served(settings) if encoder is None else first(settings)
         contacts = contacts or Contacts.load(settings.contacts_file)
         encoder = encoder or load_encoder(settings)
         index = open_index(settings, encoder, progress=progress, log=log_fn or log.warning)

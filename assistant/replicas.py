@@ -12,6 +12,7 @@ manager (systemd, a container runtime) sees the failure and restarts the set.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -28,9 +29,12 @@ def replica_commands(workers: int, host: str, port: int, python: str = sys.execu
     return [[python, str(APP), "--host", host, "--port", str(port + i)] for i in range(workers)]
 
 
-def run_replicas(workers: int, host: str, port: int) -> int:
-    """Start the replicas and wait; return the exit code of the first that stops."""
-    procs = [subprocess.Popen(cmd) for cmd in replica_commands(workers, host, port)]
+def run_replicas(workers: int, host: str, port: int, profile: str | None = None) -> int:
+    """Start the replicas and wait; return the exit code of the first that stops. ``profile``: the one they all
+    serve (``KQA_PROFILE``), so that no replica trains another in the background (assistant/upgrade.py) and
+    all of them answer alike."""
+    env = {**os.environ, "KQA_PROFILE": profile} if profile else None
+    procs = [subprocess.Popen(cmd, env=env) for cmd in replica_commands(workers, host, port)]
     print(f"{workers} replicas on http://{host}:{port}..{port + workers - 1}", file=sys.stderr)
 
     def stop(signum: int, _frame: object) -> None:

@@ -159,7 +159,7 @@ def _evaluate(
     if args.conversations:
         return _evaluate_conversations(args, assistant, convs)
     results = run_all(assistant, queries, names)
-    print(f"split: {args.split} ({len(queries)} questions)")
+    print(f"split: {args.split} ({len(queries)} questions); profile: {assistant.settings.profile}")
     print(text_table(results))
     print(f"\npaired tests against {BASELINE} (in-scope questions):")
     print(paired_table(results))
@@ -180,8 +180,11 @@ def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, conv
     records = run_conversations(
         assistant.ask, convs, reply_language, rewrites=True, with_history=not args.without_history
     )
-    summary = summarize(records)
-    print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns)")
+    summary = {**summarize(records), "profile": assistant.settings.profile}
+    print(
+        f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns); "
+        f"profile: {assistant.settings.profile}"
+    )
     print(text_table(summary))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

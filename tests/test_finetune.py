@@ -319,18 +319,26 @@ def test_train_only_file_is_checked(tmp_path) -> None:
 def test_profile_sets_training_and_its_own_settings_and_a_variable_still_wins(tmp_path, rows, monkeypatch) -> None:
     from settings import PROFILES, SettingsError
 
-    quick, thorough = Settings.from_env({}), Settings.from_env({"KQA_PROFILE": "thorough"})
+    quick, thorough = Settings.from_env({"KQA_PROFILE": "quick"}), Settings.from_env({"KQA_PROFILE": "thorough"})
     assert quick == Settings() and ft.served_hparams(quick) == ft.HParams(threads=quick.threads)  # no retraining
+    auto = Settings.from_env({})  # unset: quick's values under the label auto, until index.profiles moves it on
+    assert auto == replace(quick, profile="auto")
+    assert auto.with_profile("quick") == quick and auto.with_profile("thorough") == thorough
     hp = ft.served_hparams(thorough)
     assert (hp.train_layers, hp.conversation_forms) == (12, ("ctx", "alone", "rw"))
     # switching back and forth neither retrains nor rebuilds
     assert thorough.finetune_dir != quick.finetune_dir and thorough.index_dir != quick.index_dir
     assert all(getattr(thorough, k) == v for k, v in PROFILES["thorough"].items())
     assert Settings.from_env({}, profile="thorough") == thorough
-    assert Settings.from_env({"KQA_PROFILE": ""}) == quick  # an empty variable is the default, label included
+    assert Settings.from_env({"KQA_PROFILE": ""}) == auto  # an empty variable is the default, label included
     both = Settings.from_env({"KQA_PROFILE": "thorough", "KQA_FINETUNE_LAYERS": "8"})
     assert (both.profile, ft.served_hparams(both).train_layers) == ("thorough", 8)
-    with pytest.raises(SettingsError, match="KQA_PROFILE='fast' is not a profile; use one of quick, thorough"):
+    # moving auto on keeps what a variable or a replace() set, as from_env does
+    moved = replace(Settings.from_env({"KQA_FINETUNE_LAYERS": "8"}), index_dir=tmp_path).with_profile("thorough")
+    assert (moved.finetune_layers, moved.index_dir, moved.finetune_forms) == (8, tmp_path, "ctx,alone,rw")
+    with pytest.raises(SettingsError, match="profile 'auto' is unknown; use one of quick, thorough"):
+        auto.with_profile("auto")
+    with pytest.raises(SettingsError, match="KQA_PROFILE='fast' is not a profile; use one of auto, quick, thorough"):
         Settings.from_env({"KQA_PROFILE": "fast"})
     with pytest.raises(ft.FinetuneError, match="KQA_FINETUNE_FORMS='ctx,question'"):
         ft.served_hparams(replace(quick, finetune_forms="ctx,question"))

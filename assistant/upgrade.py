@@ -1,0 +1,106 @@
+"""Move a running server up to a better profile: build it in the background, then answer with it.
+
+With ``KQA_PROFILE`` unset (``auto``), a fresh machine serves the quick profile within minutes (issue 27) while
+the thorough one, whose follow-ups meet issue 25's targets, is trained here: ``python -m index.model`` and
+``python -m assistant build`` under ``KQA_PROFILE=thorough``, as separate processes at a lower CPU priority, so
+that residents' questions keep the cores first. Their progress goes to the server's terminal or log. When both
+succeed the new build is loaded and handed to ``swap``; every question from then on gets it. A question asked
+during the swap finishes with the assistant it started with; a conversation carries only questions and pledge
+ids, which both profiles share, so it goes on across the swap. A failed step is logged and the server keeps
+answering as it was.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.core import Assistant
+from index.profiles import upgrade
+from settings import ROOT, Settings
+
+# what builds a profile, as `make model` and `make index` do it (run with sys.executable, from the project root)
+STEPS: tuple[tuple[str, ...], ...] = (("-m", "index.model"), ("-m", "assistant", "build"))
+
+
+@dataclass
+class Upgrade:
+    """Build ``target`` (a profile's settings) in the background, then hand the loaded assistant to ``swap``."""
+
+    target: Settings
+    swap: Callable[[Assistant], None]
+    log: Callable[[str], None]
+    steps: Sequence[Sequence[str]] = STEPS
+    load: Callable[[Settings], Assistant] | None = None  # default: Assistant.load(target), logging to ``log``
+    niceness: int = 10  # added to the builders' CPU priority: answering comes first on 2 cores
+    _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _stopped: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def start(self) -> threading.Thread:
+        """Run ``run`` in a daemon thread; the builders are stopped when this process exits."""
+        atexit.register(self.stop)
+        thread = threading.Thread(target=self.run, name=f"upgrade-{self.target.profile}", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self) -> bool:
+        """Every step, then the load and the swap; False (logged) when a step fails or the build cannot load."""
+        name = self.target.profile
+        self.log(f"building the {name} profile in the background (about 15 minutes on 2 cores); answering meanwhile")
+        env = {**os.environ, "KQA_PROFILE": name}
+        for step in self.steps:
+            code = self._run_step(list(step), env)
+            if code != 0:
+                if not self._stopped:
+                    self.log(f"the {name} profile was not built (`{' '.join(step)}` exited with {code}); not switching")
+                return False
+        try:
+            assistant = self.load(self.target) if self.load else Assistant.load(self.target, log_fn=self.log)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the server as it was, and says why
+            self.log(f"the {name} profile's build could not be loaded ({type(exc).__name__}: {exc}); not switching")
+            return False
+        self.swap(assistant)
+        self.log(f"now answering with the {name} profile")
+        return True
+
+    def _run_step(self, args: list[str], env: dict[str, str]) -> int:
+        with self._lock:  # a stop() from now on sees this process
+            if self._stopped:
+                return -1
+            proc = self._proc = subprocess.Popen([sys.executable, *args], env=env, cwd=Path(ROOT))
+        try:
+            # Threads inherit their creator's priority: set before the child's interpreter starts its own.
+            os.setpriority(os.PRIO_PROCESS, proc.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.niceness))
+        except OSError:  # the child already ended
+            pass
+        return proc.wait()
+
+    def stop(self) -> None:
+        """Stop a running step (the folders it writes are replaced atomically: nothing half-written stays)."""
+        with self._lock:
+            self._stopped = True
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def upgrade_later(settings: Settings, swap: Callable[[Assistant], None], log: Callable[[str], None]) -> Upgrade | None:
+    """With ``KQA_PROFILE`` unset: when the best profile's build is missing or stale, start building it (an
+    ``Upgrade``, returned) and ``swap`` its assistant in when it loads; else None."""
+    target = upgrade(settings)
+    if target is None:
+        return None
+    job = Upgrade(target, swap, log)
+    job.start()
+    return job

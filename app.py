@@ -402,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     translations = Translations(settings.translations_dir)
     events = UiEvents(assistant, service.feedback, translations, admin_token=settings.admin_token)
     demo = build_app(events)
+    del assistant  # the service and the events hold it: a better profile replaces it there, and it can go
     upgrade_later(settings, _swapper(service, events), log=lambda m: print(m, file=sys.stderr))
     # A word no list knows goes through every stage (word lists, romanized Ukrainian/Russian keys, langdetect's
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).

@@ -157,9 +157,9 @@ def _evaluate(
 
     assistant = Assistant.load(settings, encoder=encoder, log_fn=lambda m: print(m, file=sys.stderr))
     if args.conversations:
-        return _evaluate_conversations(args, assistant, convs)
+        return _evaluate_conversations(args, assistant, convs, _profile(settings, assistant, encoder is not None))
     results = run_all(assistant, queries, names)
-    print(f"split: {args.split} ({len(queries)} questions); profile: {assistant.settings.profile}")
+    print(f"split: {args.split} ({len(queries)} questions); {_profile(settings, assistant, encoder is not None)}")
     print(text_table(results))
     print(f"\npaired tests against {BASELINE} (in-scope questions):")
     print(paired_table(results))
@@ -172,7 +172,19 @@ def _evaluate(
     return 0
 
 
-def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, convs: list[Conversation]) -> int:
+def _profile(settings: Settings, assistant: Assistant, fake: bool) -> str:
+    """Which profile was measured, and, with KQA_PROFILE unset, that a better one answers once it is built."""
+    from settings import AUTO, BEST_PROFILE
+
+    used = assistant.settings.profile
+    if settings.profile == AUTO and used != BEST_PROFILE and not fake:
+        return f"profile: {used} (KQA_PROFILE unset and {BEST_PROFILE} not built: `make thorough` builds it)"
+    return f"profile: {used}"
+
+
+def _evaluate_conversations(
+    args: argparse.Namespace, assistant: Assistant, convs: list[Conversation], profile: str
+) -> int:
     """Handled per turn kind and language, wrong carry-overs and the rewrites' gap (eval.conversations)."""
     from assistant.messages import reply_language
     from eval.conversations import run_conversations, summarize, text_table
@@ -181,10 +193,7 @@ def _evaluate_conversations(args: argparse.Namespace, assistant: Assistant, conv
         assistant.ask, convs, reply_language, rewrites=True, with_history=not args.without_history
     )
     summary = {**summarize(records), "profile": assistant.settings.profile}
-    print(
-        f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns); "
-        f"profile: {assistant.settings.profile}"
-    )
+    print(f"split: {args.split} ({summary['n_conversations']} conversations, {len(records)} turns); {profile}")
     print(text_table(summary))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

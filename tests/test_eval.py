@@ -548,7 +548,7 @@ def test_split_kind_rows_intervals_and_paired_tests_end_to_end(
     assert set(by_name["hybrid"]["tests"]) == {"hit@1", "mrr@10"}
     assert "p_randomization" in by_name["hybrid"]["tests"]["hit@1"]
     table = capsys.readouterr().out
-    assert "split: test (2 questions)" in table and "oos_far" in table and "named" in table
+    assert "split: test (2 questions); profile: quick" in table and "oos_far" in table and "named" in table
     md = (rep / "report.md").read_text()
     assert "(split: test)" in md and "p (randomization)" in md and "|  | named |" in md
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +252,9 @@ class Settings:
     # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed: behind nginx, the
     # client is then the address nginx forwards; from anyone else the header is ignored (it is trivially forged)
     trusted_proxies: str = ""
+    # not a setting: the fields a KQA_* variable or from_env's overrides set, which a profile never replaces
+    # (with_profile); left out of comparisons, so equal settings compare equal however they were made
+    pinned: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def margins_by_language(self) -> dict[str, float]:
         """``abstain_margins`` as a dict: 'pl:-0.01, en:-0.02, *:-0.015' → {'pl': -0.01, 'en': -0.02, '*': …}."""
@@ -289,20 +292,26 @@ class Settings:
             )
         # "auto" starts from the first profile's values; index.profiles.served moves it on when it can
         values: dict[str, Any] = dict(PROFILES.get(profile, PROFILES[FIRST_PROFILE]), profile=profile)
+        pinned = set(overrides) - {"profile"}
         for f in fields(cls):
             raw = env.get("KQA_" + f.name.upper())
-            if raw is None or f.name == "profile":  # the profile is applied above ("" means auto)
+            if raw is None or f.name in ("profile", "pinned"):  # the profile is applied above ("" means auto)
                 continue
             values[f.name] = _convert(f.name, f.type, raw)
-        return replace(cls(**values), **overrides)
+            pinned.add(f.name)
+        return replace(cls(**values), **overrides, pinned=frozenset(pinned))
 
     def with_profile(self, profile: str) -> Settings:
-        """These settings under ``profile``: each of its values replaces a field still at its default, so a
-        ``KQA_*`` variable or a ``replace()`` made before still wins (as in ``from_env``)."""
+        """These settings under ``profile``: the same as ``from_env`` with it, so a ``KQA_*`` variable (even one
+        set to the default value) and a ``replace()`` made before still win."""
         if profile not in PROFILES:
             raise SettingsError(f"profile {profile!r} is unknown; use one of {', '.join(PROFILES)}")
         defaults = Settings()
-        changed = {k: v for k, v in PROFILES[profile].items() if getattr(self, k) == getattr(defaults, k)}
+        changed = {
+            k: v
+            for k, v in PROFILES[profile].items()
+            if k not in self.pinned and getattr(self, k) == getattr(defaults, k)
+        }
         return replace(self, profile=profile, **changed)
 
 

@@ -74,16 +74,16 @@ def _with_assistant(args: argparse.Namespace) -> int:
     from corpus.reports import ReportSetError
     from index.encoder import EncoderError
     from index.materialize import MaterializeError
-    from index.profiles import served
+    from index.profiles import can_move, served
     from index.store import IndexLoadError
-    from settings import AUTO, BEST_PROFILE, SettingsError
+    from settings import BEST_PROFILE, SettingsError
 
     try:
         settings = Settings.from_env()
         if args.cmd == "build":
             return _build(served(settings))
         assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
-        if args.cmd == "chat" and settings.profile == AUTO and assistant.settings.profile != BEST_PROFILE:
+        if args.cmd == "chat" and can_move(settings) and assistant.settings.profile != BEST_PROFILE:
             print(
                 f"(answering with the {assistant.settings.profile} profile; `make thorough` builds the "
                 f"{BEST_PROFILE} one, ~15 min once, which reads follow-ups better)",

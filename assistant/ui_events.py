@@ -55,15 +55,16 @@ class UiEvents:
         cannot be asked gets the reason in the interface's language above the earlier answers."""
         turns, history = list(turns or []), list(history or [])
         lang = ui_lang(choice, last)
+        assistant = self.assistant  # one answer, one assistant, even if a better profile is swapped in meanwhile
         try:
-            ans = self.assistant.ask(question or "", lang=choice if choice in UI_LANGS else None, history=history)
+            ans = assistant.ask(question or "", lang=choice if choice in UI_LANGS else None, history=history)
         except QuestionError as exc:
             page = message_html(lang, t(lang, f"err_{exc.code}")) + history_html(lang, turns)
             return page, turns, last, history, self.context(history, lang)
         self.feedback.record(ans)
-        safety = self.assistant.contacts.safety_shown(ans.help_contacts, ans.reply_language)
-        turns = [answer_html(ans, self.assistant.library, self.translations, safety), *turns][:MAX_HISTORY]
-        history = [*history, ans.turn.to_json()][-self.assistant.settings.max_history_turns :]
+        safety = assistant.contacts.safety_shown(ans.help_contacts, ans.reply_language)
+        turns = [answer_html(ans, assistant.library, self.translations, safety), *turns][:MAX_HISTORY]
+        history = [*history, ans.turn.to_json()][-assistant.settings.max_history_turns :]
         # the interface follows the question's language, or the language a follow-up asked for
         asked_for = ans.follow_up is not None and ans.follow_up.kind == LANGUAGE
         last = ans.reply_language if asked_for else reply_language(ans.language)

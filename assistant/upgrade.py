@@ -2,18 +2,19 @@
 
 With ``KQA_PROFILE`` unset (``auto``), a fresh machine serves the quick profile within minutes (issue 27) while
 the thorough one, whose follow-ups meet issue 25's targets, is trained here: ``python -m index.model`` and
-``python -m assistant build`` under ``KQA_PROFILE=thorough``, as separate processes at a lower CPU priority, so
-that residents' questions keep the cores first. Their progress goes to the server's terminal or log. When both
-succeed the new build is loaded and handed to ``swap``; every question from then on gets it. A question asked
-during the swap finishes with the assistant it started with; a conversation carries only questions and pledge
-ids, which both profiles share, so it goes on across the swap. A failed step is logged and the server keeps
-answering as it was.
+``python -m assistant build`` under ``KQA_PROFILE=thorough``, as separate processes at a lower CPU priority
+(``LAUNCH``), so that residents' questions keep the cores first. Their progress goes to the server's terminal
+or log. When both succeed the new build is loaded and handed to ``swap``; every question from then on gets it.
+A question asked during the swap finishes with the assistant it started with; a conversation carries only
+questions and pledge ids, which both profiles share, so it goes on across the swap. A failed step is logged
+and the server keeps answering as it was.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -25,8 +26,29 @@ from assistant.core import Assistant
 from index.profiles import upgrade
 from settings import ROOT, Settings
 
-# what builds a profile, as `make model` and `make index` do it (run with sys.executable, from the project root)
+# what builds a profile, as `make thorough` does it: ("-m", module, *arguments) or ("-c", code), run by LAUNCH
 STEPS: tuple[tuple[str, ...], ...] = (("-m", "index.model"), ("-m", "assistant", "build"))
+
+# Each step runs under this in a fresh interpreter (python -c LAUNCH NICENESS SERVER_PID STEP…). It lowers its
+# own priority before any thread starts (Linux priorities are per thread, inherited by the threads a thread
+# creates), and it stops as on Ctrl-C when the server is gone, even killed: a lost build must not hold the cores
+# for minutes. The signal goes to the main thread, so that it also ends a sleep or a wait there.
+LAUNCH = """
+import os, runpy, signal, sys, threading, time
+os.nice(int(sys.argv[1]))
+parent = int(sys.argv[2])
+def orphaned():
+    while os.getppid() == parent:
+        time.sleep(1)
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+threading.Thread(target=orphaned, daemon=True).start()
+kind, what, *rest = sys.argv[3:]
+sys.argv = [what, *rest]
+if kind == "-m":
+    runpy.run_module(what, run_name="__main__", alter_sys=True)
+else:
+    exec(compile(what, "<step>", "exec"), {"__name__": "__main__"})
+"""
 
 
 @dataclass
@@ -38,7 +60,7 @@ class Upgrade:
     log: Callable[[str], None]
     steps: Sequence[Sequence[str]] = STEPS
     load: Callable[[Settings], Assistant] | None = None  # default: Assistant.load(target), logging to ``log``
-    niceness: int = 10  # added to the builders' CPU priority: answering comes first on 2 cores
+    niceness: int = 10  # added to the builders' CPU priority (os.nice): answering comes first on 2 cores
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -74,25 +96,28 @@ class Upgrade:
         with self._lock:  # a stop() from now on sees this process
             if self._stopped:
                 return -1
-            proc = self._proc = subprocess.Popen([sys.executable, *args], env=env, cwd=Path(ROOT))
-        try:
-            # Threads inherit their creator's priority: set before the child's interpreter starts its own.
-            os.setpriority(os.PRIO_PROCESS, proc.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + self.niceness))
-        except OSError:  # the child already ended
-            pass
+            # its own session: a Ctrl-C at the server's terminal reaches the server, which stops it (stop())
+            proc = self._proc = subprocess.Popen(
+                [sys.executable, "-c", LAUNCH, str(self.niceness), str(os.getpid()), *args],
+                env=env,
+                cwd=Path(ROOT),
+                start_new_session=True,
+            )
         return proc.wait()
 
-    def stop(self) -> None:
-        """Stop a running step (the folders it writes are replaced atomically: nothing half-written stays)."""
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Stop a running step as Ctrl-C would, so that it removes what it was writing (every folder is
+        replaced atomically: nothing half-written stays); killed after ``grace_s``."""
         with self._lock:
             self._stopped = True
             proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.terminate()
+            proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
 
 
 def upgrade_later(settings: Settings, swap: Callable[[Assistant], None], log: Callable[[str], None]) -> Upgrade | None:

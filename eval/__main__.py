@@ -174,10 +174,11 @@ def _evaluate(
 
 def _profile(settings: Settings, assistant: Assistant, fake: bool) -> str:
     """Which profile was measured, and, with KQA_PROFILE unset, that a better one answers once it is built."""
-    from settings import AUTO, BEST_PROFILE
+    from index.profiles import can_move
+    from settings import BEST_PROFILE
 
     used = assistant.settings.profile
-    if settings.profile == AUTO and used != BEST_PROFILE and not fake:
+    if can_move(settings) and used != BEST_PROFILE and not fake:
         return f"profile: {used} (KQA_PROFILE unset and {BEST_PROFILE} not built: `make thorough` builds it)"
     return f"profile: {used}"
 

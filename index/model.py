@@ -17,9 +17,9 @@ from pathlib import Path
 from index.finetune import finetune
 from index.materialize import materialize_e5
 from index.onnx_export import export_onnx
-from index.profiles import first
+from index.profiles import first, served
 from index.progress import Log, stderr
-from settings import Settings, apply_privacy_env
+from settings import AUTO, Settings, apply_privacy_env
 
 
 def build_model(settings: Settings, log: Log = stderr) -> Path:
@@ -29,7 +29,19 @@ def build_model(settings: Settings, log: Log = stderr) -> Path:
     return export_onnx(folder, base, precision=settings.encoder_precision, log=log)
 
 
+def model_for(settings: Settings, log: Log = stderr) -> Path:
+    """``build_model`` for the profile that answers. With ``KQA_PROFILE`` unset that is the first one (quick),
+    until the best one is built; once it is, nothing is trained here: a stale best build goes on answering
+    until the server's background build, or ``make thorough``, replaces it (index/profiles.py)."""
+    answering = served(settings)
+    if settings.profile == AUTO and answering.profile != first(settings).profile:
+        folder = answering.finetune_dir
+        if log is not None:
+            log(f"the {answering.profile} profile is built ({folder}) and answers; `make thorough` retrains it")
+        return folder
+    return build_model(answering, log=log)
+
+
 if __name__ == "__main__":
     apply_privacy_env()
-    # KQA_PROFILE unset ("auto"): the quick profile, served at once; the server trains thorough later
-    print(f"served model: {build_model(first(Settings.from_env()))}", file=sys.stderr)
+    print(f"served model: {model_for(Settings.from_env())}", file=sys.stderr)

@@ -58,25 +58,28 @@ def current(settings: Settings) -> bool:
 
 
 def first(settings: Settings) -> Settings:
-    """What ``auto`` builds and serves before anything else (``make model``); a pinned profile stays."""
+    """What ``auto`` serves before the best profile is built; a pinned profile stays."""
     return settings.with_profile(FIRST_PROFILE) if settings.profile == AUTO else settings
+
+
+def can_move(settings: Settings) -> bool:
+    """True when ``settings`` is ``auto`` and its two profiles' builds live apart, so the best can answer."""
+    return settings.profile == AUTO and separate(first(settings), settings.with_profile(BEST_PROFILE))
 
 
 def served(settings: Settings) -> Settings:
     """The profile ``settings`` answers with: a pinned one as it is; for ``auto`` the best profile when its
     build is complete, else the first."""
-    if settings.profile != AUTO:
-        return settings
+    if not can_move(settings):
+        return first(settings)
     best = settings.with_profile(BEST_PROFILE)
-    return best if separate(first(settings), best) and complete(best) else first(settings)
+    return best if complete(best) else first(settings)
 
 
 def upgrade(settings: Settings) -> Settings | None:
     """For ``auto``: the best profile's settings when its build is missing or stale (to train in the background
     while ``served`` answers), else None. A pinned profile is never changed under its operator."""
-    if settings.profile != AUTO:
+    if not can_move(settings):
         return None
     best = settings.with_profile(BEST_PROFILE)
-    if not separate(first(settings), best) or current(best):
-        return None
-    return best
+    return None if current(best) else best

@@ -4,6 +4,8 @@ background build and switch (assistant/upgrade.py), driven with short child proc
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -51,11 +53,25 @@ def test_auto_answers_with_quick_until_thorough_is_built_and_a_pinned_profile_st
     assert profiles.served(thorough) == thorough and profiles.upgrade(thorough) is None
 
 
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"KQA_FINETUNE_LAYERS": "4"}, {"KQA_ABSTAIN_MARGINS": "*:0.0378", "KQA_TOP_K": "5"}, {"KQA_FINETUNE": "0"}],
+)
+def test_moving_auto_on_is_the_same_as_asking_for_the_profile(env: dict[str, str]) -> None:
+    """What the server compares and serves (with_profile) is what its builder child trains (KQA_PROFILE set),
+    even for a variable set to the default value, which a profile must not replace either."""
+    moved = Settings.from_env(env).with_profile("thorough")
+    assert moved == Settings.from_env({**env, "KQA_PROFILE": "thorough"})
+    assert set(env) == {f"KQA_{name.upper()}" for name in moved.pinned}
+
+
 def test_one_folder_for_both_profiles_serves_quick_alone(built, tmp_path: Path) -> None:
     """A pinned index or model folder would hold both profiles' builds in turn: auto keeps to the first."""
     thorough = Settings.from_env({"KQA_PROFILE": "thorough"})
     built["complete"].add(thorough.finetune_dir)
-    for env in ({"KQA_INDEX_DIR": str(tmp_path)}, {"KQA_FINETUNE_DIR": str(tmp_path)}, {"KQA_FINETUNE": "false"}):
+    pinned = ({"KQA_INDEX_DIR": str(tmp_path)}, {"KQA_FINETUNE_DIR": str(tmp_path)}, {"KQA_FINETUNE": "false"})
+    at_default = {"KQA_INDEX_DIR": str(Settings().index_dir)}  # quick's folder, named: thorough may not move it
+    for env in (*pinned, at_default):
         auto = Settings.from_env(env)
         assert profiles.served(auto).profile == "quick" and profiles.upgrade(auto) is None, env
     # the same when a caller moved the index (as the model-tier tests do)
@@ -135,20 +151,27 @@ def test_a_failed_step_or_load_keeps_the_server_as_it_was(fake_assistant) -> Non
     assert "could not be loaded (OSError: index folder unreadable); not switching" in messages[-1]
 
 
-def test_stopping_ends_the_running_step_and_no_swap_follows(fake_assistant) -> None:
+def test_stopping_ends_the_running_step_as_ctrl_c_and_no_swap_follows(fake_assistant, tmp_path, monkeypatch) -> None:
     target = replace(fake_assistant.settings, profile="thorough")
     swapped: list[object] = []
     messages: list[str] = []
-    job = Upgrade(target, swapped.append, messages.append, steps=[_python("import time; time.sleep(60)")])
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("SEEN", str(seen))
+    step = (
+        "import os, time\nopen(os.environ['SEEN'], 'w').write('started')\ntry:\n    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n    open(os.environ['SEEN'], 'w').write('cleaned up')\n    raise"
+    )
+    job = Upgrade(target, swapped.append, messages.append, steps=[_python(step)])
     result: list[bool] = []
     thread = threading.Thread(target=lambda: result.append(job.run()))
     start = time.monotonic()
     thread.start()
-    while job._proc is None and time.monotonic() - start < 10:
+    while not (seen.exists() and seen.read_text()) and time.monotonic() - start < 10:
         time.sleep(0.02)
     job.stop()
     thread.join(timeout=15)
     assert result == [False] and not swapped and time.monotonic() - start < 15
+    assert seen.read_text() == "cleaned up"  # SIGINT: the step's own clean-up ran (replaced_atomically's)
     assert not any("not built" in m for m in messages)  # a stop is not a failure to report
     assert not job.run()  # and nothing starts after it
 
@@ -168,3 +191,47 @@ def test_upgrade_later_starts_only_when_the_best_build_is_missing_or_stale(built
     assert upgrade_later(auto, ignore, ignore) is None
     assert upgrade_later(Settings.from_env({"KQA_PROFILE": "quick"}), ignore, ignore) is None
     assert len(started) == 1
+
+
+def _ended(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.split() == ["State:", "Z", "(zombie)"] for line in status)
+    except FileNotFoundError:
+        return True
+
+
+def test_a_step_whose_server_is_killed_stops_itself(tmp_path: Path) -> None:
+    """The server may die without running its clean-up (SIGKILL, out of memory): its builder must not go on
+    holding the cores. Here the "server" is a process that starts the step and ends at once."""
+    from assistant.upgrade import LAUNCH
+
+    step = ["-c", "import time; time.sleep(60)"]
+    server = (
+        "import os, subprocess, sys\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {LAUNCH!r}, '0', str(os.getpid()), *{step!r}],"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(p.pid, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", server], capture_output=True, text=True, timeout=30, check=True)
+    pid = int(done.stdout)
+    deadline = time.monotonic() + 15
+    while not _ended(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _ended(pid)
+
+
+def test_make_model_trains_nothing_once_the_best_profile_answers(built, monkeypatch) -> None:
+    import index.model
+
+    calls: list[str] = []
+    monkeypatch.setattr(index.model, "build_model", lambda settings, log=None: calls.append(settings.profile))
+    messages: list[str] = []
+    index.model.model_for(Settings.from_env({}), log=messages.append)
+    assert calls == ["quick"]  # nothing built yet: the first profile, which answers at once
+    thorough = Settings.from_env({"KQA_PROFILE": "thorough"})
+    built["complete"].add(thorough.finetune_dir)  # built, though stale
+    assert index.model.model_for(Settings.from_env({}), log=messages.append) == thorough.finetune_dir
+    assert calls == ["quick"] and "the thorough profile is built" in messages[-1]
+    index.model.model_for(thorough, log=messages.append)
+    assert calls == ["quick", "thorough"]  # make thorough: pinned, it (re)trains

@@ -21,6 +21,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any, Literal, TypedDict  # noqa: E402
 
 import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 
 from assistant import Assistant  # noqa: E402
 from assistant.api import Service  # noqa: E402
@@ -373,12 +374,7 @@ def _swapper(service: Service, events: UiEvents) -> Callable[[Assistant], None]:
     return swap
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Load the assistant once, then serve the UI and the JSON API on --host/--port (127.0.0.1:7860)."""
-    from assistant.upgrade import upgrade_later
-    from assistant.web import create_server, serve
-
-    settings = Settings.from_env()
+def _parser(settings: Settings) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="Kraków equal-opportunity report assistant (web UI and JSON API)")
     ap.add_argument("--host", default=settings.host, help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=settings.port)
@@ -388,7 +384,38 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="serve with N processes on ports PORT..PORT+N-1 (put a proxy in front: README)",
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def _mount(server: FastAPI, demo: gr.Blocks, settings: Settings) -> None:
+    """The UI at ``/`` of ``server``: offline, no analytics, no run history."""
+    gr.mount_gradio_app(
+        server,
+        demo,
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        theme=THEME,
+        css=css(),
+        head=head(),
+        footer_links=[],
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        show_error=True,
+        max_file_size=1,
+        # No run history: it would keep residents' questions in the browser (a shared helpline PC).
+        run_history=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the assistant once, then serve the UI and the JSON API on --host/--port (127.0.0.1:7860)."""
+    from assistant.upgrade import upgrade_later
+    from assistant.web import create_server, serve
+
+    settings = Settings.from_env()
+    args = _parser(settings).parse_args(argv)
     if args.workers != 1:
         from assistant.replicas import run_replicas
         from index.profiles import served
@@ -407,24 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     # A word no list knows goes through every stage (word lists, romanized Ukrainian/Russian keys, langdetect's
     # profiles): all are loaded now, not on the first resident's question (~1.5 s here).
     detect_language("mammografia")
-    gr.mount_gradio_app(
-        server,
-        demo,
-        path="/",
-        server_name=args.host,
-        server_port=args.port,
-        theme=THEME,
-        css=css(),
-        head=head(),
-        footer_links=[],
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        show_error=True,
-        max_file_size=1,
-        # No run history: it would keep residents' questions in the browser (a shared helpline PC).
-        run_history=False,
-    )
+    _mount(server, demo, settings)
     print(f"serving on http://{args.host}:{args.port} (API docs: /api/docs)", file=sys.stderr)
     serve(server, settings)
     return 0

@@ -46,7 +46,7 @@ model: setup
 index: model
 	$(PY) -m assistant build
 
-# the thorough profile (all 12 layers, ~15 min once; docs/evaluation.md#a-thorough-profile). With KQA_PROFILE
+# the thorough profile (all 12 layers, ~15–20 min once; docs/evaluation.md#a-thorough-profile). With KQA_PROFILE
 # unset, `make run` answers with the quick one at once, builds this one in the background and then switches
 # to it; the other commands use it as soon as it is built
 thorough: setup

@@ -86,7 +86,7 @@ def _with_assistant(args: argparse.Namespace) -> int:
         if args.cmd == "chat" and can_move(settings) and assistant.settings.profile != BEST_PROFILE:
             print(
                 f"(answering with the {assistant.settings.profile} profile; `make thorough` builds the "
-                f"{BEST_PROFILE} one, ~15 min once, which reads follow-ups better)",
+                f"{BEST_PROFILE} one, ~15–20 min once, which reads follow-ups better)",
                 file=sys.stderr,
             )
         if args.cmd == "ask":

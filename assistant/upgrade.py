@@ -32,9 +32,15 @@ STEPS: tuple[tuple[str, ...], ...] = (("-m", "index.model"), ("-m", "assistant",
 # Each step runs under this in a fresh interpreter (python -c LAUNCH NICENESS SERVER_PID STEP…). It lowers its
 # own priority before any thread starts (Linux priorities are per thread, inherited by the threads a thread
 # creates), and it stops as on Ctrl-C when the server is gone, even killed: a lost build must not hold the cores
-# for minutes. The signal goes to the main thread, so that it also ends a sleep or a wait there.
+# for minutes. The signal goes to the main thread, so that it also ends a sleep or a wait there. SIGINT and
+# SIGTERM raise KeyboardInterrupt whatever the step inherited (a server started in the background of a shell
+# ignores SIGINT, and so would its children), so that the step's clean-up runs either way.
 LAUNCH = """
 import os, runpy, signal, sys, threading, time
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGINT, interrupted)
+signal.signal(signal.SIGTERM, interrupted)
 os.nice(int(sys.argv[1]))
 parent = int(sys.argv[2])
 def orphaned():
@@ -44,10 +50,13 @@ def orphaned():
 threading.Thread(target=orphaned, daemon=True).start()
 kind, what, *rest = sys.argv[3:]
 sys.argv = [what, *rest]
-if kind == "-m":
-    runpy.run_module(what, run_name="__main__", alter_sys=True)
-else:
-    exec(compile(what, "<step>", "exec"), {"__name__": "__main__"})
+try:
+    if kind == "-m":
+        runpy.run_module(what, run_name="__main__", alter_sys=True)
+    else:
+        exec(compile(what, "<step>", "exec"), {"__name__": "__main__"})
+except KeyboardInterrupt:  # stopped: its clean-up has run on the way out, a traceback would say nothing more
+    sys.exit(130)
 """
 
 
@@ -75,7 +84,7 @@ class Upgrade:
     def run(self) -> bool:
         """Every step, then the load and the swap; False (logged) when a step fails or the build cannot load."""
         name = self.target.profile
-        self.log(f"building the {name} profile in the background (about 15 minutes on 2 cores); answering meanwhile")
+        self.log(f"building the {name} profile in the background (about 20 minutes on 2 cores); answering meanwhile")
         env = {**os.environ, "KQA_PROFILE": name}
         for step in self.steps:
             code = self._run_step(list(step), env)

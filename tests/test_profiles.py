@@ -208,7 +208,8 @@ def test_a_step_whose_server_is_killed_stops_itself(tmp_path: Path) -> None:
 
     step = ["-c", "import time; time.sleep(60)"]
     server = (
-        "import os, subprocess, sys\n"
+        "import os, signal, subprocess, sys\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # as in a server started with `&` by a script: inherited
         f"p = subprocess.Popen([sys.executable, '-c', {LAUNCH!r}, '0', str(os.getpid()), *{step!r}],"
         " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(p.pid, flush=True)\n"

@@ -39,7 +39,7 @@ $(TEST_DEPS): pyproject.toml requirements-lock.txt
 
 # materialise the base model → fine-tune it on tune + eval/train.jsonl when KQA_FINETUNE is on (only if its data,
 # hyper-parameters or base changed) → export it to ONNX at KQA_ENCODER_PRECISION; with KQA_PROFILE unset, the
-# quick profile's (`make thorough` builds the other)
+# profile that answers: quick until thorough is built, then nothing (`make thorough` retrains thorough)
 model: setup
 	$(PY) -m index.model
 

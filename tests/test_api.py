@@ -251,3 +251,23 @@ def test_ask_with_history_reads_the_follow_up(client: TestClient) -> None:
     assert too_many.status_code == 422
     extra = client.post("/api/ask", json={"q": "a", "history": [{"q": "x", "answer": "y"}]})
     assert extra.status_code == 422
+
+
+def test_a_better_profile_swapped_in_answers_from_then_on(client: TestClient, service: Service) -> None:
+    """What the server's background build does when it lands (assistant/upgrade.py): health names the new profile
+    and a conversation begun before the swap goes on (its turns carry only questions and pledge ids)."""
+    from assistant.upgrade import Upgrade
+
+    assert service.assistant is not None
+    first = client.post("/api/ask", json={"q": "opieka wytchnieniowa"}).json()
+    assert client.get("/api/health").json()["profile"] == "quick"
+    better = replace(service.assistant, settings=replace(service.assistant.settings, profile="thorough"))
+
+    def swap(new: Assistant) -> None:
+        service.assistant = new
+
+    assert Upgrade(better.settings, swap, log=lambda m: None, steps=[], load=lambda s: better).run()
+    assert client.get("/api/health").json()["profile"] == "thorough"
+    history = [{"q": "opieka wytchnieniowa", "pledge_ids": [a["pledge_id"] for a in first["answers"]]}]
+    later = client.post("/api/ask", json={"q": "czy to jest bezpłatne?", "history": history})
+    assert later.status_code == 200 and later.json()["follow_up"] is not None

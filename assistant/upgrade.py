@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.core import Assistant
+from index.finetune_data import FinetuneError
 from index.profiles import upgrade
 from settings import ROOT, Settings
 
@@ -132,7 +133,11 @@ class Upgrade:
 def upgrade_later(settings: Settings, swap: Callable[[Assistant], None], log: Callable[[str], None]) -> Upgrade | None:
     """With ``KQA_PROFILE`` unset: when the best profile's build is missing or stale, start building it (an
     ``Upgrade``, returned) and ``swap`` its assistant in when it loads; else None."""
-    target = upgrade(settings)
+    try:
+        target = upgrade(settings)
+    except (FinetuneError, OSError, ValueError) as exc:  # e.g. a training file being edited: serve on regardless
+        log(f"not building the better profile in the background: its training data cannot be read ({exc})")
+        return None
     if target is None:
         return None
     job = Upgrade(target, swap, log)

@@ -236,3 +236,21 @@ def test_make_model_trains_nothing_once_the_best_profile_answers(built, monkeypa
     assert calls == ["quick"] and "the thorough profile is built" in messages[-1]
     index.model.model_for(thorough, log=messages.append)
     assert calls == ["quick", "thorough"]  # make thorough: pinned, it (re)trains
+
+
+def test_unreadable_training_data_skips_the_background_build_and_serves_on(built, monkeypatch) -> None:
+    import index.finetune_data
+    from index.finetune_data import FinetuneError
+
+    def broken(*args: object) -> object:
+        raise FinetuneError("eval/train.jsonl, line 3: not JSON; fix the line")
+
+    thorough = Settings.from_env({"KQA_PROFILE": "thorough"})
+    built["complete"].add(thorough.finetune_dir)  # complete: its currency is what needs the training data
+    monkeypatch.setattr(index.finetune_data, "make_plan", broken)
+    messages: list[str] = []
+    assert upgrade_later(Settings.from_env({}), ignore, messages.append) is None
+    assert messages == [
+        "not building the better profile in the background: its training data cannot be read "
+        "(eval/train.jsonl, line 3: not JSON; fix the line)"
+    ]

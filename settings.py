@@ -303,7 +303,8 @@ class Settings:
 
     def with_profile(self, profile: str) -> Settings:
         """These settings under ``profile``: the same as ``from_env`` with it, so a ``KQA_*`` variable (even one
-        set to the default value) and a ``replace()`` made before still win."""
+        set to the default value) and a ``replace()`` made before still win. Made for settings with the first
+        profile's values (``auto`` or ``quick``): a profile's values are added, never taken away."""
         if profile not in PROFILES:
             raise SettingsError(f"profile {profile!r} is unknown; use one of {', '.join(PROFILES)}")
         defaults = Settings()

@@ -35,10 +35,12 @@ STEPS: tuple[tuple[str, ...], ...] = (("-m", "index.model"), ("-m", "assistant",
 # creates), and it stops as on Ctrl-C when the server is gone, even killed: a lost build must not hold the cores
 # for minutes. The signal goes to the main thread, so that it also ends a sleep or a wait there. SIGINT and
 # SIGTERM raise KeyboardInterrupt whatever the step inherited (a server started in the background of a shell
-# ignores SIGINT, and so would its children), so that the step's clean-up runs either way.
+# ignores SIGINT, and so would its children), once, so that the step's clean-up runs to its end either way.
 LAUNCH = """
 import os, runpy, signal, sys, threading, time
 def interrupted(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # once: a second signal must not cut the clean-up short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 signal.signal(signal.SIGINT, interrupted)
 signal.signal(signal.SIGTERM, interrupted)
@@ -88,7 +90,11 @@ class Upgrade:
         self.log(f"building the {name} profile in the background (about 20 minutes on 2 cores); answering meanwhile")
         env = {**os.environ, "KQA_PROFILE": name}
         for step in self.steps:
-            code = self._run_step(list(step), env)
+            code: int | str
+            try:
+                code = self._run_step(list(step), env)
+            except OSError as exc:  # the interpreter cannot be started (gone, no memory)
+                code = f"could not start: {exc}"
             if code != 0:
                 if not self._stopped:
                     self.log(f"the {name} profile was not built (`{' '.join(step)}` exited with {code}); not switching")
@@ -98,6 +104,8 @@ class Upgrade:
         except Exception as exc:  # noqa: BLE001 - any failure leaves the server as it was, and says why
             self.log(f"the {name} profile's build could not be loaded ({type(exc).__name__}: {exc}); not switching")
             return False
+        if self._stopped:  # the server is shutting down: nothing to switch
+            return False
         self.swap(assistant)
         self.log(f"now answering with the {name} profile")
         return True
@@ -106,26 +114,30 @@ class Upgrade:
         with self._lock:  # a stop() from now on sees this process
             if self._stopped:
                 return -1
+            # stdin from nowhere: nothing a step runs may wait on the server's terminal
             # its own session: a Ctrl-C at the server's terminal reaches the server, which stops it (stop())
             proc = self._proc = subprocess.Popen(
                 [sys.executable, "-c", LAUNCH, str(self.niceness), str(os.getpid()), *args],
                 env=env,
                 cwd=Path(ROOT),
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         return proc.wait()
 
     def stop(self, grace_s: float = 20.0) -> None:
         """Stop a running step as Ctrl-C would, so that it removes what it was writing (every folder is
-        replaced atomically: nothing half-written stays); killed after ``grace_s``."""
+        replaced atomically: nothing half-written stays); killed after ``grace_s``, or at a second Ctrl-C.
+        SIGTERM, not SIGINT: a step stopped before LAUNCH took the signals over has written nothing, and
+        SIGTERM's default action ends it, where an inherited "ignore SIGINT" would not."""
         with self._lock:
             self._stopped = True
             proc = self._proc
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
                 proc.kill()
                 proc.wait()
 

@@ -4,6 +4,7 @@ background build and switch (assistant/upgrade.py), driven with short child proc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -150,6 +151,13 @@ def test_a_failed_step_or_load_keeps_the_server_as_it_was(fake_assistant) -> Non
     assert not cannot_load.run() and not swapped
     assert "could not be loaded (OSError: index folder unreadable); not switching" in messages[-1]
 
+    def loaded_as_the_server_stops(settings: Settings) -> object:
+        late.stop()
+        return fake_assistant
+
+    late = Upgrade(target, swapped.append, messages.append, steps=[], load=loaded_as_the_server_stops)  # type: ignore[arg-type]
+    assert not late.run() and not swapped  # shutting down: nothing is switched
+
 
 def test_stopping_ends_the_running_step_as_ctrl_c_and_no_swap_follows(fake_assistant, tmp_path, monkeypatch) -> None:
     target = replace(fake_assistant.settings, profile="thorough")
@@ -158,8 +166,9 @@ def test_stopping_ends_the_running_step_as_ctrl_c_and_no_swap_follows(fake_assis
     seen = tmp_path / "seen"
     monkeypatch.setenv("SEEN", str(seen))
     step = (
-        "import os, time\nopen(os.environ['SEEN'], 'w').write('started')\ntry:\n    time.sleep(60)\n"
-        "except KeyboardInterrupt:\n    open(os.environ['SEEN'], 'w').write('cleaned up')\n    raise"
+        "import os, time\ntry:\n    open(os.environ['SEEN'], 'w').write('started')\n    while True:\n"
+        "        time.sleep(0.1)\nexcept KeyboardInterrupt:\n    open(os.environ['SEEN'], 'w').write('cleaned up')\n"
+        "    time.sleep(0.5)\n    open(os.environ['SEEN'], 'a').write(', to the end')\n    raise"
     )
     job = Upgrade(target, swapped.append, messages.append, steps=[_python(step)])
     result: list[bool] = []
@@ -168,10 +177,17 @@ def test_stopping_ends_the_running_step_as_ctrl_c_and_no_swap_follows(fake_assis
     thread.start()
     while not (seen.exists() and seen.read_text()) and time.monotonic() - start < 10:
         time.sleep(0.02)
-    job.stop()
+    proc = job._proc
+    assert proc is not None
+    # a second signal while the step cleans up (Ctrl-C pressed again, or its server gone meanwhile)
+    second = threading.Timer(0.2, lambda: proc.poll() is None and proc.send_signal(signal.SIGINT))
+    second.start()
+    job.stop(grace_s=5)
     thread.join(timeout=15)
+    second.cancel()
     assert result == [False] and not swapped and time.monotonic() - start < 15
-    assert seen.read_text() == "cleaned up"  # SIGINT: the step's own clean-up ran (replaced_atomically's)
+    # as on Ctrl-C: the step's own clean-up ran (replaced_atomically's), to its end
+    assert seen.read_text() == "cleaned up, to the end"
     assert not any("not built" in m for m in messages)  # a stop is not a failure to report
     assert not job.run()  # and nothing starts after it
 

@@ -44,7 +44,7 @@ class SettingsError(ValueError):
 
 # Fine-tuning profiles (KQA_PROFILE). Each names how the served model is trained and every setting chosen on that
 # model's own numbers (its cross-fitted thresholds, its tune choices); an explicit KQA_* variable still wins.
-# "quick", the default (the field defaults below): the top 4 layers on the served conversation form, ~4 min of
+# "quick" (the field defaults below): the top 4 layers on the served conversation form, ~4 min of
 # training on 2 cores (issue 27's wait). "thorough": all 12 layers on three forms of the training conversations'
 # later turns, ~14 min once, for follow-ups that meet issue 25's targets on test (not on the check set;
 # docs/evaluation.md#a-thorough-profile). "auto", what Settings.from_env gives when KQA_PROFILE is unset: quick's
@@ -101,7 +101,8 @@ class Settings:
     # thresholds and answer-set width below were chosen for the int8 model; for float32 see docs/operating.md
     encoder_precision: str = "int8"
     # supervised adaptation (index/finetune.py): serve the default model fine-tuned on the dev set's tune split
-    # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model`, never while serving
+    # (won on the test split: hit@1 0.845 → 0.990, README); trained by `make model` (or by the builder processes
+    # a server starts: assistant/upgrade.py), never in a serving process
     finetune: bool = True
     finetune_dir: Path = ROOT / "models" / "multilingual-e5-small-kqa"
     # which PROFILES entry the defaults come from, or "auto" (from_env's default, until index.profiles.served

@@ -1,7 +1,7 @@
 """Which profile answers when none is pinned (``KQA_PROFILE`` unset, i.e. ``auto``): the best one built.
 
 Issue 27 wants a new user's first answer within minutes, and only the quick profile trains that fast; issue 25's
-follow-up targets are met by the thorough one, which trains for ~14 minutes. So ``auto`` serves quick's build at
+follow-up targets are met by the thorough one, which trains for 14–20 minutes. So ``auto`` serves quick's build at
 once, and thorough's as soon as it is complete. The server starts that training in the background when thorough
 is missing or stale (assistant/upgrade.py); ``make thorough`` does it in the foreground.
 

@@ -74,21 +74,18 @@ def _with_assistant(args: argparse.Namespace) -> int:
     from corpus.reports import ReportSetError
     from index.encoder import EncoderError
     from index.materialize import MaterializeError
-    from index.profiles import can_move, served
+    from index.profiles import served, waiting_note
     from index.store import IndexLoadError
-    from settings import BEST_PROFILE, SettingsError
+    from settings import SettingsError
 
     try:
         settings = Settings.from_env()
         if args.cmd == "build":
             return _build(served(settings))
         assistant = Assistant.load(settings, log_fn=lambda m: print(m, file=sys.stderr))
-        if args.cmd == "chat" and can_move(settings) and assistant.settings.profile != BEST_PROFILE:
-            print(
-                f"(answering with the {assistant.settings.profile} profile; `make thorough` builds the "
-                f"{BEST_PROFILE} one, ~15–20 min once, which reads follow-ups better)",
-                file=sys.stderr,
-            )
+        note = waiting_note(settings, assistant.settings)
+        if args.cmd == "chat" and note:
+            print(f"({note})", file=sys.stderr)
         if args.cmd == "ask":
             ans = assistant.ask(args.question, top_k=args.top_k, lang=args.lang, report=args.report)
             print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) if args.json else plain_answer(ans))

@@ -174,13 +174,10 @@ def _evaluate(
 
 def _profile(settings: Settings, assistant: Assistant, fake: bool) -> str:
     """Which profile was measured, and, with KQA_PROFILE unset, that a better one answers once it is built."""
-    from index.profiles import can_move
-    from settings import BEST_PROFILE
+    from index.profiles import waiting_note
 
-    used = assistant.settings.profile
-    if can_move(settings) and used != BEST_PROFILE and not fake:
-        return f"profile: {used} (KQA_PROFILE unset and {BEST_PROFILE} not built: `make thorough` builds it)"
-    return f"profile: {used}"
+    note = None if fake else waiting_note(settings, assistant.settings)
+    return f"profile: {assistant.settings.profile}" + (f"; {note}" if note else "")
 
 
 def _evaluate_conversations(

@@ -19,7 +19,7 @@ from index.materialize import materialize_e5
 from index.onnx_export import export_onnx
 from index.profiles import first, served
 from index.progress import Log, stderr
-from settings import AUTO, Settings, apply_privacy_env
+from settings import Settings, apply_privacy_env
 
 
 def build_model(settings: Settings, log: Log = stderr) -> Path:
@@ -34,7 +34,7 @@ def model_for(settings: Settings, log: Log = stderr) -> Path:
     until the best one is built; once it is, nothing is trained here: a stale best build goes on answering
     until the server's background build, or ``make thorough``, replaces it (index/profiles.py)."""
     answering = served(settings)
-    if settings.profile == AUTO and answering.profile != first(settings).profile:
+    if answering.profile != first(settings).profile:  # auto, with the best profile built
         folder = answering.finetune_dir
         if log is not None:
             log(f"the {answering.profile} profile is built ({folder}) and answers; `make thorough` retrains it")

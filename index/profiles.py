@@ -67,6 +67,17 @@ def can_move(settings: Settings) -> bool:
     return settings.profile == AUTO and separate(first(settings), settings.with_profile(BEST_PROFILE))
 
 
+def waiting_note(settings: Settings, answering: Settings) -> str | None:
+    """What to tell someone ``answering`` serves while ``auto`` waits for the best profile to be built (the
+    chat's and the evaluation's line), or None."""
+    if not can_move(settings) or answering.profile == BEST_PROFILE:
+        return None
+    return (
+        f"answering with the {answering.profile} profile until the {BEST_PROFILE} one is built "
+        "(`make thorough`, ~15–20 min once; it reads follow-ups better)"
+    )
+
+
 def served(settings: Settings) -> Settings:
     """The profile ``settings`` answers with: a pinned one as it is; for ``auto`` the best profile when its
     build is complete, else the first."""

@@ -99,12 +99,15 @@ def test_a_build_is_incomplete_without_its_export_or_over_another_base(built, mo
     assert not profiles.complete(thorough)
 
 
-def test_the_load_with_a_given_encoder_is_the_first_profile(fake_settings: Settings, built) -> None:
+def test_the_load_with_a_given_encoder_is_the_first_profile(fake_settings: Settings, built, monkeypatch) -> None:
     from assistant import Assistant
     from index.fake import FakeEncoder
 
     built["complete"].add(Settings.from_env({"KQA_PROFILE": "thorough"}).finetune_dir)
-    loaded = Assistant.load(replace(fake_settings, profile="auto"), encoder=FakeEncoder(), log_fn=lambda m: None)
+    monkeypatch.setattr(profiles, "separate", lambda first, best: True)  # the fake index's folder stands for both
+    auto = replace(fake_settings, profile="auto")
+    assert profiles.served(auto).profile == "thorough"  # without an encoder the best would answer
+    loaded = Assistant.load(auto, encoder=FakeEncoder(), log_fn=lambda m: None)
     assert loaded.settings.profile == "quick"
 
 
@@ -270,3 +273,12 @@ def test_unreadable_training_data_skips_the_background_build_and_serves_on(built
         "not building the better profile in the background: its training data cannot be read "
         "(eval/train.jsonl, line 3: not JSON; fix the line)"
     ]
+
+
+def test_the_waiting_note_only_while_auto_can_still_move_up(built, tmp_path: Path) -> None:
+    auto, quick, thorough = (Settings.from_env({"KQA_PROFILE": p}) for p in ("auto", "quick", "thorough"))
+    note = profiles.waiting_note(auto, quick)
+    assert note is not None and "until the thorough one is built (`make thorough`" in note
+    assert profiles.waiting_note(auto, thorough) is None and profiles.waiting_note(quick, quick) is None
+    pinned_index = Settings.from_env({"KQA_INDEX_DIR": str(tmp_path)})  # auto, but it can never move
+    assert profiles.waiting_note(pinned_index, profiles.served(pinned_index)) is None
